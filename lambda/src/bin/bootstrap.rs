@@ -1,0 +1,65 @@
+//! The Lambda entry point on `provided.al2023`: build everything once per
+//! container, then serve invocations.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dingtalk_notifier_lambda::config::Config;
+use dingtalk_notifier_lambda::dingtalk::DingTalkClient;
+use dingtalk_notifier_lambda::handler::Notifier;
+use dingtalk_notifier_lambda::llm::Summarizer;
+use dingtalk_notifier_lambda::logging;
+use dingtalk_notifier_lambda::secret::SecretStore;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    logging::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid function configuration");
+            return Err(e.into());
+        }
+    };
+    if let Some(w) = &config.time_zone_warning {
+        tracing::warn!("{w}");
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets = SecretStore::new(
+        aws_sdk_secretsmanager::Client::new(&aws),
+        config.secret_arn.clone(),
+    );
+    let llm = match &config.llm {
+        Some(llm_cfg) => {
+            let mut builder = aws_sdk_bedrockruntime::config::Builder::from(&aws);
+            if let Some(region) = &llm_cfg.region {
+                builder = builder.region(aws_config::Region::new(region.clone()));
+            }
+            Some(Summarizer::new(
+                aws_sdk_bedrockruntime::Client::from_conf(builder.build()),
+                llm_cfg.clone(),
+            ))
+        }
+        None => None,
+    };
+    let notifier = Notifier::new(config, secrets, DingTalkClient::new(), llm);
+    let notifier = &notifier;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = instant_from_epoch_ms(event.context.deadline);
+        notifier
+            .handle(&event.payload, &event.context.request_id, deadline)
+            .await
+            .map_err(Error::from)
+    }))
+    .await
+}
+
+/// Lambda gives the deadline as epoch milliseconds.
+fn instant_from_epoch_ms(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}

@@ -1,0 +1,185 @@
+//! The function's settings, from the environment the template sets.
+
+use std::time::Duration;
+
+use crate::format::FormatOptions;
+
+pub const DEFAULT_MODEL_ID: &str = "amazon.nova-lite-v1:0";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is not set; it must hold the ARN of the webhook secret (the stack sets it)")]
+    Missing(&'static str),
+    #[error("{name} has an invalid value `{value}`: {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub model_id: String,
+    /// `None`: the function's own region.
+    pub region: Option<String>,
+    /// `None`: the built-in prompt.
+    pub system_prompt: Option<String>,
+    pub max_tokens: i32,
+    pub temperature: f32,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub secret_arn: String,
+    pub format: FormatOptions,
+    /// Set when DISPLAY_TIME_ZONE was not a known zone; logged at start.
+    pub time_zone_warning: Option<String>,
+    /// `None` when the LLM step is off.
+    pub llm: Option<LlmConfig>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The same as [`Config::from_env`] over any lookup, so it is testable
+    /// without touching the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let secret_arn =
+            var("DINGTALK_SECRET_ARN").ok_or(ConfigError::Missing("DINGTALK_SECRET_ARN"))?;
+        let mut format = FormatOptions::default();
+        let mut time_zone_warning = None;
+        if let Some(tz) = var("DISPLAY_TIME_ZONE") {
+            match tz.parse::<chrono_tz::Tz>() {
+                Ok(z) => format.time_zone = z,
+                Err(_) => {
+                    time_zone_warning = Some(format!(
+                        "DISPLAY_TIME_ZONE `{tz}` is not an IANA time zone; using Asia/Shanghai"
+                    ))
+                }
+            }
+        }
+        let enabled = match var("LLM_ENABLED").as_deref() {
+            None | Some("false") | Some("0") | Some("no") | Some("off") => false,
+            Some("true") | Some("1") | Some("yes") | Some("on") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LLM_ENABLED",
+                    value: other.to_string(),
+                    expected: "use true or false",
+                })
+            }
+        };
+        let llm =
+            if enabled {
+                let max_tokens =
+                    match var("LLM_MAX_TOKENS") {
+                        None => 400,
+                        Some(v) => v.parse::<i32>().ok().filter(|n| *n > 0).ok_or(
+                            ConfigError::Invalid {
+                                name: "LLM_MAX_TOKENS",
+                                value: v,
+                                expected: "a positive whole number",
+                            },
+                        )?,
+                    };
+                let temperature = match var("LLM_TEMPERATURE") {
+                    None => 0.2,
+                    Some(v) => v
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|t| (0.0..=1.0).contains(t))
+                        .ok_or(ConfigError::Invalid {
+                            name: "LLM_TEMPERATURE",
+                            value: v,
+                            expected: "a number from 0 to 1",
+                        })?,
+                };
+                let timeout_ms =
+                    match var("LLM_TIMEOUT_MS") {
+                        None => 10_000,
+                        Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(
+                            ConfigError::Invalid {
+                                name: "LLM_TIMEOUT_MS",
+                                value: v,
+                                expected: "milliseconds, a positive whole number",
+                            },
+                        )?,
+                    };
+                Some(LlmConfig {
+                    model_id: var("LLM_MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
+                    region: var("LLM_REGION"),
+                    system_prompt: var("LLM_SYSTEM_PROMPT"),
+                    max_tokens,
+                    temperature,
+                    timeout: Duration::from_millis(timeout_ms),
+                })
+            } else {
+                None
+            };
+        Ok(Config {
+            secret_arn,
+            format,
+            time_zone_warning,
+            llm,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_and_required_secret() {
+        assert_eq!(
+            cfg(&[]).unwrap_err(),
+            ConfigError::Missing("DINGTALK_SECRET_ARN")
+        );
+        let c = cfg(&[("DINGTALK_SECRET_ARN", "arn:x")]).unwrap();
+        assert_eq!(c.format.time_zone, chrono_tz::Asia::Shanghai);
+        assert!(c.llm.is_none());
+    }
+
+    #[test]
+    fn llm_settings_and_bad_values_name_the_variable() {
+        let c = cfg(&[
+            ("DINGTALK_SECRET_ARN", "arn:x"),
+            ("LLM_ENABLED", "true"),
+            ("LLM_MODEL_ID", "apac.amazon.nova-lite-v1:0"),
+            ("DISPLAY_TIME_ZONE", "Mars/Base"),
+        ])
+        .unwrap();
+        let llm = c.llm.unwrap();
+        assert_eq!(llm.model_id, "apac.amazon.nova-lite-v1:0");
+        assert_eq!(llm.max_tokens, 400);
+        assert!(c.time_zone_warning.unwrap().contains("Mars/Base"));
+        let err = cfg(&[
+            ("DINGTALK_SECRET_ARN", "arn:x"),
+            ("LLM_ENABLED", "true"),
+            ("LLM_TEMPERATURE", "7"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "LLM_TEMPERATURE has an invalid value `7`: a number from 0 to 1"
+        );
+    }
+}

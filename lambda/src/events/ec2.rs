@@ -1,0 +1,42 @@
+//! EC2 Instance State-change Notification.
+
+use serde::Deserialize;
+
+use super::EventEnvelope;
+use crate::format::{common_fields, links, AlertKind, Doc, FormatOptions, Rendered};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ec2StateDetail {
+    #[serde(rename = "instance-id")]
+    pub instance_id: String,
+    pub state: String,
+}
+
+fn icon(state: &str) -> &'static str {
+    match state {
+        "running" => "🟢",
+        "stopped" => "🔴",
+        "terminated" => "⚫",
+        _ => "🟡",
+    }
+}
+
+pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
+    let d: Ec2StateDetail = env.detail_as()?;
+    let icon = icon(&d.state);
+    let mut doc = Doc::new(format!("{icon} EC2 实例状态变更 Instance state change"));
+    doc.field("实例 Instance", &format!("`{}`", d.instance_id));
+    doc.field("状态 State", &format!("{icon} {}", d.state));
+    common_fields(&mut doc, env, opts);
+    doc.link(
+        "在 EC2 控制台查看 Open in EC2 console",
+        &links::ec2_instance(&env.region, &d.instance_id),
+    );
+    Some(Rendered {
+        message: doc.into_message(format!("{icon} EC2 {} {}", d.instance_id, d.state)),
+        kind: AlertKind::Ec2StateChange,
+        source: env.source.clone(),
+        event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
+        state: Some(d.state),
+    })
+}

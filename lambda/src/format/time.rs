@@ -1,0 +1,56 @@
+//! Times are shown in the team's zone, with the zone named, because "12:30"
+//! without a zone at 3 a.m. is a guess.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// `2026-11-25 12:30:00 (Asia/Shanghai)`; an unparsable time is shown as given.
+pub fn show(raw: &str, tz: Tz) -> String {
+    match parse(raw) {
+        Some(t) => format!(
+            "{} ({})",
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S"),
+            tz.name()
+        ),
+        None => raw.trim().to_string(),
+    }
+}
+
+/// RFC 3339 (EventBridge) and the RFC 2822-like form AWS Health uses
+/// (`Fri, 27 Jan 2023 06:02:51 GMT`).
+pub fn parse(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc2822(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // CloudWatch alarm timestamps: 2026-11-25T04:30:00.123+0000
+    DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_all_aws_time_shapes_in_zone() {
+        let sh = chrono_tz::Asia::Shanghai;
+        assert_eq!(show("2026-11-25T04:30:00Z", sh), "2026-11-25 12:30:00 (Asia/Shanghai)");
+        assert_eq!(
+            show("Fri, 27 Jan 2023 06:02:51 GMT", sh),
+            "2023-01-27 14:02:51 (Asia/Shanghai)"
+        );
+        assert_eq!(
+            show("2026-11-25T04:30:00.123+0000", chrono_tz::UTC),
+            "2026-11-25 04:30:00 (UTC)"
+        );
+        assert_eq!(show("soon", sh), "soon");
+    }
+}

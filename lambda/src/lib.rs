@@ -1,0 +1,22 @@
+//! The notifier Lambda: AWS events in, DingTalk robot messages out.
+//!
+//! The library is split so that everything which decides *what* to say is pure
+//! (`envelope`, `events`, `format`, `message`) and can be tested with fixtures,
+//! while everything that talks to the outside world (`secret`, `dingtalk`,
+//! `llm`) sits at the edges and is wired together in `handler`.
+//! The CLI links this library too, so `test-send --direct` renders a sample
+//! exactly the way the deployed function would.
+
+pub mod config;
+pub mod dingtalk;
+pub mod envelope;
+pub mod events;
+pub mod format;
+pub mod handler;
+pub mod llm;
+pub mod logging;
+pub mod message;
+pub mod samples;
+pub mod secret;
+#[cfg(feature = "sources")]
+pub mod sources;

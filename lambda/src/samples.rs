@@ -1,0 +1,77 @@
+//! Sample events for `test-send`: real-shaped AWS events, the same files the
+//! formatter's fixture tests use, so a sample always renders as tested.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleKind {
+    Health,
+    Ec2,
+    Alarm,
+    Abuse,
+}
+
+impl SampleKind {
+    pub const ALL: [SampleKind; 4] = [
+        SampleKind::Health,
+        SampleKind::Ec2,
+        SampleKind::Alarm,
+        SampleKind::Abuse,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            SampleKind::Health => "health",
+            SampleKind::Ec2 => "ec2",
+            SampleKind::Alarm => "alarm",
+            SampleKind::Abuse => "abuse",
+        }
+    }
+}
+
+impl fmt::Display for SampleKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse")]
+pub struct UnknownSample(String);
+
+impl FromStr for SampleKind {
+    type Err = UnknownSample;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SampleKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s.trim())
+            .ok_or_else(|| UnknownSample(s.to_string()))
+    }
+}
+
+/// The sample as an EventBridge event in JSON.
+pub fn sample_event(kind: SampleKind) -> &'static str {
+    match kind {
+        SampleKind::Health => include_str!("../tests/fixtures/health_scheduled_maintenance.json"),
+        SampleKind::Ec2 => include_str!("../tests/fixtures/ec2_state_stopped.json"),
+        SampleKind::Alarm => include_str!("../tests/fixtures/alarm_metric_alarm.json"),
+        SampleKind::Abuse => include_str!("../tests/fixtures/health_abuse_dos.json"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_lists_choices() {
+        for k in SampleKind::ALL {
+            assert_eq!(k.to_string().parse::<SampleKind>(), Ok(k));
+        }
+        assert_eq!(
+            "rds".parse::<SampleKind>().unwrap_err().to_string(),
+            "unknown sample `rds`: choose one of health, ec2, alarm, abuse"
+        );
+    }
+}

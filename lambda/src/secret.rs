@@ -1,0 +1,221 @@
+//! The robot's webhook and signing secret, read from Secrets Manager once
+//! per container and kept in memory.
+//!
+//! The secret holds either the bare webhook URL (as the original SAR app
+//! stored it) or a JSON document with the optional settings. Nothing here
+//! ever prints the URL's access token or the signing secret.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookConfig {
+    pub webhook: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_mobiles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub at_all_on: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("the webhook secret is empty; run `dingtalk-notifier deploy` to store the webhook")]
+    Empty,
+    #[error("the webhook secret is JSON but not the expected shape ({0}); it needs at least {{\"webhook\": \"https://oapi.dingtalk.com/robot/send?access_token=...\"}}")]
+    BadJson(String),
+    #[error("the webhook in the secret is not a URL; store the robot's https://oapi.dingtalk.com/robot/send?access_token=... URL")]
+    NotAUrl,
+    #[error("the webhook secret has no string value (binary secrets are not supported)")]
+    NotString,
+    #[error("reading the webhook secret failed: {0}")]
+    Read(String),
+}
+
+impl WebhookConfig {
+    pub fn parse(raw: &str) -> Result<WebhookConfig, SecretError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        let mut cfg = if raw.starts_with('{') {
+            // serde's message may quote a value; keep only its category.
+            serde_json::from_str::<WebhookConfig>(raw).map_err(|e| {
+                SecretError::BadJson(
+                    match e.classify() {
+                        serde_json::error::Category::Data => "missing or mistyped field",
+                        _ => "invalid JSON",
+                    }
+                    .to_string(),
+                )
+            })?
+        } else {
+            WebhookConfig {
+                webhook: raw.to_string(),
+                secret: None,
+                at_mobiles: Vec::new(),
+                at_all_on: Vec::new(),
+                keyword: None,
+            }
+        };
+        cfg.webhook = cfg.webhook.trim().to_string();
+        cfg.secret = cfg
+            .secret
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        cfg.keyword = cfg
+            .keyword
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        if cfg.webhook.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        if url::Url::parse(&cfg.webhook).is_err() {
+            return Err(SecretError::NotAUrl);
+        }
+        Ok(cfg)
+    }
+
+    /// The JSON the CLI stores; empty optional fields are left out.
+    pub fn to_secret_string(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Should this alert @mention people? Only for the states listed in
+    /// `at_all_on` (an alarm going to ALARM, a Health event that is open).
+    pub fn mentions_for(&self, state: Option<&str>) -> bool {
+        match state {
+            Some(s) => self.at_all_on.iter().any(|x| x.eq_ignore_ascii_case(s)),
+            None => false,
+        }
+    }
+}
+
+/// The webhook with its token hidden, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.path()
+        ),
+        Err(_) => "<webhook>".into(),
+    }
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("webhook", &redact_url(&self.webhook))
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("at_mobiles", &self.at_mobiles.len())
+            .field("at_all_on", &self.at_all_on)
+            .field("keyword", &self.keyword)
+            .finish()
+    }
+}
+
+/// Reads the secret once per container; a failed read is not cached, so the
+/// next invocation tries again.
+pub struct SecretStore {
+    client: aws_sdk_secretsmanager::Client,
+    arn: String,
+    cached: OnceCell<WebhookConfig>,
+}
+
+impl SecretStore {
+    pub fn new(client: aws_sdk_secretsmanager::Client, arn: String) -> Self {
+        SecretStore {
+            client,
+            arn,
+            cached: OnceCell::new(),
+        }
+    }
+
+    pub async fn get(&self) -> Result<&WebhookConfig, SecretError> {
+        self.cached
+            .get_or_try_init(|| async {
+                let out = self
+                    .client
+                    .get_secret_value()
+                    .secret_id(&self.arn)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+                        SecretError::Read(format!(
+                            "{}: {}",
+                            e.code().unwrap_or("error"),
+                            e.message().unwrap_or("no message")
+                        ))
+                    })?;
+                let value = out.secret_string().ok_or(SecretError::NotString)?;
+                WebhookConfig::parse(value)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://oapi.dingtalk.com/robot/send?access_token=tok123secret";
+
+    #[test]
+    fn bare_url_and_json_both_parse() {
+        let bare = WebhookConfig::parse(&format!("  {URL}\n")).unwrap();
+        assert_eq!(bare.webhook, URL);
+        assert_eq!(bare.secret, None);
+        let json = WebhookConfig::parse(&format!(
+            r#"{{"webhook":"{URL}","secret":"SECabc","at_mobiles":["13800000000"],"at_all_on":["ALARM"],"keyword":"告警"}}"#
+        ))
+        .unwrap();
+        assert_eq!(json.secret.as_deref(), Some("SECabc"));
+        assert_eq!(json.at_mobiles, vec!["13800000000"]);
+        assert!(json.mentions_for(Some("alarm")));
+        assert!(!json.mentions_for(Some("OK")));
+        assert!(!json.mentions_for(None));
+        assert_eq!(
+            WebhookConfig::parse(&json.to_secret_string()).unwrap(),
+            json
+        );
+    }
+
+    #[test]
+    fn to_secret_string_leaves_out_empty_fields() {
+        let c = WebhookConfig::parse(URL).unwrap();
+        assert_eq!(c.to_secret_string(), format!(r#"{{"webhook":"{URL}"}}"#));
+    }
+
+    #[test]
+    fn errors_never_echo_the_value() {
+        for bad in [
+            "",
+            "{\"hook\":\"tok123secret\"}",
+            "{not json tok123secret",
+            "tok123secret",
+        ] {
+            let err = WebhookConfig::parse(bad).unwrap_err().to_string();
+            assert!(!err.contains("tok123secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_token_and_secret() {
+        let c =
+            WebhookConfig::parse(&format!(r#"{{"webhook":"{URL}","secret":"SECabc"}}"#)).unwrap();
+        let dbg = format!("{c:?}");
+        assert!(
+            !dbg.contains("tok123secret") && !dbg.contains("SECabc"),
+            "{dbg}"
+        );
+        assert!(dbg.contains("https://oapi.dingtalk.com/robot/send"));
+    }
+}

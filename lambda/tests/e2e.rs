@@ -1,0 +1,349 @@
+//! The real `bootstrap` under the local Lambda Runtime API, reading its
+//! secret from moto, posting to the local DingTalk robot (signed, with a
+//! keyword) and asking the local Bedrock server for summaries. Only endpoints
+//! differ from production.
+
+use std::time::Duration;
+
+use dingtalk_notifier_lambda::format::{self, FormatOptions};
+use dingtalk_notifier_lambda::llm;
+use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
+use serde_json::{json, Value};
+use testkit::{
+    BedrockMode, BedrockServer, DingTalkOptions, DingTalkServer, Invocation, LambdaEmulator, Moto,
+    Outcome,
+};
+
+const TOKEN: &str = "tok-e2e-6f1d2c";
+const SIGNING_SECRET: &str = "SECe2e0123456789abcdef";
+const KEYWORD: &str = "NOTIFYKW";
+const MOBILE: &str = "13800000000";
+const TIMEOUT: Duration = Duration::from_secs(8);
+
+fn sns_event(message_id: &str, message: &str) -> Value {
+    json!({"Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:alerts:1b2c",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
+            "Subject": null,
+            "Message": message,
+            "Timestamp": "2026-11-25T06:00:00.000Z"
+        }
+    }]})
+}
+
+fn sqs_record(message_id: &str, body: &str) -> Value {
+    json!({
+        "messageId": message_id,
+        "receiptHandle": "rh",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1"
+    })
+}
+
+/// The outcome lines (LOG CONTRACT) of one invocation.
+fn outcomes(inv: &Invocation) -> Vec<Value> {
+    inv.logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("outcome").is_some())
+        .collect()
+}
+
+fn only_outcome(inv: &Invocation) -> Value {
+    let o = outcomes(inv);
+    assert_eq!(o.len(), 1, "exactly one outcome line: {:#?}", inv.logs);
+    o.into_iter().next().unwrap_or_default()
+}
+
+/// What the robot must receive for `message` with our keyword and mention.
+fn expected_body(title: &str, text: &str, mention: bool) -> Value {
+    let mut text = format!("**[{KEYWORD}]** {text}");
+    if mention {
+        text = format!("{}\n\n@{MOBILE}", text.trim_end());
+    }
+    json!({
+        "msgtype": "markdown",
+        "markdown": {"title": format!("[{KEYWORD}] {title}"), "text": text},
+        "at": {"atMobiles": if mention { vec![MOBILE] } else { vec![] }, "isAtAll": mention}
+    })
+}
+
+fn assert_no_secrets(logs: &[String]) {
+    for line in logs {
+        assert!(
+            !line.contains(TOKEN) && !line.contains(SIGNING_SECRET),
+            "a log line leaks the token or secret: {line}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn function_delivers_retries_and_reports_failures() {
+    let moto = Moto::start().expect("moto");
+    let robot = DingTalkServer::start(DingTalkOptions {
+        access_token: TOKEN.into(),
+        secret: Some(SIGNING_SECRET.into()),
+        keywords: vec![KEYWORD.into()],
+        ..DingTalkOptions::default()
+    })
+    .expect("dingtalk server");
+    let bedrock = BedrockServer::start(BedrockMode::Reply(
+        "CPU 持续过高。\n影响 web-1。\n建议扩容。".into(),
+    ))
+    .expect("bedrock server");
+
+    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let secret_value = json!({
+        "webhook": robot.webhook_url(),
+        "secret": SIGNING_SECRET,
+        "at_mobiles": [MOBILE],
+        "at_all_on": ["alarm"],
+        "keyword": KEYWORD,
+    })
+    .to_string();
+    let arn = sm
+        .create_secret()
+        .name("dingtalk-notifier/e2e/webhook")
+        .secret_string(secret_value)
+        .send()
+        .await
+        .expect("create secret")
+        .arn
+        .expect("arn");
+
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let mut env = moto.env();
+    env.push(("DINGTALK_SECRET_ARN".into(), arn.clone()));
+    env.push((
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
+        bedrock.endpoint(),
+    ));
+    let plain = LambdaEmulator::start(bin, env.clone()).expect("emulator");
+    let mut llm_env = env;
+    llm_env.push(("LLM_ENABLED".into(), "true".into()));
+    llm_env.push(("LLM_TIMEOUT_MS".into(), "3000".into()));
+    let with_llm = LambdaEmulator::start(bin, llm_env).expect("emulator with llm");
+
+    let alarm = sample_event(SampleKind::Alarm);
+    let rendered = format::render(alarm, None, &FormatOptions::default());
+    assert_eq!(rendered.state.as_deref(), Some("ALARM"));
+    let alarm_body = expected_body(&rendered.message.title, &rendered.message.text, true);
+
+    // 1. Success, signed, keyword prefixed, mentions on ALARM: exact body.
+    let inv = plain
+        .invoke(sns_event("sns-1", alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert!(
+        matches!(inv.outcome, Outcome::Response(_)),
+        "{:?}",
+        inv.outcome
+    );
+    assert_eq!(robot.accepted(), vec![alarm_body.clone()]);
+    let line = only_outcome(&inv);
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["message"], "alert delivered");
+    assert_eq!(line["outcome"], "delivered");
+    assert_eq!(line["alert_id"], "sns-1");
+    assert_eq!(line["kind"], rendered.kind.as_str());
+    assert_eq!(line["source"], "aws.cloudwatch");
+    assert_eq!(line["llm"], "disabled");
+    let q = &robot.requests()[0].query;
+    assert!(q.contains("timestamp=") && q.contains("&sign="), "{q}");
+
+    // 2. 130101 once, then delivered after backoff.
+    robot.push_reply(130101, "send too fast, exceed 20 times per minute");
+    let inv = plain
+        .invoke(sns_event("sns-2", alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert!(
+        matches!(inv.outcome, Outcome::Response(_)),
+        "{:?}",
+        inv.outcome
+    );
+    assert_eq!(robot.count_errcode(130101), 1);
+    assert_eq!(robot.accepted().len(), 2);
+    assert_eq!(only_outcome(&inv)["outcome"], "delivered");
+
+    // 3. 310000: permanent, the invocation fails, the log says what it means.
+    robot.push_reply(310000, "sign not match");
+    let inv = plain
+        .invoke(sns_event("sns-3", alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert!(
+        matches!(inv.outcome, Outcome::Error(_)),
+        "{:?}",
+        inv.outcome
+    );
+    let line = only_outcome(&inv);
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["message"], "alert not delivered");
+    assert_eq!(line["outcome"], "failed");
+    assert_eq!(line["alert_id"], "sns-3");
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("310000") && error.contains("security check failed"),
+        "{error}"
+    );
+    assert_eq!(robot.accepted().len(), 2);
+
+    // 4. DingTalk down: retried within the deadline, then the invocation fails.
+    robot.set_down(true);
+    let inv = plain
+        .invoke(sns_event("sns-4", alarm), Duration::from_secs(5))
+        .await
+        .expect("invoke");
+    robot.set_down(false);
+    assert!(
+        matches!(inv.outcome, Outcome::Error(_)),
+        "{:?}",
+        inv.outcome
+    );
+    let line = only_outcome(&inv);
+    assert_eq!(line["outcome"], "failed");
+    assert!(
+        line["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("HTTP 503"),
+        "{line}"
+    );
+
+    // 5. Not an event at all: delivered as a generic message, id = request id.
+    let inv = plain
+        .invoke(json!({"hello": "world"}), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert!(
+        matches!(inv.outcome, Outcome::Response(_)),
+        "{:?}",
+        inv.outcome
+    );
+    let line = only_outcome(&inv);
+    assert_eq!(line["outcome"], "delivered");
+    assert_eq!(line["alert_id"], inv.request_id.as_str());
+    let generic = format::render(r#"{"hello":"world"}"#, None, &FormatOptions::default());
+    assert_eq!(
+        robot.accepted().last().cloned().unwrap_or_default(),
+        expected_body(&generic.message.title, &generic.message.text, false)
+    );
+
+    // 6. SQS batch: the first message is rejected, only it is reported.
+    let wrapped = json!({
+        "Type": "Notification",
+        "MessageId": "sns-in-sqs",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
+        "Message": alarm,
+    })
+    .to_string();
+    robot.push_reply(300001, "token is not exist");
+    let batch = json!({"Records": [sqs_record("sqs-a", &wrapped), sqs_record("sqs-b", alarm)]});
+    let inv = plain.invoke(batch, TIMEOUT).await.expect("invoke");
+    assert_eq!(
+        inv.outcome,
+        Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "sqs-a"}]}))
+    );
+    let lines = outcomes(&inv);
+    assert_eq!(lines.len(), 2, "{:#?}", inv.logs);
+    assert_eq!(lines[0]["alert_id"], "sns-in-sqs");
+    assert_eq!(lines[0]["outcome"], "failed");
+    assert_eq!(lines[1]["alert_id"], "sqs-b");
+    assert_eq!(lines[1]["outcome"], "delivered");
+
+    // 7. LLM on: the summary goes above the facts.
+    let inv = with_llm
+        .invoke(sns_event("sns-7", alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert!(
+        matches!(inv.outcome, Outcome::Response(_)),
+        "{:?}",
+        inv.outcome
+    );
+    assert_eq!(only_outcome(&inv)["llm"], "used");
+    let summarized = rendered
+        .message
+        .with_summary("CPU 持续过高。\n影响 web-1。\n建议扩容。");
+    assert_eq!(
+        robot.accepted().last().cloned().unwrap_or_default(),
+        expected_body(&summarized.title, &summarized.text, true)
+    );
+    let asked = bedrock.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].model_id, "amazon.nova-lite-v1:0");
+    assert!(asked[0].signed);
+    let body = &asked[0].body;
+    assert_eq!(
+        body["system"],
+        json!([{"text": llm::DEFAULT_SYSTEM_PROMPT}])
+    );
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"text": llm::user_prompt(alarm, &rendered.message)}]}])
+    );
+    assert_eq!(body["inferenceConfig"]["maxTokens"], 400);
+
+    // 8. LLM throttled: the plain message still goes out, llm=fallback.
+    bedrock.set_mode(BedrockMode::throttling());
+    let inv = with_llm
+        .invoke(sns_event("sns-8", alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert!(
+        matches!(inv.outcome, Outcome::Response(_)),
+        "{:?}",
+        inv.outcome
+    );
+    assert_eq!(only_outcome(&inv)["llm"], "fallback");
+    assert!(
+        inv.logs.iter().any(|l| l.contains("llm_error")),
+        "{:#?}",
+        inv.logs
+    );
+    assert_eq!(
+        robot.accepted().last().cloned().unwrap_or_default(),
+        alarm_body
+    );
+
+    // 9. The secret cannot be read: every alert of the batch is reported failed.
+    let mut bad_env = moto.env();
+    bad_env.push((
+        "DINGTALK_SECRET_ARN".into(),
+        "dingtalk-notifier/missing/webhook".into(),
+    ));
+    let no_secret = LambdaEmulator::start(bin, bad_env).expect("emulator without secret");
+    let batch = json!({"Records": [sqs_record("sqs-c", alarm), sqs_record("sqs-d", alarm)]});
+    let inv = no_secret.invoke(batch, TIMEOUT).await.expect("invoke");
+    assert_eq!(
+        inv.outcome,
+        Outcome::Response(json!({"batchItemFailures": [
+            {"itemIdentifier": "sqs-c"}, {"itemIdentifier": "sqs-d"}
+        ]}))
+    );
+    let lines = outcomes(&inv);
+    assert_eq!(lines.len(), 2, "{:#?}", inv.logs);
+    assert!(
+        lines.iter().all(|l| l["outcome"] == "failed"
+            && l["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("ResourceNotFoundException")),
+        "{lines:#?}"
+    );
+
+    let mut all = plain.logs();
+    all.extend(with_llm.logs());
+    all.extend(no_secret.logs());
+    assert_no_secrets(&all);
+}

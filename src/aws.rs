@@ -1,0 +1,63 @@
+//! One `SdkConfig`, one client per service, built once per run.
+//!
+//! Every command gets the same `Aws` value, so region, profile, credentials and
+//! `AWS_ENDPOINT_URL` are resolved exactly once and identically everywhere.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Where to find credentials and which region to use, from the global flags.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The AWS clients the CLI uses. Cheap to clone (each client is an `Arc` inside).
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub config: SdkConfig,
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+impl Aws {
+    pub async fn load(opts: &AwsOptions) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &opts.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        let config = loader.load().await;
+        Aws::from_config(config)
+    }
+
+    pub fn from_config(config: SdkConfig) -> Aws {
+        // S3 path-style addressing keeps custom endpoints (moto, MinIO, VPC
+        // endpoints) working without wildcard DNS; AWS itself accepts both.
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build();
+        Aws {
+            cloudformation: aws_sdk_cloudformation::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            secrets: aws_sdk_secretsmanager::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            config,
+        }
+    }
+
+    /// The region every client uses; `None` only when nothing configured one.
+    pub fn region(&self) -> Option<&str> {
+        self.config.region().map(|r| r.as_ref())
+    }
+}

@@ -1,0 +1,411 @@
+//! Cross-compiling the Lambda function that ships inside this CLI.
+//!
+//! The function's sources are embedded in the binary (`dingtalk_notifier_lambda::sources`),
+//! so `cargo install dingtalk-notifier` is all a user needs. They are written
+//! to a cache directory and built there for Amazon Linux 2023 (glibc 2.34).
+//! The result is cached by a hash of everything that goes into it, so a
+//! deploy with nothing changed never rebuilds.
+
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+
+use crate::package;
+
+/// Versions of the function's dependencies, pinned to what this CLI was tested with.
+const CARGO_LOCK: &str = include_str!("../Cargo.lock");
+/// Amazon Linux 2023 ships glibc 2.34; linking against a newer one fails at cold start.
+const GLIBC: &str = "2.34";
+
+/// Lambda architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Arm64,
+    X86_64,
+}
+
+impl Arch {
+    pub fn target_triple(&self) -> &'static str {
+        match self {
+            Arch::Arm64 => "aarch64-unknown-linux-gnu",
+            Arch::X86_64 => "x86_64-unknown-linux-gnu",
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Arch::Arm64 => "arm64",
+            Arch::X86_64 => "x86_64",
+        })
+    }
+}
+
+impl FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "arm64" | "aarch64" => Ok(Arch::Arm64),
+            "x86_64" | "amd64" => Ok(Arch::X86_64),
+            other => Err(format!(
+                "unknown architecture `{other}`: choose arm64 or x86_64"
+            )),
+        }
+    }
+}
+
+/// A function zip ready to upload.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub zip_path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    /// False when the zip came from the cache or from `--artifact`.
+    pub rebuilt: bool,
+}
+
+pub struct BuildRequest {
+    pub arch: Arch,
+    /// Rebuild even when the cache has this exact input.
+    pub force: bool,
+}
+
+impl BuildRequest {
+    pub fn new(arch: Arch, force: bool) -> Self {
+        BuildRequest { arch, force }
+    }
+}
+
+/// How the cross-compile is done; part of the cache key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tool {
+    /// `cargo zigbuild`, with zig as the linker and glibc pinned.
+    Zigbuild,
+    /// Plain `cargo build`, optionally with a cross linker from the system.
+    Cargo { linker: Option<String> },
+}
+
+impl Tool {
+    fn name(&self) -> &'static str {
+        match self {
+            Tool::Zigbuild => "zigbuild",
+            Tool::Cargo { .. } => "cargo",
+        }
+    }
+}
+
+pub fn cache_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("DINGTALK_NOTIFIER_CACHE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs::cache_dir()
+        .map(|d| d.join("dingtalk-notifier"))
+        .context("no cache directory on this system: set DINGTALK_NOTIFIER_CACHE_DIR")
+}
+
+/// Uses a zip the user built (`--artifact`).
+pub fn artifact_from_zip(path: &Path) -> Result<Artifact> {
+    package::check_function_zip(path)?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Artifact {
+        zip_path: path.to_path_buf(),
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        size: bytes.len() as u64,
+        rebuilt: false,
+    })
+}
+
+/// Returns the function zip for `req.arch`, building it only when its inputs changed.
+pub async fn ensure_artifact(req: &BuildRequest) -> Result<Artifact> {
+    let cache = cache_dir()?;
+    let tool = detect_tool(req.arch)?;
+    let key = cache_key(req.arch, &tool);
+    let zip_path = cache.join("artifacts").join(format!("{key}.zip"));
+    if zip_path.is_file() && !req.force {
+        let mut artifact = artifact_from_zip(&zip_path)?;
+        artifact.rebuilt = false;
+        return Ok(artifact);
+    }
+    let cache2 = cache.clone();
+    let arch = req.arch;
+    let binary = tokio::task::spawn_blocking(move || run_build(&cache2, arch, &tool))
+        .await
+        .context("the build task panicked")??;
+    std::fs::create_dir_all(zip_path.parent().unwrap_or(&cache))
+        .with_context(|| format!("creating {}", cache.display()))?;
+    // Zip next to the final name, then rename: Ctrl-C never leaves a partial cache entry.
+    let tmp = zip_path.with_extension("zip.tmp");
+    package::zip_bootstrap(&binary, &tmp)?;
+    std::fs::rename(&tmp, &zip_path)
+        .with_context(|| format!("writing {}", zip_path.display()))?;
+    let mut artifact = artifact_from_zip(&zip_path)?;
+    artifact.rebuilt = true;
+    Ok(artifact)
+}
+
+/// Hash of everything that decides the binary's bytes.
+fn cache_key(arch: Arch, tool: &Tool) -> String {
+    let mut h = Sha256::new();
+    for (path, bytes) in dingtalk_notifier_lambda::sources::FILES {
+        h.update(path.as_bytes());
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    h.update(CARGO_LOCK.as_bytes());
+    h.update(arch.target_triple().as_bytes());
+    h.update(b"release");
+    h.update(tool.name().as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn on_path(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn zig_available() -> bool {
+    if Command::new("zig")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return true;
+    }
+    ["python3", "python"].iter().any(|py| {
+        Command::new(py)
+            .args(["-m", "ziglang", "version"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+fn host_triple() -> Option<String> {
+    let out = Command::new("rustc").arg("-vV").output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+}
+
+/// Picks the build tool and says exactly what to install when nothing fits.
+fn detect_tool(arch: Arch) -> Result<Tool> {
+    let triple = arch.target_triple();
+    if !on_path("cargo") {
+        bail!("cargo is not installed: install Rust from https://rustup.rs, or pass --artifact PATH.zip");
+    }
+    if let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    {
+        let installed = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() && !installed.lines().any(|l| l.trim() == triple) {
+            bail!("the Rust target {triple} is not installed: run `rustup target add {triple}`");
+        }
+    }
+    if on_path("cargo-zigbuild") && zig_available() {
+        return Ok(Tool::Zigbuild);
+    }
+    if host_triple().as_deref() == Some(triple) {
+        return Ok(Tool::Cargo { linker: None });
+    }
+    let cross_gcc = match arch {
+        Arch::Arm64 => "aarch64-linux-gnu-gcc",
+        Arch::X86_64 => "x86_64-linux-gnu-gcc",
+    };
+    if on_path(cross_gcc) {
+        return Ok(Tool::Cargo {
+            linker: Some(cross_gcc.to_string()),
+        });
+    }
+    bail!(
+        "cannot cross-compile for {arch} ({triple}): install zig and cargo-zigbuild \
+         (`pip install ziglang cargo-zigbuild`), or a cross linker ({cross_gcc}), \
+         or build elsewhere and pass --artifact PATH.zip"
+    )
+}
+
+/// Writes the embedded sources as a standalone crate. Dev-dependencies point
+/// at this repository's test kit, which is not shipped, so they are dropped;
+/// the release profile is what makes the binary small.
+fn extract_sources(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cleaning {}", dir.display()))?;
+    }
+    for (path, bytes) in dingtalk_notifier_lambda::sources::FILES {
+        let dest = dir.join(path);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let data: Vec<u8> = if *path == "Cargo.toml" {
+            standalone_manifest(&String::from_utf8_lossy(bytes))?.into_bytes()
+        } else {
+            bytes.to_vec()
+        };
+        std::fs::write(&dest, data).with_context(|| format!("writing {}", dest.display()))?;
+    }
+    std::fs::write(dir.join("Cargo.lock"), CARGO_LOCK)
+        .with_context(|| format!("writing {}", dir.join("Cargo.lock").display()))?;
+    Ok(())
+}
+
+fn standalone_manifest(text: &str) -> Result<String> {
+    let mut doc: toml::Table = text.parse().context("the embedded lambda Cargo.toml")?;
+    doc.remove("dev-dependencies");
+    if !doc.contains_key("workspace") {
+        // An empty [workspace] keeps cargo from looking for a parent workspace.
+        doc.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
+    }
+    let profile = doc
+        .entry("profile")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(profile) = profile {
+        let release = profile
+            .entry("release")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(release) = release {
+            release
+                .entry("opt-level")
+                .or_insert(toml::Value::String("s".into()));
+            release.entry("lto").or_insert(toml::Value::Boolean(true));
+            release
+                .entry("codegen-units")
+                .or_insert(toml::Value::Integer(1));
+            release.entry("strip").or_insert(toml::Value::Boolean(true));
+            release
+                .entry("panic")
+                .or_insert(toml::Value::String("abort".into()));
+        }
+    }
+    Ok(toml::to_string(&doc)?)
+}
+
+fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
+    let src = cache.join("lambda-src");
+    let target_dir = cache.join("lambda-target");
+    extract_sources(&src)?;
+    let triple = arch.target_triple();
+    let mut cmd = Command::new("cargo");
+    match tool {
+        Tool::Zigbuild => {
+            cmd.args(["zigbuild", "--release", "--target"])
+                .arg(format!("{triple}.{GLIBC}"));
+        }
+        Tool::Cargo { linker } => {
+            cmd.args(["build", "--release", "--target", triple]);
+            if let Some(linker) = linker {
+                let var = format!(
+                    "CARGO_TARGET_{}_LINKER",
+                    triple.to_uppercase().replace('-', "_")
+                );
+                cmd.env(var, linker);
+            }
+        }
+    }
+    cmd.args(["--bin", "bootstrap"])
+        .current_dir(&src)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let spinner = crate::output::spinner(&format!("compiling the function for {arch}"));
+    let mut child = cmd.spawn().context("starting cargo")?;
+    let mut tail: Vec<String> = Vec::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            spinner.set_message(line.trim().chars().take(100).collect::<String>());
+            tail.push(line);
+            if tail.len() > 40 {
+                tail.remove(0);
+            }
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    spinner.finish_and_clear();
+    if !status.success() {
+        bail!(
+            "building the function failed ({status}); last lines of cargo's output:\n{}",
+            tail.join("\n")
+        );
+    }
+    let binary = target_dir.join(triple).join("release").join("bootstrap");
+    if !binary.is_file() {
+        bail!("cargo finished but {} is missing", binary.display());
+    }
+    Ok(binary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arch_parses_lambda_names() {
+        assert_eq!("arm64".parse::<Arch>(), Ok(Arch::Arm64));
+        assert_eq!("x86_64".parse::<Arch>(), Ok(Arch::X86_64));
+        assert_eq!(
+            "sparc".parse::<Arch>().unwrap_err(),
+            "unknown architecture `sparc`: choose arm64 or x86_64"
+        );
+        assert_eq!(Arch::Arm64.target_triple(), "aarch64-unknown-linux-gnu");
+    }
+
+    #[test]
+    fn standalone_manifest_drops_dev_deps_and_sets_release_profile() {
+        let out = standalone_manifest(
+            "[package]\nname = \"x\"\n[dev-dependencies]\ntestkit = { path = \"../testkit\" }\n",
+        )
+        .unwrap();
+        let doc: toml::Table = out.parse().unwrap();
+        assert!(doc.get("dev-dependencies").is_none());
+        assert!(doc.contains_key("workspace"));
+        let release = &doc["profile"]["release"];
+        assert_eq!(release["opt-level"].as_str(), Some("s"));
+        assert_eq!(release["lto"].as_bool(), Some(true));
+        assert_eq!(release["panic"].as_str(), Some("abort"));
+    }
+
+    #[test]
+    fn cache_key_depends_on_arch_and_tool() {
+        let a = cache_key(Arch::Arm64, &Tool::Zigbuild);
+        assert_eq!(a, cache_key(Arch::Arm64, &Tool::Zigbuild));
+        assert_ne!(a, cache_key(Arch::X86_64, &Tool::Zigbuild));
+        assert_ne!(a, cache_key(Arch::Arm64, &Tool::Cargo { linker: None }));
+    }
+
+    /// A cached zip under the computed key is returned without running cargo.
+    #[tokio::test]
+    async fn cached_artifact_skips_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        // SAFETY of env mutation: this is the only test in this binary that sets it.
+        std::env::set_var("DINGTALK_NOTIFIER_CACHE_DIR", dir.path());
+        let tool = detect_tool(Arch::X86_64).unwrap();
+        let key = cache_key(Arch::X86_64, &tool);
+        let bin = dir.path().join("bin");
+        std::fs::write(&bin, b"\x7fELF cached").unwrap();
+        std::fs::create_dir_all(dir.path().join("artifacts")).unwrap();
+        let zip = dir.path().join("artifacts").join(format!("{key}.zip"));
+        let sha = package::zip_bootstrap(&bin, &zip).unwrap();
+        let artifact = ensure_artifact(&BuildRequest::new(Arch::X86_64, false))
+            .await
+            .unwrap();
+        std::env::remove_var("DINGTALK_NOTIFIER_CACHE_DIR");
+        assert!(!artifact.rebuilt);
+        assert_eq!(artifact.sha256, sha);
+        assert_eq!(artifact.zip_path, zip);
+        assert!(!dir.path().join("lambda-src").exists(), "no build was started");
+    }
+}

@@ -1,0 +1,209 @@
+//! Command line surface: every prompt of `deploy` also has a flag and an
+//! environment variable, so CI never needs a terminal.
+
+use std::path::PathBuf;
+
+use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
+
+use crate::test_send::TestSendArgs;
+
+const ROOT_AFTER_HELP: &str = "\
+Examples:
+  dingtalk-notifier deploy                      # asks what it needs, remembers it in dingtalk-notifier.toml
+  dingtalk-notifier test-send                   # send a sample alert through the deployed function
+  dingtalk-notifier status --json
+  dingtalk-notifier destroy --stack-name my-alerts
+
+Credentials and region come from the usual AWS chain (AWS_PROFILE, AWS_REGION,
+~/.aws/config, SSO, instance roles); AWS_ENDPOINT_URL is honoured.
+Exit codes: 0 ok, 1 error, 2 usage, 130 interrupted.";
+
+const DEPLOY_AFTER_HELP: &str = "\
+Examples:
+  # At a terminal: answer the prompts (the webhook is typed masked).
+  dingtalk-notifier deploy
+
+  # In CI: nothing is asked; secrets come from the environment, not the command line.
+  export DINGTALK_WEBHOOK_URL='https://oapi.dingtalk.com/robot/send?access_token=...'
+  export DINGTALK_SECRET='SEC...'
+  dingtalk-notifier deploy --yes --region ap-southeast-1 --rules health,alarm --alarm-states ALARM,OK
+
+  # Turn on Bedrock summaries (the model must be enabled in the Bedrock console of that region).
+  dingtalk-notifier deploy --llm on --llm-model-id apac.amazon.nova-lite-v1:0 --llm-region ap-southeast-1
+
+Answers other than secrets are saved to ./dingtalk-notifier.toml, so the next deploy asks
+nothing. The webhook lives in AWS Secrets Manager (dingtalk-notifier/<stack>/webhook); when it
+already exists and no webhook is given, the stored one is kept.";
+
+const DESTROY_AFTER_HELP: &str = "\
+Examples:
+  dingtalk-notifier destroy                     # asks you to type the stack name
+  dingtalk-notifier destroy --yes --purge       # also remove the artifact bucket if no other stack uses it
+
+Deletes the stack, then the webhook secret when its tags say this stack owns it. A stack that
+does not exist is not an error (\"nothing to destroy\", exit 0). Nothing that dingtalk-notifier
+did not create is touched.";
+
+const STATUS_AFTER_HELP: &str = "\
+Examples:
+  dingtalk-notifier status
+  dingtalk-notifier status --json | jq .function.code_sha256";
+
+// No `Debug` on the types that hold the webhook or signing secret, so they
+// cannot end up in a debug print.
+#[derive(Parser)]
+#[command(
+    name = "dingtalk-notifier",
+    version,
+    about = "Deliver AWS Health, EC2, abuse and CloudWatch alarm alerts to a DingTalk group",
+    after_help = ROOT_AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// AWS profile to use (default: the SDK chain, AWS_PROFILE)
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS region (default: dingtalk-notifier.toml, then AWS_REGION / the profile)
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// CloudFormation stack name [default: dingtalk-notifier]
+    #[arg(long, global = true, env = "DINGTALK_NOTIFIER_STACK_NAME")]
+    pub stack_name: Option<String>,
+    /// Print only errors (and the result with --json)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Print the result as one JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never prompt; fail naming any value that is missing
+    #[arg(long, global = true, visible_alias = "non-interactive")]
+    pub no_input: bool,
+    /// Answer yes to every confirmation and never prompt
+    #[arg(long, short, global = true)]
+    pub yes: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Build, upload and deploy (create or update) the notifier stack
+    #[command(after_help = DEPLOY_AFTER_HELP)]
+    Deploy(Box<DeployArgs>),
+    /// Send a sample alert through the deployed notifier
+    TestSend(TestSendArgs),
+    /// Show the stack's state, outputs, rules and function code hash
+    #[command(after_help = STATUS_AFTER_HELP)]
+    Status,
+    /// Delete the stack and the webhook secret it owns
+    #[command(after_help = DESTROY_AFTER_HELP)]
+    Destroy(DestroyArgs),
+}
+
+#[derive(Args, Clone, Default)]
+pub struct DeployArgs {
+    /// DingTalk robot webhook URL. Prefer the env var or the prompt: flags end up in shell history
+    #[arg(long, env = "DINGTALK_WEBHOOK_URL", hide_env_values = true)]
+    pub webhook_url: Option<String>,
+    /// Robot signing secret (SEC...). Prefer the env var or the prompt
+    #[arg(long = "secret", env = "DINGTALK_SECRET", hide_env_values = true)]
+    pub signing_secret: Option<String>,
+    /// Accept a webhook on any host / http (e.g. a relay in front of DingTalk)
+    #[arg(long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_any_host: Option<bool>,
+    /// Phone numbers to @mention (comma separated)
+    #[arg(long, env = "DINGTALK_AT_MOBILES", value_delimiter = ',')]
+    pub at_mobiles: Option<Vec<String>>,
+    /// States that @all / @mention (comma separated, e.g. ALARM,open)
+    #[arg(long, env = "DINGTALK_AT_ALL_ON", value_delimiter = ',')]
+    pub at_all_on: Option<Vec<String>>,
+    /// The robot's custom keyword, added to messages that lack it
+    #[arg(long, env = "DINGTALK_KEYWORD")]
+    pub keyword: Option<String>,
+
+    /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
+    #[arg(long, env = "DINGTALK_NOTIFIER_RULES")]
+    pub rules: Option<String>,
+    /// EC2 states to report (comma separated; empty = all)
+    #[arg(long, env = "DINGTALK_NOTIFIER_EC2_STATES")]
+    pub ec2_states: Option<String>,
+    /// Alarm states to report (comma separated, e.g. ALARM,OK; empty = every transition)
+    #[arg(long, env = "DINGTALK_NOTIFIER_ALARM_STATES")]
+    pub alarm_states: Option<String>,
+
+    /// Add a Bedrock summary to each alert: on/off
+    #[arg(long, env = "DINGTALK_NOTIFIER_LLM", value_parser = BoolishValueParser::new())]
+    pub llm: Option<bool>,
+    /// Bedrock model or inference profile id [default: amazon.nova-lite-v1:0]
+    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_MODEL_ID")]
+    pub llm_model_id: Option<String>,
+    /// Bedrock region [default: the stack's region]
+    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_REGION")]
+    pub llm_region: Option<String>,
+    /// File holding a custom system prompt for the summary
+    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_SYSTEM_PROMPT_FILE")]
+    pub llm_system_prompt_file: Option<PathBuf>,
+    /// Maximum summary tokens [default: 400]
+    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_MAX_TOKENS")]
+    pub llm_max_tokens: Option<u32>,
+    /// Sampling temperature 0..1 [default: 0.2]
+    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_TEMPERATURE")]
+    pub llm_temperature: Option<f64>,
+
+    /// Function architecture: arm64 or x86_64 [default: arm64]
+    #[arg(long = "arch", env = "DINGTALK_NOTIFIER_ARCH")]
+    pub architecture: Option<String>,
+    /// Function memory in MB [default: 256]
+    #[arg(long, env = "DINGTALK_NOTIFIER_MEMORY")]
+    pub memory: Option<u32>,
+    /// Function timeout in seconds [default: 60]
+    #[arg(long, env = "DINGTALK_NOTIFIER_TIMEOUT")]
+    pub timeout: Option<u32>,
+    /// Reserved concurrency (-1 = unreserved) [default: -1]
+    #[arg(
+        long,
+        env = "DINGTALK_NOTIFIER_RESERVED_CONCURRENCY",
+        allow_negative_numbers = true
+    )]
+    pub reserved_concurrency: Option<i32>,
+    /// Log retention in days [default: 30]
+    #[arg(long, env = "DINGTALK_NOTIFIER_LOG_RETENTION")]
+    pub log_retention: Option<u32>,
+    /// IANA time zone for times in messages [default: Asia/Shanghai]
+    #[arg(long, env = "DINGTALK_NOTIFIER_TIME_ZONE")]
+    pub time_zone: Option<String>,
+    /// Prefix for stack export names (empty = the stack name)
+    #[arg(long, env = "DINGTALK_NOTIFIER_EXPORT_PREFIX")]
+    pub export_prefix: Option<String>,
+
+    /// Use this function zip instead of building (must hold a `bootstrap` entry)
+    #[arg(long, env = "DINGTALK_NOTIFIER_ARTIFACT")]
+    pub artifact: Option<PathBuf>,
+    /// Rebuild the function even when the cache is current
+    #[arg(long)]
+    pub force_build: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DestroyArgs {
+    /// Also empty and delete the artifact bucket when no other stack uses it
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,183 @@
+//! Where text goes. Human progress goes to stderr so stdout stays clean for the
+//! result (a table, or one JSON document with `--json`); colors and spinners
+//! only appear on a terminal (console honours NO_COLOR / CLICOLOR).
+
+use std::fmt::Display;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use console::style;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// How this run talks to the person (or CI job) that started it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub quiet: bool,
+    pub json: bool,
+    /// Prompts are allowed: stdin and stderr are terminals and neither
+    /// `--no-input` nor `--yes` was given.
+    pub interactive: bool,
+    /// `--yes`: every confirmation is answered yes.
+    pub assume_yes: bool,
+    stderr_tty: bool,
+}
+
+impl Ui {
+    pub fn new(quiet: bool, json: bool, no_input: bool, yes: bool) -> Ui {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let interactive = !no_input && !yes && std::io::stdin().is_terminal() && stderr_tty;
+        Ui {
+            quiet,
+            json,
+            interactive,
+            assume_yes: yes,
+            stderr_tty,
+        }
+    }
+
+    /// A quiet, non-interactive Ui for unit tests of code that takes one.
+    #[cfg(test)]
+    pub fn for_tests() -> Ui {
+        Ui {
+            quiet: true,
+            json: false,
+            interactive: false,
+            assume_yes: true,
+            stderr_tty: false,
+        }
+    }
+
+    /// A new phase of work ("Uploading the function ...").
+    pub fn step(&self, msg: impl Display) {
+        if !self.quiet {
+            eprintln!("{} {msg}", style("==>").cyan().bold().for_stderr());
+        }
+    }
+
+    /// A detail line under a step.
+    pub fn info(&self, msg: impl Display) {
+        if !self.quiet {
+            eprintln!("    {msg}");
+        }
+    }
+
+    pub fn success(&self, msg: impl Display) {
+        if !self.quiet {
+            eprintln!("{} {msg}", style("✓").green().bold().for_stderr());
+        }
+    }
+
+    /// Warnings are shown even with `--quiet`: they are about something the
+    /// user should change.
+    pub fn warn(&self, msg: impl Display) {
+        eprintln!("{} {msg}", style("warning:").yellow().bold().for_stderr());
+    }
+
+    /// A spinner with elapsed time; hidden when stderr is not a terminal or
+    /// with `--quiet` (lines printed through [`Progress::line`] still appear
+    /// unless quiet, so CI logs keep the resource events).
+    pub fn progress(&self, msg: impl Into<String>) -> Progress {
+        let bar = if self.stderr_tty && !self.quiet {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let spinner = ProgressStyle::with_template("{spinner:.cyan} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(spinner);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_message(msg.into());
+        Progress {
+            bar,
+            quiet: self.quiet,
+        }
+    }
+
+    /// Stderr styling helper for emphasised names.
+    pub fn bold(&self, s: impl Display) -> String {
+        style(s.to_string()).bold().for_stderr().to_string()
+    }
+}
+
+/// A live progress display that can also print permanent lines above itself.
+pub struct Progress {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl Progress {
+    pub fn set(&self, msg: impl Into<String>) {
+        self.bar.set_message(msg.into());
+    }
+
+    pub fn line(&self, msg: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
+        if self.bar.is_hidden() {
+            eprintln!("{}", msg.as_ref());
+        } else {
+            self.bar.println(msg);
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.bar.elapsed()
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Renders `key  value` rows with the keys padded to one column.
+pub fn table(rows: &[(String, String)]) -> String {
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in rows {
+        let pad = width - k.chars().count();
+        out.push_str(&format!("{k}{}  {v}\n", " ".repeat(pad)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_keys() {
+        let rows = vec![
+            ("TopicArn".to_string(), "arn:1".to_string()),
+            ("FunctionName".to_string(), "f".to_string()),
+        ];
+        assert_eq!(table(&rows), "TopicArn      arn:1\nFunctionName  f\n");
+    }
+}
+
+/// A spinner on stderr for a long step outside a [`Ui`] phase (a build, a
+/// wait for logs); hidden when stderr is not a terminal.
+pub fn spinner(prefix: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_prefix(prefix.to_string());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix} [{elapsed}] {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

@@ -1,0 +1,294 @@
+//! `test-send`: prove that an alert really reaches the DingTalk group.
+//!
+//! `--direct` renders a sample with the same library code the function runs
+//! and posts it to the webhook, so a bad URL, signature or keyword shows up
+//! in seconds. The default path goes the whole way: publish to the stack's
+//! SNS topic, then read the function's log group until its outcome line for
+//! that message appears (the log contract in docs/design.md).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use dingtalk_notifier_lambda::dingtalk::{errcode_meaning, DingTalkClient};
+use dingtalk_notifier_lambda::format::{render, FormatOptions};
+use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
+use dingtalk_notifier_lambda::secret::WebhookConfig;
+use serde_json::{json, Value};
+
+use crate::aws::Aws;
+use crate::errors::AwsResultExt;
+use crate::{secret, stack};
+
+const SUBJECT: &str = "dingtalk-notifier test-send";
+
+#[derive(Args, Debug, Clone)]
+pub struct TestSendArgs {
+    /// Post straight to the webhook instead of going through the deployed stack
+    #[arg(long)]
+    pub direct: bool,
+    /// Which sample alert to send
+    #[arg(long, default_value = "alarm", value_parser = parse_sample, conflicts_with = "event")]
+    pub sample: SampleKind,
+    /// Send this EventBridge event (JSON file) instead of a sample
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+    /// With --direct: the webhook URL (default: the one stored by `deploy`)
+    #[arg(long, env = "DINGTALK_WEBHOOK_URL", hide_env_values = true)]
+    pub webhook_url: Option<String>,
+    /// With --direct: the robot's signing secret (SEC...)
+    #[arg(long = "secret", env = "DINGTALK_SECRET", hide_env_values = true)]
+    pub signing_secret: Option<String>,
+    /// With --direct: the robot's custom keyword
+    #[arg(long, env = "DINGTALK_KEYWORD")]
+    pub keyword: Option<String>,
+    /// Accept a webhook on any host / http (e.g. a relay in front of DingTalk)
+    #[arg(long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_any_host: Option<bool>,
+    /// Seconds to wait for the delivery
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+fn parse_sample(s: &str) -> Result<SampleKind, String> {
+    s.parse::<SampleKind>().map_err(|e| e.to_string())
+}
+
+pub async fn run(aws: &Aws, stack_name: &str, json: bool, args: &TestSendArgs) -> Result<()> {
+    let payload = match &args.event {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the event file {}", path.display()))?;
+            serde_json::from_str::<Value>(&text).with_context(|| {
+                format!("{} is not JSON; pass an EventBridge event", path.display())
+            })?;
+            text
+        }
+        None => sample_event(args.sample).to_string(),
+    };
+    if args.direct {
+        direct(aws, stack_name, json, args, &payload).await
+    } else {
+        through_sns(aws, stack_name, json, args, &payload).await
+    }
+}
+
+async fn direct(
+    aws: &Aws,
+    stack_name: &str,
+    json: bool,
+    args: &TestSendArgs,
+    payload: &str,
+) -> Result<()> {
+    let cfg = match &args.webhook_url {
+        Some(url) => {
+            secret::validate_webhook_url(url, args.webhook_any_host.unwrap_or(false))
+                .map_err(|e| anyhow::anyhow!("invalid webhook URL: {e}"))?;
+            let mut value = json!({ "webhook": url.trim() });
+            if let Some(s) = &args.signing_secret {
+                secret::validate_signing_secret(s)
+                    .map_err(|e| anyhow::anyhow!("invalid signing secret: {e}"))?;
+                value["secret"] = json!(s.trim());
+            }
+            if let Some(k) = &args.keyword {
+                value["keyword"] = json!(k);
+            }
+            WebhookConfig::parse(&value.to_string())
+                .map_err(|e| anyhow::anyhow!("invalid webhook settings: {e}"))?
+        }
+        None => {
+            let Some(info) = stack::describe(aws, stack_name).await? else {
+                bail!(
+                    "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
+                );
+            };
+            let arn = info
+                .outputs
+                .get("SecretArn")
+                .or_else(|| info.parameters.get("WebhookSecretArn"))
+                .context("the stack has no SecretArn output; run `dingtalk-notifier deploy` again")?;
+            let value = secret::read_value(aws, arn)
+                .await?
+                .context("the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it")?;
+            WebhookConfig::parse(&value)
+                .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?
+        }
+    };
+    let rendered = render(payload, Some(SUBJECT), &FormatOptions::default());
+    let client = DingTalkClient::new();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout.max(1));
+    let result = client.send(&cfg, &rendered.message, false, deadline).await;
+    match result {
+        Ok(_) => {
+            if json {
+                println!(
+                    "{:#}",
+                    json!({"delivered": true, "errcode": 0, "meaning": errcode_meaning(0), "title": rendered.message.title})
+                );
+            } else {
+                println!(
+                    "Delivered \"{}\" to DingTalk (errcode 0: {}).",
+                    rendered.message.title,
+                    errcode_meaning(0)
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if json {
+                println!("{:#}", json!({"delivered": false, "error": e.to_string()}));
+            }
+            Err(anyhow::anyhow!("DingTalk did not accept the message: {e}"))
+        }
+    }
+}
+
+async fn through_sns(
+    aws: &Aws,
+    stack_name: &str,
+    json: bool,
+    args: &TestSendArgs,
+    payload: &str,
+) -> Result<()> {
+    let region = aws.region().unwrap_or("the current region").to_string();
+    let Some(info) = stack::describe(aws, stack_name).await? else {
+        bail!("stack {stack_name} not found in {region} — run `dingtalk-notifier deploy` first");
+    };
+    let topic = info
+        .outputs
+        .get("TopicArn")
+        .context("the stack has no TopicArn output; is the deploy finished? (`dingtalk-notifier status`)")?;
+    let log_group = info
+        .outputs
+        .get("LogGroupName")
+        .context("the stack has no LogGroupName output; is the deploy finished? (`dingtalk-notifier status`)")?;
+    let started_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let published = aws
+        .sns
+        .publish()
+        .topic_arn(topic)
+        .subject(SUBJECT)
+        .message(payload)
+        .send()
+        .await
+        .aws("sns:Publish")
+        .context("publishing the sample to the stack's SNS topic")?;
+    let message_id = published
+        .message_id()
+        .context("SNS returned no MessageId")?
+        .to_string();
+    if !json {
+        eprintln!("Published message {message_id} to {topic}; waiting for the function…");
+    }
+    let outcome = wait_for_outcome(
+        aws,
+        log_group,
+        &message_id,
+        started_ms - 60_000,
+        Duration::from_secs(args.timeout),
+    )
+    .await?;
+    let delivered = outcome.get("outcome").and_then(Value::as_str) == Some("delivered");
+    if json {
+        println!(
+            "{:#}",
+            json!({"message_id": message_id, "delivered": delivered, "log": outcome})
+        );
+    }
+    if delivered {
+        if !json {
+            println!("Delivered: the function sent message {message_id} to DingTalk.");
+        }
+        Ok(())
+    } else {
+        let error = outcome
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no reason logged");
+        bail!("the function could not deliver message {message_id}: {error}")
+    }
+}
+
+/// Polls the log group for the function's outcome line about `message_id`.
+async fn wait_for_outcome(
+    aws: &Aws,
+    log_group: &str,
+    message_id: &str,
+    start_ms: i64,
+    timeout: Duration,
+) -> Result<Value> {
+    let deadline = Instant::now() + timeout;
+    let spinner = crate::output::spinner(&format!("waiting for the delivery of {message_id}"));
+    loop {
+        let mut next: Option<String> = None;
+        loop {
+            let res = aws
+                .logs
+                .filter_log_events()
+                .log_group_name(log_group)
+                .filter_pattern(format!("\"{message_id}\""))
+                .start_time(start_ms)
+                .set_next_token(next.clone())
+                .send()
+                .await;
+            let page = match res {
+                Ok(p) => p,
+                // The group appears with the function's first log line.
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => break,
+                Err(e) => {
+                    return Err(e)
+                        .aws("logs:FilterLogEvents")
+                        .with_context(|| format!("reading the function's logs in {log_group}"))
+                }
+            };
+            for event in page.events() {
+                if let Some(line) = event.message().and_then(outcome_line(message_id)) {
+                    spinner.finish_and_clear();
+                    return Ok(line);
+                }
+            }
+            next = page.next_token().map(str::to_string);
+            if next.is_none() {
+                break;
+            }
+        }
+        if Instant::now() >= deadline {
+            spinner.finish_and_clear();
+            bail!(
+                "no delivery line for message {message_id} in {log_group} after {}s: check the function's logs, its dead-letter queue, and `dingtalk-notifier status`",
+                timeout.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Parses a log line and keeps it when it is the outcome line for `message_id`.
+fn outcome_line(message_id: &str) -> impl Fn(&str) -> Option<Value> + '_ {
+    move |line: &str| {
+        let start = line.find('{')?;
+        let value: Value = serde_json::from_str(line[start..].trim()).ok()?;
+        let ours = value.get("alert_id").and_then(Value::as_str) == Some(message_id);
+        let has_outcome = value.get("outcome").and_then(Value::as_str).is_some();
+        (ours && has_outcome).then_some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_line_matches_only_our_message() {
+        let f = outcome_line("abc-123");
+        let line = r#"{"level":"INFO","message":"alert delivered","outcome":"delivered","alert_id":"abc-123"}"#;
+        assert_eq!(f(line).unwrap()["outcome"], "delivered");
+        assert!(f(r#"{"outcome":"delivered","alert_id":"other"}"#).is_none());
+        assert!(f(r#"{"message":"starting","alert_id":"abc-123"}"#).is_none());
+        assert!(f("not json abc-123").is_none());
+    }
+}

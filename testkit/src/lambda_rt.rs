@@ -1,0 +1,316 @@
+//! The Lambda Runtime API, serving a real `bootstrap` process: what the
+//! Lambda service does for a `provided.al2023` function, on 127.0.0.1.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use axum::body::Bytes;
+use axum::extract::{Path as AxPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+use tokio::sync::{oneshot, Notify};
+
+use crate::server::Background;
+
+const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:dingtalk-notifier-test";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Response(Value),
+    Error(Value),
+}
+
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: String,
+    pub outcome: Outcome,
+    /// Lines the process printed while handling this invocation.
+    pub logs: Vec<String>,
+}
+
+struct Pending {
+    id: String,
+    event: Value,
+    deadline_ms: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: VecDeque<Pending>,
+    results: HashMap<String, oneshot::Sender<Outcome>>,
+    /// Log index and `invocation/next` call number when each invocation
+    /// was handed out.
+    starts: HashMap<String, (usize, u64)>,
+    init_error: Option<Value>,
+}
+
+struct AppState {
+    shared: Mutex<Shared>,
+    notify: Notify,
+    logs: Arc<Mutex<Vec<String>>>,
+    /// Calls to `invocation/next`: the runtime is idle again after a result.
+    next_calls: AtomicU64,
+}
+
+pub struct LambdaEmulator {
+    state: Arc<AppState>,
+    child: Mutex<Child>,
+    counter: AtomicU64,
+    _bg: Background,
+}
+
+impl LambdaEmulator {
+    pub fn start(binary: &Path, env: Vec<(String, String)>) -> Result<LambdaEmulator> {
+        let state = Arc::new(AppState {
+            shared: Mutex::new(Shared::default()),
+            notify: Notify::new(),
+            logs: Arc::new(Mutex::new(Vec::new())),
+            next_calls: AtomicU64::new(0),
+        });
+        let router = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(state.clone());
+        let bg = Background::start(router)?;
+        let mut cmd = Command::new(binary);
+        cmd.env("AWS_LAMBDA_RUNTIME_API", bg.addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "dingtalk-notifier-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/dingtalk-notifier/test")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/25/[$LATEST]0123456789abcdef")
+            .env("AWS_REGION", "us-east-1");
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let logs = state.logs.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    logs.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+                }
+            });
+        }
+        Ok(LambdaEmulator {
+            state,
+            child: Mutex::new(child),
+            counter: AtomicU64::new(0),
+            _bg: bg,
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.lock().unwrap_or_else(|p| p.into_inner()).id()
+    }
+
+    /// Every line the process printed so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.state.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn init_error(&self) -> Option<Value> {
+        self.state
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .init_error
+            .clone()
+    }
+
+    fn exited(&self) -> bool {
+        matches!(
+            self.child.lock().unwrap_or_else(|p| p.into_inner()).try_wait(),
+            Ok(Some(_))
+        )
+    }
+
+    /// Queues one event and waits for the function's answer.
+    pub async fn invoke(&self, event: Value, timeout: Duration) -> Result<Invocation> {
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        let id = format!("00000000-0000-4000-8000-{n:012}");
+        let (tx, mut rx) = oneshot::channel();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
+        {
+            let mut shared = self.state.shared.lock().unwrap_or_else(|p| p.into_inner());
+            shared.results.insert(id.clone(), tx);
+            shared.queue.push_back(Pending {
+                id: id.clone(),
+                event,
+                deadline_ms: now_ms + timeout.as_millis() as u64,
+            });
+        }
+        self.state.notify.notify_one();
+        let started = Instant::now();
+        let outcome = loop {
+            match tokio::time::timeout(Duration::from_millis(100), &mut rx).await {
+                Ok(Ok(o)) => break o,
+                Ok(Err(_)) => bail!("the emulator dropped invocation {id}"),
+                Err(_) => {
+                    if self.exited() {
+                        bail!(
+                            "the function process exited during invocation {id}; logs:\n{}",
+                            self.logs().join("\n")
+                        );
+                    }
+                    if started.elapsed() > timeout + Duration::from_secs(5) {
+                        bail!("invocation {id} timed out after {timeout:?}");
+                    }
+                }
+            }
+        };
+        // The runtime asks for the next event once it is done with this one:
+        // by then every line of this invocation has been written.
+        let (start, handed_out_at) = self
+            .state
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .starts
+            .remove(&id)
+            .unwrap_or((0, 0));
+        let idle_since = Instant::now();
+        while self.state.next_calls.load(Ordering::SeqCst) <= handed_out_at
+            && idle_since.elapsed() < Duration::from_secs(2)
+            && !self.exited()
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // The line readers run on their own threads; let them catch up.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let logs = self.logs().get(start..).map(<[String]>::to_vec).unwrap_or_default();
+        Ok(Invocation {
+            request_id: id,
+            outcome,
+            logs,
+        })
+    }
+
+    /// [`invoke`](Self::invoke) for sync tests.
+    pub fn invoke_blocking(&self, event: Value, timeout: Duration) -> Result<Invocation> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(self.invoke(event, timeout))
+    }
+}
+
+impl Drop for LambdaEmulator {
+    fn drop(&mut self) {
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+async fn next(State(state): State<Arc<AppState>>) -> Response {
+    let call = state.next_calls.fetch_add(1, Ordering::SeqCst) + 1;
+    loop {
+        {
+            let mut shared = state.shared.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(p) = shared.queue.pop_front() {
+                let start = state.logs.lock().unwrap_or_else(|p| p.into_inner()).len();
+                shared.starts.insert(p.id.clone(), (start, call));
+                return (
+                    StatusCode::OK,
+                    [
+                        ("Lambda-Runtime-Aws-Request-Id", p.id.clone()),
+                        ("Lambda-Runtime-Deadline-Ms", p.deadline_ms.to_string()),
+                        ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN.to_string()),
+                        ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{}", p.id.replace('-', "")[..24].to_string())),
+                        ("content-type", "application/json".to_string()),
+                    ],
+                    p.event.to_string(),
+                )
+                    .into_response();
+            }
+        }
+        state.notify.notified().await;
+    }
+}
+
+fn finish(state: &AppState, id: &str, outcome: Outcome) -> Response {
+    let tx = state
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .results
+        .remove(id);
+    match tx {
+        Some(tx) => {
+            let _ = tx.send(outcome);
+            (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
+        }
+        None => (StatusCode::BAD_REQUEST, r#"{"errorType":"InvalidRequestID"}"#).into_response(),
+    }
+}
+
+fn json_or_string(body: &Bytes) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).to_string()))
+}
+
+async fn response(State(state): State<Arc<AppState>>, AxPath(id): AxPath<String>, body: Bytes) -> Response {
+    finish(&state, &id, Outcome::Response(json_or_string(&body)))
+}
+
+async fn error(State(state): State<Arc<AppState>>, AxPath(id): AxPath<String>, body: Bytes) -> Response {
+    finish(&state, &id, Outcome::Error(json_or_string(&body)))
+}
+
+async fn init_error(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    state.shared.lock().unwrap_or_else(|p| p.into_inner()).init_error = Some(json_or_string(&body));
+    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
+}
+
+/// The debug `bootstrap`, built once per test process (for the CLI's tests;
+/// the lambda crate's own tests use `CARGO_BIN_EXE_bootstrap`).
+pub fn bootstrap_binary() -> Result<PathBuf> {
+    static BUILT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .map(Path::to_path_buf)
+                .ok_or("no workspace root")?;
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "-p", "dingtalk-notifier-lambda", "--bin", "bootstrap"])
+                .current_dir(&root)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!("building bootstrap failed: {status}"));
+            }
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| root.join("target"));
+            Ok(target.join("debug").join("bootstrap"))
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
+}

@@ -1,0 +1,28 @@
+//! The local test world for dingtalk-notifier: real servers on 127.0.0.1 that
+//! speak the real protocols, so tests run the production code with nothing
+//! but its endpoints changed.
+//!
+//! - [`Moto`]: the moto AWS emulator (`moto_server`), one per test.
+//! - [`DingTalkServer`]: a DingTalk custom robot that checks signatures,
+//!   keywords, message shape and size, and enforces the rate limit with the
+//!   real errcodes.
+//! - [`BedrockServer`]: Bedrock Runtime's Converse API, including its errors.
+//! - [`LambdaEmulator`]: the Lambda Runtime API, running a real `bootstrap`.
+//! - [`SnsLambdaBridge`]: SNS topic -> function -> CloudWatch Logs, the part of
+//!   AWS that moto cannot do without Docker.
+//!
+//! Every server runs on its own thread with its own runtime, so it works from
+//! sync and async tests alike, and stops when dropped.
+
+pub mod bedrock;
+pub mod bridge;
+pub mod dingtalk;
+pub mod lambda_rt;
+pub mod moto;
+mod server;
+
+pub use bedrock::{BedrockMode, BedrockRequest, BedrockServer};
+pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest};
+pub use bridge::SnsLambdaBridge;
+pub use lambda_rt::{bootstrap_binary, Invocation, LambdaEmulator, Outcome};
+pub use moto::Moto;

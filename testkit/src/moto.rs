@@ -1,0 +1,129 @@
+//! The moto AWS emulator, started per test on a free port.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+pub struct Moto {
+    child: Child,
+    endpoint: String,
+    _dir: tempfile::TempDir,
+    empty_file: std::path::PathBuf,
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+impl Moto {
+    pub fn start() -> Result<Moto> {
+        let dir = tempfile::tempdir()?;
+        let empty_file = dir.path().join("empty");
+        std::fs::write(&empty_file, "")?;
+        let log = std::fs::File::create(dir.path().join("moto.log"))?;
+        let mut last_err = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut child = match Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log.try_clone()?)
+                .spawn()
+            {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    bail!("moto_server not found on PATH: run scripts/setup (pip install 'moto[server]')")
+                }
+                Err(e) => return Err(e).context("starting moto_server"),
+            };
+            let endpoint = format!("http://127.0.0.1:{port}");
+            if wait_ready(port, &mut child, Duration::from_secs(30)) {
+                return Ok(Moto {
+                    child,
+                    endpoint,
+                    _dir: dir,
+                    empty_file,
+                });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_err = Some(port);
+        }
+        bail!(
+            "moto_server did not come up (last port {:?}); see its log",
+            last_err
+        )
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Variables for a child process (the CLI, the function) to use this moto
+    /// and nothing from the developer's own AWS set-up.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let empty = self.empty_file.to_string_lossy().to_string();
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", empty.as_str()),
+            ("AWS_SHARED_CREDENTIALS_FILE", empty.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// An SDK configuration for this moto, built explicitly (the process
+    /// environment and `~/.aws` are not read).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        Self::sdk_config_for(&self.endpoint)
+    }
+
+    /// [`sdk_config`](Self::sdk_config) for any moto endpoint, usable without
+    /// an async context.
+    pub fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "testkit"),
+            ))
+            .build()
+    }
+}
+
+fn wait_ready(port: u16, child: &mut Child, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n");
+            let mut buf = [0u8; 12];
+            if std::io::Read::read(&mut s, &mut buf).unwrap_or(0) > 0 {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,521 @@
+//! The real `dingtalk-notifier` binary against moto: deploy, re-deploy,
+//! update, status, destroy, and what happens when input is missing.
+//! `--artifact` skips the cross build (CLI-build tests that).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aws_sdk_cloudformation::types::Stack;
+use serde_json::{json, Value};
+use testkit::moto::Moto;
+
+const TOKEN: &str = "tok3n5ecretvalue0123456789abcdef";
+const SIGNING: &str = "SEC0123456789abcdefsigningsecret";
+
+fn webhook() -> String {
+    format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}")
+}
+
+/// A minimal function zip: one `bootstrap` entry, mode 0755.
+fn artifact_zip(dir: &Path) -> PathBuf {
+    let path = dir.join("function.zip");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", opts).unwrap();
+    zip.write_all(b"#!/bin/sh\necho not a real function\n")
+        .unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+struct World {
+    moto: Moto,
+    dir: tempfile::TempDir,
+    zip: PathBuf,
+}
+
+impl World {
+    async fn new() -> World {
+        let moto = Moto::start().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let zip = artifact_zip(dir.path());
+        World { moto, dir, zip }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .envs(self.moto.env())
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// Runs and checks that no secret leaked into stdout or stderr.
+    fn run(&self, cmd: &mut Command) -> Output {
+        let out = cmd.output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains(TOKEN), "access token leaked:\n{all}");
+        assert!(!all.contains(SIGNING), "signing secret leaked:\n{all}");
+        out
+    }
+
+    fn deploy(&self, extra: &[&str]) -> Output {
+        let zip = self.zip.to_str().unwrap().to_string();
+        let mut args = vec!["deploy", "--yes", "--artifact", &zip];
+        args.extend_from_slice(extra);
+        let mut cmd = self.cmd(&args);
+        cmd.env("DINGTALK_WEBHOOK_URL", webhook())
+            .env("DINGTALK_SECRET", SIGNING);
+        self.run(&mut cmd)
+    }
+
+    async fn aws(&self) -> aws_config::SdkConfig {
+        self.moto.sdk_config().await
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+async fn stack(cfg: &aws_config::SdkConfig, name: &str) -> Option<Stack> {
+    let cf = aws_sdk_cloudformation::Client::new(cfg);
+    match cf.describe_stacks().stack_name(name).send().await {
+        Ok(o) => o.stacks().first().cloned(),
+        Err(_) => None,
+    }
+}
+
+fn params(s: &Stack) -> BTreeMap<String, String> {
+    s.parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap().to_string(),
+                unlist(p.parameter_value().unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+/// moto echoes a CommaDelimitedList parameter as a Python list (`['ALARM', 'OK']`);
+/// CloudFormation echoes what was passed (`ALARM,OK`). Compare what was passed.
+fn unlist(value: &str) -> String {
+    match value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+        Some(inner) => inner
+            .split(", ")
+            .map(|item| item.trim_matches('\''))
+            .collect::<Vec<_>>()
+            .join(","),
+        None => value.to_string(),
+    }
+}
+
+fn outputs_json(s: &Stack) -> Value {
+    s.outputs()
+        .iter()
+        .map(|o| {
+            (
+                o.output_key().unwrap().to_string(),
+                Value::String(o.output_value().unwrap_or_default().to_string()),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+async fn function_of(cfg: &aws_config::SdkConfig, stack: &str) -> String {
+    let cf = aws_sdk_cloudformation::Client::new(cfg);
+    let res = cf
+        .list_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    res.stack_resource_summaries()
+        .iter()
+        .find(|r| r.resource_type() == Some("AWS::Lambda::Function"))
+        .and_then(|r| r.physical_resource_id())
+        .expect("the stack has a Lambda function")
+        .to_string()
+}
+
+async fn secret_value(cfg: &aws_config::SdkConfig, name: &str) -> Option<String> {
+    let sm = aws_sdk_secretsmanager::Client::new(cfg);
+    sm.get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.secret_string().map(str::to_string))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_update_status_destroy() {
+    let w = World::new().await;
+    let cfg = w.aws().await;
+    let zip_bytes = std::fs::read(&w.zip).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&zip_bytes))
+    };
+
+    // 1. First deploy.
+    let out = w.deploy(&[
+        "--json",
+        "--rules",
+        "health,alarm",
+        "--alarm-states",
+        "ALARM,OK",
+        "--at-mobiles",
+        "13800000000",
+        "--keyword",
+        "告警",
+    ]);
+    assert_ok(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
+    assert_eq!(doc["stack"], "dingtalk-notifier");
+    assert_eq!(doc["status"], "CREATE_COMPLETE");
+    assert_eq!(doc["updated"], true);
+    assert_eq!(doc["artifact"]["sha256"], sha.as_str());
+    assert_eq!(doc["artifact"]["rebuilt"], false);
+    assert_eq!(doc["artifact"]["uploaded"], true);
+    assert_eq!(doc["secret"]["created"], true);
+
+    let s = stack(&cfg, "dingtalk-notifier")
+        .await
+        .expect("stack exists");
+    assert_eq!(s.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    // The outputs printed are the stack's outputs. (moto does not fill in
+    // outputs for stacks created through change sets, so they may be empty.)
+    assert_eq!(doc["outputs"], outputs_json(&s), "{doc:#}");
+    let tags: BTreeMap<_, _> = s
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        tags.get("app").map(String::as_str),
+        Some("dingtalk-notifier")
+    );
+    assert_eq!(
+        tags.get("dingtalk-notifier:stack").map(String::as_str),
+        Some("dingtalk-notifier")
+    );
+
+    let sm = aws_sdk_secretsmanager::Client::new(&cfg);
+    let desc = sm
+        .describe_secret()
+        .secret_id("dingtalk-notifier/dingtalk-notifier/webhook")
+        .send()
+        .await
+        .expect("secret exists");
+    let secret_arn = desc.arn().unwrap().to_string();
+    let mut secret_tags: Vec<(String, String)> = desc
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    secret_tags.sort();
+    assert_eq!(
+        secret_tags,
+        vec![
+            ("app".to_string(), "dingtalk-notifier".to_string()),
+            (
+                "dingtalk-notifier:stack".to_string(),
+                "dingtalk-notifier".to_string()
+            ),
+        ]
+    );
+    let value: Value = serde_json::from_str(
+        &secret_value(&cfg, "dingtalk-notifier/dingtalk-notifier/webhook")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "webhook": webhook(),
+            "secret": SIGNING,
+            "at_mobiles": ["13800000000"],
+            "keyword": "告警",
+        })
+    );
+
+    let bucket = doc["artifact"]["bucket"].as_str().unwrap().to_string();
+    let key = format!("lambda/{sha}.zip");
+    assert_eq!(doc["artifact"]["key"], key.as_str());
+    let expected_params: BTreeMap<String, String> = [
+        ("ArtifactBucket", bucket.as_str()),
+        ("ArtifactKey", key.as_str()),
+        ("Architecture", "arm64"),
+        ("MemorySize", "256"),
+        ("Timeout", "60"),
+        ("ReservedConcurrency", "-1"),
+        ("LogRetentionInDays", "30"),
+        ("WebhookSecretArn", secret_arn.as_str()),
+        ("EnableHealthRule", "true"),
+        ("EnableHealthAbuseRule", "false"),
+        ("EnableEc2StateChangeRule", "false"),
+        ("Ec2States", ""),
+        ("EnableAlarmRule", "true"),
+        ("AlarmStates", "ALARM,OK"),
+        ("DisplayTimeZone", "Asia/Shanghai"),
+        ("LlmEnabled", "false"),
+        ("LlmModelId", "amazon.nova-lite-v1:0"),
+        ("LlmRegion", ""),
+        ("LlmSystemPrompt", ""),
+        ("LlmMaxTokens", "400"),
+        ("LlmTemperature", "0.2"),
+        ("ExportPrefix", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(params(&s), expected_params);
+
+    let config = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(
+        !config.contains(TOKEN) && !config.contains(SIGNING) && !config.contains("access_token")
+    );
+    let region = cfg.region().unwrap().to_string();
+    assert_eq!(
+        config,
+        format!(
+            "# dingtalk-notifier.toml: answers remembered by `dingtalk-notifier deploy`.\n\
+             # Edit freely; command-line flags and DINGTALK_* environment variables win over\n\
+             # these values. Secrets (webhook URL, signing secret) are never written here:\n\
+             # they live in AWS Secrets Manager as dingtalk-notifier/<stack>/webhook.\n\n\
+             stack_name = \"dingtalk-notifier\"\nregion = \"{region}\"\n\n[deploy]\n\
+             rules = [\"health\", \"alarm\"]\nec2_states = \"\"\nalarm_states = \"ALARM,OK\"\n\
+             llm = false\nllm_model_id = \"amazon.nova-lite-v1:0\"\nllm_region = \"\"\n\
+             llm_max_tokens = 400\nllm_temperature = 0.2\narchitecture = \"arm64\"\n\
+             memory = 256\ntimeout = 60\nreserved_concurrency = -1\nlog_retention = 30\n\
+             time_zone = \"Asia/Shanghai\"\nexport_prefix = \"\"\nat_mobiles = [\"13800000000\"]\n\
+             keyword = \"告警\"\n"
+        )
+    );
+    let updated_before = s.last_updated_time().cloned();
+
+    // 2. Second deploy, nothing changed: the file supplies the answers, the
+    //    stored webhook is kept, nothing is uploaded or updated.
+    let zip = w.zip.to_str().unwrap().to_string();
+    let out = w.run(&mut w.cmd(&["deploy", "--yes", "--artifact", &zip]));
+    assert_ok(&out);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Stack dingtalk-notifier is up to date."),
+        "{err}"
+    );
+    assert!(err.contains("already in s3://"), "{err}");
+    let out = w.run(&mut w.cmd(&["deploy", "--yes", "--json", "--artifact", &zip]));
+    assert_ok(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["updated"], false);
+    assert_eq!(doc["artifact"]["uploaded"], false);
+    assert_eq!(doc["artifact"]["rebuilt"], false);
+    assert_eq!(
+        doc["secret"],
+        json!({"arn": secret_arn, "created": false, "updated": false})
+    );
+    let s2 = stack(&cfg, "dingtalk-notifier").await.unwrap();
+    assert_eq!(s2.stack_status().unwrap().as_str(), "CREATE_COMPLETE");
+    assert_eq!(s2.last_updated_time().cloned(), updated_before);
+    assert_eq!(params(&s2), expected_params);
+
+    // 2b. A changed secret option (no webhook given): the stored webhook and
+    //     signing secret are kept, only the value's keyword changes.
+    let out = w.run(&mut w.cmd(&[
+        "deploy",
+        "--yes",
+        "--json",
+        "--artifact",
+        &zip,
+        "--keyword",
+        "报警",
+    ]));
+    assert_ok(&out);
+    let doc2: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc2["updated"], false);
+    assert_eq!(doc2["secret"]["updated"], true);
+    let value: Value = serde_json::from_str(
+        &secret_value(&cfg, "dingtalk-notifier/dingtalk-notifier/webhook")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "webhook": webhook(),
+            "secret": SIGNING,
+            "at_mobiles": ["13800000000"],
+            "keyword": "报警",
+        })
+    );
+
+    // 3. A changed parameter updates the function.
+    let out = w.run(&mut w.cmd(&["deploy", "--yes", "--artifact", &zip, "--memory", "512"]));
+    assert_ok(&out);
+    assert!(text(&out.stderr).contains("Stack dingtalk-notifier updated."), "{}", text(&out.stderr));
+    let s3 = stack(&cfg, "dingtalk-notifier").await.unwrap();
+    assert_eq!(s3.stack_status().unwrap().as_str(), "UPDATE_COMPLETE");
+    assert_eq!(params(&s3)["MemorySize"], "512");
+    let function_name = function_of(&cfg, "dingtalk-notifier").await;
+    let lambda = aws_sdk_lambda::Client::new(&cfg);
+    let f = lambda
+        .get_function_configuration()
+        .function_name(&function_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.memory_size(), Some(512));
+
+    // 4. status --json.
+    let out = w.run(&mut w.cmd(&["status", "--json"]));
+    assert_ok(&out);
+    let st: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = st.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "function",
+            "last_updated",
+            "llm",
+            "outputs",
+            "region",
+            "rules",
+            "stack",
+            "status",
+            "status_reason"
+        ]
+    );
+    assert_eq!(st["stack"], "dingtalk-notifier");
+    assert_eq!(st["region"], region.as_str());
+    assert_eq!(st["status"], "UPDATE_COMPLETE");
+    assert_eq!(
+        st["rules"],
+        json!({"health": true, "health-abuse": false, "ec2": false, "alarm": true})
+    );
+    assert_eq!(
+        st["llm"],
+        json!({"enabled": false, "model_id": "amazon.nova-lite-v1:0", "region": region})
+    );
+    assert_eq!(st["function"]["name"], function_name.as_str());
+    // What Lambda reports (moto ignores Architectures from CloudFormation).
+    let arch = f
+        .architectures()
+        .first()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_else(|| "x86_64".to_string());
+    assert_eq!(st["function"]["architecture"], arch.as_str());
+    assert_eq!(
+        st["function"]["code_sha256"],
+        f.code_sha256().unwrap_or_default()
+    );
+    assert_eq!(st["function"]["memory_size"], 512);
+    assert_eq!(st["outputs"], outputs_json(&s3));
+
+    // 5. destroy removes the stack and the secret.
+    let out = w.run(&mut w.cmd(&["destroy", "--yes"]));
+    assert_ok(&out);
+    let err = text(&out.stderr);
+    assert!(err.contains("Stack dingtalk-notifier deleted."), "{err}");
+    assert!(
+        err.contains("Secret dingtalk-notifier/dingtalk-notifier/webhook deleted."),
+        "{err}"
+    );
+    assert!(stack(&cfg, "dingtalk-notifier").await.is_none());
+    assert_eq!(
+        secret_value(&cfg, "dingtalk-notifier/dingtalk-notifier/webhook").await,
+        None
+    );
+
+    // 6. destroy again: nothing to destroy, still success.
+    let out = w.run(&mut w.cmd(&["destroy", "--yes"]));
+    assert_ok(&out);
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        format!("✓ No stack named dingtalk-notifier in {region}: nothing to destroy.")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_or_invalid_input_creates_nothing() {
+    let w = World::new().await;
+    let cfg = w.aws().await;
+    let zip = w.zip.to_str().unwrap().to_string();
+
+    let out = w.run(&mut w.cmd(&["deploy", "--no-input", "--artifact", &zip]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).ends_with(
+            "error: missing webhook URL: pass --webhook-url or set DINGTALK_WEBHOOK_URL\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let bad = format!("https://example.com/robot/send?access_token={TOKEN}");
+    let out = w.run(
+        w.cmd(&["deploy", "--yes", "--artifact", &zip])
+            .env("DINGTALK_WEBHOOK_URL", &bad),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: invalid webhook URL (--webhook-url / DINGTALK_WEBHOOK_URL): its host must be oapi.dingtalk.com (pass --webhook-any-host for a relay)\n"
+    ), "{}", text(&out.stderr));
+
+    // Without --yes and without a terminal, deploy refuses before touching AWS.
+    let out = w.run(
+        w.cmd(&["deploy", "--no-input", "--artifact", &zip])
+            .env("DINGTALK_WEBHOOK_URL", webhook()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal\n"
+    ), "{}", text(&out.stderr));
+
+    // Nothing was created.
+    let cf = aws_sdk_cloudformation::Client::new(&cfg);
+    assert!(cf
+        .describe_stacks()
+        .send()
+        .await
+        .unwrap()
+        .stacks()
+        .is_empty());
+    let sm = aws_sdk_secretsmanager::Client::new(&cfg);
+    assert!(sm
+        .list_secrets()
+        .send()
+        .await
+        .unwrap()
+        .secret_list()
+        .is_empty());
+    let s3 = aws_sdk_s3::Client::new(&cfg);
+    assert!(s3.list_buckets().send().await.unwrap().buckets().is_empty());
+}

@@ -1,0 +1,215 @@
+//! Help, exit codes and the one-line errors a new user meets first.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use testkit::moto::Moto;
+
+fn bare(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        // Never wait for an instance metadata endpoint on a dev machine.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+#[test]
+fn help_shows_examples_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (vec!["--help"], "dingtalk-notifier deploy "),
+        (vec!["deploy", "--help"], "export DINGTALK_WEBHOOK_URL="),
+        (
+            vec!["destroy", "--help"],
+            "dingtalk-notifier destroy --yes --purge",
+        ),
+        (vec!["status", "--help"], "dingtalk-notifier status --json"),
+    ] {
+        let out = run(&mut bare(dir.path(), &args));
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let help = text(&out.stdout);
+        assert!(help.contains("Examples:"), "{args:?}:\n{help}");
+        assert!(help.contains(needle), "{args:?}:\n{help}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut bare(dir.path(), &["deploy", "--memory", "lots"]));
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&mut bare(dir.path(), &["frobnicate"]));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn no_region_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(bare(dir.path(), &["status"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no AWS region: pass --region or set AWS_REGION\n"
+    );
+}
+
+#[test]
+fn no_credentials_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut bare(
+        dir.path(),
+        &["status", "--region", "ap-southeast-1"],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no AWS credentials found: run `aws configure` or set AWS_PROFILE\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_against_moto() {
+    let moto = Moto::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let with_moto = |args: &[&str]| {
+        let mut cmd = bare(dir.path(), args);
+        cmd.envs(moto.env());
+        cmd
+    };
+
+    // status of a stack that is not there.
+    let out = run(&mut with_moto(&["status", "--stack-name", "nope"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: no stack named nope in "), "{err}");
+    assert!(
+        err.ends_with(": run `dingtalk-notifier deploy` first (or pass --stack-name / --region)\n"),
+        "{err}"
+    );
+
+    // A wrong time zone is named, with what to do.
+    let out = run(
+        with_moto(&["deploy", "--yes", "--time-zone", "Asia/Beijing"]).env(
+            "DINGTALK_WEBHOOK_URL",
+            "https://oapi.dingtalk.com/robot/send?access_token=abc",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: invalid --time-zone: `Asia/Beijing` is not an IANA time zone name (e.g. Asia/Shanghai, UTC)\n"
+    ), "{}", text(&out.stderr));
+
+    // A malformed model id.
+    let out = run(with_moto(&[
+        "deploy",
+        "--yes",
+        "--llm",
+        "on",
+        "--llm-model-id",
+        "nova lite",
+    ])
+    .env(
+        "DINGTALK_WEBHOOK_URL",
+        "https://oapi.dingtalk.com/robot/send?access_token=abc",
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: invalid LLM model id: `nova lite` does not look like a Bedrock model id (e.g. amazon.nova-lite-v1:0, or an inference profile such as apac.amazon.nova-lite-v1:0)\n"
+    ), "{}", text(&out.stderr));
+
+    // A webhook on the command line is accepted but warned about, never echoed.
+    let out = run(&mut with_moto(&[
+        "deploy",
+        "--no-input",
+        "--webhook-url",
+        "https://oapi.dingtalk.com/robot/send?access_token=cmdlinetoken42",
+    ]));
+    let err = text(&out.stderr);
+    assert!(err.contains("warning: --webhook-url on the command line ends up in your shell history; prefer DINGTALK_WEBHOOK_URL or the prompt"), "{err}");
+    assert!(!err.contains("cmdlinetoken42"));
+
+    // A stack and a secret this tool did not create are left alone.
+    let cfg = moto.sdk_config().await;
+    let cf = aws_sdk_cloudformation::Client::new(&cfg);
+    cf.create_stack()
+        .stack_name("foreign")
+        .template_body("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+        .send()
+        .await
+        .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&cfg);
+    sm.create_secret()
+        .name("dingtalk-notifier/foreign/webhook")
+        .secret_string("not ours")
+        .send()
+        .await
+        .unwrap();
+    let out = run(&mut with_moto(&[
+        "destroy",
+        "--yes",
+        "--stack-name",
+        "foreign",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: the stack foreign was not created by dingtalk-notifier (no app=dingtalk-notifier tag); not deleting it\n"
+    );
+    let out = run(
+        with_moto(&["deploy", "--yes", "--stack-name", "foreign"]).env(
+            "DINGTALK_WEBHOOK_URL",
+            "https://oapi.dingtalk.com/robot/send?access_token=abc",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: a secret named dingtalk-notifier/foreign/webhook exists but is not tagged as belonging to stack foreign; delete it or choose another --stack-name\n"
+    ), "{}", text(&out.stderr));
+    let still = cf
+        .describe_stacks()
+        .stack_name("foreign")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        still.stacks()[0].stack_status().unwrap().as_str(),
+        "CREATE_COMPLETE"
+    );
+    let value = sm
+        .get_secret_value()
+        .secret_id("dingtalk-notifier/foreign/webhook")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value.secret_string(), Some("not ours"));
+
+    // destroy of a stack that never existed is a success.
+    let out = run(&mut with_moto(&[
+        "destroy",
+        "--yes",
+        "--stack-name",
+        "ghost",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("No stack named ghost in "),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,0 +1,169 @@
+//! `deploy` at a terminal: the binary runs under a pseudo-terminal, the test
+//! answers its prompts, and checks that the webhook and signing secret typed
+//! at the masked prompts are never echoed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use expectrl::{Eof, Session};
+use testkit::moto::Moto;
+
+const TOKEN: &str = "ptyt0ken5ecret0123456789abcdef";
+const SIGNING: &str = "SECptysigningsecret0123456789";
+
+fn artifact_zip(dir: &Path) -> PathBuf {
+    let path = dir.join("function.zip");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", opts).unwrap();
+    zip.write_all(b"#!/bin/sh\n").unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+/// Everything the terminal showed, for the leak check at the end.
+struct Screen {
+    session: Session,
+    seen: Vec<u8>,
+}
+
+impl Screen {
+    fn spawn(moto: &Moto, dir: &Path, args: &[&str]) -> Screen {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
+        cmd.args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("TERM", "xterm-256color")
+            .env("NO_COLOR", "1")
+            .envs(moto.env());
+        let mut session = Session::spawn(cmd).unwrap();
+        session.set_expect_timeout(Some(Duration::from_secs(90)));
+        Screen {
+            session,
+            seen: Vec::new(),
+        }
+    }
+
+    fn exit_code(&mut self) -> expectrl::WaitStatus {
+        self.session.get_process().wait().unwrap()
+    }
+
+    fn expect(&mut self, what: &str) {
+        match self.session.expect(what) {
+            Ok(found) => self.seen.extend_from_slice(found.as_bytes()),
+            Err(e) => panic!(
+                "waiting for {what:?}: {e}\nscreen so far:\n{}",
+                String::from_utf8_lossy(&self.seen)
+            ),
+        }
+    }
+
+    fn send_line(&mut self, line: &str) {
+        // Masked prompts switch echo off with TCSAFLUSH, which discards input
+        // typed before the switch; give the prompt a moment, like a person.
+        std::thread::sleep(Duration::from_millis(300));
+        self.session.send_line(line).unwrap();
+    }
+
+    fn finish(&mut self) -> String {
+        if let Ok(found) = self.session.expect(Eof) {
+            self.seen.extend_from_slice(found.as_bytes());
+        }
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_deploy_answering_prompts() {
+    let moto = Moto::start().unwrap();
+    let cfg = moto.sdk_config().await;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = artifact_zip(dir.path());
+
+    let mut screen = Screen::spawn(
+        &moto,
+        dir.path(),
+        &["deploy", "--artifact", zip.to_str().unwrap()],
+    );
+
+    screen.expect("Stack name");
+    screen.send_line("alerts");
+    screen.expect("webhook URL (input hidden)");
+    screen.send_line(&format!(
+        "https://oapi.dingtalk.com/robot/send?access_token={TOKEN}"
+    ));
+    screen.expect("signing secret");
+    screen.send_line(SIGNING);
+    screen.expect("Alerts to deliver");
+    screen.send_line("");
+    screen.expect("Bedrock (LLM) summary");
+    screen.send_line("n");
+    screen.expect("Function architecture");
+    screen.send_line("");
+    screen.expect("Deploy these changes?");
+    screen.send_line("y");
+    screen.expect("Stack alerts created.");
+    let all = screen.finish();
+
+    assert!(!all.contains(TOKEN), "the access token was echoed:\n{all}");
+    assert!(
+        !all.contains(SIGNING),
+        "the signing secret was echoed:\n{all}"
+    );
+    let pid = screen.session.get_process().pid();
+    assert_eq!(
+        screen.exit_code(),
+        expectrl::WaitStatus::Exited(pid, 0),
+        "{all}"
+    );
+
+    // The answers were remembered (without secrets); the secret holds them.
+    let config = std::fs::read_to_string(dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(config.contains("stack_name = \"alerts\""), "{config}");
+    assert!(
+        config.contains("rules = [\"health\", \"health-abuse\", \"ec2\", \"alarm\"]"),
+        "{config}"
+    );
+    assert!(!config.contains(TOKEN) && !config.contains(SIGNING));
+    let sm = aws_sdk_secretsmanager::Client::new(&cfg);
+    let value = sm
+        .get_secret_value()
+        .secret_id("dingtalk-notifier/alerts/webhook")
+        .send()
+        .await
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({
+            "webhook": format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}"),
+            "secret": SIGNING,
+        })
+    );
+
+    // destroy asks for the stack name (from the saved answers) to be typed.
+    let mut screen = Screen::spawn(&moto, dir.path(), &["destroy"]);
+    screen.expect("This deletes stack alerts in ");
+    screen.expect("Type its name to confirm");
+    screen.send_line("alerts");
+    screen.expect("Stack alerts deleted.");
+    screen.expect("Secret dingtalk-notifier/alerts/webhook deleted.");
+    let all = screen.finish();
+    let pid = screen.session.get_process().pid();
+    assert_eq!(
+        screen.exit_code(),
+        expectrl::WaitStatus::Exited(pid, 0),
+        "{all}"
+    );
+    assert!(sm
+        .describe_secret()
+        .secret_id("dingtalk-notifier/alerts/webhook")
+        .send()
+        .await
+        .is_err());
+}

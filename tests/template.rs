@@ -1,0 +1,426 @@
+//! The CloudFormation template, deployed to a real moto server.
+//!
+//! moto keeps event patterns verbatim and models the topic, rules, function,
+//! queue and log group, so those are asserted on the deployed resources. IAM is
+//! not enforced by moto, so the policies are asserted on the template itself.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::types::{Capability, Parameter};
+use serde_json::{json, Value};
+
+const TEMPLATE: &str = include_str!("../templates/notifier.yaml");
+
+struct World {
+    _moto: testkit::Moto,
+    cfn: aws_sdk_cloudformation::Client,
+    events: aws_sdk_eventbridge::Client,
+    lambda: aws_sdk_lambda::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    sqs: aws_sdk_sqs::Client,
+    secret_arn: String,
+}
+
+async fn world() -> World {
+    let moto = testkit::Moto::start().expect("moto starts");
+    let config = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket("artifacts-test").send().await.unwrap();
+    s3.put_object()
+        .bucket("artifacts-test")
+        .key("lambda/abc.zip")
+        .body(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let secret_arn = secrets
+        .create_secret()
+        .name("dingtalk-notifier/tpl/webhook")
+        .secret_string("placeholder")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    World {
+        cfn: aws_sdk_cloudformation::Client::new(&config),
+        events: aws_sdk_eventbridge::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+        logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+        sqs: aws_sdk_sqs::Client::new(&config),
+        _moto: moto,
+        secret_arn,
+    }
+}
+
+impl World {
+    /// Creates a stack and returns its outputs once it is CREATE_COMPLETE.
+    async fn deploy(&self, name: &str, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut params = vec![
+            ("ArtifactBucket", "artifacts-test"),
+            ("ArtifactKey", "lambda/abc.zip"),
+            ("WebhookSecretArn", self.secret_arn.as_str()),
+        ];
+        params.extend_from_slice(extra);
+        self.cfn
+            .create_stack()
+            .stack_name(name)
+            .template_body(TEMPLATE)
+            .capabilities(Capability::CapabilityIam)
+            .set_parameters(Some(
+                params
+                    .iter()
+                    .map(|(k, v)| {
+                        Parameter::builder()
+                            .parameter_key(*k)
+                            .parameter_value(*v)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            let out = self
+                .cfn
+                .describe_stacks()
+                .stack_name(name)
+                .send()
+                .await
+                .unwrap();
+            let stack = &out.stacks()[0];
+            let status = stack.stack_status().unwrap().as_str().to_string();
+            if !status.ends_with("_IN_PROGRESS") {
+                assert_eq!(status, "CREATE_COMPLETE", "{:?}", stack.stack_status_reason());
+                return stack
+                    .outputs()
+                    .iter()
+                    .map(|o| {
+                        (
+                            o.output_key().unwrap().to_string(),
+                            o.output_value().unwrap().to_string(),
+                        )
+                    })
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("stack {name} did not settle");
+    }
+
+    async fn pattern(&self, rule: &str) -> Value {
+        let out = self.events.describe_rule().name(rule).send().await.unwrap();
+        serde_json::from_str(out.event_pattern().unwrap()).unwrap()
+    }
+
+    async fn target(&self, rule: &str) -> String {
+        let out = self
+            .events
+            .list_targets_by_rule()
+            .rule(rule)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.targets().len(), 1);
+        out.targets()[0].arn().to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_stack_has_every_rule_function_queue_and_logs() {
+    let w = world().await;
+    let out = w.deploy("notifier-default", &[]).await;
+    let keys: Vec<&str> = out.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "AlarmRuleName",
+            "DeadLetterQueueUrl",
+            "Ec2StateChangeRuleName",
+            "EventBusName",
+            "FunctionArn",
+            "FunctionName",
+            "HealthAbuseRuleName",
+            "HealthRuleName",
+            "LogGroupName",
+            "SecretArn",
+            "TopicArn",
+        ]
+    );
+    assert_eq!(out["EventBusName"], "default");
+    assert_eq!(out["SecretArn"], w.secret_arn);
+    assert_eq!(out["LogGroupName"], "/dingtalk-notifier/notifier-default");
+
+    let topic = &out["TopicArn"];
+    let expected = [
+        (
+            "HealthRuleName",
+            json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"]}),
+        ),
+        (
+            "HealthAbuseRuleName",
+            json!({"source": ["aws.health"], "detail-type": ["AWS Health Abuse Event"]}),
+        ),
+        (
+            "Ec2StateChangeRuleName",
+            json!({"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]}),
+        ),
+        (
+            "AlarmRuleName",
+            json!({"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]}),
+        ),
+    ];
+    for (output, pattern) in expected {
+        let rule = &out[output];
+        assert_eq!(w.pattern(rule).await, pattern, "{output}");
+        assert_eq!(&w.target(rule).await, topic, "{output} targets the topic");
+    }
+
+    let f = w
+        .lambda
+        .get_function_configuration()
+        .function_name(&out["FunctionName"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.runtime().unwrap().as_str(), "provided.al2023");
+    assert_eq!(f.handler(), Some("bootstrap"));
+    assert_eq!(f.memory_size(), Some(256));
+    assert_eq!(f.timeout(), Some(60));
+    let env: BTreeMap<String, String> = f
+        .environment()
+        .unwrap()
+        .variables()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let expected_env: BTreeMap<String, String> = [
+        ("DINGTALK_SECRET_ARN", w.secret_arn.as_str()),
+        ("DISPLAY_TIME_ZONE", "Asia/Shanghai"),
+        ("LLM_ENABLED", "false"),
+        ("LLM_MODEL_ID", "amazon.nova-lite-v1:0"),
+        ("LLM_REGION", ""),
+        ("LLM_SYSTEM_PROMPT", ""),
+        ("LLM_MAX_TOKENS", "400"),
+        ("LLM_TEMPERATURE", "0.2"),
+        ("RUST_LOG", "info"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(env, expected_env);
+
+    let groups = w
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/dingtalk-notifier/notifier-default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1);
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
+
+    let attrs = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&out["DeadLetterQueueUrl"])
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    assert_eq!(
+        attrs
+            .get(&aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod)
+            .map(String::as_str),
+        Some("1209600")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switches_remove_rules_and_filters_narrow_patterns() {
+    let w = world().await;
+    let out = w
+        .deploy(
+            "notifier-switched",
+            &[
+                ("EnableHealthRule", "false"),
+                ("EnableHealthAbuseRule", "false"),
+                ("Ec2States", "stopped,terminated"),
+                ("AlarmStates", "ALARM,OK"),
+                ("MemorySize", "512"),
+                ("Timeout", "120"),
+                ("LogRetentionInDays", "7"),
+                ("LlmEnabled", "true"),
+                ("LlmModelId", "apac.amazon.nova-lite-v1:0"),
+            ],
+        )
+        .await;
+    assert!(!out.contains_key("HealthRuleName"));
+    assert!(!out.contains_key("HealthAbuseRuleName"));
+    assert_eq!(
+        w.pattern(&out["Ec2StateChangeRuleName"]).await,
+        json!({
+            "source": ["aws.ec2"],
+            "detail-type": ["EC2 Instance State-change Notification"],
+            "detail": {"state": ["stopped", "terminated"]}
+        })
+    );
+    assert_eq!(
+        w.pattern(&out["AlarmRuleName"]).await,
+        json!({
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"state": {"value": ["ALARM", "OK"]}}
+        })
+    );
+    let rules = w
+        .events
+        .list_rules()
+        .name_prefix("notifier-switched")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rules.rules().len(), 2, "only the EC2 and alarm rules exist");
+
+    let f = w
+        .lambda
+        .get_function_configuration()
+        .function_name(&out["FunctionName"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(f.memory_size(), Some(512));
+    assert_eq!(f.timeout(), Some(120));
+    let env = f.environment().unwrap().variables().unwrap();
+    assert_eq!(env["LLM_ENABLED"], "true");
+    assert_eq!(env["LLM_MODEL_ID"], "apac.amazon.nova-lite-v1:0");
+    let groups = w
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/dingtalk-notifier/notifier-switched")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(7));
+}
+
+fn template() -> Value {
+    serde_yaml::from_str(TEMPLATE).expect("the template is plain YAML")
+}
+
+#[test]
+fn function_role_is_least_privilege() {
+    let t = template();
+    let statements = &t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"];
+    assert_eq!(
+        statements,
+        &json!([
+            {"Sid": "ReadWebhookSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": {"Ref": "WebhookSecretArn"}},
+            {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": {"Fn::GetAtt": ["LogGroup", "Arn"]}},
+            {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
+             "Resource": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+        ])
+    );
+    let managed = &t["Resources"]["FunctionRole"]["Properties"]["ManagedPolicyArns"];
+    assert!(managed.is_null(), "no managed policies: {managed}");
+}
+
+#[test]
+fn bedrock_access_only_when_the_llm_is_on_and_only_for_the_model() {
+    let t = template();
+    let policy = &t["Resources"]["BedrockPolicy"];
+    assert_eq!(policy["Condition"], "LlmOn");
+    assert_eq!(
+        t["Conditions"]["LlmOn"],
+        json!({"Fn::Equals": [{"Ref": "LlmEnabled"}, "true"]})
+    );
+    let region = json!({"Fn::If": ["HasLlmRegion", {"Ref": "LlmRegion"}, {"Ref": "AWS::Region"}]});
+    let profile_arn = json!({"Fn::Sub": [
+        "arn:${AWS::Partition}:bedrock:${BedrockRegion}:${AWS::AccountId}:inference-profile/${LlmModelId}",
+        {"BedrockRegion": region}
+    ]});
+    assert_eq!(
+        policy["Properties"]["PolicyDocument"]["Statement"],
+        json!({"Fn::If": [
+            "LlmIsInferenceProfile",
+            [
+                {"Sid": "InvokeThroughInferenceProfile", "Effect": "Allow", "Action": "bedrock:InvokeModel",
+                 "Resource": profile_arn},
+                {"Sid": "FoundationModelsBehindTheProfile", "Effect": "Allow", "Action": "bedrock:InvokeModel",
+                 "Resource": {"Fn::Sub": "arn:${AWS::Partition}:bedrock:*::foundation-model/*"},
+                 "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": profile_arn}}}
+            ],
+            [
+                {"Sid": "InvokeModel", "Effect": "Allow", "Action": "bedrock:InvokeModel",
+                 "Resource": {"Fn::Sub": [
+                    "arn:${AWS::Partition}:bedrock:${BedrockRegion}::foundation-model/${LlmModelId}",
+                    {"BedrockRegion": region}
+                 ]}}
+            ]
+        ]})
+    );
+}
+
+#[test]
+fn topic_policy_allows_only_eventbridge_of_this_account_and_its_principals() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["TopicPolicy"]["Properties"]["PolicyDocument"]["Statement"],
+        json!([
+            {"Sid": "EventBridgeOfThisAccount", "Effect": "Allow",
+             "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+             "Resource": {"Ref": "Topic"},
+             "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}},
+            {"Sid": "PrincipalsOfThisAccount", "Effect": "Allow",
+             "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+             "Action": "sns:Publish", "Resource": {"Ref": "Topic"}}
+        ])
+    );
+}
+
+#[test]
+fn every_taggable_resource_is_tagged() {
+    let t = template();
+    let tags = json!([
+        {"Key": "app", "Value": "dingtalk-notifier"},
+        {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}
+    ]);
+    for name in ["Topic", "LogGroup", "DeadLetterQueue", "FunctionRole", "Function"] {
+        assert_eq!(t["Resources"][name]["Properties"]["Tags"], tags, "{name}");
+    }
+}
+
+#[test]
+fn function_is_wired_to_topic_dlq_and_retries() {
+    let t = template();
+    let r = &t["Resources"];
+    assert_eq!(
+        r["TopicSubscription"]["Properties"],
+        json!({"TopicArn": {"Ref": "Topic"}, "Protocol": "lambda",
+               "Endpoint": {"Fn::GetAtt": ["Function", "Arn"]}})
+    );
+    assert_eq!(
+        r["TopicInvokePermission"]["Properties"],
+        json!({"FunctionName": {"Ref": "Function"}, "Action": "lambda:InvokeFunction",
+               "Principal": "sns.amazonaws.com", "SourceArn": {"Ref": "Topic"}})
+    );
+    assert_eq!(
+        r["Function"]["Properties"]["DeadLetterConfig"],
+        json!({"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}})
+    );
+    assert_eq!(r["FunctionInvokeConfig"]["Properties"]["MaximumRetryAttempts"], 2);
+    assert_eq!(r["LogGroup"]["DeletionPolicy"], "Delete");
+}
