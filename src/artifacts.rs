@@ -94,8 +94,8 @@ async fn ensure_bucket(aws: &Aws, bucket: &str) -> Result<()> {
         );
     }
     if let Err(e) = create.send().await.aws("s3:CreateBucket") {
-        let ours_already = aws_call_error(&e)
-            .is_some_and(|c| c.is_code(&["BucketAlreadyOwnedByYou"]));
+        let ours_already =
+            aws_call_error(&e).is_some_and(|c| c.is_code(&["BucketAlreadyOwnedByYou"]));
         if !ours_already {
             return Err(e.context(format!("creating the artifact bucket {bucket}")));
         }

@@ -23,6 +23,7 @@ pub struct Aws {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl Aws {
@@ -52,6 +53,7 @@ impl Aws {
             logs: aws_sdk_cloudwatchlogs::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
             config,
         }
     }

@@ -142,8 +142,7 @@ pub async fn ensure_artifact(req: &BuildRequest) -> Result<Artifact> {
     // Zip next to the final name, then rename: Ctrl-C never leaves a partial cache entry.
     let tmp = zip_path.with_extension("zip.tmp");
     package::zip_bootstrap(&binary, &tmp)?;
-    std::fs::rename(&tmp, &zip_path)
-        .with_context(|| format!("writing {}", zip_path.display()))?;
+    std::fs::rename(&tmp, &zip_path).with_context(|| format!("writing {}", zip_path.display()))?;
     let mut artifact = artifact_from_zip(&zip_path)?;
     artifact.rebuilt = true;
     Ok(artifact)
@@ -406,6 +405,9 @@ mod tests {
         assert!(!artifact.rebuilt);
         assert_eq!(artifact.sha256, sha);
         assert_eq!(artifact.zip_path, zip);
-        assert!(!dir.path().join("lambda-src").exists(), "no build was started");
+        assert!(
+            !dir.path().join("lambda-src").exists(),
+            "no build was started"
+        );
     }
 }

@@ -12,6 +12,7 @@ Examples:
   dingtalk-notifier deploy                      # asks what it needs, remembers it in dingtalk-notifier.toml
   dingtalk-notifier test-send                   # send a sample alert through the deployed function
   dingtalk-notifier status --json
+  dingtalk-notifier redrive --dry-run           # list the alerts kept in the dead-letter queue
   dingtalk-notifier destroy --stack-name my-alerts
 
 Credentials and region come from the usual AWS chain (AWS_PROFILE, AWS_REGION,
@@ -43,6 +44,19 @@ Examples:
 Deletes the stack, then the webhook secret when its tags say this stack owns it. A stack that
 does not exist is not an error (\"nothing to destroy\", exit 0). Nothing that dingtalk-notifier
 did not create is touched.";
+
+const REDRIVE_AFTER_HELP: &str = "\
+Examples:
+  dingtalk-notifier redrive --dry-run           # list what would be sent; nothing is moved
+  dingtalk-notifier redrive                     # asks, then sends every kept alert again
+  dingtalk-notifier redrive --yes --max 20      # in CI: at most 20 messages, no question
+
+Alerts the function could not deliver (after the alert queue's MaxReceiveCount tries, or a
+failed asynchronous invocation) are kept in the stack's dead-letter queue (output
+DeadLetterQueueUrl). Once the cause is fixed (webhook, keyword, robot limit ...), redrive
+sends them back to the alert queue (output AlertQueueUrl). A message leaves the dead-letter
+queue only after the alert queue accepted every alert made from it, so nothing is lost; an
+empty dead-letter queue is not an error (exit 0).";
 
 const STATUS_AFTER_HELP: &str = "\
 Examples:
@@ -104,6 +118,9 @@ pub enum Command {
     /// Delete the stack and the webhook secret it owns
     #[command(after_help = DESTROY_AFTER_HELP)]
     Destroy(DestroyArgs),
+    /// Send the alerts kept in the dead-letter queue again, once the cause is fixed
+    #[command(after_help = REDRIVE_AFTER_HELP)]
+    Redrive(RedriveArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -195,6 +212,16 @@ pub struct DestroyArgs {
     /// Also empty and delete the artifact bucket when no other stack uses it
     #[arg(long)]
     pub purge: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RedriveArgs {
+    /// List the alerts that would be sent (id and title) without moving anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take at most N messages from the dead-letter queue (a failed invocation holding several alerts counts once)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: Option<u32>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `dingtalk-notifier`: deploy, test and remove the AWS → DingTalk alert notifier.
+//! `dingtalk-notifier`: deploy, test, redrive and remove the AWS → DingTalk alert notifier.
 //!
 //! Exit codes: 0 ok, 1 error, 2 usage (clap), 130 interrupted.
 
@@ -13,6 +13,7 @@ mod errors;
 mod output;
 mod package;
 mod prompt;
+mod redrive;
 mod secret;
 mod stack;
 mod status;
@@ -90,6 +91,10 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
         Command::Destroy(args) => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
             destroy::run(&aws, &ui, &stack, &args).await
+        }
+        Command::Redrive(args) => {
+            let (aws, stack) = connect_for_stack(&global, &ui).await?;
+            redrive::run(&aws, &ui, &stack, &args).await
         }
         Command::TestSend(args) => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;

@@ -152,20 +152,6 @@ pub fn table(rows: &[(String, String)]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_pads_keys() {
-        let rows = vec![
-            ("TopicArn".to_string(), "arn:1".to_string()),
-            ("FunctionName".to_string(), "f".to_string()),
-        ];
-        assert_eq!(table(&rows), "TopicArn      arn:1\nFunctionName  f\n");
-    }
-}
-
 /// A spinner on stderr for a long step outside a [`Ui`] phase (a build, a
 /// wait for logs); hidden when stderr is not a terminal.
 pub fn spinner(prefix: &str) -> ProgressBar {
@@ -180,4 +166,18 @@ pub fn spinner(prefix: &str) -> ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_pads_keys() {
+        let rows = vec![
+            ("TopicArn".to_string(), "arn:1".to_string()),
+            ("FunctionName".to_string(), "f".to_string()),
+        ];
+        assert_eq!(table(&rows), "TopicArn      arn:1\nFunctionName  f\n");
+    }
 }

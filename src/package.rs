@@ -36,8 +36,8 @@ fn zip_bytes(binary: &[u8]) -> Result<Vec<u8>> {
 /// hold an executable `bootstrap` at its root.
 pub fn check_function_zip(path: &Path) -> Result<()> {
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut archive = ZipArchive::new(file)
-        .with_context(|| format!("{} is not a zip file", path.display()))?;
+    let mut archive =
+        ZipArchive::new(file).with_context(|| format!("{} is not a zip file", path.display()))?;
     let mut entry = archive.by_name("bootstrap").map_err(|_| {
         anyhow::anyhow!(
             "{} has no `bootstrap` entry at its root; build it with `dingtalk-notifier deploy` (without --artifact) or zip the binary as `bootstrap`",

@@ -679,7 +679,10 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let same = [("MemorySize", "256".to_string()), ("AlarmStates", "ALARM,OK".to_string())];
+        let same = [
+            ("MemorySize", "256".to_string()),
+            ("AlarmStates", "ALARM,OK".to_string()),
+        ];
         assert!(!parameters_differ(&same, &current));
         let bigger = [("MemorySize", "512".to_string())];
         assert!(parameters_differ(&bigger, &current));

@@ -107,10 +107,12 @@ async fn direct(
                 .outputs
                 .get("SecretArn")
                 .or_else(|| info.parameters.get("WebhookSecretArn"))
-                .context("the stack has no SecretArn output; run `dingtalk-notifier deploy` again")?;
-            let value = secret::read_value(aws, arn)
-                .await?
-                .context("the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it")?;
+                .context(
+                    "the stack has no SecretArn output; run `dingtalk-notifier deploy` again",
+                )?;
+            let value = secret::read_value(aws, arn).await?.context(
+                "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
+            )?;
             WebhookConfig::parse(&value)
                 .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?
         }
@@ -155,10 +157,9 @@ async fn through_sns(
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!("stack {stack_name} not found in {region} — run `dingtalk-notifier deploy` first");
     };
-    let topic = info
-        .outputs
-        .get("TopicArn")
-        .context("the stack has no TopicArn output; is the deploy finished? (`dingtalk-notifier status`)")?;
+    let topic = info.outputs.get("TopicArn").context(
+        "the stack has no TopicArn output; is the deploy finished? (`dingtalk-notifier status`)",
+    )?;
     let log_group = info
         .outputs
         .get("LogGroupName")
@@ -238,7 +239,12 @@ async fn wait_for_outcome(
             let page = match res {
                 Ok(p) => p,
                 // The group appears with the function's first log line.
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => break,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    break
+                }
                 Err(e) => {
                     return Err(e)
                         .aws("logs:FilterLogEvents")

@@ -380,7 +380,11 @@ async fn deploy_update_status_destroy() {
     // 3. A changed parameter updates the function.
     let out = w.run(&mut w.cmd(&["deploy", "--yes", "--artifact", &zip, "--memory", "512"]));
     assert_ok(&out);
-    assert!(text(&out.stderr).contains("Stack dingtalk-notifier updated."), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Stack dingtalk-notifier updated."),
+        "{}",
+        text(&out.stderr)
+    );
     let s3 = stack(&cfg, "dingtalk-notifier").await.unwrap();
     assert_eq!(s3.stack_status().unwrap().as_str(), "UPDATE_COMPLETE");
     assert_eq!(params(&s3)["MemorySize"], "512");

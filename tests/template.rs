@@ -30,11 +30,19 @@ async fn world() -> World {
             .force_path_style(true)
             .build(),
     );
-    s3.create_bucket().bucket("artifacts-test").send().await.unwrap();
+    s3.create_bucket()
+        .bucket("artifacts-test")
+        .send()
+        .await
+        .unwrap();
     s3.put_object()
         .bucket("artifacts-test")
         .key("lambda/abc.zip")
-        .body(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec().into())
+        .body(
+            b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+                .to_vec()
+                .into(),
+        )
         .send()
         .await
         .unwrap();
@@ -99,7 +107,12 @@ impl World {
             let stack = &out.stacks()[0];
             let status = stack.stack_status().unwrap().as_str().to_string();
             if !status.ends_with("_IN_PROGRESS") {
-                assert_eq!(status, "CREATE_COMPLETE", "{:?}", stack.stack_status_reason());
+                assert_eq!(
+                    status,
+                    "CREATE_COMPLETE",
+                    "{:?}",
+                    stack.stack_status_reason()
+                );
                 return stack
                     .outputs()
                     .iter()
@@ -143,6 +156,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         keys,
         [
             "AlarmRuleName",
+            "AlertQueueUrl",
             "DeadLetterQueueUrl",
             "Ec2StateChangeRuleName",
             "EventBusName",
@@ -244,6 +258,53 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             .map(String::as_str),
         Some("1209600")
     );
+    let dlq_arn = attrs
+        .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .cloned()
+        .unwrap();
+
+    // The buffer: redrives to the DLQ after MaxReceiveCount, visible again
+    // after one function timeout.
+    let attrs = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&out["AlertQueueUrl"])
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    let attr =
+        |k: aws_sdk_sqs::types::QueueAttributeName| attrs.get(&k).cloned().unwrap_or_default();
+    assert_eq!(
+        attr(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout),
+        "60"
+    );
+    assert_eq!(
+        attr(aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod),
+        "345600"
+    );
+    let redrive: Value =
+        serde_json::from_str(&attr(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)).unwrap();
+    assert_eq!(redrive["deadLetterTargetArn"], dlq_arn.as_str());
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "15"
+    );
+    let buffer_arn = attr(aws_sdk_sqs::types::QueueAttributeName::QueueArn);
+
+    // The function reads the buffer in batches and reports partial failures.
+    let mappings = w
+        .lambda
+        .list_event_source_mappings()
+        .function_name(&out["FunctionName"])
+        .send()
+        .await
+        .unwrap();
+    let mappings = mappings.event_source_mappings();
+    assert_eq!(mappings.len(), 1, "{mappings:?}");
+    assert_eq!(mappings[0].event_source_arn(), Some(buffer_arn.as_str()));
+    assert_eq!(mappings[0].batch_size(), Some(50));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,8 +382,8 @@ fn template() -> Value {
 #[test]
 fn function_role_is_least_privilege() {
     let t = template();
-    let statements = &t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-        ["Statement"];
+    let statements =
+        &t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
     assert_eq!(
         statements,
         &json!([
@@ -331,7 +392,10 @@ fn function_role_is_least_privilege() {
             {"Sid": "WriteOwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": {"Fn::GetAtt": ["LogGroup", "Arn"]}},
             {"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage",
-             "Resource": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+             "Resource": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}},
+            {"Sid": "ConsumeAlertBuffer", "Effect": "Allow",
+             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+             "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]}}
         ])
     );
     let managed = &t["Resources"]["FunctionRole"]["Properties"]["ManagedPolicyArns"];
@@ -398,29 +462,60 @@ fn every_taggable_resource_is_tagged() {
         {"Key": "app", "Value": "dingtalk-notifier"},
         {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}
     ]);
-    for name in ["Topic", "LogGroup", "DeadLetterQueue", "FunctionRole", "Function"] {
+    for name in [
+        "Topic",
+        "LogGroup",
+        "DeadLetterQueue",
+        "AlertQueue",
+        "FunctionRole",
+        "Function",
+    ] {
         assert_eq!(t["Resources"][name]["Properties"]["Tags"], tags, "{name}");
     }
 }
 
 #[test]
-fn function_is_wired_to_topic_dlq_and_retries() {
+fn topic_feeds_the_buffer_which_feeds_the_function() {
     let t = template();
     let r = &t["Resources"];
     assert_eq!(
         r["TopicSubscription"]["Properties"],
-        json!({"TopicArn": {"Ref": "Topic"}, "Protocol": "lambda",
-               "Endpoint": {"Fn::GetAtt": ["Function", "Arn"]}})
+        json!({"TopicArn": {"Ref": "Topic"}, "Protocol": "sqs",
+               "Endpoint": {"Fn::GetAtt": ["AlertQueue", "Arn"]}, "RawMessageDelivery": false})
     );
     assert_eq!(
-        r["TopicInvokePermission"]["Properties"],
-        json!({"FunctionName": {"Ref": "Function"}, "Action": "lambda:InvokeFunction",
-               "Principal": "sns.amazonaws.com", "SourceArn": {"Ref": "Topic"}})
+        r["AlertQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"],
+        json!([{"Sid": "OnlyThisTopic", "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]},
+                "Condition": {"ArnEquals": {"aws:SourceArn": {"Ref": "Topic"}}}}])
+    );
+    assert_eq!(
+        r["AlertQueue"]["Properties"]["RedrivePolicy"],
+        json!({"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]},
+               "maxReceiveCount": {"Ref": "MaxReceiveCount"}})
+    );
+    assert_eq!(r["AlertQueue"]["Properties"]["SqsManagedSseEnabled"], true);
+    assert_eq!(
+        r["AlertQueueMapping"]["Properties"],
+        json!({"EventSourceArn": {"Fn::GetAtt": ["AlertQueue", "Arn"]},
+               "FunctionName": {"Ref": "Function"},
+               "BatchSize": {"Ref": "BatchSize"},
+               "MaximumBatchingWindowInSeconds": {"Ref": "BatchWindowSeconds"},
+               "FunctionResponseTypes": ["ReportBatchItemFailures"],
+               "ScalingConfig": {"MaximumConcurrency": 2}})
+    );
+    assert!(
+        r["TopicInvokePermission"].is_null(),
+        "the topic no longer invokes the function"
     );
     assert_eq!(
         r["Function"]["Properties"]["DeadLetterConfig"],
         json!({"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}})
     );
-    assert_eq!(r["FunctionInvokeConfig"]["Properties"]["MaximumRetryAttempts"], 2);
+    assert_eq!(
+        r["FunctionInvokeConfig"]["Properties"]["MaximumRetryAttempts"],
+        2
+    );
     assert_eq!(r["LogGroup"]["DeletionPolicy"], "Delete");
 }

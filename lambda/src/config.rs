@@ -5,6 +5,9 @@ use std::time::Duration;
 use crate::format::FormatOptions;
 
 pub const DEFAULT_MODEL_ID: &str = "amazon.nova-lite-v1:0";
+/// Two alerts in one batch already share one message: during a storm every
+/// message saved is one more alert under the robot's limit.
+pub const DEFAULT_DIGEST_MIN_ALERTS: usize = 2;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -38,6 +41,11 @@ pub struct Config {
     pub time_zone_warning: Option<String>,
     /// `None` when the LLM step is off.
     pub llm: Option<LlmConfig>,
+    /// Messages the robot accepts per `rate_window` (DingTalk: 20 a minute).
+    pub rate_limit: usize,
+    pub rate_window: Duration,
+    /// A batch with at least this many alerts goes out as one digest.
+    pub digest_min_alerts: usize,
 }
 
 impl Config {
@@ -125,11 +133,41 @@ impl Config {
             } else {
                 None
             };
+        let whole = |name: &'static str, default: u64, expected: &'static str| match var(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    value: v,
+                    expected,
+                }),
+        };
+        let rate_limit = whole(
+            "DINGTALK_RATE_LIMIT",
+            crate::dingtalk::DEFAULT_RATE_LIMIT as u64,
+            "messages per window, a positive whole number",
+        )? as usize;
+        let rate_window = Duration::from_millis(whole(
+            "DINGTALK_RATE_WINDOW_MS",
+            crate::dingtalk::DEFAULT_RATE_WINDOW.as_millis() as u64,
+            "milliseconds, a positive whole number",
+        )?);
+        let digest_min_alerts = whole(
+            "DIGEST_MIN_ALERTS",
+            DEFAULT_DIGEST_MIN_ALERTS as u64,
+            "a positive whole number of alerts",
+        )? as usize;
         Ok(Config {
             secret_arn,
             format,
             time_zone_warning,
             llm,
+            rate_limit,
+            rate_window,
+            digest_min_alerts,
         })
     }
 }
@@ -156,6 +194,23 @@ mod tests {
         let c = cfg(&[("DINGTALK_SECRET_ARN", "arn:x")]).unwrap();
         assert_eq!(c.format.time_zone, chrono_tz::Asia::Shanghai);
         assert!(c.llm.is_none());
+        assert_eq!(c.rate_limit, 20);
+        assert_eq!(c.rate_window, Duration::from_secs(60));
+        assert_eq!(c.digest_min_alerts, 2);
+        let c = cfg(&[
+            ("DINGTALK_SECRET_ARN", "arn:x"),
+            ("DINGTALK_RATE_WINDOW_MS", "2000"),
+            ("DIGEST_MIN_ALERTS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(c.rate_window, Duration::from_secs(2));
+        assert_eq!(c.digest_min_alerts, 5);
+        assert_eq!(
+            cfg(&[("DINGTALK_SECRET_ARN", "arn:x"), ("DINGTALK_RATE_LIMIT", "0")])
+                .unwrap_err()
+                .to_string(),
+            "DINGTALK_RATE_LIMIT has an invalid value `0`: messages per window, a positive whole number"
+        );
     }
 
     #[test]

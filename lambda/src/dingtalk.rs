@@ -61,7 +61,7 @@ pub enum DeliveryError {
         errmsg: String,
         meaning: &'static str,
     },
-    #[error("DingTalk kept answering 130101 (too many messages) after {attempts} attempts; the alert is left for Lambda to retry")]
+    #[error("the robot's rate limit is reached (20 messages a minute; DingTalk answers 130101 beyond it) and this invocation has no time left to wait ({attempts} attempts); the alert is left for a retry")]
     RateLimited { attempts: u32 },
     #[error("DingTalk answered HTTP {status}")]
     Http { status: u16 },
@@ -197,6 +197,14 @@ impl DingTalkClient {
             .unwrap_or(Duration::ZERO)
     }
 
+    /// Treats the robot's window as full from `now`, so the next send waits
+    /// a whole window.
+    fn mark_window_full(&self, now: Instant) {
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.clear();
+        sent.extend(std::iter::repeat_n(now, self.limit));
+    }
+
     fn record_send(&self, at: Instant) {
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         sent.push_back(at);
@@ -220,7 +228,12 @@ impl DingTalkClient {
                 return Err(DeliveryError::DeadlineExceeded);
             }
             let wait = self.pacing_delay(Instant::now());
-            if !wait.is_zero() && Instant::now() + wait < deadline {
+            if !wait.is_zero() {
+                if Instant::now() + wait >= deadline {
+                    // Sending anyway would only earn a 130101 (and, on the
+                    // real robot, a longer block); leave it for the retry.
+                    return Err(DeliveryError::RateLimited { attempts });
+                }
                 tracing::info!(
                     wait_ms = wait.as_millis() as u64,
                     "pacing to stay under the robot's rate limit"
@@ -234,7 +247,6 @@ impl DingTalkClient {
                 .unwrap_or_default();
             let url = signed_url(cfg, now_ms)?;
             let left = deadline.saturating_duration_since(Instant::now());
-            self.record_send(Instant::now());
             let result = self
                 .http
                 .post(url)
@@ -245,6 +257,10 @@ impl DingTalkClient {
             let retry_err = match result {
                 Err(e) => DeliveryError::Transport(e.without_url().to_string()),
                 Ok(resp) => {
+                    // Counted when the answer is back: the robot counted it
+                    // at some moment before, so our window never ends
+                    // earlier than the robot's.
+                    self.record_send(Instant::now());
                     let status = resp.status().as_u16();
                     if status >= 500 || status == 429 {
                         DeliveryError::Http { status }
@@ -269,7 +285,14 @@ impl DingTalkClient {
                             }
                             ERR_TOO_FAST => {
                                 throttled += 1;
-                                DeliveryError::RateLimited { attempts }
+                                // Someone else shares the robot, or our count is
+                                // off: the robot's window is full as of now.
+                                self.mark_window_full(Instant::now());
+                                tracing::warn!(
+                                    attempt = attempts,
+                                    "DingTalk answered 130101 (too fast); waiting a full rate window"
+                                );
+                                continue;
                             }
                             -1 => return Err(DeliveryError::BadReply { status }),
                             code => {
@@ -386,5 +409,18 @@ mod tests {
         let d = c.pacing_delay(t0 + Duration::from_secs(10));
         assert_eq!(d, Duration::from_secs(50));
         assert_eq!(c.pacing_delay(t0 + Duration::from_secs(61)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_130101_makes_the_next_send_wait_a_whole_window() {
+        let c = DingTalkClient::with_rate_limit(20, Duration::from_secs(60));
+        let t0 = Instant::now();
+        c.record_send(t0);
+        c.mark_window_full(t0 + Duration::from_secs(5));
+        assert_eq!(
+            c.pacing_delay(t0 + Duration::from_secs(5)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(c.pacing_delay(t0 + Duration::from_secs(65)), Duration::ZERO);
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 use crate::dingtalk::DingTalkClient;
 use crate::envelope::{self, EnvelopeKind, Item};
-use crate::format;
+use crate::format::{self, digest::digest, Rendered};
 use crate::llm::Summarizer;
 use crate::secret::SecretStore;
 
@@ -99,6 +99,12 @@ impl Notifier {
     }
 
     /// Handles one invocation. `deadline` is when Lambda will stop us.
+    ///
+    /// A batch of at least `digest_min_alerts` alerts goes out as a digest
+    /// (one message listing them); smaller ones alert by alert. Once DingTalk
+    /// or the robot's rate limit fails a send for a reason that time may fix,
+    /// the rest of the batch is not tried: it is reported undelivered at once
+    /// and comes back from the queue later, instead of earning more 130101s.
     pub async fn handle(
         &self,
         event: &Value,
@@ -109,26 +115,70 @@ impl Notifier {
             .checked_sub(SAFETY_MARGIN)
             .unwrap_or_else(Instant::now);
         let invocation = envelope::parse(event, request_id);
-        let mut failures: Vec<(Option<String>, String)> = Vec::new();
-        for item in &invocation.items {
-            if let Err(error) = self.deliver(item, send_deadline).await {
-                failures.push((item.sqs_message_id.clone(), error));
-            }
-        }
+        let rendered: Vec<Rendered> = invocation
+            .items
+            .iter()
+            .map(|item| format::render(&item.payload, item.subject.as_deref(), &self.config.format))
+            .collect();
+        let errors = if rendered.len() >= self.config.digest_min_alerts.max(2) {
+            self.deliver_digest(&invocation.items, &rendered, send_deadline)
+                .await
+        } else {
+            self.deliver_each(&invocation.items, &rendered, send_deadline)
+                .await
+        };
+        let failures: Vec<(Option<String>, String)> = invocation
+            .items
+            .iter()
+            .zip(errors)
+            .filter_map(|(item, e)| e.map(|e| (item.sqs_message_id.clone(), e)))
+            .collect();
         invocation_result(invocation.kind, invocation.items.len(), &failures)
     }
 
-    /// Delivers one alert and writes its outcome line; `Err` carries the reason.
-    async fn deliver(&self, item: &Item, deadline: Instant) -> Result<(), String> {
-        let rendered = format::render(&item.payload, item.subject.as_deref(), &self.config.format);
-        let kind = rendered.kind.as_str();
-        let source = rendered.source.as_str();
+    /// One message per alert; the error of each undelivered one.
+    async fn deliver_each(
+        &self,
+        items: &[Item],
+        rendered: &[Rendered],
+        deadline: Instant,
+    ) -> Vec<Option<String>> {
+        let mut errors = Vec::with_capacity(items.len());
+        let mut gave_up: Option<String> = None;
+        for (item, r) in items.iter().zip(rendered) {
+            if let Some(reason) = &gave_up {
+                let error = format!("not tried after an earlier failure in this batch: {reason}");
+                log_failed(item, r, "skipped", &error, true);
+                errors.push(Some(error));
+                continue;
+            }
+            match self.deliver(item, r, deadline).await {
+                Ok(()) => errors.push(None),
+                Err((error, transient)) => {
+                    if transient {
+                        gave_up = Some(error.clone());
+                    }
+                    errors.push(Some(error));
+                }
+            }
+        }
+        errors
+    }
+
+    /// Delivers one alert and writes its outcome line; `Err` carries the
+    /// reason and whether a later retry may succeed.
+    async fn deliver(
+        &self,
+        item: &Item,
+        rendered: &Rendered,
+        deadline: Instant,
+    ) -> Result<(), (String, bool)> {
         let webhook = match self.secrets.get().await {
             Ok(w) => w,
             Err(e) => {
                 let error = e.to_string();
-                tracing::error!(outcome = "failed", alert_id = %item.alert_id, kind, source, error = %error, "alert not delivered");
-                return Err(error);
+                log_failed(item, rendered, "disabled", &error, true);
+                return Err((error, true));
             }
         };
         let (message, llm) = match &self.llm {
@@ -151,8 +201,8 @@ impl Notifier {
                 tracing::info!(
                     outcome = "delivered",
                     alert_id = %item.alert_id,
-                    kind,
-                    source,
+                    kind = rendered.kind.as_str(),
+                    source = %rendered.source,
                     llm = llm.as_str(),
                     attempts = report.attempts,
                     throttled = report.throttled,
@@ -163,20 +213,100 @@ impl Notifier {
             }
             Err(e) => {
                 let error = e.to_string();
-                tracing::error!(
-                    outcome = "failed",
-                    alert_id = %item.alert_id,
-                    kind,
-                    source,
-                    llm = llm.as_str(),
-                    transient = e.is_transient(),
-                    error = %error,
-                    "alert not delivered"
-                );
-                Err(error)
+                log_failed(item, rendered, llm.as_str(), &error, e.is_transient());
+                Err((error, e.is_transient()))
             }
         }
     }
+
+    /// The whole batch as a digest (in parts when it is long); every alert
+    /// still gets its own outcome line. No LLM summary: a digest is already
+    /// the summary, and the robot's minute is better spent on delivery.
+    async fn deliver_digest(
+        &self,
+        items: &[Item],
+        rendered: &[Rendered],
+        deadline: Instant,
+    ) -> Vec<Option<String>> {
+        let mut errors: Vec<Option<String>> = vec![None; items.len()];
+        let webhook = match self.secrets.get().await {
+            Ok(w) => w,
+            Err(e) => {
+                let error = e.to_string();
+                for (i, item) in items.iter().enumerate() {
+                    log_failed(item, &rendered[i], "skipped", &error, true);
+                    errors[i] = Some(error.clone());
+                }
+                return errors;
+            }
+        };
+        let parts = digest(rendered, &self.config.format);
+        let count = parts.len();
+        let mut gave_up: Option<String> = None;
+        for (n, part) in parts.iter().enumerate() {
+            let result = match &gave_up {
+                Some(reason) => Err((
+                    format!("not tried after an earlier failure in this batch: {reason}"),
+                    true,
+                )),
+                None => {
+                    let mention = part
+                        .members
+                        .iter()
+                        .any(|&i| webhook.mentions_for(rendered[i].state.as_deref()));
+                    self.dingtalk
+                        .send(webhook, &part.message, mention, deadline)
+                        .await
+                        .map(|report| (report, mention))
+                        .map_err(|e| (e.to_string(), e.is_transient()))
+                }
+            };
+            match result {
+                Ok((report, mention)) => {
+                    for &i in &part.members {
+                        tracing::info!(
+                            outcome = "delivered",
+                            alert_id = %items[i].alert_id,
+                            kind = rendered[i].kind.as_str(),
+                            source = %rendered[i].source,
+                            llm = "skipped",
+                            digest_size = items.len(),
+                            digest_part = n + 1,
+                            digest_parts = count,
+                            attempts = report.attempts,
+                            throttled = report.throttled,
+                            mention,
+                            "alert delivered"
+                        );
+                    }
+                }
+                Err((error, transient)) => {
+                    for &i in &part.members {
+                        log_failed(&items[i], &rendered[i], "skipped", &error, transient);
+                        errors[i] = Some(error.clone());
+                    }
+                    if transient && gave_up.is_none() {
+                        gave_up = Some(error);
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// The outcome line of an undelivered alert.
+fn log_failed(item: &Item, rendered: &Rendered, llm: &str, error: &str, transient: bool) {
+    tracing::error!(
+        outcome = "failed",
+        alert_id = %item.alert_id,
+        kind = rendered.kind.as_str(),
+        source = %rendered.source,
+        llm,
+        transient,
+        error = %error,
+        "alert not delivered"
+    );
 }
 
 #[cfg(test)]

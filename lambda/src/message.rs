@@ -7,7 +7,8 @@ pub const MAX_TEXT_BYTES: usize = 18_000;
 
 /// Shown at the end of a message that had to be cut, so nobody mistakes a
 /// truncated alert for the whole story.
-pub const TRUNCATION_NOTICE: &str = "\n\n> ⚠️ 内容过长，已截断 (message truncated; see the AWS console for the full event)";
+pub const TRUNCATION_NOTICE: &str =
+    "\n\n> ⚠️ 内容过长，已截断 (message truncated; see the AWS console for the full event)";
 
 /// A DingTalk `markdown` message: `title` is what the chat list and the
 /// notification show, `text` is the markdown body.

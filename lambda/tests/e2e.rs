@@ -127,7 +127,13 @@ async fn function_delivers_retries_and_reports_failures() {
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
         bedrock.endpoint(),
     ));
-    let plain = LambdaEmulator::start(bin, env.clone()).expect("emulator");
+    // A short rate window, so waiting out a 130101 takes 1.5 s, not a minute.
+    env.push(("DINGTALK_RATE_WINDOW_MS".into(), "1500".into()));
+    // `plain` sends alert by alert; `digesting` has the production default.
+    let digesting = LambdaEmulator::start(bin, env.clone()).expect("digesting emulator");
+    let mut plain_env = env.clone();
+    plain_env.push(("DIGEST_MIN_ALERTS".into(), "100".into()));
+    let plain = LambdaEmulator::start(bin, plain_env).expect("emulator");
     let mut llm_env = env;
     llm_env.push(("LLM_ENABLED".into(), "true".into()));
     llm_env.push(("LLM_TIMEOUT_MS".into(), "3000".into()));
@@ -160,7 +166,7 @@ async fn function_delivers_retries_and_reports_failures() {
     let q = &robot.requests()[0].query;
     assert!(q.contains("timestamp=") && q.contains("&sign="), "{q}");
 
-    // 2. 130101 once, then delivered after backoff.
+    // 2. 130101 once: the function waits a whole rate window, then delivers.
     robot.push_reply(130101, "send too fast, exceed 20 times per minute");
     let inv = plain
         .invoke(sns_event("sns-2", alarm), TIMEOUT)
@@ -261,6 +267,59 @@ async fn function_delivers_retries_and_reports_failures() {
     assert_eq!(lines[1]["alert_id"], "sqs-b");
     assert_eq!(lines[1]["outcome"], "delivered");
 
+    // 6b. Three alerts in one SQS batch: one digest message lists them all;
+    //     each alert still has its own outcome line.
+    let ec2 = sample_event(SampleKind::Ec2);
+    let health = sample_event(SampleKind::Health);
+    let sent_before = robot.accepted().len();
+    let batch = json!({"Records": [
+        sqs_record("dg-1", ec2), sqs_record("dg-2", alarm), sqs_record("dg-3", health)
+    ]});
+    let inv = digesting
+        .invoke(batch.clone(), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert_eq!(
+        inv.outcome,
+        Outcome::Response(json!({"batchItemFailures": []}))
+    );
+    let members: Vec<_> = [ec2, alarm, health]
+        .iter()
+        .map(|p| format::render(p, None, &FormatOptions::default()))
+        .collect();
+    let parts = format::digest::digest(&members, &FormatOptions::default());
+    assert_eq!(parts.len(), 1);
+    assert_eq!(robot.accepted().len(), sent_before + 1);
+    assert_eq!(
+        robot.accepted().last().cloned().unwrap_or_default(),
+        expected_body(&parts[0].message.title, &parts[0].message.text, true),
+        "one digest, mentioning because the alarm is in ALARM"
+    );
+    let lines = outcomes(&inv);
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["alert_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["dg-2", "dg-3", "dg-1"], "{:#?}", inv.logs);
+    assert!(lines
+        .iter()
+        .all(|l| l["outcome"] == "delivered" && l["digest_size"] == 3 && l["llm"] == "skipped"));
+
+    // 6c. The digest is rejected: every alert of it is reported, nothing else.
+    robot.push_reply(310000, "keywords not in content");
+    let inv = digesting.invoke(batch, TIMEOUT).await.expect("invoke");
+    assert_eq!(
+        inv.outcome,
+        Outcome::Response(json!({"batchItemFailures": [
+            {"itemIdentifier": "dg-1"}, {"itemIdentifier": "dg-2"}, {"itemIdentifier": "dg-3"}
+        ]}))
+    );
+    assert!(outcomes(&inv).iter().all(|l| l["outcome"] == "failed"
+        && l["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("errcode 310000")));
+
     // 7. LLM on: the summary goes above the facts.
     let inv = with_llm
         .invoke(sns_event("sns-7", alarm), TIMEOUT)
@@ -316,6 +375,41 @@ async fn function_delivers_retries_and_reports_failures() {
         alarm_body
     );
 
+    // 8b. Every other LLM failure falls back the same way: access denied,
+    //     an empty answer, and an answer slower than LLM_TIMEOUT_MS.
+    for (id, mode) in [
+        (
+            "sns-8b",
+            BedrockMode::Error {
+                status: 403,
+                error_type: "AccessDeniedException".into(),
+                message: "You don't have access to the model with the specified model ID.".into(),
+            },
+        ),
+        ("sns-8c", BedrockMode::Empty),
+        (
+            "sns-8d",
+            BedrockMode::Delay(Duration::from_secs(5), "too late".into()),
+        ),
+    ] {
+        bedrock.set_mode(mode);
+        let inv = with_llm
+            .invoke(sns_event(id, alarm), TIMEOUT)
+            .await
+            .expect("invoke");
+        assert!(
+            matches!(inv.outcome, Outcome::Response(_)),
+            "{id}: {:?}",
+            inv.outcome
+        );
+        assert_eq!(only_outcome(&inv)["llm"], "fallback", "{id}");
+        assert_eq!(
+            robot.accepted().last().cloned().unwrap_or_default(),
+            alarm_body,
+            "{id} sends the plain message"
+        );
+    }
+
     // 9. The secret cannot be read: every alert of the batch is reported failed.
     let mut bad_env = moto.env();
     bad_env.push((
@@ -343,6 +437,7 @@ async fn function_delivers_retries_and_reports_failures() {
     );
 
     let mut all = plain.logs();
+    all.extend(digesting.logs());
     all.extend(with_llm.logs());
     all.extend(no_secret.logs());
     assert_no_secrets(&all);

@@ -97,18 +97,33 @@ fn generic_guardduty() {
 
 #[test]
 fn time_zone_option_changes_the_shown_time() {
-    let opts = FormatOptions { time_zone: chrono_tz::UTC };
+    let opts = FormatOptions {
+        time_zone: chrono_tz::UTC,
+    };
     let r = render(&fixture("ec2_state_stopped"), None, &opts);
-    assert!(r.message.text.contains("- **时间 Time**: 2026-11-25 04:30:00 (UTC)\n"), "{}", r.message.text);
+    assert!(
+        r.message
+            .text
+            .contains("- **时间 Time**: 2026-11-25 04:30:00 (UTC)\n"),
+        "{}",
+        r.message.text
+    );
 }
 
 #[test]
 fn plain_text_uses_the_subject_as_title() {
-    let r = render("disk almost full on db-1\nsecond line", Some("Ops plugin"), &FormatOptions::default());
+    let r = render(
+        "disk almost full on db-1\nsecond line",
+        Some("Ops plugin"),
+        &FormatOptions::default(),
+    );
     assert_eq!(r.kind, AlertKind::Text);
     assert_eq!(r.source, "sns");
     assert_eq!(r.message.title, "Ops plugin");
-    assert_eq!(r.message.text, "### 📣 Ops plugin\n\ndisk almost full on db-1\n\nsecond line\n");
+    assert_eq!(
+        r.message.text,
+        "### 📣 Ops plugin\n\ndisk almost full on db-1\n\nsecond line\n"
+    );
 }
 
 #[test]
@@ -125,7 +140,10 @@ fn non_event_json_is_pretty_printed() {
 fn malformed_json_is_sent_as_text() {
     let r = render("{\"detail-type\": ", None, &FormatOptions::default());
     assert_eq!(r.kind, AlertKind::Text);
-    assert_eq!(r.message.text, "### 📣 AWS 通知 Notification\n\n{\"detail-type\":\n");
+    assert_eq!(
+        r.message.text,
+        "### 📣 AWS 通知 Notification\n\n{\"detail-type\":\n"
+    );
 }
 
 #[test]
@@ -156,12 +174,20 @@ fn oversized_events_are_cut_cleanly() {
     let huge = serde_json::json!({"id": "1", "detail-type": "Custom", "source": "my.app", "detail": {"blob": "y".repeat(100_000)}});
     let r = render(&huge.to_string(), None, &FormatOptions::default());
     assert!(r.message.text.len() <= MAX_TEXT_BYTES);
-    assert_eq!(r.message.text.matches("```").count() % 2, 0, "code fence closed");
+    assert_eq!(
+        r.message.text.matches("```").count() % 2,
+        0,
+        "code fence closed"
+    );
 
     let text = "告警".repeat(20_000);
     let r = render(&text, None, &FormatOptions::default());
     assert!(r.message.text.len() <= MAX_TEXT_BYTES);
-    assert!(r.message.text.ends_with("\n… (truncated)\n"), "{}", &r.message.text[r.message.text.len() - 40..]);
+    assert!(
+        r.message.text.ends_with("\n… (truncated)\n"),
+        "{}",
+        &r.message.text[r.message.text.len() - 40..]
+    );
 
     // Whatever the parts add up to, the whole message is cut at the limit with the notice.
     let many = serde_json::json!({"id": "1", "detail-type": "AWS Health Event", "source": "aws.health",
@@ -175,7 +201,13 @@ fn oversized_events_are_cut_cleanly() {
 #[test]
 fn odd_shapes_never_panic() {
     for payload in [
-        "", "null", "[]", "42", "\"str\"", "{}", r#"{"detail-type":1,"source":2}"#,
+        "",
+        "null",
+        "[]",
+        "42",
+        "\"str\"",
+        "{}",
+        r#"{"detail-type":1,"source":2}"#,
         r#"{"detail-type":"AWS Health Event","source":"aws.health"}"#,
         r#"{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":null}"#,
         r#"{"Records":[]}"#,

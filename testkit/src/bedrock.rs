@@ -152,7 +152,11 @@ async fn converse(
                 })
         });
     if !valid {
-        return error(400, "ValidationException", "Malformed input request: messages is required");
+        return error(
+            400,
+            "ValidationException",
+            "Malformed input request: messages is required",
+        );
     }
     let mode = state.mode.lock().unwrap_or_else(|p| p.into_inner()).clone();
     match mode {

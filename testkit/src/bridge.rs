@@ -1,42 +1,171 @@
-//! What AWS does between the stack's SNS topic, the function and CloudWatch
-//! Logs, for tests of the CLI's `test-send` (moto cannot invoke functions
+//! What AWS does between the stack's SNS topic, its alert queue, the function
+//! and CloudWatch Logs, for tests of the CLI's `test-send` (moto models the
+//! queue but not `AWS::SNS::Subscription`, and cannot invoke functions
 //! without Docker).
 //!
-//! [`SnsLambdaBridge::start`] subscribes a fresh SQS queue to the topic in
-//! moto (protocol `sqs`, not raw, so each SQS body is the SNS notification),
-//! then a background thread long-polls the queue, turns every notification
-//! into the exact event Lambda gets from SNS ([`sns_to_lambda_event`]),
-//! invokes the [`LambdaEmulator`], deletes the message and ships the
-//! invocation's log lines (framed by Lambda's `START`/`END`/`REPORT` lines)
-//! to a Lambda-style stream (`YYYY/MM/DD/[$LATEST]<hex>`) of `log_group` in
-//! moto. Dropping the bridge stops the thread and the function.
+//! The template wires Topic → `AWS::SNS::Subscription` (protocol `sqs`, not
+//! raw) → `AlertQueue` → `AlertQueueMapping` (an SQS event source mapping
+//! with `ReportBatchItemFailures`) → function. [`SnsLambdaBridge`] stands in
+//! for the two pieces moto lacks:
+//!
+//! - **the subscription**: it subscribes the queue (the stack's
+//!   `AlertQueueUrl`, or a fresh queue) to the topic in moto, protocol `sqs`,
+//!   not raw, so each SQS body is the SNS notification JSON;
+//! - **the event source mapping**: a background thread polls the queue like
+//!   Lambda's pollers do. It gathers up to [`BridgeOptions::batch_size`]
+//!   messages (at most 10 per `ReceiveMessage`) until the batch is full or
+//!   [`BridgeOptions::batching_window`] has passed since the first message,
+//!   invokes the [`LambdaEmulator`] with the exact SQS event
+//!   ([`sqs_lambda_event`]), then deletes the messages the function did not
+//!   name in `batchItemFailures` ([`batch_item_failures`]). Failed messages
+//!   stay in the queue: SQS hands them out again after the queue's
+//!   visibility timeout, and moto applies the queue's `RedrivePolicy`. A
+//!   function error (or an invalid batch response) leaves the whole batch.
+//!
+//! The invocation's log lines, framed by Lambda's `START`/`END`/`REPORT`
+//! lines, go to a Lambda-style stream (`YYYY/MM/DD/[$LATEST]<hex>`) of the
+//! log group in moto, where `test-send` looks for the outcome line.
+//!
+//! moto itself keeps a toy version of the mapping that "invokes" the function
+//! through Docker on every `SendMessage`, fails, and leaves every visible
+//! message of the queue with one more receive (so `ApproximateReceiveCount`
+//! and the redrive count would be off). The bridge therefore disables the
+//! moto event source mappings of the queue it serves
+//! ([`SnsLambdaBridge::disabled_mappings`]).
+//!
+//! Dropping the bridge stops the thread and the function.
 //!
 //! ```no_run
-//! # fn demo(moto: &testkit::Moto, topic_arn: &str) -> anyhow::Result<()> {
+//! # fn demo(moto: &testkit::Moto, topic_arn: &str, queue_url: &str) -> anyhow::Result<()> {
+//! use testkit::bridge::BridgeOptions;
 //! let bootstrap = testkit::bootstrap_binary()?;
 //! let function = testkit::LambdaEmulator::start(&bootstrap, moto.env())?;
-//! let bridge = testkit::SnsLambdaBridge::start(moto, topic_arn, "/aws/lambda/f", function)?;
+//! let options = BridgeOptions {
+//!     queue_url: Some(queue_url.to_string()),
+//!     ..BridgeOptions::new(topic_arn, "/dingtalk-notifier/my-stack")
+//! };
+//! let bridge = testkit::SnsLambdaBridge::start_with(moto, options, function)?;
 //! // ... run `dingtalk-notifier test-send` against moto ...
+//! assert!(bridge.wait_for_batches(1, std::time::Duration::from_secs(30)));
 //! assert!(bridge.errors().is_empty());
 //! # Ok(()) }
 //! ```
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, Context, Result};
-use serde_json::{json, Value};
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
 
-use crate::lambda_rt::{Invocation, LambdaEmulator};
+use crate::lambda_rt::{Invocation, LambdaEmulator, Outcome};
 use crate::moto::Moto;
 
+/// Lambda's default `BatchSize` for an SQS event source mapping.
+pub const DEFAULT_BATCH_SIZE: usize = 10;
+/// A short window, so tests are quick; the stack's default is 10 s.
+pub const DEFAULT_BATCHING_WINDOW: Duration = Duration::from_secs(1);
 /// How long one invocation may run (the stack's default `Timeout`).
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// SQS hands out at most this many messages per `ReceiveMessage`, and
+/// deletes at most this many per `DeleteMessageBatch`.
+const SQS_MAX_PER_CALL: usize = 10;
+/// The system attributes Lambda puts in each record.
+const RECORD_ATTRIBUTES: [MessageSystemAttributeName; 4] = [
+    MessageSystemAttributeName::ApproximateReceiveCount,
+    MessageSystemAttributeName::SentTimestamp,
+    MessageSystemAttributeName::SenderId,
+    MessageSystemAttributeName::ApproximateFirstReceiveTimestamp,
+];
+
+/// How the bridge is wired and how it batches.
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    /// The topic to subscribe the queue to (the stack's `TopicArn`).
+    pub topic_arn: String,
+    /// The queue to subscribe and poll (the stack's `AlertQueueUrl`); `None`
+    /// creates a fresh queue with default attributes.
+    pub queue_url: Option<String>,
+    /// Where the function's log lines go (the stack's `LogGroupName`);
+    /// created when missing.
+    pub log_group: String,
+    /// Most messages per invocation (the mapping's `BatchSize`).
+    pub batch_size: usize,
+    /// How long to keep gathering after the first message of a batch (the
+    /// mapping's `MaximumBatchingWindowInSeconds`).
+    pub batching_window: Duration,
+}
+
+impl BridgeOptions {
+    /// A fresh queue, [`DEFAULT_BATCH_SIZE`], [`DEFAULT_BATCHING_WINDOW`].
+    pub fn new(topic_arn: impl Into<String>, log_group: impl Into<String>) -> BridgeOptions {
+        BridgeOptions {
+            topic_arn: topic_arn.into(),
+            log_group: log_group.into(),
+            ..BridgeOptions::default()
+        }
+    }
+}
+
+impl Default for BridgeOptions {
+    /// Empty `topic_arn` and `log_group`: set them (struct update syntax).
+    fn default() -> Self {
+        BridgeOptions {
+            topic_arn: String::new(),
+            queue_url: None,
+            log_group: String::new(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            batching_window: DEFAULT_BATCHING_WINDOW,
+        }
+    }
+}
+
+/// A message as `ReceiveMessage` handed it out: the input of
+/// [`sqs_lambda_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    pub md5_of_body: String,
+    /// System attributes by name (`ApproximateReceiveCount`, `SentTimestamp`,
+    /// `SenderId`, `ApproximateFirstReceiveTimestamp`).
+    pub attributes: BTreeMap<String, String>,
+    /// Message attributes set by the sender (none for SNS non-raw delivery).
+    pub message_attributes: BTreeMap<String, MessageAttribute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageAttribute {
+    pub data_type: String,
+    pub string_value: Option<String>,
+    pub binary_value: Option<Vec<u8>>,
+}
+
+/// One batch the bridge handled, in the order it handled them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// SQS message ids, in the order of the event's records.
+    pub message_ids: Vec<String>,
+    /// The invocation's request id; `None` when the function could not be
+    /// invoked at all (process died, timeout).
+    pub request_id: Option<String>,
+    /// Messages deleted from the queue (delivered).
+    pub deleted: Vec<String>,
+    /// Messages left in the queue, for SQS to hand out again.
+    pub left: Vec<String>,
+    /// Why the whole batch was left, when it was: a function error, an
+    /// invalid batch response, or a failed invocation.
+    pub whole_batch_failed: Option<String>,
+}
 
 #[derive(Default)]
 struct Record {
     invocations: Vec<Invocation>,
+    batches: Vec<Batch>,
     errors: Vec<String>,
 }
 
@@ -44,34 +173,56 @@ pub struct SnsLambdaBridge {
     stop: Arc<AtomicBool>,
     record: Arc<Mutex<Record>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    ready: Ready,
+}
+
+/// What set-up found or made, handed back to the caller's thread.
+#[derive(Debug, Clone)]
+struct Ready {
     queue_url: String,
+    queue_arn: String,
     subscription_arn: String,
     log_stream: String,
+    disabled_mappings: Vec<String>,
 }
 
 struct Setup {
     sqs: aws_sdk_sqs::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
-    queue_url: String,
-    subscription_arn: String,
-    log_stream: String,
+    options: BridgeOptions,
+    ready: Ready,
 }
 
 impl SnsLambdaBridge {
-    /// Subscribes a queue to `topic_arn` and starts delivering to `emulator`.
-    /// Returns once the subscription exists, so a publish right after is seen.
+    /// [`start_with`](Self::start_with) a fresh queue and the default
+    /// batching ([`BridgeOptions::new`]).
     pub fn start(
         moto: &Moto,
         topic_arn: &str,
         log_group: &str,
         emulator: LambdaEmulator,
     ) -> Result<SnsLambdaBridge> {
+        Self::start_with(moto, BridgeOptions::new(topic_arn, log_group), emulator)
+    }
+
+    /// Subscribes the queue to the topic and starts delivering its batches
+    /// to `emulator`. Returns once the subscription exists, so a publish
+    /// right after is seen.
+    pub fn start_with(
+        moto: &Moto,
+        options: BridgeOptions,
+        emulator: LambdaEmulator,
+    ) -> Result<SnsLambdaBridge> {
+        if options.topic_arn.is_empty() || options.log_group.is_empty() {
+            bail!("BridgeOptions needs a topic_arn and a log_group");
+        }
+        if options.batch_size == 0 {
+            bail!("BridgeOptions::batch_size must be at least 1");
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(String, String, String)>>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<Ready>>();
         let endpoint = moto.endpoint().to_string();
-        let topic_arn = topic_arn.to_string();
-        let log_group = log_group.to_string();
         let thread_stop = stop.clone();
         let thread_record = record.clone();
         let thread = std::thread::Builder::new()
@@ -89,33 +240,27 @@ impl SnsLambdaBridge {
                 };
                 rt.block_on(async move {
                     let config = Moto::sdk_config_for(&endpoint);
-                    let setup = match setup(&config, &topic_arn, &log_group).await {
+                    let setup = match setup(&config, options).await {
                         Ok(s) => s,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
                             return;
                         }
                     };
-                    let _ = ready_tx.send(Ok((
-                        setup.queue_url.clone(),
-                        setup.subscription_arn.clone(),
-                        setup.log_stream.clone(),
-                    )));
-                    run(setup, log_group, emulator, thread_stop, thread_record).await;
+                    let _ = ready_tx.send(Ok(setup.ready.clone()));
+                    run(setup, emulator, thread_stop, thread_record).await;
                 });
             })
             .context("spawning the bridge thread")?;
-        let (queue_url, subscription_arn, log_stream) = ready_rx
+        let ready = ready_rx
             .recv()
             .map_err(|_| anyhow!("the bridge thread died during set-up"))?
-            .context("setting up the SNS -> Lambda bridge in moto")?;
+            .context("setting up the SNS -> SQS -> Lambda bridge in moto")?;
         Ok(SnsLambdaBridge {
             stop,
             record,
             thread: Some(thread),
-            queue_url,
-            subscription_arn,
-            log_stream,
+            ready,
         })
     }
 
@@ -124,23 +269,66 @@ impl SnsLambdaBridge {
         self.lock().invocations.clone()
     }
 
-    /// Problems the bridge met (bad notification, failed invocation, moto
-    /// errors). A test should usually assert this is empty.
+    /// Batches handled so far, in order. A batch appears once its messages
+    /// are deleted or left and its log lines are in CloudWatch Logs.
+    pub fn batches(&self) -> Vec<Batch> {
+        self.lock().batches.clone()
+    }
+
+    /// Messages deleted from the queue so far (delivered by the function).
+    pub fn messages_deleted(&self) -> usize {
+        self.lock().batches.iter().map(|b| b.deleted.len()).sum()
+    }
+
+    /// Messages left in the queue so far, once per batch: a message that
+    /// fails twice counts twice.
+    pub fn messages_left(&self) -> usize {
+        self.lock().batches.iter().map(|b| b.left.len()).sum()
+    }
+
+    /// Waits (blocking this thread) until at least `n` batches were handled;
+    /// `false` on timeout.
+    pub fn wait_for_batches(&self, n: usize, timeout: Duration) -> bool {
+        let started = Instant::now();
+        loop {
+            if self.lock().batches.len() >= n {
+                return true;
+            }
+            if started.elapsed() >= timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Problems the bridge met (failed invocation, invalid batch response,
+    /// moto errors). A function error is not one: it is an [`Invocation`]
+    /// with [`Outcome::Error`]. A test should usually assert this is empty.
     pub fn errors(&self) -> Vec<String> {
         self.lock().errors.clone()
     }
 
     pub fn queue_url(&self) -> &str {
-        &self.queue_url
+        &self.ready.queue_url
+    }
+
+    pub fn queue_arn(&self) -> &str {
+        &self.ready.queue_arn
     }
 
     pub fn subscription_arn(&self) -> &str {
-        &self.subscription_arn
+        &self.ready.subscription_arn
     }
 
     /// The log stream the function's lines go to.
     pub fn log_stream(&self) -> &str {
-        &self.log_stream
+        &self.ready.log_stream
+    }
+
+    /// UUIDs of the moto event source mappings on the queue that the bridge
+    /// disabled (it replaces them).
+    pub fn disabled_mappings(&self) -> &[String] {
+        &self.ready.disabled_mappings
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
@@ -157,41 +345,56 @@ impl Drop for SnsLambdaBridge {
     }
 }
 
-async fn setup(config: &aws_config::SdkConfig, topic_arn: &str, log_group: &str) -> Result<Setup> {
+async fn setup(config: &aws_config::SdkConfig, options: BridgeOptions) -> Result<Setup> {
     let sqs = aws_sdk_sqs::Client::new(config);
     let sns = aws_sdk_sns::Client::new(config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let lambda = aws_sdk_lambda::Client::new(config);
     let hex = random_hex();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("testkit-bridge-{}", &hex[..12]))
-        .send()
-        .await
-        .context("CreateQueue")?
-        .queue_url
-        .ok_or_else(|| anyhow!("CreateQueue returned no QueueUrl"))?;
+    let queue_url = match &options.queue_url {
+        Some(url) => url.clone(),
+        None => sqs
+            .create_queue()
+            .queue_name(format!("testkit-bridge-{}", &hex[..12]))
+            .send()
+            .await
+            .context("CreateQueue")?
+            .queue_url
+            .ok_or_else(|| anyhow!("CreateQueue returned no QueueUrl"))?,
+    };
     let queue_arn = sqs
         .get_queue_attributes()
         .queue_url(&queue_url)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
         .send()
         .await
-        .context("GetQueueAttributes")?
+        .with_context(|| format!("GetQueueAttributes of {queue_url}"))?
         .attributes
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
         .ok_or_else(|| anyhow!("GetQueueAttributes returned no QueueArn"))?;
+    // Protocol sqs without RawMessageDelivery, like the template's
+    // subscription: the body is the SNS notification JSON.
     let subscription_arn = sns
         .subscribe()
-        .topic_arn(topic_arn)
+        .topic_arn(&options.topic_arn)
         .protocol("sqs")
-        .endpoint(queue_arn)
+        .endpoint(&queue_arn)
         .return_subscription_arn(true)
         .send()
         .await
-        .with_context(|| format!("Subscribe to {topic_arn}"))?
+        .with_context(|| format!("Subscribe {queue_arn} to {}", options.topic_arn))?
         .subscription_arn
         .ok_or_else(|| anyhow!("Subscribe returned no SubscriptionArn"))?;
-    match logs.create_log_group().log_group_name(log_group).send().await {
+    let disabled_mappings = disable_moto_mappings(&lambda, &queue_arn).await?;
+    match logs
+        .create_log_group()
+        .log_group_name(&options.log_group)
+        .send()
+        .await
+    {
         Ok(_) => {}
         Err(e)
             if e.as_service_error()
@@ -201,7 +404,7 @@ async fn setup(config: &aws_config::SdkConfig, topic_arn: &str, log_group: &str)
     let (y, m, d) = civil_date(now_ms() / 1000);
     let log_stream = format!("{y:04}/{m:02}/{d:02}/[$LATEST]{hex}");
     logs.create_log_stream()
-        .log_group_name(log_group)
+        .log_group_name(&options.log_group)
         .log_stream_name(&log_stream)
         .send()
         .await
@@ -209,85 +412,289 @@ async fn setup(config: &aws_config::SdkConfig, topic_arn: &str, log_group: &str)
     Ok(Setup {
         sqs,
         logs,
-        queue_url,
-        subscription_arn,
-        log_stream,
+        options,
+        ready: Ready {
+            queue_url,
+            queue_arn,
+            subscription_arn,
+            log_stream,
+            disabled_mappings,
+        },
     })
+}
+
+/// Disables moto's own event source mappings on the queue (see the module
+/// docs); returns their UUIDs.
+async fn disable_moto_mappings(
+    lambda: &aws_sdk_lambda::Client,
+    queue_arn: &str,
+) -> Result<Vec<String>> {
+    let listed = lambda
+        .list_event_source_mappings()
+        .event_source_arn(queue_arn)
+        .send()
+        .await
+        .map_err(|e| anyhow!("{e:?}"))
+        .context("ListEventSourceMappings")?;
+    let mut disabled = Vec::new();
+    for mapping in listed.event_source_mappings() {
+        let Some(uuid) = mapping.uuid() else { continue };
+        if mapping.state() == Some("Disabled") {
+            continue;
+        }
+        lambda
+            .update_event_source_mapping()
+            .uuid(uuid)
+            .enabled(false)
+            .send()
+            .await
+            .map_err(|e| anyhow!("{e:?}"))
+            .with_context(|| format!("UpdateEventSourceMapping {uuid} (Enabled=false)"))?;
+        disabled.push(uuid.to_string());
+    }
+    Ok(disabled)
+}
+
+fn note(record: &Mutex<Record>, msg: String) {
+    record
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .errors
+        .push(msg);
 }
 
 async fn run(
     setup: Setup,
-    log_group: String,
     emulator: LambdaEmulator,
     stop: Arc<AtomicBool>,
     record: Arc<Mutex<Record>>,
 ) {
-    let note = |msg: String| {
-        record
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .errors
-            .push(msg)
-    };
     while !stop.load(Ordering::SeqCst) {
-        let received = setup
-            .sqs
-            .receive_message()
-            .queue_url(&setup.queue_url)
-            .wait_time_seconds(1)
-            .max_number_of_messages(1)
-            .send()
-            .await;
-        let messages = match received {
-            Ok(r) => r.messages.unwrap_or_default(),
-            Err(e) => {
-                note(format!("ReceiveMessage: {e:?}"));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        for message in messages {
-            let body = message.body.as_deref().unwrap_or_default();
-            let event = serde_json::from_str::<Value>(body)
-                .map_err(|e| anyhow!("SQS body is not JSON: {e}"))
-                .and_then(|n| sns_to_lambda_event(&n, &setup.subscription_arn));
-            match event {
-                Ok(event) => {
-                    let started = now_ms();
-                    match emulator.invoke(event, INVOKE_TIMEOUT).await {
-                        Ok(invocation) => {
-                            let lines = framed_lines(&invocation, now_ms() - started);
-                            if let Err(e) =
-                                ship_logs(&setup, &log_group, started, &lines).await
-                            {
-                                note(format!("PutLogEvents: {e:#}"));
-                            }
-                            record
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .invocations
-                                .push(invocation);
-                        }
-                        Err(e) => note(format!("invoke: {e:#}")),
-                    }
-                }
-                Err(e) => note(format!("{e:#}")),
-            }
-            if let Some(handle) = message.receipt_handle {
-                if let Err(e) = setup
-                    .sqs
-                    .delete_message()
-                    .queue_url(&setup.queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                {
-                    note(format!("DeleteMessage: {e:?}"));
-                }
-            }
+        let batch = gather(&setup, &stop, &record).await;
+        if !batch.is_empty() {
+            handle(&setup, &emulator, batch, &record).await;
         }
     }
     drop(emulator);
+}
+
+/// One `ReceiveMessage` of at most `max` (≤ 10) messages, with the
+/// attributes Lambda puts in its records.
+async fn receive(setup: &Setup, max: usize, wait_seconds: i32) -> Result<Vec<QueueMessage>> {
+    let mut request = setup
+        .sqs
+        .receive_message()
+        .queue_url(&setup.ready.queue_url)
+        .max_number_of_messages(max.clamp(1, SQS_MAX_PER_CALL) as i32)
+        .wait_time_seconds(wait_seconds)
+        .message_attribute_names("All");
+    for name in RECORD_ATTRIBUTES {
+        request = request.message_system_attribute_names(name);
+    }
+    let out = request
+        .send()
+        .await
+        .map_err(|e| anyhow!("ReceiveMessage: {e:?}"))?;
+    Ok(out
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .map(queue_message)
+        .collect())
+}
+
+fn queue_message(m: aws_sdk_sqs::types::Message) -> QueueMessage {
+    QueueMessage {
+        message_id: m.message_id.unwrap_or_default(),
+        receipt_handle: m.receipt_handle.unwrap_or_default(),
+        body: m.body.unwrap_or_default(),
+        md5_of_body: m.md5_of_body.unwrap_or_default(),
+        attributes: m
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k.as_str().to_string(), v))
+            .collect(),
+        message_attributes: m
+            .message_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    MessageAttribute {
+                        data_type: v.data_type,
+                        string_value: v.string_value,
+                        binary_value: v.binary_value.map(|b| b.into_inner()),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Gathers one batch the way Lambda's poller does: long-poll (1 s, so a
+/// drop is noticed) for the first messages, then keep receiving until the
+/// batch is full or the batching window since the first message is over.
+async fn gather(setup: &Setup, stop: &AtomicBool, record: &Mutex<Record>) -> Vec<QueueMessage> {
+    let batch_size = setup.options.batch_size;
+    let window = setup.options.batching_window;
+    let mut batch = match receive(setup, batch_size, 1).await {
+        Ok(b) => b,
+        Err(e) => {
+            note(record, format!("{e:#}"));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            return Vec::new();
+        }
+    };
+    if batch.is_empty() {
+        return batch;
+    }
+    let first = Instant::now();
+    while batch.len() < batch_size && !stop.load(Ordering::SeqCst) {
+        let elapsed = first.elapsed();
+        if elapsed >= window {
+            break;
+        }
+        let remaining = window - elapsed;
+        // Long polls return as soon as a message arrives; below a second
+        // poll without waiting so the window is not overrun.
+        let wait = if remaining >= Duration::from_secs(1) {
+            1
+        } else {
+            0
+        };
+        match receive(setup, batch_size - batch.len(), wait).await {
+            Ok(more) => {
+                if more.is_empty() && wait == 0 {
+                    tokio::time::sleep(remaining.min(Duration::from_millis(50))).await;
+                }
+                batch.extend(more);
+            }
+            Err(e) => {
+                // Invoke with what we have; the rest stays in the queue.
+                note(record, format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    batch
+}
+
+/// Invokes the function with one batch, then deletes what it delivered.
+async fn handle(
+    setup: &Setup,
+    emulator: &LambdaEmulator,
+    batch: Vec<QueueMessage>,
+    record: &Mutex<Record>,
+) {
+    let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
+    let event = sqs_lambda_event(&batch, &setup.ready.queue_arn);
+    let started = now_ms();
+    let invocation = match emulator.invoke(event, INVOKE_TIMEOUT).await {
+        Ok(invocation) => invocation,
+        Err(e) => {
+            // Like a timeout or a crash in Lambda: nothing is deleted, the
+            // batch comes back after the visibility timeout.
+            let reason = format!("invoke: {e:#}");
+            let mut r = record.lock().unwrap_or_else(|p| p.into_inner());
+            r.errors.push(reason.clone());
+            r.batches.push(Batch {
+                message_ids: ids.clone(),
+                request_id: None,
+                deleted: Vec::new(),
+                left: ids,
+                whole_batch_failed: Some(reason),
+            });
+            return;
+        }
+    };
+    let (failed, whole_batch_failed) = match batch_item_failures(&ids, &invocation.outcome) {
+        Ok(failed) => (failed.into_iter().collect::<BTreeSet<_>>(), None),
+        Err(reason) => {
+            if matches!(invocation.outcome, Outcome::Response(_)) {
+                note(record, format!("invalid batch response: {reason}"));
+            }
+            (ids.iter().cloned().collect(), Some(reason))
+        }
+    };
+    let to_delete: Vec<&QueueMessage> = batch
+        .iter()
+        .filter(|m| !failed.contains(&m.message_id))
+        .collect();
+    let deleted: BTreeSet<String> = delete(setup, &to_delete, record).await;
+    let lines = framed_lines(&invocation, now_ms() - started);
+    if let Err(e) = ship_logs(setup, started, &lines).await {
+        note(record, format!("PutLogEvents: {e:#}"));
+    }
+    let mut r = record.lock().unwrap_or_else(|p| p.into_inner());
+    r.batches.push(Batch {
+        message_ids: ids.clone(),
+        request_id: Some(invocation.request_id.clone()),
+        deleted: ids
+            .iter()
+            .filter(|id| deleted.contains(*id))
+            .cloned()
+            .collect(),
+        left: ids
+            .iter()
+            .filter(|id| !deleted.contains(*id))
+            .cloned()
+            .collect(),
+        whole_batch_failed,
+    });
+    r.invocations.push(invocation);
+}
+
+/// `DeleteMessageBatch`, 10 at a time; returns the ids actually deleted.
+async fn delete(
+    setup: &Setup,
+    messages: &[&QueueMessage],
+    record: &Mutex<Record>,
+) -> BTreeSet<String> {
+    let mut deleted = BTreeSet::new();
+    for chunk in messages.chunks(SQS_MAX_PER_CALL) {
+        let mut entries = Vec::with_capacity(chunk.len());
+        for (i, m) in chunk.iter().enumerate() {
+            match DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(&m.receipt_handle)
+                .build()
+            {
+                Ok(entry) => entries.push(entry),
+                Err(e) => note(record, format!("DeleteMessageBatch entry: {e}")),
+            }
+        }
+        let out = setup
+            .sqs
+            .delete_message_batch()
+            .queue_url(&setup.ready.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await;
+        match out {
+            Ok(out) => {
+                for ok in out.successful() {
+                    if let Some(m) = ok.id().parse::<usize>().ok().and_then(|i| chunk.get(i)) {
+                        deleted.insert(m.message_id.clone());
+                    }
+                }
+                for failed in out.failed() {
+                    note(
+                        record,
+                        format!(
+                            "DeleteMessageBatch entry {}: {} {}",
+                            failed.id(),
+                            failed.code(),
+                            failed.message().unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+            Err(e) => note(record, format!("DeleteMessageBatch: {e:?}")),
+        }
+    }
+    deleted
 }
 
 /// The function's lines framed the way Lambda frames them in CloudWatch.
@@ -302,12 +709,12 @@ fn framed_lines(invocation: &Invocation, duration_ms: i64) -> Vec<String> {
     lines
 }
 
-async fn ship_logs(setup: &Setup, log_group: &str, started_ms: i64, lines: &[String]) -> Result<()> {
+async fn ship_logs(setup: &Setup, started_ms: i64, lines: &[String]) -> Result<()> {
     let mut request = setup
         .logs
         .put_log_events()
-        .log_group_name(log_group)
-        .log_stream_name(&setup.log_stream);
+        .log_group_name(&setup.options.log_group)
+        .log_stream_name(&setup.ready.log_stream);
     let end = now_ms().max(started_ms);
     for (i, line) in lines.iter().enumerate() {
         // Chronological, within the invocation's span.
@@ -324,39 +731,101 @@ async fn ship_logs(setup: &Setup, log_group: &str, started_ms: i64, lines: &[Str
     Ok(())
 }
 
-/// The event Lambda hands a function subscribed to a topic, built from the
-/// notification SNS put in an SQS queue (non-raw delivery). Note the casing:
-/// SQS bodies say `SigningCertURL`/`UnsubscribeURL`, Lambda events
-/// `SigningCertUrl`/`UnsubscribeUrl`; a missing `Subject` is `null` and missing
-/// `MessageAttributes` are `{}` in the Lambda event.
-pub fn sns_to_lambda_event(notification: &Value, subscription_arn: &str) -> Result<Value> {
-    let field = |name: &str| -> Result<Value> {
-        notification
-            .get(name)
-            .cloned()
-            .ok_or_else(|| anyhow!("SNS notification has no {name}: {notification}"))
+/// The event Lambda's SQS event source mapping hands the function for a
+/// batch from the queue `queue_arn` (documented in "Using Lambda with Amazon
+/// SQS"): one record per message, in batch order, `awsRegion` taken from
+/// the ARN. Message attributes take Lambda's shape (`stringValue` /
+/// `binaryValue` in base64, `stringListValues`, `binaryListValues`,
+/// `dataType`).
+pub fn sqs_lambda_event(messages: &[QueueMessage], queue_arn: &str) -> Value {
+    let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: Map<String, Value> = m
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            let message_attributes: Map<String, Value> = m
+                .message_attributes
+                .iter()
+                .map(|(name, a)| {
+                    let mut v = json!({
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": a.data_type,
+                    });
+                    if let Some(s) = &a.string_value {
+                        v["stringValue"] = json!(s);
+                    }
+                    if let Some(b) = &a.binary_value {
+                        v["binaryValue"] =
+                            json!(base64::engine::general_purpose::STANDARD.encode(b));
+                    }
+                    (name.clone(), v)
+                })
+                .collect();
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": attributes,
+                "messageAttributes": message_attributes,
+                "md5OfBody": m.md5_of_body,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// The messages of a batch (ids in `message_ids`) that the function reported
+/// failed, as Lambda reads a `ReportBatchItemFailures` answer:
+///
+/// - success for all: a `null` or `{}` answer, no `batchItemFailures`, or a
+///   `null` / empty list;
+/// - `Err(reason)`, the whole batch failed: a function error, an answer
+///   that is not a JSON object, a `batchItemFailures` that is not a list, or
+///   an entry without a non-empty string `itemIdentifier` naming a message of
+///   the batch.
+pub fn batch_item_failures(
+    message_ids: &[String],
+    outcome: &Outcome,
+) -> std::result::Result<Vec<String>, String> {
+    let response = match outcome {
+        Outcome::Error(e) => return Err(format!("the function failed: {e}")),
+        Outcome::Response(r) => r,
     };
-    let optional = |name: &str, default: Value| notification.get(name).cloned().unwrap_or(default);
-    Ok(json!({
-        "Records": [{
-            "EventSource": "aws:sns",
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": subscription_arn,
-            "Sns": {
-                "Type": field("Type")?,
-                "MessageId": field("MessageId")?,
-                "TopicArn": field("TopicArn")?,
-                "Subject": optional("Subject", Value::Null),
-                "Message": field("Message")?,
-                "Timestamp": field("Timestamp")?,
-                "SignatureVersion": optional("SignatureVersion", json!("1")),
-                "Signature": optional("Signature", json!("")),
-                "SigningCertUrl": optional("SigningCertURL", json!("")),
-                "UnsubscribeUrl": optional("UnsubscribeURL", json!("")),
-                "MessageAttributes": optional("MessageAttributes", json!({})),
-            }
-        }]
-    }))
+    let failures = match response {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(o) => o.get("batchItemFailures").unwrap_or(&Value::Null),
+        other => return Err(format!("the answer is not a JSON object: {other}")),
+    };
+    let failures = match failures {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a,
+        other => return Err(format!("batchItemFailures is not a list: {other}")),
+    };
+    let mut failed = BTreeSet::new();
+    for entry in failures {
+        let id = entry
+            .get("itemIdentifier")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("batch item failure without an itemIdentifier: {entry}"))?;
+        if !message_ids.iter().any(|m| m == id) {
+            return Err(format!("itemIdentifier {id} is not a message of the batch"));
+        }
+        failed.insert(id);
+    }
+    Ok(message_ids
+        .iter()
+        .filter(|m| failed.contains(m.as_str()))
+        .cloned()
+        .collect())
 }
 
 fn now_ms() -> i64 {
@@ -397,61 +866,200 @@ fn civil_date(secs: i64) -> (i64, u32, u32) {
 mod tests {
     use super::*;
 
+    const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:alerts";
+
+    fn message(id: &str, body: &str, receive_count: &str) -> QueueMessage {
+        QueueMessage {
+            message_id: id.into(),
+            receipt_handle: format!("rh-{id}"),
+            body: body.into(),
+            md5_of_body: "098f6bcd4621d373cade4e832627b4f6".into(),
+            attributes: [
+                ("ApproximateReceiveCount", receive_count),
+                ("SentTimestamp", "1795651200000"),
+                ("SenderId", "AIDAIT2UOQQY3AUEKVGXU"),
+                ("ApproximateFirstReceiveTimestamp", "1795651200005"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            message_attributes: BTreeMap::new(),
+        }
+    }
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(civil_date(0), (1970, 1, 1));
         assert_eq!(civil_date(951_782_400), (2000, 2, 29));
-        assert_eq!(civil_date(1_795_651_200), (2026, 11, 25));
+        assert_eq!(civil_date(1_795_564_800), (2026, 11, 25));
+        assert_eq!(civil_date(1_795_651_199), (2026, 11, 25));
     }
 
     #[test]
-    fn notification_becomes_the_lambda_event() {
-        let body = json!({
+    fn batch_becomes_the_sqs_event() {
+        let notification = json!({
             "Type": "Notification",
-            "MessageId": "m-1",
+            "MessageId": "sns-1",
             "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
             "Subject": "s",
             "Message": "{\"a\":1}",
-            "Timestamp": "2026-11-25T06:00:00.000Z",
-            "SignatureVersion": "1",
-            "Signature": "sig",
-            "SigningCertURL": "https://cert",
-            "UnsubscribeURL": "https://unsub",
-            "MessageAttributes": {"k": {"Type": "String", "Value": "v"}}
-        });
-        let event = sns_to_lambda_event(&body, "arn:sub").unwrap();
+            "Timestamp": "2026-11-25T06:00:00.000Z"
+        })
+        .to_string();
+        let batch = [
+            message("q-1", &notification, "1"),
+            message("q-2", "raw", "3"),
+        ];
         assert_eq!(
-            event,
-            json!({"Records": [{
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": "arn:sub",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": "m-1",
-                    "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
-                    "Subject": "s",
-                    "Message": "{\"a\":1}",
-                    "Timestamp": "2026-11-25T06:00:00.000Z",
-                    "SignatureVersion": "1",
-                    "Signature": "sig",
-                    "SigningCertUrl": "https://cert",
-                    "UnsubscribeUrl": "https://unsub",
-                    "MessageAttributes": {"k": {"Type": "String", "Value": "v"}}
+            sqs_lambda_event(&batch, QUEUE_ARN),
+            json!({"Records": [
+                {
+                    "messageId": "q-1",
+                    "receiptHandle": "rh-q-1",
+                    "body": notification,
+                    "attributes": {
+                        "ApproximateReceiveCount": "1",
+                        "SentTimestamp": "1795651200000",
+                        "SenderId": "AIDAIT2UOQQY3AUEKVGXU",
+                        "ApproximateFirstReceiveTimestamp": "1795651200005"
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": "098f6bcd4621d373cade4e832627b4f6",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": QUEUE_ARN,
+                    "awsRegion": "us-east-1"
+                },
+                {
+                    "messageId": "q-2",
+                    "receiptHandle": "rh-q-2",
+                    "body": "raw",
+                    "attributes": {
+                        "ApproximateReceiveCount": "3",
+                        "SentTimestamp": "1795651200000",
+                        "SenderId": "AIDAIT2UOQQY3AUEKVGXU",
+                        "ApproximateFirstReceiveTimestamp": "1795651200005"
+                    },
+                    "messageAttributes": {},
+                    "md5OfBody": "098f6bcd4621d373cade4e832627b4f6",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": QUEUE_ARN,
+                    "awsRegion": "us-east-1"
                 }
-            }]})
+            ]})
         );
     }
 
     #[test]
-    fn missing_subject_and_attributes() {
-        let body = json!({
-            "Type": "Notification", "MessageId": "m", "TopicArn": "t",
-            "Message": "x", "Timestamp": "ts"
-        });
-        let event = sns_to_lambda_event(&body, "s").unwrap();
-        assert_eq!(event["Records"][0]["Sns"]["Subject"], Value::Null);
-        assert_eq!(event["Records"][0]["Sns"]["MessageAttributes"], json!({}));
-        assert!(sns_to_lambda_event(&json!({"Type": "Notification"}), "s").is_err());
+    fn message_attributes_take_lambdas_shape_and_region_comes_from_the_arn() {
+        let mut m = message("q-1", "b", "1");
+        m.message_attributes.insert(
+            "kind".into(),
+            MessageAttribute {
+                data_type: "String".into(),
+                string_value: Some("alarm".into()),
+                binary_value: None,
+            },
+        );
+        m.message_attributes.insert(
+            "blob".into(),
+            MessageAttribute {
+                data_type: "Binary".into(),
+                string_value: None,
+                binary_value: Some(b"hi".to_vec()),
+            },
+        );
+        let event = sqs_lambda_event(&[m], "arn:aws:sqs:ap-southeast-1:123456789012:q");
+        let record = &event["Records"][0];
+        assert_eq!(record["awsRegion"], "ap-southeast-1");
+        assert_eq!(
+            record["messageAttributes"],
+            json!({
+                "kind": {"stringValue": "alarm", "stringListValues": [], "binaryListValues": [], "dataType": "String"},
+                "blob": {"binaryValue": "aGk=", "stringListValues": [], "binaryListValues": [], "dataType": "Binary"}
+            })
+        );
+        assert_eq!(sqs_lambda_event(&[], QUEUE_ARN), json!({"Records": []}));
+    }
+
+    #[test]
+    fn successful_answers_delete_everything() {
+        let batch = ids(&["a", "b"]);
+        for answer in [
+            Value::Null,
+            json!({}),
+            json!({"delivered": 2}),
+            json!({"batchItemFailures": null}),
+            json!({"batchItemFailures": []}),
+        ] {
+            assert_eq!(
+                batch_item_failures(&batch, &Outcome::Response(answer.clone())),
+                Ok(vec![]),
+                "{answer}"
+            );
+        }
+    }
+
+    #[test]
+    fn reported_failures_are_left_in_batch_order() {
+        let batch = ids(&["a", "b", "c"]);
+        let answer = json!({"batchItemFailures": [
+            {"itemIdentifier": "c"}, {"itemIdentifier": "a"}, {"itemIdentifier": "c"}
+        ]});
+        assert_eq!(
+            batch_item_failures(&batch, &Outcome::Response(answer)),
+            Ok(ids(&["a", "c"]))
+        );
+    }
+
+    #[test]
+    fn errors_and_invalid_answers_fail_the_whole_batch() {
+        let batch = ids(&["a", "b"]);
+        let error = json!({"errorType": "Boom", "errorMessage": "x"});
+        assert_eq!(
+            batch_item_failures(&batch, &Outcome::Error(error.clone())),
+            Err(format!("the function failed: {error}"))
+        );
+        for (answer, reason) in [
+            (json!("ok"), r#"the answer is not a JSON object: "ok""#),
+            (
+                json!({"batchItemFailures": "a"}),
+                r#"batchItemFailures is not a list: "a""#,
+            ),
+            (
+                json!({"batchItemFailures": [{"itemIdentifier": ""}]}),
+                r#"batch item failure without an itemIdentifier: {"itemIdentifier":""}"#,
+            ),
+            (
+                json!({"batchItemFailures": [{"itemIdentifier": null}]}),
+                r#"batch item failure without an itemIdentifier: {"itemIdentifier":null}"#,
+            ),
+            (
+                json!({"batchItemFailures": [{"messageId": "a"}]}),
+                r#"batch item failure without an itemIdentifier: {"messageId":"a"}"#,
+            ),
+            (
+                json!({"batchItemFailures": [{"itemIdentifier": "zz"}]}),
+                "itemIdentifier zz is not a message of the batch",
+            ),
+        ] {
+            assert_eq!(
+                batch_item_failures(&batch, &Outcome::Response(answer)),
+                Err(reason.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn options_defaults() {
+        let o = BridgeOptions::new("arn:t", "/g");
+        assert_eq!(o.topic_arn, "arn:t");
+        assert_eq!(o.log_group, "/g");
+        assert_eq!(o.queue_url, None);
+        assert_eq!(o.batch_size, 10);
+        assert_eq!(o.batching_window, Duration::from_secs(1));
     }
 }

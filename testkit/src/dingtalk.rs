@@ -119,7 +119,11 @@ impl DingTalkServer {
     }
 
     pub fn count_errcode(&self, code: i64) -> usize {
-        self.lock().requests.iter().filter(|r| r.errcode == code).count()
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.errcode == code)
+            .count()
     }
 
     /// Answers HTTP 503 to everything while set, like an outage.
@@ -129,7 +133,9 @@ impl DingTalkServer {
 
     /// The next request gets this answer instead of being checked (FIFO).
     pub fn push_reply(&self, errcode: i64, errmsg: &str) {
-        self.lock().scripted.push_back((errcode, errmsg.to_string()));
+        self.lock()
+            .scripted
+            .push_back((errcode, errmsg.to_string()));
     }
 }
 
@@ -220,8 +226,14 @@ fn check(
             _ => return reply(40035, "缺少参数 text"),
         },
         Some("markdown") => {
-            let title = msg.pointer("/markdown/title").and_then(Value::as_str).unwrap_or("");
-            let text = msg.pointer("/markdown/text").and_then(Value::as_str).unwrap_or("");
+            let title = msg
+                .pointer("/markdown/title")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let text = msg
+                .pointer("/markdown/text")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if title.is_empty() || text.is_empty() {
                 return reply(40035, "缺少参数 markdown");
             }

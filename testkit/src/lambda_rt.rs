@@ -78,7 +78,10 @@ impl LambdaEmulator {
         });
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(state.clone());
@@ -89,7 +92,10 @@ impl LambdaEmulator {
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/dingtalk-notifier/test")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/25/[$LATEST]0123456789abcdef")
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/11/25/[$LATEST]0123456789abcdef",
+            )
             .env("AWS_REGION", "us-east-1");
         for (k, v) in &env {
             cmd.env(k, v);
@@ -101,8 +107,14 @@ impl LambdaEmulator {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -128,7 +140,11 @@ impl LambdaEmulator {
 
     /// Every line the process printed so far.
     pub fn logs(&self) -> Vec<String> {
-        self.state.logs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.state
+            .logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn init_error(&self) -> Option<Value> {
@@ -142,7 +158,10 @@ impl LambdaEmulator {
 
     fn exited(&self) -> bool {
         matches!(
-            self.child.lock().unwrap_or_else(|p| p.into_inner()).try_wait(),
+            self.child
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .try_wait(),
             Ok(Some(_))
         )
     }
@@ -203,7 +222,11 @@ impl LambdaEmulator {
         }
         // The line readers run on their own threads; let them catch up.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let logs = self.logs().get(start..).map(<[String]>::to_vec).unwrap_or_default();
+        let logs = self
+            .logs()
+            .get(start..)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
         Ok(Invocation {
             request_id: id,
             outcome,
@@ -241,8 +264,14 @@ async fn next(State(state): State<Arc<AppState>>) -> Response {
                     [
                         ("Lambda-Runtime-Aws-Request-Id", p.id.clone()),
                         ("Lambda-Runtime-Deadline-Ms", p.deadline_ms.to_string()),
-                        ("Lambda-Runtime-Invoked-Function-Arn", FUNCTION_ARN.to_string()),
-                        ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{}", p.id.replace('-', "")[..24].to_string())),
+                        (
+                            "Lambda-Runtime-Invoked-Function-Arn",
+                            FUNCTION_ARN.to_string(),
+                        ),
+                        (
+                            "Lambda-Runtime-Trace-Id",
+                            format!("Root=1-00000000-{}", &p.id.replace('-', "")[..24]),
+                        ),
                         ("content-type", "application/json".to_string()),
                     ],
                     p.event.to_string(),
@@ -266,24 +295,41 @@ fn finish(state: &AppState, id: &str, outcome: Outcome) -> Response {
             let _ = tx.send(outcome);
             (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
         }
-        None => (StatusCode::BAD_REQUEST, r#"{"errorType":"InvalidRequestID"}"#).into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            r#"{"errorType":"InvalidRequestID"}"#,
+        )
+            .into_response(),
     }
 }
 
 fn json_or_string(body: &Bytes) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).to_string()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).to_string()))
 }
 
-async fn response(State(state): State<Arc<AppState>>, AxPath(id): AxPath<String>, body: Bytes) -> Response {
+async fn response(
+    State(state): State<Arc<AppState>>,
+    AxPath(id): AxPath<String>,
+    body: Bytes,
+) -> Response {
     finish(&state, &id, Outcome::Response(json_or_string(&body)))
 }
 
-async fn error(State(state): State<Arc<AppState>>, AxPath(id): AxPath<String>, body: Bytes) -> Response {
+async fn error(
+    State(state): State<Arc<AppState>>,
+    AxPath(id): AxPath<String>,
+    body: Bytes,
+) -> Response {
     finish(&state, &id, Outcome::Error(json_or_string(&body)))
 }
 
 async fn init_error(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    state.shared.lock().unwrap_or_else(|p| p.into_inner()).init_error = Some(json_or_string(&body));
+    state
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .init_error = Some(json_or_string(&body));
     (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
 }
 
@@ -299,7 +345,13 @@ pub fn bootstrap_binary() -> Result<PathBuf> {
                 .ok_or("no workspace root")?;
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "-p", "dingtalk-notifier-lambda", "--bin", "bootstrap"])
+                .args([
+                    "build",
+                    "-p",
+                    "dingtalk-notifier-lambda",
+                    "--bin",
+                    "bootstrap",
+                ])
                 .current_dir(&root)
                 .status()
                 .map_err(|e| e.to_string())?;

@@ -8,8 +8,9 @@
 //!   real errcodes.
 //! - [`BedrockServer`]: Bedrock Runtime's Converse API, including its errors.
 //! - [`LambdaEmulator`]: the Lambda Runtime API, running a real `bootstrap`.
-//! - [`SnsLambdaBridge`]: SNS topic -> function -> CloudWatch Logs, the part of
-//!   AWS that moto cannot do without Docker.
+//! - [`SnsLambdaBridge`]: SNS topic -> SQS queue -> event source mapping ->
+//!   function -> CloudWatch Logs, the part of AWS that moto cannot do without
+//!   Docker.
 //!
 //! Every server runs on its own thread with its own runtime, so it works from
 //! sync and async tests alike, and stops when dropped.
@@ -22,7 +23,7 @@ pub mod moto;
 mod server;
 
 pub use bedrock::{BedrockMode, BedrockRequest, BedrockServer};
+pub use bridge::{Batch, BridgeOptions, SnsLambdaBridge};
 pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest};
-pub use bridge::SnsLambdaBridge;
 pub use lambda_rt::{bootstrap_binary, Invocation, LambdaEmulator, Outcome};
 pub use moto::Moto;

@@ -96,9 +96,13 @@ impl Moto {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(endpoint)
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("testing", "testing", None, None, "testkit"),
-            ))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        "testing", "testing", None, None, "testkit",
+                    ),
+                ),
+            )
             .build()
     }
 }

@@ -11,7 +11,9 @@ const MODEL: &str = "apac.amazon.nova-lite-v1:0";
 fn client(server: &BedrockServer) -> aws_sdk_bedrockruntime::Client {
     let config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
-        .region(aws_sdk_bedrockruntime::config::Region::new("ap-northeast-1"))
+        .region(aws_sdk_bedrockruntime::config::Region::new(
+            "ap-northeast-1",
+        ))
         .endpoint_url(server.endpoint())
         .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
             "testing", "testing", None, None, "test",
@@ -46,7 +48,10 @@ async fn sdk_gets_the_text_back() {
     let server = BedrockServer::start(BedrockMode::Reply("short summary".into())).unwrap();
     let out = converse(&client(&server)).await.unwrap();
     let message = out.output.unwrap().as_message().unwrap().clone();
-    assert_eq!(message.content, vec![ContentBlock::Text("short summary".into())]);
+    assert_eq!(
+        message.content,
+        vec![ContentBlock::Text("short summary".into())]
+    );
     assert_eq!(out.usage.unwrap().total_tokens, 15);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1);
@@ -102,9 +107,9 @@ async fn other_errors_and_mode_switch() {
 #[tokio::test]
 async fn delay_trips_a_client_timeout() {
     let server =
-        BedrockServer::start(BedrockMode::Delay(Duration::from_secs(3), "late".into())).unwrap();
+        BedrockServer::start(BedrockMode::Delay(Duration::from_secs(1), "late".into())).unwrap();
     let c = client(&server);
-    let r = tokio::time::timeout(Duration::from_millis(300), converse(&c)).await;
+    let r = tokio::time::timeout(Duration::from_millis(200), converse(&c)).await;
     assert!(r.is_err());
 }
 

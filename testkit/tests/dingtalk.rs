@@ -8,7 +8,10 @@ use testkit::{DingTalkOptions, DingTalkServer};
 const MORE: &str = "more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]";
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 fn markdown(title: &str, text: &str) -> Value {
@@ -133,7 +136,11 @@ async fn message_shape() {
     let server = DingTalkServer::start(DingTalkOptions::default()).unwrap();
     let url = server.webhook_url();
     assert_eq!(
-        post(&url, &json!({"msgtype": "markdown", "markdown": {"title": "", "text": "x"}})).await,
+        post(
+            &url,
+            &json!({"msgtype": "markdown", "markdown": {"title": "", "text": "x"}})
+        )
+        .await,
         json!({"errcode": 40035, "errmsg": "缺少参数 markdown"})
     );
     assert_eq!(
@@ -190,7 +197,11 @@ async fn rate_limit_and_penalty() {
     .unwrap();
     let url = server.webhook_url();
     for i in 0..20 {
-        assert_eq!(post(&url, &markdown("t", &i.to_string())).await["errcode"], 0, "message {i}");
+        assert_eq!(
+            post(&url, &markdown("t", &i.to_string())).await["errcode"],
+            0,
+            "message {i}"
+        );
     }
     assert_eq!(
         post(&url, &markdown("t", "21")).await,

@@ -34,6 +34,8 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(d.status_code.clone()).filter(|s| !s.is_empty()),
+        link: Some(link),
+        context: None,
     })
 }
 

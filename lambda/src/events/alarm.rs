@@ -94,11 +94,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let icon = state_icon(new);
     let mut doc = Doc::new(format!("{icon} CloudWatch 告警 Alarm: {}", d.alarm_name));
     let transition = match &d.previous_state {
-        Some(prev) => format!(
-            "{} {} → {icon} {new}",
-            state_icon(&prev.value),
-            prev.value
-        ),
+        Some(prev) => format!("{} {} → {icon} {new}", state_icon(&prev.value), prev.value),
         None => format!("{icon} {new}"),
     };
     doc.field("状态 State", &transition);
@@ -108,7 +104,10 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     }
     common_fields(&mut doc, env, opts);
     if !d.state.timestamp.is_empty() {
-        doc.field("状态时间 State time", &time::show(&d.state.timestamp, opts.time_zone));
+        doc.field(
+            "状态时间 State time",
+            &time::show(&d.state.timestamp, opts.time_zone),
+        );
     }
     if let Some(rule) = &d.configuration.alarm_rule {
         doc.field("组合规则 Composite rule", &format!("`{rule}`"));
@@ -139,16 +138,16 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         doc.field("阈值 Threshold", &threshold);
     }
     doc.field("原因 Reason", &d.state.reason);
-    doc.link(
-        "在 CloudWatch 控制台查看 Open in CloudWatch",
-        &links::alarm(&env.region, &d.alarm_name),
-    );
+    let link = links::alarm(&env.region, &d.alarm_name);
+    doc.link("在 CloudWatch 控制台查看 Open in CloudWatch", &link);
     Some(Rendered {
         message: doc.into_message(format!("{icon} {new}: {}", d.alarm_name)),
         kind: AlertKind::AlarmStateChange,
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(new.to_string()),
+        link: Some(link),
+        context: None,
     })
 }
 

@@ -28,15 +28,15 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     doc.field("实例 Instance", &format!("`{}`", d.instance_id));
     doc.field("状态 State", &format!("{icon} {}", d.state));
     common_fields(&mut doc, env, opts);
-    doc.link(
-        "在 EC2 控制台查看 Open in EC2 console",
-        &links::ec2_instance(&env.region, &d.instance_id),
-    );
+    let link = links::ec2_instance(&env.region, &d.instance_id);
+    doc.link("在 EC2 控制台查看 Open in EC2 console", &link);
     Some(Rendered {
         message: doc.into_message(format!("{icon} EC2 {} {}", d.instance_id, d.state)),
         kind: AlertKind::Ec2StateChange,
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(d.state),
+        link: Some(link),
+        context: None,
     })
 }

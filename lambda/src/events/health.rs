@@ -91,7 +91,11 @@ fn status_label(status: &str) -> String {
 
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let d: HealthDetail = env.detail_as()?;
-    let service = if d.service.is_empty() { "AWS" } else { &d.service };
+    let service = if d.service.is_empty() {
+        "AWS"
+    } else {
+        &d.service
+    };
     let (heading, title) = if d.is_scheduled() {
         (
             format!("🛠️ 计划维护 Scheduled maintenance: {service}"),
@@ -147,6 +151,8 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(d.status_code.clone()).filter(|s| !s.is_empty()),
+        link: Some(link),
+        context: None,
     })
 }
 

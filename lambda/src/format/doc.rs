@@ -60,7 +60,8 @@ impl Doc {
 
     pub fn code_block(&mut self, lang: &str, code: &str) {
         self.end_block();
-        self.text.push_str(&format!("```{lang}\n{}\n```\n\n", code.trim_end()));
+        self.text
+            .push_str(&format!("```{lang}\n{}\n```\n\n", code.trim_end()));
     }
 
     pub fn link(&mut self, label: &str, url: &str) {

@@ -5,6 +5,7 @@
 //! input never fails: it becomes a readable generic message, because an alert
 //! nobody can read is still better than an alert that was dropped.
 
+pub mod digest;
 mod doc;
 pub mod links;
 pub mod time;
@@ -70,6 +71,10 @@ pub struct Rendered {
     /// The state that `at_all_on` is matched against: the alarm's new state,
     /// the Health `statusCode`, the EC2 instance state.
     pub state: Option<String>,
+    /// The console page the message links to, for a digest line.
+    pub link: Option<String>,
+    /// `region · MM-DD HH:MM:SS` of an event, for a digest line.
+    pub context: Option<String>,
 }
 
 /// Renders whatever was published. `subject` is the SNS Subject, if any.
@@ -95,7 +100,14 @@ fn render_event(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => events::alarm::render(env, opts),
         _ => None,
     };
-    typed.unwrap_or_else(|| render_generic_event(env, opts))
+    let mut rendered = typed.unwrap_or_else(|| render_generic_event(env, opts));
+    let when = time::short(&env.time, opts.time_zone);
+    let context: Vec<&str> = [env.region.as_str(), when.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    rendered.context = Some(context.join(" · ")).filter(|s| !s.is_empty());
+    rendered
 }
 
 /// Header lines every event message carries: account, region, time.
@@ -120,6 +132,8 @@ fn render_generic_event(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: None,
+        link: None,
+        context: None,
     }
 }
 
@@ -136,6 +150,8 @@ fn render_json(value: &Value, subject: Option<&str>) -> Rendered {
         source: "sns".into(),
         event_id: None,
         state: None,
+        link: None,
+        context: Some(snippet(&value.to_string())),
     }
 }
 
@@ -145,7 +161,11 @@ fn render_text(text: &str, subject: Option<&str>) -> Rendered {
         .filter(|s| !s.is_empty())
         .unwrap_or("AWS 通知 Notification");
     let mut doc = Doc::new(format!("📣 {title}"));
-    let body = if text.is_empty() { "(空消息 empty message)" } else { text };
+    let body = if text.is_empty() {
+        "(空消息 empty message)"
+    } else {
+        text
+    };
     doc.paragraph(&clip(body, GENERIC_BODY_BYTES));
     Rendered {
         message: doc.into_message(title.to_string()),
@@ -153,7 +173,21 @@ fn render_text(text: &str, subject: Option<&str>) -> Rendered {
         source: "sns".into(),
         event_id: None,
         state: None,
+        link: None,
+        context: Some(snippet(body)),
     }
+}
+
+/// The start of a payload on one line, for a digest line.
+fn snippet(text: &str) -> String {
+    const MAX_CHARS: usize = 120;
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= MAX_CHARS {
+        return line;
+    }
+    let mut cut: String = line.chars().take(MAX_CHARS).collect();
+    cut.push('…');
+    cut
 }
 
 fn pretty(value: &Value) -> String {

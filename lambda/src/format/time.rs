@@ -16,6 +16,15 @@ pub fn show(raw: &str, tz: Tz) -> String {
     }
 }
 
+/// `MM-DD HH:MM:SS` in `tz`, for one line of a digest whose heading names
+/// the zone once.
+pub fn short(raw: &str, tz: Tz) -> String {
+    match parse(raw) {
+        Some(t) => t.with_timezone(&tz).format("%m-%d %H:%M:%S").to_string(),
+        None => raw.trim().to_string(),
+    }
+}
+
 /// RFC 3339 (EventBridge) and the RFC 2822-like form AWS Health uses
 /// (`Fri, 27 Jan 2023 06:02:51 GMT`).
 pub fn parse(raw: &str) -> Option<DateTime<Utc>> {
@@ -42,7 +51,10 @@ mod tests {
     #[test]
     fn shows_all_aws_time_shapes_in_zone() {
         let sh = chrono_tz::Asia::Shanghai;
-        assert_eq!(show("2026-11-25T04:30:00Z", sh), "2026-11-25 12:30:00 (Asia/Shanghai)");
+        assert_eq!(
+            show("2026-11-25T04:30:00Z", sh),
+            "2026-11-25 12:30:00 (Asia/Shanghai)"
+        );
         assert_eq!(
             show("Fri, 27 Jan 2023 06:02:51 GMT", sh),
             "2023-01-27 14:02:51 (Asia/Shanghai)"

@@ -1,0 +1,285 @@
+//! One DingTalk message for many alerts.
+//!
+//! A robot takes about 20 messages a minute. When a batch from the alert
+//! buffer holds several alerts, they go out as a digest: one line per alert
+//! (its title, region and time, and the console link), grouped by severity
+//! and type so the worst news is on top. A digest that would not fit in one
+//! message is split into parts, each naming the alerts it carries, so the
+//! handler can report exactly which alerts were not delivered.
+
+use std::collections::BTreeMap;
+
+use super::{AlertKind, FormatOptions, Rendered};
+use crate::message::{Message, MAX_TEXT_BYTES};
+
+/// Longest single line; a pathological title cannot crowd out the others.
+const MAX_LINE_BYTES: usize = 600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    fn label(self) -> &'static str {
+        match self {
+            Severity::Critical => "🔴 严重 Critical",
+            Severity::Warning => "🟡 警告 Warning",
+            Severity::Info => "🟢 信息 Info",
+        }
+    }
+
+    fn icon(self) -> &'static str {
+        match self {
+            Severity::Critical => "🔴",
+            Severity::Warning => "🟡",
+            Severity::Info => "🟢",
+        }
+    }
+}
+
+/// How urgent an alert is, from its type and state. Unknown events are
+/// warnings: nobody can tell they are harmless.
+pub fn severity(alert: &Rendered) -> Severity {
+    let state = alert.state.as_deref().unwrap_or("");
+    match alert.kind {
+        AlertKind::HealthAbuse => Severity::Critical,
+        AlertKind::AlarmStateChange => match state {
+            "ALARM" => Severity::Critical,
+            "OK" => Severity::Info,
+            _ => Severity::Warning,
+        },
+        AlertKind::Health => match state {
+            "open" => Severity::Critical,
+            "closed" => Severity::Info,
+            _ => Severity::Warning,
+        },
+        AlertKind::Ec2StateChange => match state {
+            "pending" | "running" => Severity::Info,
+            _ => Severity::Warning,
+        },
+        AlertKind::Generic | AlertKind::Text => Severity::Warning,
+    }
+}
+
+fn kind_label(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Health => "AWS Health",
+        AlertKind::HealthAbuse => "AWS 滥用报告 Abuse",
+        AlertKind::Ec2StateChange => "EC2 状态变更 State change",
+        AlertKind::AlarmStateChange => "CloudWatch 告警 Alarm",
+        AlertKind::Generic | AlertKind::Text => "其他 Other",
+    }
+}
+
+/// One digest message and the indices (into the slice given to [`digest`])
+/// of the alerts it lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestPart {
+    pub message: Message,
+    pub members: Vec<usize>,
+}
+
+/// The line an alert gets in a digest.
+pub fn line(alert: &Rendered) -> String {
+    let mut line = format!("- {}", one_line(&alert.message.title));
+    if let Some(context) = &alert.context {
+        line.push_str(&format!(" · {context}"));
+    }
+    if line.len() > MAX_LINE_BYTES {
+        let mut cut = MAX_LINE_BYTES;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push('…');
+    }
+    if let Some(link) = &alert.link {
+        line.push_str(&format!(" · [查看 Open]({link})"));
+    }
+    line.push('\n');
+    line
+}
+
+/// The digest for `alerts` (at least one), in as many parts as it takes to
+/// keep each under DingTalk's size limit.
+pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
+    let mut groups: BTreeMap<(Severity, &'static str), Vec<usize>> = BTreeMap::new();
+    let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
+    for (i, alert) in alerts.iter().enumerate() {
+        let sev = severity(alert);
+        groups
+            .entry((sev, kind_label(alert.kind)))
+            .or_default()
+            .push(i);
+        *counts.entry(sev).or_default() += 1;
+    }
+    let summary = counts
+        .iter()
+        .map(|(sev, n)| format!("{} {n}", sev.label()))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let short_counts = counts
+        .iter()
+        .map(|(sev, n)| format!("{} {n}", sev.icon()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let total = alerts.len();
+    let zone = opts.time_zone.name();
+
+    // Pack groups into parts; a group that spills over continues in the next
+    // part under the same heading.
+    let header_budget = 400;
+    let budget = MAX_TEXT_BYTES.saturating_sub(header_budget);
+    let mut parts: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut body = String::new();
+    let mut members = Vec::new();
+    for ((sev, kind), indices) in &groups {
+        let heading = |cont: bool| {
+            let cont = if cont { " (续 cont.)" } else { "" };
+            format!("**{} · {kind} ({}){cont}**\n\n", sev.label(), indices.len())
+        };
+        let mut pending_heading = Some(heading(false));
+        for &i in indices {
+            let line = line(&alerts[i]);
+            let head_len = pending_heading.as_ref().map_or(0, String::len);
+            if !members.is_empty() && body.len() + head_len + line.len() + 1 > budget {
+                parts.push((std::mem::take(&mut body), std::mem::take(&mut members)));
+                pending_heading = Some(heading(pending_heading.is_none()));
+            }
+            if let Some(h) = pending_heading.take() {
+                if !body.is_empty() {
+                    body.push('\n');
+                }
+                body.push_str(&h);
+            }
+            body.push_str(&line);
+            members.push(i);
+        }
+    }
+    if !members.is_empty() {
+        parts.push((body, members));
+    }
+
+    let count = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(n, (body, members))| {
+            let part = if count > 1 {
+                format!(" ({}/{count})", n + 1)
+            } else {
+                String::new()
+            };
+            let shown = if count > 1 {
+                format!(
+                    "，本条 {} 条 this part lists {}",
+                    members.len(),
+                    members.len()
+                )
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "### 📋 告警汇总 Alert digest{part}: {total} 条 alerts\n\n> {summary}{shown}\n\n{body}\n时间 Times: {zone}\n"
+            );
+            DigestPart {
+                message: Message::new(
+                    format!("📋 {total} 条告警 alerts{part}: {short_counts}"),
+                    text,
+                )
+                .fit(MAX_TEXT_BYTES),
+                members,
+            }
+        })
+        .collect()
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::render;
+
+    fn alarm(name: &str, state: &str) -> String {
+        serde_json::json!({
+            "version": "0", "id": format!("id-{name}"),
+            "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+            "account": "123456789012", "time": "2026-11-25T02:00:00Z", "region": "us-east-1",
+            "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}")],
+            "detail": {
+                "alarmName": name,
+                "state": {"value": state, "reason": "r", "timestamp": "2026-11-25T02:00:00.000+0000"},
+                "previousState": {"value": "OK", "reason": "p", "timestamp": "2026-11-25T01:00:00.000+0000"},
+                "configuration": {"metrics": []}
+            }
+        })
+        .to_string()
+    }
+
+    fn rendered(payloads: &[String]) -> Vec<Rendered> {
+        payloads
+            .iter()
+            .map(|p| render(p, None, &FormatOptions::default()))
+            .collect()
+    }
+
+    #[test]
+    fn groups_by_severity_then_type() {
+        let alerts = rendered(&[
+            alarm("disk-ok", "OK"),
+            "plain text from a plugin".to_string(),
+            alarm("cpu-high", "ALARM"),
+        ]);
+        let parts = digest(&alerts, &FormatOptions::default());
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].members, vec![2, 1, 0]);
+        assert_eq!(parts[0].message.title, "📋 3 条告警 alerts: 🔴 1 🟡 1 🟢 1");
+        assert_eq!(
+            parts[0].message.text,
+            "### 📋 告警汇总 Alert digest: 3 条 alerts\n\n\
+             > 🔴 严重 Critical 1 · 🟡 警告 Warning 1 · 🟢 信息 Info 1\n\n\
+             **🔴 严重 Critical · CloudWatch 告警 Alarm (1)**\n\n\
+             - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high)\n\n\
+             **🟡 警告 Warning · 其他 Other (1)**\n\n\
+             - AWS 通知 Notification · plain text from a plugin\n\n\
+             **🟢 信息 Info · CloudWatch 告警 Alarm (1)**\n\n\
+             - ✅ OK: disk-ok · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-ok)\n\n\
+             时间 Times: Asia/Shanghai\n"
+        );
+    }
+
+    #[test]
+    fn a_long_digest_is_split_and_every_alert_listed_once() {
+        let payloads: Vec<String> = (0..400)
+            .map(|i| alarm(&format!("storm-{i:03}-{}", "x".repeat(60)), "ALARM"))
+            .collect();
+        let alerts = rendered(&payloads);
+        let parts = digest(&alerts, &FormatOptions::default());
+        assert!(parts.len() > 1, "{} parts", parts.len());
+        let mut seen: Vec<usize> = parts.iter().flat_map(|p| p.members.clone()).collect();
+        seen.sort();
+        assert_eq!(seen, (0..400).collect::<Vec<_>>());
+        for (n, part) in parts.iter().enumerate() {
+            assert!(part.message.text.len() <= MAX_TEXT_BYTES);
+            assert!(!part.message.text.contains("truncated"));
+            assert!(part
+                .message
+                .title
+                .ends_with(&format!("({}/{}): 🔴 400", n + 1, parts.len())));
+            for &i in &part.members {
+                let name = format!("storm-{i:03}-");
+                assert_eq!(part.message.text.matches(&name).count(), 2, "{name}");
+            }
+        }
+        assert!(parts[1]
+            .message
+            .text
+            .contains("**🔴 严重 Critical · CloudWatch 告警 Alarm (400) (续 cont.)**"));
+    }
+}

@@ -1,0 +1,311 @@
+//! Alarm storms: 200 alarms published to the topic within a second reach a
+//! robot that enforces DingTalk's rate limit (20 messages per window; the
+//! window is shortened to 2 s so the test runs in seconds), through the same
+//! path as in AWS: SNS → SQS buffer (with its dead-letter queue) → the real
+//! `bootstrap` invoked in batches like Lambda's SQS event source mapping,
+//! which deletes only what the function did not report in
+//! `batchItemFailures`. Every alarm must be accepted by the robot exactly
+//! once, and the robot may answer 130101 only a few times.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use testkit::{
+    BridgeOptions, DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, SnsLambdaBridge,
+};
+
+const ALARMS: usize = 200;
+const RATE_LIMIT: u32 = 20;
+const RATE_WINDOW: Duration = Duration::from_secs(2);
+/// "Only a few" 130101 answers: the function paces itself, so a 130101 can
+/// only come from a clock edge between its window and the robot's.
+const MAX_TOO_FAST: usize = 3;
+
+fn alarm(i: usize) -> String {
+    json!({
+        "version": "0",
+        "id": format!("c4c1c1c9-6542-e61b-6ef0-8c4d36933{i:03}"),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": "2026-11-25T02:00:00Z",
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:storm-{i:03}")],
+        "detail": {
+            "alarmName": format!("storm-{i:03}"),
+            "state": {
+                "value": "ALARM",
+                "reason": "Threshold Crossed: 1 datapoint [99.0] was greater than the threshold (80.0).",
+                "timestamp": "2026-11-25T02:00:00.000+0000"
+            },
+            "previousState": {
+                "value": "OK",
+                "reason": "Threshold Crossed: 1 datapoint [10.0] was not greater than the threshold (80.0).",
+                "timestamp": "2026-11-25T01:00:00.000+0000"
+            },
+            "configuration": {"metrics": []}
+        }
+    })
+    .to_string()
+}
+
+struct Storm {
+    _moto: Moto,
+    robot: DingTalkServer,
+    bridge: SnsLambdaBridge,
+    sqs: aws_sdk_sqs::Client,
+    dlq_url: String,
+    queue_url: String,
+    elapsed: Duration,
+}
+
+/// Sets up the stack's shape in moto, publishes the storm and waits until the
+/// buffer and the dead-letter queue are both empty.
+async fn storm(extra_env: &[(&str, &str)], batch_size: usize) -> Storm {
+    let moto = Moto::start().expect("moto");
+    let config = moto.sdk_config().await;
+    let robot = DingTalkServer::start(DingTalkOptions {
+        rate_limit: RATE_LIMIT,
+        window: RATE_WINDOW,
+        penalty: Some(RATE_WINDOW),
+        ..DingTalkOptions::default()
+    })
+    .expect("robot");
+    let secret_arn = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name("dingtalk-notifier/storm/webhook")
+        .secret_string(robot.webhook_url())
+        .send()
+        .await
+        .expect("secret")
+        .arn
+        .expect("arn");
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let topic_arn = sns
+        .create_topic()
+        .name("storm")
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("topic arn");
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name("storm-dlq")
+        .send()
+        .await
+        .expect("dlq")
+        .queue_url
+        .expect("dlq url");
+    let dlq_arn = queue_arn(&sqs, &dlq_url).await;
+    // As the template: visibility timeout = function timeout, redrive to the DLQ.
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("storm-alerts")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "10",
+        )
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 15}).to_string(),
+        )
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("queue url");
+
+    let mut env = moto.env();
+    env.push(("DINGTALK_SECRET_ARN".into(), secret_arn));
+    env.push((
+        "DINGTALK_RATE_WINDOW_MS".into(),
+        RATE_WINDOW.as_millis().to_string(),
+    ));
+    for (k, v) in extra_env {
+        env.push((k.to_string(), v.to_string()));
+    }
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let function = LambdaEmulator::start(bootstrap, env).expect("function");
+    let bridge = SnsLambdaBridge::start_with(
+        &moto,
+        BridgeOptions {
+            queue_url: Some(queue_url.clone()),
+            batch_size,
+            batching_window: Duration::from_secs(1),
+            ..BridgeOptions::new(&topic_arn, "/dingtalk-notifier/storm")
+        },
+        function,
+    )
+    .expect("bridge");
+
+    let started = Instant::now();
+    for chunk in (0..ALARMS).collect::<Vec<_>>().chunks(10) {
+        let entries = chunk
+            .iter()
+            .map(|&i| {
+                aws_sdk_sns::types::PublishBatchRequestEntry::builder()
+                    .id(format!("a{i}"))
+                    .message(alarm(i))
+                    .build()
+                    .expect("entry")
+            })
+            .collect::<Vec<_>>();
+        let out = sns
+            .publish_batch()
+            .topic_arn(&topic_arn)
+            .set_publish_batch_request_entries(Some(entries))
+            .send()
+            .await
+            .expect("publish");
+        assert!(out.failed.unwrap_or_default().is_empty());
+    }
+
+    // Done when the robot has every alarm and the buffer is drained.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let in_flight = queue_depth(&sqs, &queue_url).await;
+        if in_flight == 0 && delivered_names(&robot).len() >= ALARMS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "storm not drained: {} alarms accepted, {in_flight} messages in the buffer, bridge errors {:?}",
+            delivered_names(&robot).len(),
+            bridge.errors()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let elapsed = started.elapsed();
+    Storm {
+        _moto: moto,
+        robot,
+        bridge,
+        sqs,
+        dlq_url,
+        queue_url,
+        elapsed,
+    }
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("queue arn")
+}
+
+/// Visible + in-flight messages.
+async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .unwrap_or_default();
+    [
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .filter_map(|k| attrs.get(k).and_then(|v| v.parse::<usize>().ok()))
+    .sum()
+}
+
+/// How often each alarm name was accepted by the robot: as a message title
+/// (`🔴 ALARM: storm-007`) or as a digest line (`- 🔴 ALARM: storm-007 · ...`).
+fn delivered_names(robot: &DingTalkServer) -> HashMap<String, usize> {
+    let mut seen = HashMap::new();
+    for body in robot.accepted() {
+        let title = body["markdown"]["title"].as_str().unwrap_or_default();
+        let text = body["markdown"]["text"].as_str().unwrap_or_default();
+        let mut names: Vec<&str> = Vec::new();
+        if let Some(name) = title.strip_prefix("🔴 ALARM: ") {
+            names.push(name);
+        } else {
+            names.extend(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("- 🔴 ALARM: "))
+                    .filter_map(|l| l.split(" · ").next()),
+            );
+        }
+        for name in names {
+            *seen.entry(name.to_string()).or_default() += 1;
+        }
+    }
+    seen
+}
+
+fn assert_every_alarm_once(s: &Storm) {
+    let seen = delivered_names(&s.robot);
+    let expected: Vec<String> = (0..ALARMS).map(|i| format!("storm-{i:03}")).collect();
+    let mut missing = Vec::new();
+    for name in &expected {
+        match seen.get(name) {
+            Some(1) => {}
+            Some(n) => panic!("{name} accepted {n} times"),
+            None => missing.push(name.clone()),
+        }
+    }
+    assert!(missing.is_empty(), "never accepted: {missing:?}");
+    assert_eq!(seen.len(), ALARMS, "unexpected names: {seen:?}");
+}
+
+async fn assert_queues_empty(s: &Storm) {
+    assert_eq!(queue_depth(&s.sqs, &s.queue_url).await, 0);
+    assert_eq!(
+        queue_depth(&s.sqs, &s.dlq_url).await,
+        0,
+        "nothing may end up in the DLQ"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_goes_out_as_a_few_digests() {
+    let s = storm(&[], 50).await;
+    assert_every_alarm_once(&s);
+    assert_queues_empty(&s).await;
+    let too_fast = s.robot.count_errcode(130101);
+    assert!(too_fast <= MAX_TOO_FAST, "130101 answered {too_fast} times");
+    let messages = s.robot.accepted().len();
+    assert!(
+        messages <= 20,
+        "200 alarms in batches of up to 50 should need a handful of digests, not {messages}"
+    );
+    assert_eq!(s.bridge.errors(), Vec::<String>::new());
+    eprintln!(
+        "digest storm: {ALARMS} alarms in {messages} messages, {too_fast} × 130101, {:?}",
+        s.elapsed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_without_digests_is_paced_not_dropped() {
+    // One message per alarm: 200 messages through a 20-per-window robot.
+    let s = storm(&[("DIGEST_MIN_ALERTS", "1000")], 10).await;
+    assert_every_alarm_once(&s);
+    assert_queues_empty(&s).await;
+    let too_fast = s.robot.count_errcode(130101);
+    assert!(too_fast <= MAX_TOO_FAST, "130101 answered {too_fast} times");
+    assert_eq!(s.robot.accepted().len(), ALARMS);
+    assert_eq!(s.bridge.errors(), Vec::<String>::new());
+    eprintln!(
+        "paced storm: {ALARMS} messages, {too_fast} × 130101, {:?}",
+        s.elapsed
+    );
+}

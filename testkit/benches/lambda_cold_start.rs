@@ -1,0 +1,133 @@
+//! Benchmark: the release `bootstrap` under the local Lambda Runtime API.
+//!
+//! Measures, over several fresh processes: cold start (process spawn → first
+//! alert accepted by the local DingTalk robot), warm per-event latency, and
+//! peak RSS (VmHWM). Run with `scripts/bench`, which builds the release
+//! binary first; set BOOTSTRAP to measure another build.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use testkit::{DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, Outcome};
+
+const COLD_RUNS: usize = 5;
+const WARM_EVENTS: usize = 15;
+
+fn sns(id: &str, message: &str) -> serde_json::Value {
+    json!({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": id, "Message": message}}]})
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let bootstrap = std::env::var_os("BOOTSTRAP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/bootstrap")
+        });
+    anyhow::ensure!(
+        bootstrap.is_file(),
+        "{} not found: run scripts/bench (it builds the release binary)",
+        bootstrap.display()
+    );
+    let moto = Moto::start()?;
+    let config = moto.sdk_config().await;
+    let robot = DingTalkServer::start(DingTalkOptions {
+        rate_limit: 10_000,
+        ..Default::default()
+    })?;
+    let arn = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name("bench/webhook")
+        .secret_string(robot.webhook_url())
+        .send()
+        .await?
+        .arn()
+        .unwrap_or_default()
+        .to_string();
+    let alarm = include_str!("../../lambda/tests/fixtures/alarm_metric_alarm.json");
+    let mut env = moto.env();
+    env.push(("DINGTALK_SECRET_ARN".into(), arn));
+
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    let mut rss = Vec::new();
+    for run in 0..COLD_RUNS {
+        let t0 = Instant::now();
+        let lambda = LambdaEmulator::start(&bootstrap, env.clone())?;
+        let inv = lambda
+            .invoke(sns(&format!("cold-{run}"), alarm), Duration::from_secs(30))
+            .await?;
+        cold.push(t0.elapsed());
+        anyhow::ensure!(
+            matches!(inv.outcome, Outcome::Response(_)),
+            "{:?}",
+            inv.outcome
+        );
+        for i in 0..WARM_EVENTS {
+            let t = Instant::now();
+            let inv = lambda
+                .invoke(
+                    sns(&format!("warm-{run}-{i}"), alarm),
+                    Duration::from_secs(30),
+                )
+                .await?;
+            // invoke() waits for the runtime to ask for the next event; that is
+            // part of a real Lambda's per-event cost too.
+            warm.push(t.elapsed());
+            anyhow::ensure!(
+                matches!(inv.outcome, Outcome::Response(_)),
+                "{:?}",
+                inv.outcome
+            );
+        }
+        if let Some(kib) = peak_rss_kib(lambda.pid()) {
+            rss.push(kib);
+        }
+    }
+    cold.sort();
+    warm.sort();
+    let size = std::fs::metadata(&bootstrap)?.len();
+    println!(
+        "bootstrap: {} ({:.2} MB)",
+        bootstrap.display(),
+        size as f64 / 1e6
+    );
+    println!(
+        "cold start + first event ({COLD_RUNS} runs): median {:?}, min {:?}, max {:?}",
+        percentile(&cold, 0.5),
+        cold[0],
+        cold[cold.len() - 1]
+    );
+    println!(
+        "warm event ({} events): median {:?}, p90 {:?}",
+        warm.len(),
+        percentile(&warm, 0.5),
+        percentile(&warm, 0.9)
+    );
+    if let (Some(min), Some(max)) = (rss.iter().min(), rss.iter().max()) {
+        println!(
+            "peak RSS: {:.1}–{:.1} MiB",
+            *min as f64 / 1024.0,
+            *max as f64 / 1024.0
+        );
+    }
+    println!("accepted by the robot: {}", robot.accepted().len());
+    Ok(())
+}
