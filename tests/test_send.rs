@@ -1,14 +1,23 @@
 //! `test-send`: the real binary posting to a local DingTalk robot that checks
-//! signatures and keywords, and the SNS path through moto.
+//! signatures and keywords, and the SNS path through moto: the stack
+//! deployed by the CLI, the real `bootstrap` in the Lambda Runtime API
+//! emulator, and the testkit bridge standing in for the SNS subscription and
+//! the SQS event source mapping that moto does not run.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use dingtalk_notifier_lambda::dingtalk::request_body;
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
-use testkit::{DingTalkOptions, DingTalkServer};
+use serde_json::Value;
+use testkit::{
+    BridgeOptions, DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, Outcome, SnsLambdaBridge,
+};
 
 const TOKEN: &str = "ts-token-8d1e2f";
 const SIGNING: &str = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -138,4 +147,327 @@ fn direct_rejects_a_webhook_that_is_not_dingtalk() {
         "error: invalid webhook URL: it must start with https://\n"
     );
     assert_no_secrets(&out);
+}
+
+// ---------------------------------------------------------------------------
+// The SNS path: publish to the stack's topic, read the outcome in its logs.
+
+const STACK: &str = "dingtalk-notifier";
+
+/// A function zip for `deploy --artifact`; moto stores it but never runs it
+/// (the emulator runs the real `bootstrap` instead).
+fn artifact_zip(dir: &Path) -> PathBuf {
+    let path = dir.join("function.zip");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", opts).unwrap();
+    zip.write_all(b"#!/bin/sh\necho not run by moto\n").unwrap();
+    zip.finish().unwrap();
+    path
+}
+
+/// moto 5.2.5 builds a stack's outputs from the template it was created
+/// with, and a stack created through a change set (as `deploy` does) is
+/// created with an empty template: `DescribeStacks` never shows outputs.
+/// A plain `UpdateStack` with the previous template (and moto keeping the
+/// previous parameters) makes moto build them, without touching a resource (real CloudFormation has
+/// the outputs as soon as the change set is executed).
+async fn stack_outputs(cfg: &aws_config::SdkConfig) -> BTreeMap<String, String> {
+    let cf = aws_sdk_cloudformation::Client::new(cfg);
+    let outputs = |s: &aws_sdk_cloudformation::types::Stack| -> BTreeMap<String, String> {
+        s.outputs()
+            .iter()
+            .map(|o| {
+                (
+                    o.output_key().unwrap().to_string(),
+                    o.output_value().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let describe = || async {
+        cf.describe_stacks()
+            .stack_name(STACK)
+            .send()
+            .await
+            .unwrap()
+            .stacks()
+            .first()
+            .cloned()
+            .expect("the stack exists")
+    };
+    let stack = describe().await;
+    if !stack.outputs().is_empty() {
+        return outputs(&stack);
+    }
+    let resources_before = cf
+        .list_stack_resources()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    // No Parameters: moto keeps the previous values (and answers "No updates
+    // are to be performed" to UsePreviousValue with the same template).
+    cf.update_stack()
+        .stack_name(STACK)
+        .use_previous_template(true)
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+    let resources_after = cf
+        .list_stack_resources()
+        .stack_name(STACK)
+        .send()
+        .await
+        .unwrap();
+    let ids =
+        |r: &aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput| {
+            r.stack_resource_summaries()
+                .iter()
+                .map(|s| {
+                    (
+                        s.logical_resource_id().unwrap_or_default().to_string(),
+                        s.physical_resource_id().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+    assert_eq!(ids(&resources_before), ids(&resources_after));
+    let updated = describe().await;
+    assert_eq!(stack.parameters(), updated.parameters());
+    outputs(&updated)
+}
+
+/// The stack deployed by the CLI in moto, its function running in the
+/// emulator behind the bridge.
+struct SnsWorld {
+    // Dropped first: it stops polling before moto goes away.
+    bridge: SnsLambdaBridge,
+    outputs: BTreeMap<String, String>,
+    dir: tempfile::TempDir,
+    moto: Moto,
+}
+
+impl SnsWorld {
+    /// `deploy --yes --artifact` with the robot's webhook and signing secret
+    /// (plus `deploy_args`), then the function and the bridge.
+    async fn deploy(robot: &DingTalkServer, deploy_args: &[&str]) -> SnsWorld {
+        let moto = Moto::start().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let zip = artifact_zip(dir.path());
+        let mut args = vec![
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip.to_str().unwrap(),
+            "--webhook-any-host",
+        ];
+        args.extend_from_slice(deploy_args);
+        let out = cli(dir.path(), &args)
+            .envs(moto.env())
+            .env("DINGTALK_WEBHOOK_URL", robot.webhook_url())
+            .env("DINGTALK_SECRET", SIGNING)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert_no_secrets(&out);
+
+        let cfg = moto.sdk_config().await;
+        let outputs = stack_outputs(&cfg).await;
+        // The environment the template gives the function, as moto keeps it.
+        let lambda = aws_sdk_lambda::Client::new(&cfg);
+        let function = lambda
+            .get_function_configuration()
+            .function_name(&outputs["FunctionName"])
+            .send()
+            .await
+            .unwrap();
+        let mut env: Vec<(String, String)> = function
+            .environment()
+            .and_then(|e| e.variables())
+            .expect("the function has an environment")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert!(
+            env.contains(&(
+                "DINGTALK_SECRET_ARN".to_string(),
+                outputs["SecretArn"].clone()
+            )),
+            "{env:?}"
+        );
+        assert!(
+            outputs["SecretArn"].contains(":secret:dingtalk-notifier/dingtalk-notifier/webhook")
+        );
+        env.extend(moto.env());
+        let function = LambdaEmulator::start(&testkit::bootstrap_binary().unwrap(), env).unwrap();
+        let bridge = SnsLambdaBridge::start_with(
+            &moto,
+            BridgeOptions {
+                queue_url: Some(outputs["AlertQueueUrl"].clone()),
+                ..BridgeOptions::new(&outputs["TopicArn"], &outputs["LogGroupName"])
+            },
+            function,
+        )
+        .unwrap();
+        // The stack's AlertQueueMapping, which the bridge replaces.
+        assert_eq!(bridge.disabled_mappings().len(), 1);
+        SnsWorld {
+            bridge,
+            outputs,
+            dir,
+            moto,
+        }
+    }
+
+    fn test_send(&self, args: &[&str]) -> Output {
+        let mut all = vec!["test-send"];
+        all.extend_from_slice(args);
+        cli(self.dir.path(), &all)
+            .envs(self.moto.env())
+            .output()
+            .unwrap()
+    }
+}
+
+/// The SNS MessageId from test-send's progress line on stderr.
+fn published_id(out: &Output) -> String {
+    let err = text(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("Published message "))
+        .unwrap_or_else(|| panic!("no publish line: {err}"));
+    line["Published message ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The function's outcome line for `alert_id` in an invocation's logs.
+fn outcome_line(invocation: &testkit::Invocation, alert_id: &str) -> Value {
+    invocation
+        .logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["alert_id"] == alert_id && v.get("outcome").is_some())
+        .unwrap_or_else(|| panic!("no outcome line for {alert_id}: {:?}", invocation.logs))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn through_sns_delivers_the_rendered_sample() {
+    let robot = robot("告警");
+    let world = SnsWorld::deploy(&robot, &["--keyword", "告警"]).await;
+    let out = world.test_send(&["--sample", "alarm", "--timeout", "60"]);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}\n{}\nbridge errors: {:?}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr),
+        world.bridge.errors()
+    );
+    let id = published_id(&out);
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "Published message {id} to {}; waiting for the function",
+            world.outputs["TopicArn"]
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        text(&out.stdout),
+        format!("Delivered: the function sent message {id} to DingTalk.\n")
+    );
+    assert_no_secrets(&out);
+
+    let cfg = WebhookConfig {
+        webhook: robot.webhook_url(),
+        secret: Some(SIGNING.into()),
+        at_mobiles: vec![],
+        at_all_on: vec![],
+        keyword: Some("告警".into()),
+    };
+    let rendered = render(
+        sample_event(SampleKind::Alarm),
+        Some(SUBJECT),
+        &FormatOptions::default(),
+    );
+    assert_eq!(
+        robot.accepted(),
+        vec![request_body(&cfg, &rendered.message, false)]
+    );
+
+    // One batch of one SQS message, delivered and deleted from the queue.
+    assert!(world.bridge.wait_for_batches(1, Duration::from_secs(10)));
+    assert_eq!(world.bridge.errors(), Vec::<String>::new());
+    let batches = world.bridge.batches();
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    assert_eq!(batches[0].message_ids.len(), 1);
+    assert_eq!(batches[0].deleted, batches[0].message_ids);
+    assert!(batches[0].left.is_empty());
+    let invocations = world.bridge.invocations();
+    assert_eq!(
+        invocations[0].outcome,
+        Outcome::Response(serde_json::json!({"batchItemFailures": []}))
+    );
+    let line = outcome_line(&invocations[0], &id);
+    assert_eq!(line["outcome"], "delivered");
+    assert_eq!(line["kind"], rendered.kind.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn through_sns_reports_the_dingtalk_errcode() {
+    // The robot wants a keyword the deployment does not add: errcode 310000.
+    let robot = robot("值班");
+    let world = SnsWorld::deploy(&robot, &[]).await;
+    let started = Instant::now();
+    let out = world.test_send(&["--timeout", "60"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(50));
+    let id = published_id(&out);
+    let err = text(&out.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "error: the function could not deliver message {id}: DingTalk rejected the message: errcode 310000 (security check failed"
+        )),
+        "{err}"
+    );
+    assert!(last.contains("keywords not in content"), "{err}");
+    assert_eq!(text(&out.stdout), "");
+    assert_no_secrets(&out);
+    assert_eq!(robot.count_errcode(310000), 1);
+    assert!(robot.accepted().is_empty());
+
+    // The function named the message in batchItemFailures: it stays queued
+    // for SQS to redeliver (and, after MaxReceiveCount tries, to dead-letter).
+    assert!(world.bridge.wait_for_batches(1, Duration::from_secs(10)));
+    assert_eq!(world.bridge.errors(), Vec::<String>::new());
+    let batch = &world.bridge.batches()[0];
+    assert_eq!(batch.left, batch.message_ids);
+    assert!(batch.deleted.is_empty());
+    assert_eq!(batch.whole_batch_failed, None);
+    let invocation = &world.bridge.invocations()[0];
+    assert_eq!(
+        invocation.outcome,
+        Outcome::Response(serde_json::json!({
+            "batchItemFailures": [{"itemIdentifier": batch.message_ids[0]}]
+        }))
+    );
+    assert_eq!(outcome_line(invocation, &id)["outcome"], "failed");
 }

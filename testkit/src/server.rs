@@ -35,11 +35,15 @@ impl Background {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
                     };
-                    let _ = axum::serve(listener, router)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
+                    // Not a graceful shutdown: a client may hold a request
+                    // open forever (a Runtime API `invocation/next` from an
+                    // orphaned child of a killed bootstrap), and the drop
+                    // would then wait for it. Open connections are dropped
+                    // with the runtime below.
+                    tokio::select! {
+                        _ = std::future::IntoFuture::into_future(axum::serve(listener, router)) => {}
+                        _ = rx => {}
+                    }
                 });
                 rt.shutdown_background();
             })?;
