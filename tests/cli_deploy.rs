@@ -2,34 +2,16 @@
 //! update, status, destroy, and what happens when input is missing.
 //! `--artifact` skips the cross build (CLI-build tests that).
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use aws_sdk_cloudformation::types::Stack;
+use common::{artifact_zip, cli, text, webhook, SIGNING, TOKEN};
 use serde_json::{json, Value};
 use testkit::moto::Moto;
-
-const TOKEN: &str = "tok3n5ecretvalue0123456789abcdef";
-const SIGNING: &str = "SEC0123456789abcdefsigningsecret";
-
-fn webhook() -> String {
-    format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}")
-}
-
-/// A minimal function zip: one `bootstrap` entry, mode 0755.
-fn artifact_zip(dir: &Path) -> PathBuf {
-    let path = dir.join("function.zip");
-    let file = std::fs::File::create(&path).unwrap();
-    let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", opts).unwrap();
-    zip.write_all(b"#!/bin/sh\necho not a real function\n")
-        .unwrap();
-    zip.finish().unwrap();
-    path
-}
 
 struct World {
     moto: Moto,
@@ -46,15 +28,8 @@ impl World {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .envs(self.moto.env())
-            .stdin(std::process::Stdio::null());
+        let mut cmd = cli(self.dir.path(), args);
+        cmd.envs(self.moto.env());
         cmd
     }
 
@@ -84,10 +59,6 @@ impl World {
     async fn aws(&self) -> aws_config::SdkConfig {
         self.moto.sdk_config().await
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn assert_ok(out: &Output) {
@@ -291,6 +262,9 @@ async fn deploy_update_status_destroy() {
         ("LlmMaxTokens", "400"),
         ("LlmTemperature", "0.2"),
         ("ExportPrefix", ""),
+        ("BatchSize", "50"),
+        ("BatchWindowSeconds", "10"),
+        ("MaxReceiveCount", "15"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -1,27 +1,11 @@
 //! Help, exit codes and the one-line errors a new user meets first.
 
-use std::path::Path;
+mod common;
+
 use std::process::{Command, Output};
 
+use common::{cli, text};
 use testkit::moto::Moto;
-
-fn bare(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        // Never wait for an instance metadata endpoint on a dev machine.
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(std::process::Stdio::null());
-    cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap()
@@ -39,7 +23,7 @@ fn help_shows_examples_for_every_command() {
         ),
         (vec!["status", "--help"], "dingtalk-notifier status --json"),
     ] {
-        let out = run(&mut bare(dir.path(), &args));
+        let out = run(&mut cli(dir.path(), &args));
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         let help = text(&out.stdout);
         assert!(help.contains("Examples:"), "{args:?}:\n{help}");
@@ -50,16 +34,16 @@ fn help_shows_examples_for_every_command() {
 #[test]
 fn usage_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&mut bare(dir.path(), &["deploy", "--memory", "lots"]));
+    let out = run(&mut cli(dir.path(), &["deploy", "--memory", "lots"]));
     assert_eq!(out.status.code(), Some(2));
-    let out = run(&mut bare(dir.path(), &["frobnicate"]));
+    let out = run(&mut cli(dir.path(), &["frobnicate"]));
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn no_region_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(bare(dir.path(), &["status"])
+    let out = run(cli(dir.path(), &["status"])
         .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("AWS_SECRET_ACCESS_KEY", "secret"));
     assert_eq!(out.status.code(), Some(1));
@@ -72,7 +56,7 @@ fn no_region_is_one_clear_line() {
 #[test]
 fn no_credentials_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&mut bare(
+    let out = run(&mut cli(
         dir.path(),
         &["status", "--region", "ap-southeast-1"],
     ));
@@ -88,7 +72,7 @@ async fn errors_against_moto() {
     let moto = Moto::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let with_moto = |args: &[&str]| {
-        let mut cmd = bare(dir.path(), args);
+        let mut cmd = cli(dir.path(), args);
         cmd.envs(moto.env());
         cmd
     };

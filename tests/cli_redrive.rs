@@ -3,34 +3,17 @@
 //! the shapes that really land there, then dry run, refusal without a
 //! terminal, the move itself, `--max`, and the clear errors.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use common::{artifact_zip, cli, text, webhook, SIGNING, TOKEN};
 use serde_json::{json, Value};
 use testkit::moto::Moto;
 
 const STACK: &str = "dingtalk-notifier";
-const TOKEN: &str = "tok3n5ecretvalue0123456789abcdef";
-const SIGNING: &str = "SEC0123456789abcdefsigningsecret";
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:dingtalk-notifier-Topic-1A2B3C4D5E6F";
-
-fn webhook() -> String {
-    format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}")
-}
-
-/// A minimal function zip: one `bootstrap` entry, mode 0755.
-fn artifact_zip(dir: &Path) -> PathBuf {
-    let path = dir.join("function.zip");
-    let file = std::fs::File::create(&path).unwrap();
-    let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", opts).unwrap();
-    zip.write_all(b"#!/bin/sh\necho not a real function\n")
-        .unwrap();
-    zip.finish().unwrap();
-    path
-}
 
 struct World {
     moto: Moto,
@@ -47,15 +30,8 @@ impl World {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .envs(self.moto.env())
-            .stdin(std::process::Stdio::null());
+        let mut cmd = cli(self.dir.path(), args);
+        cmd.envs(self.moto.env());
         cmd
     }
 
@@ -75,10 +51,6 @@ impl World {
             .env("DINGTALK_SECRET", SIGNING);
         cmd.output().unwrap()
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn assert_ok(out: &Output) {

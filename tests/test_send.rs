@@ -4,12 +4,14 @@
 //! emulator, and the testkit bridge standing in for the SNS subscription and
 //! the SQS event source mapping that moto does not run.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::{artifact_zip, text};
 use dingtalk_notifier_lambda::dingtalk::request_body;
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
@@ -24,23 +26,11 @@ const SIGNING: &str = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const SUBJECT: &str = "dingtalk-notifier test-send";
 
 fn cli(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ACCESS_KEY_ID", "testing")
+    let mut cmd = common::cli(dir, args);
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(std::process::Stdio::null());
+        .env("AWS_REGION", "us-east-1");
     cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn assert_no_secrets(out: &Output) {
@@ -153,19 +143,6 @@ fn direct_rejects_a_webhook_that_is_not_dingtalk() {
 // The SNS path: publish to the stack's topic, read the outcome in its logs.
 
 const STACK: &str = "dingtalk-notifier";
-
-/// A function zip for `deploy --artifact`; moto stores it but never runs it
-/// (the emulator runs the real `bootstrap` instead).
-fn artifact_zip(dir: &Path) -> PathBuf {
-    let path = dir.join("function.zip");
-    let file = std::fs::File::create(&path).unwrap();
-    let mut zip = zip::ZipWriter::new(file);
-    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", opts).unwrap();
-    zip.write_all(b"#!/bin/sh\necho not run by moto\n").unwrap();
-    zip.finish().unwrap();
-    path
-}
 
 /// moto 5.2.5 builds a stack's outputs from the template it was created
 /// with, and a stack created through a change set (as `deploy` does) is

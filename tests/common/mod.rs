@@ -1,0 +1,57 @@
+//! What the CLI's integration tests share: the real binary with a clean
+//! environment, a webhook and signing secret that must never show up in any
+//! output, and a tiny function zip for `deploy --artifact`.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const TOKEN: &str = "tok3n5ecretvalue0123456789abcdef";
+pub const SIGNING: &str = "SEC0123456789abcdefsigningsecret";
+
+pub fn webhook() -> String {
+    format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}")
+}
+
+/// The CLI in `dir` with nothing from the developer's environment: no AWS
+/// profile, no instance metadata lookups, no colors, no terminal.
+pub fn cli(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Fails when any of `secrets` appears in the command's stdout or stderr.
+pub fn assert_no_secrets(out: &Output, secrets: &[&str]) {
+    for stream in [text(&out.stdout), text(&out.stderr)] {
+        for secret in secrets {
+            assert!(!stream.contains(secret), "a secret leaked:\n{stream}");
+        }
+    }
+}
+
+/// A minimal function zip: one `bootstrap` entry, mode 0755. moto stores it
+/// but never runs it.
+pub fn artifact_zip(dir: &Path) -> PathBuf {
+    let path = dir.join("function.zip");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", opts).unwrap();
+    zip.write_all(b"#!/bin/sh\necho not a real function\n")
+        .unwrap();
+    zip.finish().unwrap();
+    path
+}
