@@ -210,8 +210,9 @@ impl DingTalkClient {
         sent.push_back(at);
     }
 
-    /// Sends one message, retrying 130101, HTTP 5xx and connection errors
-    /// with backoff until `deadline`.
+    /// Sends one message before `deadline`: paced under the robot's rate,
+    /// a whole window's wait after a 130101, backoff on HTTP 5xx and
+    /// connection errors. Gives up (transient error) rather than overrun.
     pub async fn send(
         &self,
         cfg: &WebhookConfig,

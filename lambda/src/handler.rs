@@ -177,7 +177,7 @@ impl Notifier {
             Ok(w) => w,
             Err(e) => {
                 let error = e.to_string();
-                log_failed(item, rendered, "disabled", &error, true);
+                log_failed(item, rendered, "skipped", &error, true);
                 return Err((error, true));
             }
         };
