@@ -19,7 +19,6 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use anyhow::{bail, Context, Result};
-use aws_sdk_cloudformation::types::ResourceStatus;
 use aws_sdk_sqs::types::{
     ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, QueueAttributeName,
     SendMessageBatchRequestEntry,
@@ -31,7 +30,7 @@ use crate::cli::RedriveArgs;
 use crate::errors::AwsResultExt;
 use crate::output::{table, Ui};
 use crate::prompt;
-use crate::stack::{self, StackInfo};
+use crate::stack;
 
 /// Seconds a received message stays hidden from other readers while it is
 /// being moved (or listed).
@@ -247,7 +246,7 @@ async fn find_queues(aws: &Aws, stack_name: &str, region: &str) -> Result<Queues
         .map(|(output, _)| info.outputs.get(*output).filter(|u| !u.is_empty()).cloned())
         .collect();
     if urls.iter().any(Option::is_none) {
-        let queues = stack_queues(aws, &info).await?;
+        let queues = stack::resources_of_type(aws, &info, "AWS::SQS::Queue").await?;
         for (url, (_, logical_id)) in urls.iter_mut().zip(wanted) {
             if url.is_none() {
                 *url = queues
@@ -273,34 +272,6 @@ async fn find_queues(aws: &Aws, stack_name: &str, region: &str) -> Result<Queues
             )
         }
     }
-}
-
-/// The stack's SQS queues as (logical id, URL), for when outputs are missing:
-/// some engines, moto included, report resources before or without outputs
-/// (an SQS queue's physical id is its URL). Unfiltered, because moto fails
-/// on a `LogicalResourceId` filter; the template is far below the 100
-/// resources DescribeStackResources returns.
-async fn stack_queues(aws: &Aws, info: &StackInfo) -> Result<Vec<(String, String)>> {
-    let res = aws
-        .cloudformation
-        .describe_stack_resources()
-        .stack_name(&info.id)
-        .send()
-        .await
-        .aws("cloudformation:DescribeStackResources")
-        .with_context(|| format!("listing the resources of the stack {}", info.name))?;
-    Ok(res
-        .stack_resources()
-        .iter()
-        .filter(|r| {
-            r.resource_type() == Some("AWS::SQS::Queue")
-                && r.resource_status() != Some(&ResourceStatus::DeleteComplete)
-        })
-        .filter_map(|r| {
-            let url = r.physical_resource_id().filter(|u| !u.is_empty())?;
-            Some((r.logical_resource_id()?.to_string(), url.to_string()))
-        })
-        .collect())
 }
 
 /// Visible and in-flight messages.

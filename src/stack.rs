@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeSetStatus, ChangeSetType, Parameter, Stack, StackEvent, Tag,
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, ResourceStatus, Stack, StackEvent, Tag,
 };
 
 use crate::aws::Aws;
@@ -129,6 +129,45 @@ pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>> 
 fn is_missing_stack(err: &anyhow::Error) -> bool {
     aws_call_error(err)
         .is_some_and(|c| c.is_code(&["ValidationError"]) && c.message_contains("does not exist"))
+}
+
+/// (logical id, physical id) of the stack's live resources of `resource_type`,
+/// for when an output is missing: some engines (moto included) report
+/// resources before or without outputs, and an older template may lack one.
+pub async fn resources_of_type(
+    aws: &Aws,
+    info: &StackInfo,
+    resource_type: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = aws
+            .cloudformation
+            .list_stack_resources()
+            .stack_name(&info.id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .aws("cloudformation:ListStackResources")
+            .with_context(|| format!("listing the resources of the stack {}", info.name))?;
+        out.extend(
+            page.stack_resource_summaries()
+                .iter()
+                .filter(|r| {
+                    r.resource_type() == Some(resource_type)
+                        && r.resource_status() != Some(&ResourceStatus::DeleteComplete)
+                })
+                .filter_map(|r| {
+                    let id = r.physical_resource_id().filter(|id| !id.is_empty())?;
+                    Some((r.logical_resource_id()?.to_string(), id.to_string()))
+                }),
+        );
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
 }
 
 /// Every stack this tool created (tag `app=dingtalk-notifier`), in the region.

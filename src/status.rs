@@ -46,20 +46,11 @@ async fn function_name(aws: &Aws, info: &StackInfo) -> Result<Option<String>> {
     if let Some(name) = info.outputs.get("FunctionName") {
         return Ok(Some(name.clone()));
     }
-    let resources = aws
-        .cloudformation
-        .list_stack_resources()
-        .stack_name(&info.id)
-        .send()
-        .await
-        .aws("cloudformation:ListStackResources")
-        .context("listing the stack's resources")?;
-    Ok(resources
-        .stack_resource_summaries()
-        .iter()
-        .find(|r| r.resource_type() == Some("AWS::Lambda::Function"))
-        .and_then(|r| r.physical_resource_id())
-        .map(str::to_string))
+    Ok(stack::resources_of_type(aws, info, "AWS::Lambda::Function")
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, name)| name))
 }
 
 async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
