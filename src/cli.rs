@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
 
-use crate::test_send::TestSendArgs;
+use crate::commands::test_send::TestSendArgs;
 
 const ROOT_AFTER_HELP: &str = "\
 Examples:

@@ -6,13 +6,13 @@
 use anyhow::{bail, Result};
 use serde_json::json;
 
-use crate::artifacts;
+use crate::aws::artifacts;
+use crate::aws::secret;
+use crate::aws::stack;
 use crate::aws::Aws;
 use crate::cli::DestroyArgs;
-use crate::output::Ui;
-use crate::prompt;
-use crate::secret;
-use crate::stack;
+use crate::term::output::Ui;
+use crate::term::prompt;
 
 pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Result<()> {
     let region = aws.region().unwrap_or_default().to_string();

@@ -25,12 +25,12 @@ use aws_sdk_sqs::types::{
 };
 use serde_json::{json, Value};
 
+use crate::aws::stack;
 use crate::aws::Aws;
 use crate::cli::RedriveArgs;
 use crate::errors::AwsResultExt;
-use crate::output::{table, Ui};
-use crate::prompt;
-use crate::stack;
+use crate::term::output::{table, Ui};
+use crate::term::prompt;
 
 /// Seconds a received message stays hidden from other readers while it is
 /// being moved (or listed).

@@ -12,10 +12,10 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 
+use crate::aws::build::Artifact;
+use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE};
 use crate::aws::Aws;
-use crate::build::Artifact;
 use crate::errors::{aws_call_error, AwsResultExt};
-use crate::stack::{APP_TAG_KEY, APP_TAG_VALUE};
 
 #[derive(Debug, Clone)]
 pub struct Uploaded {

@@ -3,11 +3,11 @@
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
+use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
-use crate::deploy::Rule;
+use crate::commands::deploy::Rule;
 use crate::errors::AwsResultExt;
-use crate::output::{table, Ui};
-use crate::stack::{self, StackInfo};
+use crate::term::output::{table, Ui};
 
 /// The deployed function, as Lambda reports it.
 #[derive(Debug, Clone, Default)]

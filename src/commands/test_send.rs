@@ -18,8 +18,8 @@ use dingtalk_notifier_lambda::secret::WebhookConfig;
 use serde_json::{json, Value};
 
 use crate::aws::Aws;
+use crate::aws::{secret, stack};
 use crate::errors::AwsResultExt;
-use crate::{secret, stack};
 
 const SUBJECT: &str = "dingtalk-notifier test-send";
 
@@ -223,7 +223,8 @@ async fn wait_for_outcome(
     timeout: Duration,
 ) -> Result<Value> {
     let deadline = Instant::now() + timeout;
-    let spinner = crate::output::spinner(&format!("waiting for the delivery of {message_id}"));
+    let spinner =
+        crate::term::output::spinner(&format!("waiting for the delivery of {message_id}"));
     loop {
         let mut next: Option<String> = None;
         loop {

@@ -9,15 +9,16 @@ use anyhow::{bail, Context, Result};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 use serde_json::json;
 
-use crate::artifacts;
+use crate::aws::artifacts;
+use crate::aws::build;
+use crate::aws::connect::{connect, validate_region};
+use crate::aws::secret::{self, ExistingSecret};
+use crate::aws::stack::{self, ChangeSet, ChangeSetRequest, Phase, StackInfo};
 use crate::aws::Aws;
-use crate::build;
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config::{self, ConfigFile, DeployConfig};
-use crate::output::{table, Ui};
-use crate::prompt;
-use crate::secret::{self, ExistingSecret};
-use crate::stack::{self, ChangeSet, ChangeSetRequest, Phase, StackInfo};
+use crate::term::output::{table, Ui};
+use crate::term::prompt;
 
 pub const DEFAULT_STACK_NAME: &str = "dingtalk-notifier";
 pub const DEFAULT_MODEL_ID: &str = "amazon.nova-lite-v1:0";
@@ -213,26 +214,6 @@ pub fn validate_stack_name(s: &str) -> Result<(), String> {
             "a stack name starts with a letter and has only letters, digits and '-' (at most 128)"
                 .into(),
         )
-    }
-}
-
-pub fn validate_region(s: &str) -> Result<(), String> {
-    let parts: Vec<&str> = s.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{s}` is not an AWS region name (e.g. ap-southeast-1)"
-        ))
     }
 }
 
@@ -749,7 +730,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<()> 
     };
     check("stack name", validate_stack_name(&stack_name))?;
 
-    let aws = crate::connect(global, cfg.region.clone(), ui.interactive).await?;
+    let aws = connect(global, cfg.region.clone(), ui.interactive).await?;
     let region = aws.region().unwrap_or_default().to_string();
     ui.step(format!(
         "Deploying stack {} to {region}",

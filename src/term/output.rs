@@ -168,6 +168,20 @@ pub fn spinner(prefix: &str) -> ProgressBar {
     bar
 }
 
+/// `error: <message>` plus `caused by:` lines; a known AWS failure becomes one
+/// friendly line. Never a Debug dump.
+pub fn print_error(err: &anyhow::Error) {
+    let red = |s: &str| console::style(s.to_string()).red().bold().for_stderr();
+    if let Some(line) = crate::errors::friendly(err) {
+        eprintln!("{} {line}", red("error:"));
+        return;
+    }
+    eprintln!("{} {err}", red("error:"));
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,9 +7,9 @@
 use anyhow::{Context, Result};
 use aws_sdk_secretsmanager::types::Tag;
 
+use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE, STACK_TAG_KEY};
 use crate::aws::Aws;
 use crate::errors::{aws_call_error, AwsResultExt};
-use crate::stack::{APP_TAG_KEY, APP_TAG_VALUE, STACK_TAG_KEY};
 
 pub fn secret_name(stack: &str) -> String {
     format!("dingtalk-notifier/{stack}/webhook")

@@ -4,7 +4,7 @@
 //! newer than a marker event as they appear.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -14,17 +14,14 @@ use aws_sdk_cloudformation::types::{
 
 use crate::aws::Aws;
 use crate::errors::{aws_call_error, AwsResultExt, Interrupted};
-use crate::output::Ui;
+use crate::term::interrupt::WAITING;
+use crate::term::output::Ui;
 
-pub const TEMPLATE: &str = include_str!("../templates/notifier.yaml");
+pub const TEMPLATE: &str = include_str!("../../templates/notifier.yaml");
 
 /// CloudFormation's limit for an inline `TemplateBody`.
 const MAX_TEMPLATE_BODY: usize = 51_200;
 const POLL: Duration = Duration::from_secs(2);
-
-/// Set while [`wait`] owns Ctrl-C (it explains how to resume); otherwise the
-/// handler in main restores the terminal and exits.
-pub static WAITING: AtomicBool = AtomicBool::new(false);
 
 /// Tags on everything this tool creates (stack, secret): what lets it
 /// recognise its own resources and leave the rest alone.

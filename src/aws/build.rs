@@ -15,10 +15,10 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::package;
+use crate::aws::package;
 
 /// Versions of the function's dependencies, pinned to what this CLI was tested with.
-const CARGO_LOCK: &str = include_str!("../Cargo.lock");
+const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
 /// Amazon Linux 2023 ships glibc 2.34; linking against a newer one fails at cold start.
 const GLIBC: &str = "2.34";
 
@@ -320,7 +320,7 @@ fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
         .env_remove("RUSTFLAGS")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let spinner = crate::output::spinner(&format!("compiling the function for {arch}"));
+    let spinner = crate::term::output::spinner(&format!("compiling the function for {arch}"));
     let mut child = cmd.spawn().context("starting cargo")?;
     let mut tail: Vec<String> = Vec::new();
     if let Some(stderr) = child.stderr.take() {

@@ -1,0 +1,13 @@
+//! The AWS plumbing the commands stand on: one `SdkConfig` and its clients,
+//! the CloudFormation stack, the artifact bucket, the webhook secret, and the
+//! function zip they deploy.
+
+pub mod artifacts;
+pub mod build;
+mod client;
+pub mod connect;
+pub mod package;
+pub mod secret;
+pub mod stack;
+
+pub use client::{Aws, AwsOptions};

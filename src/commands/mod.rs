@@ -1,0 +1,28 @@
+//! One module per subcommand; each gathers its answers, acts through
+//! [`crate::aws`] and reports through [`crate::term`].
+
+pub mod deploy;
+pub mod destroy;
+pub mod redrive;
+pub mod status;
+pub mod test_send;
+
+use anyhow::Result;
+
+use crate::aws::{connect::connect, Aws};
+use crate::cli::GlobalArgs;
+use crate::config;
+use crate::term::output::Ui;
+
+/// Stack name and region for the commands that act on an existing stack:
+/// flags/env first, then dingtalk-notifier.toml, then the default name.
+pub async fn connect_for_stack(global: &GlobalArgs, ui: &Ui) -> Result<(Aws, String)> {
+    let cfg = config::load(&config::default_path())?.unwrap_or_default();
+    let stack = global
+        .stack_name
+        .clone()
+        .or(cfg.stack_name)
+        .unwrap_or_else(|| deploy::DEFAULT_STACK_NAME.to_string());
+    let aws = connect(global, cfg.region, ui.interactive).await?;
+    Ok((aws, stack))
+}
