@@ -519,3 +519,111 @@ fn topic_feeds_the_buffer_which_feeds_the_function() {
     );
     assert_eq!(r["LogGroup"]["DeletionPolicy"], "Delete");
 }
+
+/// The profile prefixes the IAM scoping recognises, as the template lists them.
+fn template_profile_prefixes(t: &Value) -> Vec<String> {
+    t["Conditions"]["LlmIsInferenceProfile"]["Fn::Or"]
+        .as_array()
+        .expect("LlmIsInferenceProfile is an Fn::Or")
+        .iter()
+        .map(|eq| {
+            assert_eq!(
+                eq["Fn::Equals"][0],
+                json!({"Fn::Select": [0, {"Fn::Split": [".", {"Ref": "LlmModelId"}]}]})
+            );
+            eq["Fn::Equals"][1].as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn iam_scoping_knows_every_profile_prefix_and_accepts_what_the_cli_accepts() {
+    use dingtalk_notifier_lambda::model_id::{validate_model_id, PROFILE_PREFIXES};
+    let t = template();
+    let mut prefixes = template_profile_prefixes(&t);
+    prefixes.sort();
+    let mut expected: Vec<String> = PROFILE_PREFIXES.iter().map(|p| p.to_string()).collect();
+    expected.sort();
+    assert_eq!(prefixes, expected);
+
+    // The parameter's AllowedPattern and the CLI's check agree on every id.
+    let pattern = t["Parameters"]["LlmModelId"]["AllowedPattern"]
+        .as_str()
+        .expect("LlmModelId has an AllowedPattern");
+    let re = regex_lite::Regex::new(pattern).expect("the pattern compiles");
+    let default = t["Parameters"]["LlmModelId"]["Default"].as_str().unwrap();
+    let mut ids = vec![default.to_string()];
+    for prefix in PROFILE_PREFIXES {
+        ids.push(format!("{prefix}.amazon.nova-lite-v1:0"));
+        ids.push(format!(
+            "{prefix}.anthropic.claude-sonnet-4-5-20250929-v1:0"
+        ));
+    }
+    ids.extend(
+        [
+            "amazon.titan-text-express-v1",
+            "anthropic.claude-3-haiku-20240307-v1:0:200k",
+            "mistral.mistral-7b-instruct-v0:2",
+            "ca.amazon.nova-lite-v1:0",
+            "nova lite",
+            "amazon",
+            "Amazon.Nova-lite-v1:0",
+            "amazon..nova",
+            ".amazon.nova",
+            "amazon.nova.",
+            "amazon.nova-lite-v1:",
+            "amazon.nova-lite-v1:x:0",
+            "amazon.nova-lite-v1:0:1:2",
+            "amazon.nova_lite-v1:0",
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-lite-v1:0",
+            "",
+        ]
+        .map(str::to_string),
+    );
+    for id in &ids {
+        assert_eq!(
+            validate_model_id(id).is_ok(),
+            re.is_match(id),
+            "CLI and template disagree on `{id}`"
+        );
+    }
+}
+
+#[test]
+fn the_clis_environment_measure_lists_what_the_template_sets() {
+    use dingtalk_notifier_lambda::config::{EnvSource, TEMPLATE_ENVIRONMENT};
+    let t = template();
+    let vars = t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+        .as_object()
+        .expect("the function has environment variables");
+    let listed: BTreeMap<String, Value> = TEMPLATE_ENVIRONMENT
+        .iter()
+        .map(|(name, source)| {
+            let v = match source {
+                EnvSource::Parameter(p) => json!({ "Ref": p }),
+                EnvSource::Literal(l) => json!(l),
+            };
+            (name.to_string(), v)
+        })
+        .collect();
+    let set: BTreeMap<String, Value> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    assert_eq!(set, listed);
+}
+
+#[test]
+fn llm_max_tokens_pattern_is_the_clis_range() {
+    use dingtalk_notifier_lambda::config::LLM_MAX_TOKENS_RANGE;
+    let t = template();
+    let pattern = t["Parameters"]["LlmMaxTokens"]["AllowedPattern"]
+        .as_str()
+        .expect("LlmMaxTokens has an AllowedPattern");
+    let re = regex_lite::Regex::new(pattern).expect("the pattern compiles");
+    for n in 0..=10_000u32 {
+        assert_eq!(
+            re.is_match(&n.to_string()),
+            LLM_MAX_TOKENS_RANGE.contains(&n),
+            "{n}"
+        );
+    }
+}

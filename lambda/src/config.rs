@@ -4,7 +4,56 @@ use std::time::Duration;
 
 use crate::format::FormatOptions;
 
-pub const DEFAULT_MODEL_ID: &str = "amazon.nova-lite-v1:0";
+pub use crate::model_id::DEFAULT_MODEL_ID;
+
+/// `LlmMaxTokens` the template accepts (its `AllowedPattern`; a template
+/// test compares), so the CLI refuses the rest before CloudFormation does.
+pub const LLM_MAX_TOKENS_RANGE: std::ops::RangeInclusive<u32> = 30..=4096;
+
+/// Lambda refuses a function whose environment variables, names and values
+/// counted in bytes, exceed 4 KB ("... exceeded the 4KB limit").
+pub const MAX_ENVIRONMENT_BYTES: usize = 4096;
+
+/// Where a variable the template sets gets its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvSource {
+    /// `{ Ref: <parameter> }`
+    Parameter(&'static str),
+    Literal(&'static str),
+}
+
+/// Every variable `templates/notifier.yaml` gives the function (a template
+/// test compares), so the CLI can measure the environment before Lambda
+/// refuses it.
+pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
+    (
+        "DINGTALK_SECRET_ARN",
+        EnvSource::Parameter("WebhookSecretArn"),
+    ),
+    ("DISPLAY_TIME_ZONE", EnvSource::Parameter("DisplayTimeZone")),
+    ("LLM_ENABLED", EnvSource::Parameter("LlmEnabled")),
+    ("LLM_MODEL_ID", EnvSource::Parameter("LlmModelId")),
+    ("LLM_REGION", EnvSource::Parameter("LlmRegion")),
+    ("LLM_SYSTEM_PROMPT", EnvSource::Parameter("LlmSystemPrompt")),
+    ("LLM_MAX_TOKENS", EnvSource::Parameter("LlmMaxTokens")),
+    ("LLM_TEMPERATURE", EnvSource::Parameter("LlmTemperature")),
+    ("RUST_LOG", EnvSource::Literal("info")),
+];
+
+/// The bytes Lambda counts for the function's environment, given the value
+/// of each stack parameter.
+pub fn environment_size<'a>(parameter: impl Fn(&str) -> &'a str) -> usize {
+    TEMPLATE_ENVIRONMENT
+        .iter()
+        .map(|(name, source)| {
+            name.len()
+                + match source {
+                    EnvSource::Parameter(p) => parameter(p).len(),
+                    EnvSource::Literal(v) => v.len(),
+                }
+        })
+        .sum()
+}
 /// Two alerts in one batch already share one message: during a storm every
 /// message saved is one more alert under the robot's limit.
 pub const DEFAULT_DIGEST_MIN_ALERTS: usize = 2;
@@ -210,6 +259,16 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "DINGTALK_RATE_LIMIT has an invalid value `0`: messages per window, a positive whole number"
+        );
+    }
+
+    #[test]
+    fn environment_size_counts_names_and_values() {
+        let names: usize = TEMPLATE_ENVIRONMENT.iter().map(|(n, _)| n.len()).sum();
+        assert_eq!(environment_size(|_| ""), names + "info".len());
+        assert_eq!(
+            environment_size(|p| if p == "LlmSystemPrompt" { "提示" } else { "" }),
+            names + 4 + 6
         );
     }
 

@@ -181,7 +181,7 @@ impl DingTalkClient {
     }
 
     /// How long to wait before the next send keeps us under the robot's limit.
-    fn pacing_delay(&self, now: Instant) -> Duration {
+    pub(crate) fn pacing_delay(&self, now: Instant) -> Duration {
         let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
         while sent
             .front()

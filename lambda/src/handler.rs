@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::dingtalk::DingTalkClient;
 use crate::envelope::{self, EnvelopeKind, Item};
 use crate::format::{self, digest::digest, Rendered};
-use crate::llm::Summarizer;
+use crate::llm::{self, Summarizer};
+use crate::message::Message;
 use crate::secret::SecretStore;
 
 /// What the invocation answers, given the failed alerts as
@@ -51,6 +52,11 @@ pub fn invocation_result(
 /// Time kept back from the invocation's deadline to log and answer.
 const SAFETY_MARGIN: Duration = Duration::from_secs(2);
 
+/// What one DingTalk send needs before its deadline, besides any pacing
+/// wait: a request and one retry after a second's backoff. The LLM summary
+/// never eats into it.
+const SEND_RESERVE: Duration = Duration::from_secs(3);
+
 #[derive(Debug, thiserror::Error)]
 #[error("{failed} of {total} alerts not delivered; first error: {first_error}")]
 pub struct Undelivered {
@@ -70,7 +76,11 @@ pub struct Notifier {
 enum LlmUse {
     Disabled,
     Used,
+    /// Used, but cut by maxTokens and marked as cut.
+    Truncated,
     Fallback(String),
+    /// Not asked: no time left before the send's deadline.
+    Skipped(String),
 }
 
 impl LlmUse {
@@ -78,7 +88,9 @@ impl LlmUse {
         match self {
             LlmUse::Disabled => "disabled",
             LlmUse::Used => "used",
+            LlmUse::Truncated => "truncated",
             LlmUse::Fallback(_) => "fallback",
+            LlmUse::Skipped(_) => "skipped",
         }
     }
 }
@@ -183,12 +195,9 @@ impl Notifier {
         };
         let (message, llm) = match &self.llm {
             None => (rendered.message.clone(), LlmUse::Disabled),
-            Some(s) => match s.summarize(&item.payload, &rendered.message).await {
-                Ok(summary) => (rendered.message.with_summary(&summary), LlmUse::Used),
-                Err(e) => (rendered.message.clone(), LlmUse::Fallback(e.reason())),
-            },
+            Some(s) => self.summarize(s, item, rendered, deadline).await,
         };
-        if let LlmUse::Fallback(reason) = &llm {
+        if let LlmUse::Fallback(reason) | LlmUse::Skipped(reason) = &llm {
             tracing::warn!(alert_id = %item.alert_id, llm_error = %reason, "LLM summary failed; sending the plain message");
         }
         let mention = webhook.mentions_for(rendered.state.as_deref());
@@ -216,6 +225,35 @@ impl Notifier {
                 log_failed(item, rendered, llm.as_str(), &error, e.is_transient());
                 Err((error, e.is_transient()))
             }
+        }
+    }
+
+    /// The message with its summary, asked for only within the time the
+    /// send does not need before `deadline` (pacing wait included).
+    async fn summarize(
+        &self,
+        s: &Summarizer,
+        item: &Item,
+        rendered: &Rendered,
+        deadline: Instant,
+    ) -> (Message, LlmUse) {
+        let now = Instant::now();
+        let send_needs = SEND_RESERVE + self.dingtalk.pacing_delay(now);
+        let left = deadline.saturating_duration_since(now);
+        let Some(budget) = llm::budget(s.timeout(), left, send_needs) else {
+            let reason = format!(
+                "no time for a summary: {} ms left, the send needs {} ms",
+                left.as_millis(),
+                send_needs.as_millis()
+            );
+            return (rendered.message.clone(), LlmUse::Skipped(reason));
+        };
+        match s.summarize(&item.payload, &rendered.message, budget).await {
+            Ok(sum) if sum.truncated => {
+                (rendered.message.with_summary(&sum.text), LlmUse::Truncated)
+            }
+            Ok(sum) => (rendered.message.with_summary(&sum.text), LlmUse::Used),
+            Err(e) => (rendered.message.clone(), LlmUse::Fallback(e.reason())),
         }
     }
 

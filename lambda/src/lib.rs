@@ -5,7 +5,8 @@
 //! while everything that talks to the outside world (`secret`, `dingtalk`,
 //! `llm`) sits at the edges and is wired together in `handler`.
 //! The CLI links this library too, so `test-send --direct` renders a sample
-//! exactly the way the deployed function would.
+//! exactly the way the deployed function would, and `deploy` checks the LLM
+//! settings against the same facts (`model_id`, `config::TEMPLATE_ENVIRONMENT`).
 
 pub mod config;
 pub mod dingtalk;
@@ -16,6 +17,7 @@ pub mod handler;
 pub mod llm;
 pub mod logging;
 pub mod message;
+pub mod model_id;
 pub mod samples;
 pub mod secret;
 #[cfg(feature = "sources")]

@@ -137,6 +137,9 @@ async fn function_delivers_retries_and_reports_failures() {
     let mut llm_env = env;
     llm_env.push(("LLM_ENABLED".into(), "true".into()));
     llm_env.push(("LLM_TIMEOUT_MS".into(), "3000".into()));
+    // A profile of the emulator's region: the local Bedrock, like the real
+    // one, refuses base model ids on demand (see tests/llm_limits.rs).
+    llm_env.push(("LLM_MODEL_ID".into(), "us.amazon.nova-lite-v1:0".into()));
     let with_llm = LambdaEmulator::start(bin, llm_env).expect("emulator with llm");
 
     let alarm = sample_event(SampleKind::Alarm);
@@ -340,7 +343,7 @@ async fn function_delivers_retries_and_reports_failures() {
     );
     let asked = bedrock.requests();
     assert_eq!(asked.len(), 1);
-    assert_eq!(asked[0].model_id, "amazon.nova-lite-v1:0");
+    assert_eq!(asked[0].model_id, "us.amazon.nova-lite-v1:0");
     assert!(asked[0].signed);
     let body = &asked[0].body;
     assert_eq!(

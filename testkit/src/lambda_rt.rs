@@ -65,6 +65,9 @@ pub struct LambdaEmulator {
     state: Arc<AppState>,
     child: Mutex<Child>,
     counter: AtomicU64,
+    /// To start a fresh process after a timeout, as Lambda does.
+    binary: PathBuf,
+    env: Vec<(String, String)>,
     _bg: Background,
 }
 
@@ -86,52 +89,50 @@ impl LambdaEmulator {
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(state.clone());
         let bg = Background::start(router)?;
-        let mut cmd = Command::new(binary);
-        cmd.env("AWS_LAMBDA_RUNTIME_API", bg.addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "dingtalk-notifier-test")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/dingtalk-notifier/test")
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                "2026/11/25/[$LATEST]0123456789abcdef",
-            )
-            .env("AWS_REGION", "us-east-1");
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let logs = state.logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    logs.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-                }
-            });
-        }
+        let child = spawn(binary, &env, &bg.addr.to_string(), &state.logs)?;
         Ok(LambdaEmulator {
             state,
             child: Mutex::new(child),
             counter: AtomicU64::new(0),
+            binary: binary.to_path_buf(),
+            env,
             _bg: bg,
         })
+    }
+
+    /// What Lambda does when a function overruns its deadline: the caller
+    /// gets `Sandbox.Timedout`, the log says `Task timed out`, and the
+    /// execution environment is thrown away (the next invocation starts a
+    /// fresh process, with a fresh init).
+    fn time_out(&self, id: &str, timeout: Duration) -> Result<Outcome> {
+        self.state
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .results
+            .remove(id);
+        let message = format!(
+            "RequestId: {id} Error: Task timed out after {:.2} seconds",
+            timeout.as_secs_f64()
+        );
+        self.state
+            .logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message.clone());
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+        *child = spawn(
+            &self.binary,
+            &self.env,
+            &self._bg.addr.to_string(),
+            &self.state.logs,
+        )?;
+        Ok(Outcome::Error(serde_json::json!({
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": message,
+        })))
     }
 
     pub fn pid(&self) -> u32 {
@@ -191,6 +192,16 @@ impl LambdaEmulator {
                 Ok(Ok(o)) => break o,
                 Ok(Err(_)) => bail!("the emulator dropped invocation {id}"),
                 Err(_) => {
+                    let handed_out = self
+                        .state
+                        .shared
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .starts
+                        .contains_key(&id);
+                    if handed_out && started.elapsed() >= timeout {
+                        break self.time_out(&id, timeout)?;
+                    }
                     if self.exited() {
                         bail!(
                             "the function process exited during invocation {id}; logs:\n{}",
@@ -241,6 +252,57 @@ impl LambdaEmulator {
             .build()?
             .block_on(self.invoke(event, timeout))
     }
+}
+
+/// Starts `bootstrap` against the Runtime API at `addr`, its output lines
+/// collected in `logs`.
+fn spawn(
+    binary: &Path,
+    env: &[(String, String)],
+    addr: &str,
+    logs: &Arc<Mutex<Vec<String>>>,
+) -> Result<Child> {
+    let mut cmd = Command::new(binary);
+    cmd.env("AWS_LAMBDA_RUNTIME_API", addr)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "dingtalk-notifier-test")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/dingtalk-notifier/test")
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/25/[$LATEST]0123456789abcdef",
+        )
+        .env("AWS_REGION", "us-east-1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                logs.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        });
+    }
+    Ok(child)
 }
 
 impl Drop for LambdaEmulator {

@@ -22,7 +22,9 @@ pub mod lambda_rt;
 pub mod moto;
 mod server;
 
-pub use bedrock::{BedrockMode, BedrockRequest, BedrockServer};
+pub use bedrock::{
+    on_demand_refusal, BedrockMode, BedrockRequest, BedrockServer, INVALID_MODEL_ID,
+};
 pub use bridge::{Batch, BridgeOptions, SnsLambdaBridge};
 pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest};
 pub use lambda_rt::{bootstrap_binary, Invocation, LambdaEmulator, Outcome};

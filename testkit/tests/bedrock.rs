@@ -2,17 +2,22 @@ use std::time::Duration;
 
 use aws_sdk_bedrockruntime::error::ProvideErrorMetadata;
 use aws_sdk_bedrockruntime::operation::converse::ConverseError;
+use aws_sdk_bedrockruntime::types::StopReason;
 use aws_sdk_bedrockruntime::types::{ContentBlock, ConversationRole, Message};
 use serde_json::json;
-use testkit::{BedrockMode, BedrockServer};
+use testkit::{on_demand_refusal, BedrockMode, BedrockServer, INVALID_MODEL_ID};
 
 const MODEL: &str = "apac.amazon.nova-lite-v1:0";
 
 fn client(server: &BedrockServer) -> aws_sdk_bedrockruntime::Client {
+    client_in(server, "ap-northeast-1")
+}
+
+fn client_in(server: &BedrockServer, region: &str) -> aws_sdk_bedrockruntime::Client {
     let config = aws_sdk_bedrockruntime::Config::builder()
         .behavior_version(aws_sdk_bedrockruntime::config::BehaviorVersion::latest())
         .region(aws_sdk_bedrockruntime::config::Region::new(
-            "ap-northeast-1",
+            region.to_string(),
         ))
         .endpoint_url(server.endpoint())
         .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
@@ -29,9 +34,19 @@ async fn converse(
     aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
     aws_sdk_bedrockruntime::error::SdkError<ConverseError>,
 > {
+    converse_with(client, MODEL).await
+}
+
+async fn converse_with(
+    client: &aws_sdk_bedrockruntime::Client,
+    model: &str,
+) -> Result<
+    aws_sdk_bedrockruntime::operation::converse::ConverseOutput,
+    aws_sdk_bedrockruntime::error::SdkError<ConverseError>,
+> {
     client
         .converse()
-        .model_id(MODEL)
+        .model_id(model)
         .messages(
             Message::builder()
                 .role(ConversationRole::User)
@@ -130,4 +145,85 @@ async fn body_without_messages_is_a_validation_error() {
         json!({"message": "Malformed input request: messages is required"})
     );
     assert!(!server.requests()[0].signed);
+}
+
+#[tokio::test]
+async fn base_model_ids_are_refused_on_demand_unless_the_test_says_otherwise() {
+    let server = BedrockServer::start(BedrockMode::Reply("ok".into())).unwrap();
+    let c = client_in(&server, "us-east-1");
+    let e = converse_with(&c, "amazon.nova-lite-v1:0")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_validation_exception(), "{e:?}");
+    assert_eq!(
+        e.message(),
+        Some(
+            "Invocation of model ID amazon.nova-lite-v1:0 with on-demand throughput isn\u{2019}t \
+             supported. Retry your request with the ID or ARN of an inference profile that \
+             contains this model."
+        )
+    );
+    assert_eq!(
+        e.message(),
+        Some(on_demand_refusal("amazon.nova-lite-v1:0").as_str())
+    );
+    assert_eq!(server.requests()[0].region, "us-east-1");
+    // The profiles of the caller's geography are served.
+    assert!(converse_with(&c, "us.amazon.nova-lite-v1:0").await.is_ok());
+    assert!(converse_with(&c, "global.amazon.nova-lite-v1:0")
+        .await
+        .is_ok());
+    // A kinder world, asked for explicitly.
+    server.serve_on_demand(&["amazon.nova-lite-v1:0"]);
+    assert!(converse_with(&c, "amazon.nova-lite-v1:0").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_profile_of_another_geography_is_an_invalid_identifier() {
+    let server = BedrockServer::start(BedrockMode::Reply("ok".into())).unwrap();
+    for (region, model) in [
+        ("us-east-1", "eu.amazon.nova-lite-v1:0"),
+        ("eu-west-1", "apac.amazon.nova-lite-v1:0"),
+        ("ap-southeast-1", "jp.amazon.nova-lite-v1:0"),
+        ("us-gov-west-1", "us.amazon.nova-lite-v1:0"),
+    ] {
+        let e = converse_with(&client_in(&server, region), model)
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(e.is_validation_exception(), "{region} {model}: {e:?}");
+        assert_eq!(e.message(), Some(INVALID_MODEL_ID), "{region} {model}");
+    }
+    for (region, model) in [
+        ("ap-northeast-1", "jp.amazon.nova-lite-v1:0"),
+        ("ap-southeast-2", "au.amazon.nova-lite-v1:0"),
+        ("us-gov-west-1", "us-gov.amazon.nova-lite-v1:0"),
+        ("eu-central-1", "eu.amazon.nova-lite-v1:0"),
+    ] {
+        assert!(
+            converse_with(&client_in(&server, region), model)
+                .await
+                .is_ok(),
+            "{region} {model}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn max_tokens_says_so_in_the_stop_reason() {
+    let server = BedrockServer::start(BedrockMode::MaxTokens("CPU 持续过高，影响".into())).unwrap();
+    let out = converse(&client(&server)).await.unwrap();
+    assert_eq!(out.stop_reason, StopReason::MaxTokens);
+    server.set_mode(BedrockMode::Reply("whole".into()));
+    let out = converse(&client(&server)).await.unwrap();
+    assert_eq!(out.stop_reason, StopReason::EndTurn);
+}
+
+#[tokio::test]
+async fn hang_never_answers() {
+    let server = BedrockServer::start(BedrockMode::Hang).unwrap();
+    let c = client(&server);
+    let r = tokio::time::timeout(Duration::from_secs(2), converse(&c)).await;
+    assert!(r.is_err(), "{r:?}");
 }

@@ -18,6 +18,7 @@ while true; do
   echo "{\"message\":\"handling\",\"id\":\"$ID\"}"
   echo "to stderr" >&2
   case "$EVENT" in
+    *slow*) sleep 3; curl -sS -X POST -d '{"late":true}' "$API/invocation/$ID/response" >/dev/null ;;
     *fail*) curl -sS -X POST -d '{"errorType":"Boom","errorMessage":"failed"}' "$API/invocation/$ID/error" >/dev/null ;;
     *) curl -sS -X POST -d "{\"echo\":$EVENT,\"deadline\":$DEADLINE}" "$API/invocation/$ID/response" >/dev/null ;;
   esac
@@ -86,6 +87,37 @@ fn emulator_runs_a_bootstrap() {
         Outcome::Error(json!({"errorType": "Boom", "errorMessage": "failed"}))
     );
     assert!(emu.init_error().is_none());
+}
+
+#[test]
+fn emulator_times_out_like_lambda_and_starts_a_fresh_process() {
+    if !curl_available() {
+        eprintln!("curl not found, skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let emu = LambdaEmulator::start(&fake_bootstrap(dir.path()), vec![]).unwrap();
+    let first_pid = emu.pid();
+    let inv = emu
+        .invoke_blocking(json!({"x": "slow"}), Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(
+        inv.outcome,
+        Outcome::Error(json!({
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": format!("RequestId: {} Error: Task timed out after 1.00 seconds", inv.request_id)
+        }))
+    );
+    assert_ne!(emu.pid(), first_pid, "a fresh execution environment");
+    let inv = emu
+        .invoke_blocking(json!({"a": 2}), Duration::from_secs(30))
+        .unwrap();
+    let Outcome::Response(resp) = &inv.outcome else {
+        panic!("{inv:?}")
+    };
+    assert_eq!(resp["echo"], json!({"a": 2}));
+    let inits = emu.logs().iter().filter(|l| l.starts_with("init ")).count();
+    assert_eq!(inits, 2, "{:#?}", emu.logs());
 }
 
 #[tokio::test]
