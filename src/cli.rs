@@ -198,6 +198,9 @@ pub struct DeployArgs {
     /// Prefix for stack export names (empty = the stack name)
     #[arg(long, env = "DINGTALK_NOTIFIER_EXPORT_PREFIX")]
     pub export_prefix: Option<String>,
+    /// Permissions boundary ARN for the function's role (the PermissionsBoundaryArn output of docs/iam-deploy-policy.json; empty = none)
+    #[arg(long, env = "DINGTALK_NOTIFIER_PERMISSIONS_BOUNDARY")]
+    pub permissions_boundary: Option<String>,
 
     /// Use this function zip instead of building (must hold a `bootstrap` entry)
     #[arg(long, env = "DINGTALK_NOTIFIER_ARTIFACT")]

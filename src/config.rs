@@ -72,6 +72,13 @@ pub struct DeployConfig {
     pub keyword: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_any_host: Option<bool>,
+    /// ARN of the function role's permissions boundary (empty = none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    /// Set by deploy when the default artifact bucket name belongs to
+    /// another account: the random-suffix bucket used instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_bucket: Option<String>,
 }
 
 pub fn default_path() -> PathBuf {

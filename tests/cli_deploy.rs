@@ -265,6 +265,7 @@ async fn deploy_update_status_destroy() {
         ("BatchSize", "50"),
         ("BatchWindowSeconds", "10"),
         ("MaxReceiveCount", "15"),
+        ("PermissionsBoundaryArn", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod build;
 mod client;
 pub mod connect;
+pub mod function_code;
 pub mod package;
 pub mod secret;
 pub mod stack;

@@ -64,9 +64,24 @@ pub fn validate_signing_secret(raw: &str) -> Result<(), String> {
 pub struct ExistingSecret {
     pub arn: String,
     pub tags: Vec<(String, String)>,
+    /// Scheduled for deletion (DeleteSecret with a recovery window): it can
+    /// be neither read nor written until restored.
+    pub scheduled_for_deletion: bool,
 }
 
 impl ExistingSecret {
+    /// Fails with how to restore the secret when it is scheduled for deletion.
+    pub fn ensure_usable(&self, stack: &str) -> Result<()> {
+        if self.scheduled_for_deletion {
+            let name = secret_name(stack);
+            anyhow::bail!(
+                "the secret {name} is scheduled for deletion; restore it \
+                 (aws secretsmanager restore-secret --secret-id {name}) or wait until it is gone"
+            );
+        }
+        Ok(())
+    }
+
     /// True when our tags say this stack owns the secret.
     pub fn owned_by(&self, stack: &str) -> bool {
         let tag = |k: &str| {
@@ -79,8 +94,7 @@ impl ExistingSecret {
     }
 }
 
-/// Looks the secret up by name; `None` when it does not exist (or is
-/// scheduled for deletion, which the next create would trip over anyway).
+/// Looks the secret up by name; `None` when it does not exist.
 pub async fn find(aws: &Aws, stack: &str) -> Result<Option<ExistingSecret>> {
     let name = secret_name(stack);
     let res = aws
@@ -91,27 +105,20 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<Option<ExistingSecret>> {
         .await
         .aws("secretsmanager:DescribeSecret");
     match res {
-        Ok(out) => {
-            if out.deleted_date().is_some() {
-                anyhow::bail!(
-                    "the secret {name} is scheduled for deletion; restore it \
-                     (aws secretsmanager restore-secret --secret-id {name}) or wait until it is gone"
-                );
-            }
-            Ok(Some(ExistingSecret {
-                arn: out.arn().unwrap_or_default().to_string(),
-                tags: out
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().to_string(),
-                            t.value().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect(),
-            }))
-        }
+        Ok(out) => Ok(Some(ExistingSecret {
+            arn: out.arn().unwrap_or_default().to_string(),
+            tags: out
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+            scheduled_for_deletion: out.deleted_date().is_some(),
+        })),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(e.context(format!("looking up the secret {name}"))),
     }
@@ -234,6 +241,7 @@ mod tests {
     fn ownership_needs_both_tags() {
         let s = |tags: &[(&str, &str)]| ExistingSecret {
             arn: "arn".into(),
+            scheduled_for_deletion: false,
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -168,29 +168,45 @@ pub async fn resources_of_type(
 }
 
 /// Every stack this tool created (tag `app=dingtalk-notifier`), in the region.
+/// Listed with ListStacks (which IAM grants only on `*`) and described one by
+/// one, so the deploy policy can keep DescribeStacks scoped to stack ARNs.
 pub async fn list_ours(aws: &Aws) -> Result<Vec<StackInfo>> {
-    let mut out = Vec::new();
+    let mut ids = Vec::new();
     let mut token = None;
     loop {
         let page = aws
             .cloudformation
-            .describe_stacks()
+            .list_stacks()
             .set_next_token(token)
             .send()
             .await
-            .aws("cloudformation:DescribeStacks")
+            .aws("cloudformation:ListStacks")
             .context("listing stacks")?;
-        out.extend(
-            page.stacks()
+        ids.extend(
+            page.stack_summaries()
                 .iter()
-                .map(StackInfo::from_sdk)
-                .filter(StackInfo::is_ours),
+                .filter(|s| s.stack_status().map(|st| st.as_str()) != Some("DELETE_COMPLETE"))
+                // Our template's description names the tool; a summary without one is checked.
+                .filter(|s| {
+                    s.template_description()
+                        .is_none_or(|d| d.starts_with("dingtalk-notifier"))
+                })
+                .filter_map(|s| s.stack_id().map(str::to_string)),
         );
         token = page.next_token().map(str::to_string);
         if token.is_none() {
-            return Ok(out);
+            break;
         }
     }
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(info) = describe(aws, &id).await? {
+            if info.is_ours() {
+                out.push(info);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// One line of a change set.

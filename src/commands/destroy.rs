@@ -1,7 +1,9 @@
 //! `destroy`: delete the stack, then the webhook secret it owns, and with
 //! `--purge` the artifact bucket when no other notifier stack uses it.
 //! Ownership is checked by our tags every time, so nothing this tool did not
-//! create is touched. A stack that does not exist is not an error.
+//! create is touched. A stack that does not exist is not an error, nor is a
+//! secret already scheduled for deletion. Alerts still waiting in the
+//! stack's queues are counted and confirmed first: they go with the stack.
 
 use anyhow::{bail, Result};
 use serde_json::json;
@@ -11,6 +13,7 @@ use crate::aws::secret;
 use crate::aws::stack;
 use crate::aws::Aws;
 use crate::cli::DestroyArgs;
+use crate::commands::redrive;
 use crate::term::output::Ui;
 use crate::term::prompt;
 
@@ -27,6 +30,9 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
                 "the stack {stack_name} was not created by dingtalk-notifier (no app=dingtalk-notifier tag); not deleting it"
             );
         }
+        if let Some(msg) = busy_message(stack_name, &s.status) {
+            bail!(msg);
+        }
     }
     if current.is_none() && existing_secret.is_none() && !args.purge {
         ui.success(format!(
@@ -41,6 +47,9 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
         return Ok(());
     }
 
+    if let Some(s) = &current {
+        confirm_held_alerts(aws, ui, stack_name, s).await?;
+    }
     if !ui.assume_yes {
         if !ui.interactive {
             bail!("destroy deletes the stack {stack_name} and its webhook secret: pass --yes to confirm without a terminal");
@@ -83,12 +92,19 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
 
     let mut secret_deleted = false;
     if let Some(s) = &existing_secret {
-        secret::force_delete(aws, &s.arn).await?;
-        secret_deleted = true;
-        ui.success(format!(
-            "Secret {} deleted.",
-            secret::secret_name(stack_name)
-        ));
+        let name = secret::secret_name(stack_name);
+        match secret::force_delete(aws, &s.arn).await {
+            Ok(()) => {
+                secret_deleted = true;
+                ui.success(format!("Secret {name} deleted."));
+            }
+            // Already on its way out: Secrets Manager removes it when its
+            // recovery window ends; nothing is left for destroy to do.
+            Err(_) if s.scheduled_for_deletion => ui.info(format!(
+                "Secret {name} is already scheduled for deletion; Secrets Manager removes it at the end of its recovery window."
+            )),
+            Err(e) => return Err(e),
+        }
     }
 
     let mut bucket_deleted = false;
@@ -106,11 +122,15 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
             .collect();
         if users.is_empty() {
             ui.step(format!("Deleting the artifact bucket {name}"));
-            bucket_deleted = artifacts::purge_bucket(aws, &name).await?;
-            if bucket_deleted {
-                ui.success(format!("Bucket {name} deleted."));
-            } else {
-                ui.info(format!("No bucket {name}."));
+            match artifacts::purge_bucket(aws, &name).await? {
+                artifacts::Purge::Deleted => {
+                    bucket_deleted = true;
+                    ui.success(format!("Bucket {name} deleted."));
+                }
+                artifacts::Purge::Missing => ui.info(format!("No bucket {name}.")),
+                artifacts::Purge::Kept(why) => {
+                    ui.warn(format!("Keeping the bucket {name}: {why}."))
+                }
             }
         } else {
             ui.info(format!(
@@ -133,4 +153,114 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
         );
     }
     Ok(())
+}
+
+/// A clear refusal for a stack CloudFormation is still working on (a review
+/// stack, which holds nothing yet, can be deleted).
+fn busy_message(stack_name: &str, status: &str) -> Option<String> {
+    if !status.ends_with("_IN_PROGRESS") || status == "REVIEW_IN_PROGRESS" {
+        return None;
+    }
+    Some(if status == "DELETE_IN_PROGRESS" {
+        format!(
+            "the stack {stack_name} is already being deleted (DELETE_IN_PROGRESS); \
+             follow it with `dingtalk-notifier status`, then run destroy again to remove the secret"
+        )
+    } else {
+        format!(
+            "the stack {stack_name} is busy ({status}); wait until CloudFormation finishes \
+             (`dingtalk-notifier status`), then run destroy again"
+        )
+    })
+}
+
+/// "3 alerts in the dead-letter queue and 1 in the buffer", or `None` when
+/// both are empty.
+fn held_alerts_summary(dead_letter: usize, buffer: usize) -> Option<String> {
+    let n = |count: usize| {
+        if count == 1 {
+            "1 alert".to_string()
+        } else {
+            format!("{count} alerts")
+        }
+    };
+    match (dead_letter, buffer) {
+        (0, 0) => None,
+        (d, 0) => Some(format!("{} in the dead-letter queue", n(d))),
+        (0, b) => Some(format!("{} in the buffer queue", n(b))),
+        (d, b) => Some(format!(
+            "{} in the dead-letter queue and {b} in the buffer queue",
+            n(d)
+        )),
+    }
+}
+
+/// Deleting the stack deletes its queues and what they hold: say how many
+/// alerts that is and ask (`--yes` answers).
+async fn confirm_held_alerts(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    info: &stack::StackInfo,
+) -> Result<()> {
+    if stack::phase(&info.status) == stack::Phase::InProgress {
+        return Ok(()); // a review stack has no queues yet
+    }
+    let region = aws.region().unwrap_or_default().to_string();
+    let Ok(queues) = redrive::find_queues(aws, stack_name, &region).await else {
+        return Ok(()); // an older or half-created stack without both queues
+    };
+    let count = |(visible, in_flight): (usize, usize)| visible + in_flight;
+    let dead = count(redrive::message_counts(aws, &queues.dead_letter).await?);
+    let buffered = count(redrive::message_counts(aws, &queues.alert).await?);
+    let Some(summary) = held_alerts_summary(dead, buffered) else {
+        return Ok(());
+    };
+    ui.warn(format!(
+        "the stack still holds {summary}; deleting it deletes them \
+         (`dingtalk-notifier redrive` delivers dead letters once DingTalk accepts them again)"
+    ));
+    if ui.assume_yes || !ui.interactive {
+        return Ok(()); // --yes answers; without a terminal destroy asks for --yes next
+    }
+    if !prompt::confirm("Delete these alerts with the stack?", false)? {
+        bail!("cancelled: nothing was deleted");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_stacks_get_a_clear_message() {
+        assert_eq!(busy_message("s", "UPDATE_COMPLETE"), None);
+        assert_eq!(busy_message("s", "REVIEW_IN_PROGRESS"), None);
+        assert_eq!(
+            busy_message("s", "UPDATE_ROLLBACK_IN_PROGRESS").unwrap(),
+            "the stack s is busy (UPDATE_ROLLBACK_IN_PROGRESS); wait until CloudFormation finishes \
+             (`dingtalk-notifier status`), then run destroy again"
+        );
+        assert!(busy_message("s", "DELETE_IN_PROGRESS")
+            .unwrap()
+            .starts_with("the stack s is already being deleted"));
+    }
+
+    #[test]
+    fn held_alerts_are_counted_in_words() {
+        assert_eq!(held_alerts_summary(0, 0), None);
+        assert_eq!(
+            held_alerts_summary(1, 0).unwrap(),
+            "1 alert in the dead-letter queue"
+        );
+        assert_eq!(
+            held_alerts_summary(0, 2).unwrap(),
+            "2 alerts in the buffer queue"
+        );
+        assert_eq!(
+            held_alerts_summary(3, 1).unwrap(),
+            "3 alerts in the dead-letter queue and 1 in the buffer queue"
+        );
+    }
 }

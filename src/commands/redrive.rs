@@ -226,12 +226,12 @@ fn queue_name(url: &str) -> &str {
     url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
 }
 
-struct Queues {
-    dead_letter: String,
-    alert: String,
+pub(crate) struct Queues {
+    pub dead_letter: String,
+    pub alert: String,
 }
 
-async fn find_queues(aws: &Aws, stack_name: &str, region: &str) -> Result<Queues> {
+pub(crate) async fn find_queues(aws: &Aws, stack_name: &str, region: &str) -> Result<Queues> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
             "no stack named {stack_name} in {region}: run `dingtalk-notifier deploy` first (or pass --stack-name / --region)"
@@ -275,7 +275,7 @@ async fn find_queues(aws: &Aws, stack_name: &str, region: &str) -> Result<Queues
 }
 
 /// Visible and in-flight messages.
-async fn message_counts(aws: &Aws, url: &str) -> Result<(usize, usize)> {
+pub(crate) async fn message_counts(aws: &Aws, url: &str) -> Result<(usize, usize)> {
     let out = aws
         .sqs
         .get_queue_attributes()
@@ -285,7 +285,7 @@ async fn message_counts(aws: &Aws, url: &str) -> Result<(usize, usize)> {
         .send()
         .await
         .aws("sqs:GetQueueAttributes")
-        .with_context(|| format!("reading the dead-letter queue {url}"))?;
+        .with_context(|| format!("reading the queue {url}"))?;
     let count = |name: QueueAttributeName| {
         out.attributes()
             .and_then(|a| a.get(&name))

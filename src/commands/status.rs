@@ -42,7 +42,7 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str) -> Result<()> {
 /// The `FunctionName` output, else the stack's Lambda function resource (an
 /// engine may report resources before outputs, or an older template may lack
 /// the output).
-async fn function_name(aws: &Aws, info: &StackInfo) -> Result<Option<String>> {
+pub async fn function_name(aws: &Aws, info: &StackInfo) -> Result<Option<String>> {
     if let Some(name) = info.outputs.get("FunctionName") {
         return Ok(Some(name.clone()));
     }

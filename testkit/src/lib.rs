@@ -28,4 +28,4 @@ pub use bedrock::{
 pub use bridge::{Batch, BridgeOptions, SnsLambdaBridge};
 pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest};
 pub use lambda_rt::{bootstrap_binary, Invocation, LambdaEmulator, Outcome};
-pub use moto::Moto;
+pub use moto::{Moto, MotoOptions};

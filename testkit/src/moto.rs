@@ -1,4 +1,7 @@
 //! The moto AWS emulator, started per test on a free port.
+//!
+//! moto runs from `moto_server.py`, which first teaches it real behaviour
+//! moto lacks (S3's ExpectedBucketOwner check); see that file.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -19,8 +22,22 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// How to start moto; `Default` is the plain emulator.
+#[derive(Debug, Clone, Default)]
+pub struct MotoOptions {
+    /// `INITIAL_NO_AUTH_ACTION_COUNT`: after this many requests moto checks
+    /// every call against the caller's IAM policies (set-up calls come first).
+    pub initial_no_auth_action_count: Option<u32>,
+}
+
+const LAUNCHER: &str = include_str!("moto_server.py");
+
 impl Moto {
     pub fn start() -> Result<Moto> {
+        Self::start_with(MotoOptions::default())
+    }
+
+    pub fn start_with(opts: MotoOptions) -> Result<Moto> {
         let dir = tempfile::tempdir()?;
         let empty_file = dir.path().join("empty");
         std::fs::write(&empty_file, "")?;
@@ -28,8 +45,13 @@ impl Moto {
         let mut last_err = None;
         for _ in 0..3 {
             let port = free_port()?;
-            let mut child = match Command::new("moto_server")
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // The interpreter pip installed moto_server with (scripts/setup).
+            let mut cmd = Command::new("python3");
+            cmd.args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()]);
+            if let Some(n) = opts.initial_no_auth_action_count {
+                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+            }
+            let mut child = match cmd
                 .stdin(Stdio::null())
                 .stdout(log.try_clone()?)
                 .stderr(log.try_clone()?)
@@ -37,7 +59,9 @@ impl Moto {
             {
                 Ok(c) => c,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    bail!("moto_server not found on PATH: run scripts/setup (pip install 'moto[server]')")
+                    bail!(
+                        "python3 not found on PATH: run scripts/setup (pip install 'moto[server]')"
+                    )
                 }
                 Err(e) => return Err(e).context("starting moto_server"),
             };
@@ -55,7 +79,7 @@ impl Moto {
             last_err = Some(port);
         }
         bail!(
-            "moto_server did not come up (last port {:?}); see its log",
+            "moto_server did not come up (last port {:?}); is moto installed for python3? (scripts/setup)",
             last_err
         )
     }

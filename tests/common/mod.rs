@@ -3,6 +3,8 @@
 //! output, and a tiny function zip for `deploy --artifact`.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod iam;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -133,6 +133,10 @@ pub struct Settings {
     pub at_all_on: Option<Vec<String>>,
     pub keyword: Option<String>,
     pub webhook_any_host: bool,
+    /// The remembered artifact bucket (dingtalk-notifier.toml), if any.
+    pub artifact_bucket: Option<String>,
+    /// Permissions boundary ARN of the function role; empty = none.
+    pub permissions_boundary: String,
 }
 
 impl Settings {
@@ -151,6 +155,7 @@ impl Settings {
             ("MemorySize", self.memory.to_string()),
             ("Timeout", self.timeout.to_string()),
             ("ReservedConcurrency", self.reserved_concurrency.to_string()),
+            ("PermissionsBoundaryArn", self.permissions_boundary.clone()),
             ("LogRetentionInDays", self.log_retention.to_string()),
             ("WebhookSecretArn", secret_arn.to_string()),
             (Rule::Health.parameter(), on(Rule::Health)),
@@ -196,6 +201,9 @@ impl Settings {
                 at_all_on: self.at_all_on.clone(),
                 keyword: self.keyword.clone(),
                 webhook_any_host: self.webhook_any_host.then_some(true),
+                artifact_bucket: self.artifact_bucket.clone(),
+                permissions_boundary: (!self.permissions_boundary.is_empty())
+                    .then(|| self.permissions_boundary.clone()),
             },
         }
     }
@@ -284,6 +292,29 @@ pub fn validate_model_id(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(err())
+    }
+}
+
+/// Empty, or the ARN of an IAM managed policy (`arn:<partition>:iam::<account>:policy/...`).
+pub fn validate_policy_arn(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = s.is_empty()
+        || (parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == "iam"
+            && parts[3].is_empty()
+            && parts[4].len() == 12
+            && parts[4].chars().all(|c| c.is_ascii_digit())
+            && parts[5].len() > "policy/".len()
+            && parts[5].starts_with("policy/"));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an IAM policy ARN; use the PermissionsBoundaryArn output of \
+             docs/iam-deploy-policy.json (arn:aws:iam::123456789012:policy/dingtalk-notifier/dingtalk-notifier-function-boundary)"
+        ))
     }
 }
 
@@ -535,6 +566,15 @@ pub fn resolve_settings(
         bail!("invalid --export-prefix: use letters, digits, '-', ':', '_' and '.'");
     }
 
+    let permissions_boundary = given(&args.permissions_boundary, &cfg.permissions_boundary)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    check(
+        "--permissions-boundary",
+        validate_policy_arn(&permissions_boundary),
+    )?;
+
     let at_mobiles = given(&args.at_mobiles, &cfg.at_mobiles).map(split_list);
     let at_all_on = given(&args.at_all_on, &cfg.at_all_on).map(split_list);
     let keyword = given(&args.keyword, &cfg.keyword).map(|k| k.trim().to_string());
@@ -562,6 +602,8 @@ pub fn resolve_settings(
         at_all_on,
         keyword,
         webhook_any_host: given(&args.webhook_any_host, &cfg.webhook_any_host).unwrap_or(false),
+        artifact_bucket: cfg.artifact_bucket.clone(),
+        permissions_boundary,
     })
 }
 
@@ -739,6 +781,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<()> 
 
     let existing_secret = secret::find(&aws, &stack_name).await?;
     if let Some(s) = &existing_secret {
+        s.ensure_usable(&stack_name)?;
         if !s.owned_by(&stack_name) {
             bail!(
                 "a secret named {} exists but is not tagged as belonging to stack {stack_name}; \
@@ -806,7 +849,21 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<()> 
     // Function code.
     let artifact = obtain_artifact(ui, args, &settings).await?;
     ui.step("Uploading the function");
-    let uploaded = artifacts::ensure_uploaded(&aws, &artifact).await?;
+    let uploaded =
+        artifacts::ensure_uploaded(&aws, &artifact, settings.artifact_bucket.as_deref()).await?;
+    if let Some(taken) = &uploaded.taken {
+        ui.warn(format!(
+            "the bucket {taken} belongs to another AWS account; using {} instead",
+            uploaded.bucket
+        ));
+        settings.artifact_bucket = Some(uploaded.bucket.clone());
+        config::save(&cfg_path, &settings.to_config(&region))?;
+        ui.info(format!(
+            "{} remembered in {}",
+            uploaded.bucket,
+            cfg_path.display()
+        ));
+    }
     ui.info(if uploaded.uploaded {
         format!("uploaded s3://{}/{}", uploaded.bucket, uploaded.key)
     } else {
@@ -900,11 +957,6 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<()> 
                 }
                 bail!("cancelled: nothing was deployed");
             }
-            if secret_needs_update {
-                secret::put_value(&aws, &secret_arn, &desired_value).await?;
-                ui.info("webhook secret updated");
-            }
-            secret_updated = secret_needs_update;
             let stack_id = stack::describe(&aws, &stack_name)
                 .await?
                 .map(|s| s.id)
@@ -921,8 +973,23 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<()> 
                          fix the cause and run deploy again, it will offer to delete the failed stack"
                     );
                 }
-                bail!("deploy failed: stack {stack_name} is {}", done.status);
+                bail!(
+                    "deploy failed: stack {stack_name} is {}{}",
+                    done.status,
+                    if secret_needs_update {
+                        "; the stored webhook was not changed"
+                    } else {
+                        ""
+                    }
+                );
             }
+            // Only now: a failed or rolled-back update must leave the old
+            // webhook live with the old stack.
+            if secret_needs_update {
+                secret::put_value(&aws, &secret_arn, &desired_value).await?;
+                ui.info("webhook secret updated");
+            }
+            secret_updated = secret_needs_update;
             stack_updated = true;
             ui.success(format!(
                 "Stack {stack_name} {}.",
@@ -934,6 +1001,10 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<()> 
     let final_state = stack::describe(&aws, &stack_name)
         .await?
         .with_context(|| format!("the stack {stack_name} is missing after deploy"))?;
+    let function = crate::commands::status::function_name(&aws, &final_state)
+        .await?
+        .with_context(|| format!("the stack {stack_name} has no function to check"))?;
+    crate::aws::function_code::verify(&aws, &function, &artifact.sha256).await?;
     print_result(
         ui,
         &final_state,
@@ -1103,6 +1174,8 @@ mod tests {
             at_all_on: None,
             keyword: None,
             webhook_any_host: false,
+            artifact_bucket: None,
+            permissions_boundary: String::new(),
         }
     }
 
@@ -1186,6 +1259,7 @@ mod tests {
                 "MemorySize",
                 "Timeout",
                 "ReservedConcurrency",
+                "PermissionsBoundaryArn",
                 "LogRetentionInDays",
                 "WebhookSecretArn",
                 "EnableHealthRule",
@@ -1221,6 +1295,13 @@ mod tests {
         .is_ok());
         assert!(validate_model_id("nova lite").is_err());
         assert!(validate_model_id("nova").is_err());
+        assert!(validate_policy_arn("").is_ok());
+        assert!(validate_policy_arn(
+            "arn:aws-cn:iam::123456789012:policy/dingtalk-notifier/dingtalk-notifier-function-boundary"
+        )
+        .is_ok());
+        assert!(validate_policy_arn("arn:aws:iam::123456789012:role/x").is_err());
+        assert!(validate_policy_arn("dingtalk-notifier-function-boundary").is_err());
         assert!(validate_time_zone("Asia/Shanghai").is_ok());
         assert_eq!(
             validate_time_zone("Asia/Beijing").unwrap_err(),

@@ -1,0 +1,53 @@
+//! After a deploy, the function must run exactly the zip this CLI built or
+//! was given: Lambda's `CodeSha256` (base64 of the SHA-256 of the deployed
+//! zip) is compared with the zip's own hash. A mismatch means the code came
+//! from somewhere else (a planted artifact, a change outside this tool).
+
+use anyhow::{bail, Context, Result};
+
+use crate::aws::Aws;
+use crate::errors::AwsResultExt;
+
+/// Lambda's form of a hex SHA-256: base64 of the digest bytes.
+pub fn lambda_code_sha256(hex_sha256: &str) -> Result<String> {
+    let bytes = hex::decode(hex_sha256).context("the zip's SHA-256 is not hex")?;
+    Ok(aws_smithy_types::base64::encode(bytes))
+}
+
+/// Fails unless the function `name` runs the zip with `hex_sha256`.
+pub async fn verify(aws: &Aws, name: &str, hex_sha256: &str) -> Result<()> {
+    let deployed = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .aws("lambda:GetFunctionConfiguration")
+        .with_context(|| format!("reading the function {name}"))?;
+    let deployed = deployed.code_sha256().unwrap_or_default();
+    let expected = lambda_code_sha256(hex_sha256)?;
+    if deployed != expected {
+        bail!(
+            "the function {name} runs code with CodeSha256 {deployed}, not the zip this deploy \
+             uploaded ({expected}): its code was changed outside dingtalk-notifier or planted; \
+             find out who changed it before trusting the function"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_becomes_lambdas_base64() {
+        // SHA-256 of the empty string.
+        assert_eq!(
+            lambda_code_sha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+                .unwrap(),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        assert!(lambda_code_sha256("not hex").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+# moto_server, with what real AWS does and moto 5.2.5 does not (yet).
+#
+# S3 ExpectedBucketOwner: real S3 answers 403 AccessDenied when the bucket
+# belongs to another account than the request's x-amz-expected-bucket-owner;
+# moto ignores the header and serves any account's bucket. With the check the
+# two-account bucket-sniping test can tell a guarded client from a naive one.
+#
+# CloudFormation rollback: when a change set's execution fails, real
+# CloudFormation rolls the stack back (UPDATE_ROLLBACK_COMPLETE, or
+# ROLLBACK_COMPLETE for a create) and ExecuteChangeSet itself succeeded;
+# moto raises from ExecuteChangeSet and leaves the status as it was.
+#
+# S3 IAM action names: moto authorises HeadBucket as "s3:HeadBucket" (IAM has
+# no such action: it is s3:ListBucket), and PutPublicAccessBlock and
+# PutBucketEncryption as "s3:CreateBucket"; real IAM checks
+# s3:PutBucketPublicAccessBlock and s3:PutEncryptionConfiguration.
+#
+# Signatures under IAM enforcement: moto recomputes SigV4 from the request as
+# it re-parsed it and gets long form bodies (a CloudFormation TemplateBody)
+# wrong, answering SignatureDoesNotMatch to a correctly signed request. The
+# access key is still looked up (an unknown one is refused); the signature
+# check itself is what the real service does and moto cannot.
+#
+# SQS batch calls: IAM authorises SendMessageBatch as sqs:SendMessage (and
+# likewise DeleteMessageBatch, ChangeMessageVisibilityBatch); moto asks for
+# actions IAM does not have.
+#
+# Lambda concurrency: an account has 1,000 concurrent executions and
+# reservations must leave 100 unreserved; moto checks that only in
+# PutFunctionConcurrency and only with MOTO_LAMBDA_CONCURRENCY_QUOTA set, and
+# not at all when CloudFormation updates ReservedConcurrentExecutions.
+import os
+import sys
+
+os.environ.setdefault("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000")
+
+import moto.awslambda.models as lambda_models  # noqa: E402
+import moto.cloudformation.models as cfn_models  # noqa: E402
+
+import moto.s3.responses as s3_responses
+from moto.s3.exceptions import S3AccessDeniedError
+from moto.s3.models import s3_backends
+
+
+def _expect_owner(handler):
+    def guarded(self, request, full_url):
+        owner = request.headers.get("x-amz-expected-bucket-owner")
+        if owner:
+            name = self.parse_bucket_name_from_url(request, full_url)
+            where = s3_backends.bucket_accounts.get(name)
+            if where is not None and where[1] != owner:
+                raise S3AccessDeniedError()
+        return handler(self, request, full_url)
+
+    return guarded
+
+
+_bucket_actions = s3_responses.ACTION_MAP["BUCKET"]
+_bucket_actions["HEAD"]["DEFAULT"] = "ListBucket"
+_bucket_actions["GET"].update(
+    {"encryption": "GetEncryptionConfiguration", "publicAccessBlock": "GetBucketPublicAccessBlock"}
+)
+_bucket_actions["PUT"].update(
+    {"encryption": "PutEncryptionConfiguration", "publicAccessBlock": "PutBucketPublicAccessBlock"}
+)
+_bucket_actions["DELETE"].update(
+    {"encryption": "PutEncryptionConfiguration", "publicAccessBlock": "PutBucketPublicAccessBlock"}
+)
+
+s3_responses.S3Response._bucket_response = _expect_owner(s3_responses.S3Response._bucket_response)
+s3_responses.S3Response._key_response = _expect_owner(s3_responses.S3Response._key_response)
+
+
+
+def _execute_or_roll_back(execute):
+    def run(self, change_set_name, stack_name=None):
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name),
+            None,
+        )
+        try:
+            return execute(self, change_set_name, stack_name)
+        except Exception as err:  # what real CloudFormation turns into a rollback
+            if change_set is None:
+                raise
+            stack = self.stacks[change_set.stack_id]
+            kind = change_set.change_set_type
+            reason = getattr(err, "message", None) or str(err)
+            failed = "ROLLBACK" if kind == "CREATE" else "UPDATE_ROLLBACK"
+            stack._add_stack_event(f"{failed}_IN_PROGRESS", resource_status_reason=reason)
+            stack._add_stack_event(f"{failed}_COMPLETE")
+            stack.status = f"{failed}_COMPLETE"
+            change_set.execution_status = "EXECUTE_FAILED"
+
+    return run
+
+
+cfn_models.CloudFormationBackend.execute_change_set = _execute_or_roll_back(
+    cfn_models.CloudFormationBackend.execute_change_set
+)
+
+
+def _update_with_concurrency(update):
+    def run(self, config_updates):
+        reserved = config_updates.get("ReservedConcurrentExecutions")
+        if reserved is not None:
+            backend = lambda_models.lambda_backends[self.account_id][self.region]
+            backend.put_function_concurrency(self.function_name, str(reserved))
+        return update(self, config_updates)
+
+    return run
+
+
+lambda_models.LambdaFunction.update_configuration = _update_with_concurrency(
+    lambda_models.LambdaFunction.update_configuration
+)
+
+import moto.iam.access_control as access_control  # noqa: E402
+
+access_control.IAMRequestBase.check_signature = lambda self: None
+
+_IAM_ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _with_iam_action_names(check):
+    def run(self, resource):
+        self._action = _IAM_ACTION_OF.get(self._action, self._action)
+        return check(self, resource)
+
+    return run
+
+
+access_control.IAMRequestBase.check_action_permitted = _with_iam_action_names(
+    access_control.IAMRequestBase.check_action_permitted
+)
+
+from moto.server import main  # noqa: E402
+
+sys.argv[0] = "moto_server"
+sys.exit(main())

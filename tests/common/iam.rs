@@ -1,0 +1,145 @@
+//! Reading the deploy policy template (`docs/iam-deploy-policy.json`) as the
+//! policies IAM would hold: `Fn::Sub` and `Ref` resolved for one partition
+//! and account.
+
+use serde_json::{json, Map, Value};
+
+pub fn deploy_policy_template() -> Value {
+    serde_json::from_str(include_str!("../../docs/iam-deploy-policy.json")).unwrap()
+}
+
+/// The template with `${AWS::Partition}`, `${AWS::AccountId}` and the
+/// `Ref`s of its managed policies resolved.
+pub fn render(template: &Value, partition: &str, account: &str) -> Value {
+    let refs: Map<String, Value> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::IAM::ManagedPolicy")
+        .map(|(id, r)| {
+            let p = &r["Properties"];
+            let arn = format!(
+                "arn:{partition}:iam::{account}:policy{}{}",
+                p["Path"].as_str().unwrap_or("/"),
+                p["ManagedPolicyName"].as_str().unwrap()
+            );
+            (id.clone(), json!(arn))
+        })
+        .collect();
+    resolve(template, partition, account, &refs)
+}
+
+fn resolve(v: &Value, partition: &str, account: &str, refs: &Map<String, Value>) -> Value {
+    match v {
+        Value::Object(o) if o.len() == 1 && o.contains_key("Fn::Sub") => json!(o["Fn::Sub"]
+            .as_str()
+            .unwrap()
+            .replace("${AWS::Partition}", partition)
+            .replace("${AWS::AccountId}", account)),
+        Value::Object(o)
+            if o.len() == 1
+                && o.get("Ref")
+                    .is_some_and(|r| refs.contains_key(r.as_str().unwrap_or(""))) =>
+        {
+            refs[o["Ref"].as_str().unwrap()].clone()
+        }
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), resolve(v, partition, account, refs)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|v| resolve(v, partition, account, refs))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub sid: String,
+    pub effect: String,
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
+    pub condition: Value,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The statements of one managed policy resource.
+pub fn statements_of(resource: &Value) -> Vec<Statement> {
+    resource["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| Statement {
+            sid: s["Sid"].as_str().unwrap_or_default().to_string(),
+            effect: s["Effect"].as_str().unwrap().to_string(),
+            actions: strings(&s["Action"]),
+            resources: strings(&s["Resource"]),
+            condition: s.get("Condition").cloned().unwrap_or(Value::Null),
+        })
+        .collect()
+}
+
+/// The statements of the policies a deployer holds (not the boundary).
+pub fn statements(rendered: &Value) -> Vec<Statement> {
+    rendered["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(id, r)| r["Type"] == "AWS::IAM::ManagedPolicy" && *id != "FunctionBoundary")
+        .flat_map(|(_, r)| statements_of(r))
+        .collect()
+}
+
+/// IAM's action match: case-insensitive, `*` and `?` wildcards.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    let re = format!(
+        "(?i)^{}$",
+        regex_lite::escape(pattern)
+            .replace(r"\*", ".*")
+            .replace(r"\?", ".")
+    );
+    regex_lite::Regex::new(&re).unwrap().is_match(action)
+}
+
+/// The deployer's policies as moto can evaluate them. moto checks the
+/// resource only for S3, SQS and IAM roles (every other service is asked
+/// about `*`), and evaluates no global condition keys (a statement with a
+/// condition it cannot evaluate becomes a Deny). So: statements meant only
+/// for CloudFormation's forward access sessions (`aws:CalledViaFirst`) go,
+/// because the CLI's own calls never carry it; other conditions (account,
+/// tags) go, and resources of the other services become `*`. A policy left
+/// empty is dropped. Returns (logical id, document).
+pub fn for_moto(rendered: &Value) -> Vec<(String, Value)> {
+    rendered["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(id, r)| r["Type"] == "AWS::IAM::ManagedPolicy" && *id != "FunctionBoundary")
+        .filter_map(|(id, r)| {
+            let kept: Vec<Value> = statements_of(r)
+                .into_iter()
+                .filter(|s| s.condition.to_string().find("aws:CalledViaFirst").is_none())
+                .map(|s| {
+                    let checked = s
+                        .actions
+                        .iter()
+                        .all(|a| a.starts_with("s3:") || a.starts_with("sqs:"));
+                    let resources = if checked { json!(s.resources) } else { json!("*") };
+                    json!({"Sid": s.sid, "Effect": s.effect, "Action": s.actions, "Resource": resources})
+                })
+                .collect();
+            (!kept.is_empty()).then(|| (id.clone(), json!({"Version": "2012-10-17", "Statement": kept})))
+        })
+        .collect()
+}
