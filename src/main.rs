@@ -22,7 +22,7 @@ use crate::cli::{Cli, Command};
 use crate::commands::{connect_for_stack, deploy, destroy, redrive, status, test_send};
 use crate::errors::Interrupted;
 use crate::term::interrupt::exit_on_ctrl_c;
-use crate::term::output::{print_error, Ui};
+use crate::term::output::{print_error, print_result, Ui};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -63,22 +63,29 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
     tokio::spawn(exit_on_ctrl_c());
     let global = cli.global;
     match cli.command {
-        Command::Deploy(args) => deploy::run(&global, &ui, &args).await,
+        Command::Deploy(args) => {
+            let result = deploy::run(&global, &ui, &args).await?;
+            print_result(&ui, &result)
+        }
         Command::Status => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
-            status::run(&aws, &ui, &stack).await
+            print_result(&ui, &status::run(&aws, &stack).await?)
         }
         Command::Destroy(args) => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
-            destroy::run(&aws, &ui, &stack, &args).await
+            print_result(&ui, &destroy::run(&aws, &ui, &stack, &args).await?)
         }
         Command::Redrive(args) => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
-            redrive::run(&aws, &ui, &stack, &args).await
+            let (result, verdict) = redrive::run(&aws, &ui, &stack, &args).await?;
+            print_result(&ui, &result)?;
+            verdict
         }
         Command::TestSend(args) => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
-            test_send::run(&aws, &stack, ui.json, &args).await
+            let (result, verdict) = test_send::run(&aws, &stack, ui.json, &args).await?;
+            print_result(&ui, &result)?;
+            verdict
         }
     }
 }

@@ -263,6 +263,44 @@ pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<
     if TEMPLATE.len() > MAX_TEMPLATE_BODY {
         bail!("the embedded template is larger than CloudFormation's 51,200-byte inline limit");
     }
+    let id = send_change_set(aws, req).await?;
+    let mut first = true;
+    loop {
+        if !first {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        first = false;
+        let (status, reason, changes) = read_change_set(aws, &id).await?;
+        match status {
+            Some(ChangeSetStatus::CreateComplete) => {
+                let params_changed = req
+                    .current_parameters
+                    .is_some_and(|cur| parameters_differ(req.parameters, cur));
+                if changes.is_empty() && !params_changed {
+                    delete_change_set(aws, &id).await?;
+                    return Ok(ChangeSet::NoChanges);
+                }
+                return Ok(ChangeSet::Ready { id, changes });
+            }
+            Some(ChangeSetStatus::Failed) => {
+                delete_change_set(aws, &id).await.ok();
+                if is_no_changes(&reason) {
+                    return Ok(ChangeSet::NoChanges);
+                }
+                bail!("CloudFormation could not create the change set: {reason}");
+            }
+            Some(ChangeSetStatus::CreatePending) | Some(ChangeSetStatus::CreateInProgress) => {}
+            other => bail!(
+                "the change set ended in an unexpected state {}",
+                other.map(|s| s.as_str().to_string()).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// `CreateChangeSet` with the embedded template, our tags and the
+/// parameters; returns the change set's id.
+async fn send_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<String> {
     let name = format!(
         "dingtalk-notifier-{}",
         chrono::Utc::now().format("%Y%m%d%H%M%S")
@@ -301,75 +339,51 @@ pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<
         .await
         .aws("cloudformation:CreateChangeSet")
         .context("creating the change set")?;
-    let id = created
+    Ok(created
         .id()
         .context("CloudFormation returned no change set id")?
-        .to_string();
+        .to_string())
+}
 
-    let mut first = true;
+/// The change set's status, status reason and resource changes (every page).
+async fn read_change_set(
+    aws: &Aws,
+    id: &str,
+) -> Result<(Option<ChangeSetStatus>, String, Vec<ChangeRow>)> {
+    let mut changes = Vec::new();
+    let mut token: Option<String> = None;
     loop {
-        if !first {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        first = false;
-        let mut changes = Vec::new();
-        let mut token: Option<String> = None;
-        let (status, reason) = loop {
-            let page = aws
-                .cloudformation
-                .describe_change_set()
-                .change_set_name(&id)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .aws("cloudformation:DescribeChangeSet")
-                .context("reading the change set")?;
-            changes.extend(page.changes().iter().filter_map(|c| {
-                let rc = c.resource_change()?;
-                Some(ChangeRow {
-                    action: rc
-                        .action()
-                        .map(|a| a.as_str().to_string())
-                        .unwrap_or_default(),
-                    logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: rc.resource_type().unwrap_or_default().to_string(),
-                    replacement: rc
-                        .replacement()
-                        .map(|r| r.as_str().to_string())
-                        .filter(|r| r != "False"),
-                })
-            }));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break (
-                    page.status().cloned(),
-                    page.status_reason().unwrap_or_default().to_string(),
-                );
-            }
-        };
-        match status {
-            Some(ChangeSetStatus::CreateComplete) => {
-                let params_changed = req
-                    .current_parameters
-                    .is_some_and(|cur| parameters_differ(req.parameters, cur));
-                if changes.is_empty() && !params_changed {
-                    delete_change_set(aws, &id).await?;
-                    return Ok(ChangeSet::NoChanges);
-                }
-                return Ok(ChangeSet::Ready { id, changes });
-            }
-            Some(ChangeSetStatus::Failed) => {
-                delete_change_set(aws, &id).await.ok();
-                if is_no_changes(&reason) {
-                    return Ok(ChangeSet::NoChanges);
-                }
-                bail!("CloudFormation could not create the change set: {reason}");
-            }
-            Some(ChangeSetStatus::CreatePending) | Some(ChangeSetStatus::CreateInProgress) => {}
-            other => bail!(
-                "the change set ended in an unexpected state {}",
-                other.map(|s| s.as_str().to_string()).unwrap_or_default()
-            ),
+        let page = aws
+            .cloudformation
+            .describe_change_set()
+            .change_set_name(id)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .aws("cloudformation:DescribeChangeSet")
+            .context("reading the change set")?;
+        changes.extend(page.changes().iter().filter_map(|c| {
+            let rc = c.resource_change()?;
+            Some(ChangeRow {
+                action: rc
+                    .action()
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_default(),
+                logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+                resource_type: rc.resource_type().unwrap_or_default().to_string(),
+                replacement: rc
+                    .replacement()
+                    .map(|r| r.as_str().to_string())
+                    .filter(|r| r != "False"),
+            })
+        }));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok((
+                page.status().cloned(),
+                page.status_reason().unwrap_or_default().to_string(),
+                changes,
+            ));
         }
     }
 }

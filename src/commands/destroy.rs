@@ -5,8 +5,10 @@
 //! secret already scheduled for deletion. Alerts still waiting in the
 //! stack's queues are counted and confirmed first: they go with the stack.
 
+use std::fmt;
+
 use anyhow::{bail, Result};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::aws::artifacts;
 use crate::aws::secret;
@@ -17,7 +19,29 @@ use crate::commands::redrive;
 use crate::term::output::Ui;
 use crate::term::prompt;
 
-pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Result<()> {
+/// What `destroy` reports. People follow it on stderr as it happens, so the
+/// text form is empty; `--json` gets the document.
+#[derive(Debug, Serialize)]
+pub struct DestroyResult {
+    pub stack: String,
+    pub region: String,
+    pub stack_deleted: bool,
+    pub secret_deleted: bool,
+    pub bucket_deleted: bool,
+}
+
+impl fmt::Display for DestroyResult {
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Ok(())
+    }
+}
+
+pub async fn run(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    args: &DestroyArgs,
+) -> Result<DestroyResult> {
     let region = aws.region().unwrap_or_default().to_string();
     let current = stack::describe(aws, stack_name).await?;
     let existing_secret = secret::find(aws, stack_name)
@@ -38,13 +62,13 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
         ui.success(format!(
             "No stack named {stack_name} in {region}: nothing to destroy."
         ));
-        if ui.json {
-            println!(
-                "{:#}",
-                json!({"stack": stack_name, "region": region, "stack_deleted": false, "secret_deleted": false, "bucket_deleted": false})
-            );
-        }
-        return Ok(());
+        return Ok(DestroyResult {
+            stack: stack_name.to_string(),
+            region,
+            stack_deleted: false,
+            secret_deleted: false,
+            bucket_deleted: false,
+        });
     }
 
     if let Some(s) = &current {
@@ -140,19 +164,13 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str, args: &DestroyArgs) -> Re
         }
     }
 
-    if ui.json {
-        println!(
-            "{:#}",
-            json!({
-                "stack": stack_name,
-                "region": region,
-                "stack_deleted": stack_deleted,
-                "secret_deleted": secret_deleted,
-                "bucket_deleted": bucket_deleted,
-            })
-        );
-    }
-    Ok(())
+    Ok(DestroyResult {
+        stack: stack_name.to_string(),
+        region,
+        stack_deleted,
+        secret_deleted,
+        bucket_deleted,
+    })
 }
 
 /// A clear refusal for a stack CloudFormation is still working on (a review

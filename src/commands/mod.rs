@@ -1,5 +1,7 @@
 //! One module per subcommand; each gathers its answers, acts through
-//! [`crate::aws`] and reports through [`crate::term`].
+//! [`crate::aws`], tells its progress through [`crate::term`], and returns
+//! one result (`Serialize` for `--json`, `Display` for people) that main
+//! prints once at the end.
 
 pub mod deploy;
 pub mod destroy;
@@ -13,6 +15,11 @@ use crate::aws::{connect::connect, Aws};
 use crate::cli::GlobalArgs;
 use crate::config;
 use crate::term::output::Ui;
+
+/// A result to print, then the command's verdict: a redrive that left alerts
+/// behind, or a test alert that was not delivered, still reports what
+/// happened (with `--json`) before exiting 1.
+pub type Reported<R> = (R, Result<()>);
 
 /// Stack name and region for the commands that act on an existing stack:
 /// flags/env first, then dingtalk-notifier.toml, then the default name.

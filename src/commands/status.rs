@@ -1,16 +1,20 @@
 //! `status`: what is deployed, read back from CloudFormation and Lambda.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
 use anyhow::{Context, Result};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
 use crate::commands::deploy::Rule;
 use crate::errors::AwsResultExt;
-use crate::term::output::{table, Ui};
+use crate::term::output::table;
 
 /// The deployed function, as Lambda reports it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FunctionInfo {
     pub name: String,
     pub architecture: String,
@@ -19,7 +23,7 @@ pub struct FunctionInfo {
     pub last_modified: Option<String>,
 }
 
-pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str) -> Result<()> {
+pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     let region = aws.region().unwrap_or_default().to_string();
     let Some(info) = stack::describe(aws, stack_name).await? else {
         anyhow::bail!(
@@ -30,13 +34,7 @@ pub async fn run(aws: &Aws, ui: &Ui, stack_name: &str) -> Result<()> {
         Some(name) => Some(function_info(aws, &name).await?),
         None => None,
     };
-    let doc = status_json(&info, &region, function.as_ref());
-    if ui.json {
-        println!("{doc:#}");
-    } else {
-        println!("{}", render_human(&doc).trim_end());
-    }
-    Ok(())
+    Ok(StatusResult::new(&info, &region, function.as_ref()))
 }
 
 /// The `FunctionName` output, else the stack's Lambda function resource (an
@@ -75,40 +73,67 @@ async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
     })
 }
 
-/// The `--json` document; the human view is rendered from it too, so both
-/// always say the same thing.
+/// What `status` reports: the `--json` document, and the human view
+/// rendered from it, so both always say the same thing.
+#[derive(Debug, Serialize)]
+pub struct StatusResult {
+    stack: String,
+    region: String,
+    status: String,
+    status_reason: Option<String>,
+    last_updated: Option<String>,
+    outputs: BTreeMap<String, String>,
+    /// Rule key → enabled.
+    rules: BTreeMap<&'static str, bool>,
+    llm: LlmStatus,
+    function: Option<FunctionInfo>,
+}
+
+#[derive(Debug, Serialize)]
+struct LlmStatus {
+    enabled: bool,
+    model_id: Option<String>,
+    region: String,
+}
+
+impl StatusResult {
+    pub fn new(info: &StackInfo, region: &str, function: Option<&FunctionInfo>) -> StatusResult {
+        let param = |k: &str| info.parameters.get(k).map(String::as_str);
+        StatusResult {
+            stack: info.name.clone(),
+            region: region.to_string(),
+            status: info.status.clone(),
+            status_reason: info.reason.clone(),
+            last_updated: info.last_updated.clone().or_else(|| info.created.clone()),
+            outputs: info.outputs.clone(),
+            rules: Rule::ALL
+                .iter()
+                .map(|r| (r.key(), param(r.parameter()) == Some("true")))
+                .collect(),
+            llm: LlmStatus {
+                enabled: param("LlmEnabled") == Some("true"),
+                model_id: param("LlmModelId").map(str::to_string),
+                region: param("LlmRegion")
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(region)
+                    .to_string(),
+            },
+            function: function.cloned(),
+        }
+    }
+}
+
+impl fmt::Display for StatusResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let doc = serde_json::to_value(self).map_err(|_| fmt::Error)?;
+        f.write_str(&render_human(&doc))
+    }
+}
+
+/// The `--json` document as a value, for the tests.
+#[cfg(test)]
 pub fn status_json(info: &StackInfo, region: &str, function: Option<&FunctionInfo>) -> Value {
-    let param = |k: &str| info.parameters.get(k).map(String::as_str);
-    let rules: serde_json::Map<String, Value> = Rule::ALL
-        .iter()
-        .map(|r| {
-            (
-                r.key().to_string(),
-                Value::Bool(param(r.parameter()) == Some("true")),
-            )
-        })
-        .collect();
-    json!({
-        "stack": info.name,
-        "region": region,
-        "status": info.status,
-        "status_reason": info.reason,
-        "last_updated": info.last_updated.clone().or_else(|| info.created.clone()),
-        "outputs": info.outputs,
-        "rules": rules,
-        "llm": {
-            "enabled": param("LlmEnabled") == Some("true"),
-            "model_id": param("LlmModelId"),
-            "region": param("LlmRegion").filter(|r| !r.is_empty()).unwrap_or(region),
-        },
-        "function": function.map(|f| json!({
-            "name": f.name,
-            "architecture": f.architecture,
-            "code_sha256": f.code_sha256,
-            "memory_size": f.memory_size,
-            "last_modified": f.last_modified,
-        })),
-    })
+    serde_json::to_value(StatusResult::new(info, region, function)).unwrap_or_default()
 }
 
 fn s(v: &Value) -> String {
@@ -176,6 +201,7 @@ pub fn render_human(doc: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn json_and_human_views() {

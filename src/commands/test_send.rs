@@ -6,6 +6,7 @@
 //! SNS topic, then read the function's log group until its outcome line for
 //! that message appears (the log contract in docs/design.md).
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,10 +16,12 @@ use dingtalk_notifier_lambda::dingtalk::{errcode_meaning, DingTalkClient};
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::aws::Aws;
 use crate::aws::{secret, stack};
+use crate::commands::Reported;
 use crate::errors::AwsResultExt;
 
 const SUBJECT: &str = "dingtalk-notifier test-send";
@@ -55,7 +58,56 @@ fn parse_sample(s: &str) -> Result<SampleKind, String> {
     s.parse::<SampleKind>().map_err(|e| e.to_string())
 }
 
-pub async fn run(aws: &Aws, stack_name: &str, json: bool, args: &TestSendArgs) -> Result<()> {
+/// What `test-send` reports: the `--json` document, and one line for people
+/// when the alert was delivered.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum TestSendResult {
+    /// `--direct`, accepted by DingTalk.
+    Direct {
+        delivered: bool,
+        errcode: i64,
+        meaning: String,
+        title: String,
+    },
+    /// `--direct`, refused or not reached.
+    DirectFailed { delivered: bool, error: String },
+    /// Through the stack: the function's outcome line for the message.
+    ThroughSns {
+        message_id: String,
+        delivered: bool,
+        log: Value,
+    },
+}
+
+impl fmt::Display for TestSendResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TestSendResult::Direct { title, meaning, .. } => write!(
+                f,
+                "Delivered \"{title}\" to DingTalk (errcode 0: {meaning})."
+            ),
+            TestSendResult::ThroughSns {
+                message_id,
+                delivered: true,
+                ..
+            } => write!(
+                f,
+                "Delivered: the function sent message {message_id} to DingTalk."
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The result, then the verdict: a failed delivery still reports itself
+/// (with `--json`) before exiting 1.
+pub async fn run(
+    aws: &Aws,
+    stack_name: &str,
+    json: bool,
+    args: &TestSendArgs,
+) -> Result<Reported<TestSendResult>> {
     let payload = match &args.event {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -68,7 +120,7 @@ pub async fn run(aws: &Aws, stack_name: &str, json: bool, args: &TestSendArgs) -
         None => sample_event(args.sample).to_string(),
     };
     if args.direct {
-        direct(aws, stack_name, json, args, &payload).await
+        direct(aws, stack_name, args, &payload).await
     } else {
         through_sns(aws, stack_name, json, args, &payload).await
     }
@@ -77,10 +129,9 @@ pub async fn run(aws: &Aws, stack_name: &str, json: bool, args: &TestSendArgs) -
 async fn direct(
     aws: &Aws,
     stack_name: &str,
-    json: bool,
     args: &TestSendArgs,
     payload: &str,
-) -> Result<()> {
+) -> Result<Reported<TestSendResult>> {
     let cfg = match &args.webhook_url {
         Some(url) => {
             secret::validate_webhook_url(url, args.webhook_any_host.unwrap_or(false))
@@ -121,29 +172,24 @@ async fn direct(
     let client = DingTalkClient::new();
     let deadline = Instant::now() + Duration::from_secs(args.timeout.max(1));
     let result = client.send(&cfg, &rendered.message, false, deadline).await;
-    match result {
-        Ok(_) => {
-            if json {
-                println!(
-                    "{:#}",
-                    json!({"delivered": true, "errcode": 0, "meaning": errcode_meaning(0), "title": rendered.message.title})
-                );
-            } else {
-                println!(
-                    "Delivered \"{}\" to DingTalk (errcode 0: {}).",
-                    rendered.message.title,
-                    errcode_meaning(0)
-                );
-            }
-            Ok(())
-        }
-        Err(e) => {
-            if json {
-                println!("{:#}", json!({"delivered": false, "error": e.to_string()}));
-            }
-            Err(anyhow::anyhow!("DingTalk did not accept the message: {e}"))
-        }
-    }
+    Ok(match result {
+        Ok(_) => (
+            TestSendResult::Direct {
+                delivered: true,
+                errcode: 0,
+                meaning: errcode_meaning(0).to_string(),
+                title: rendered.message.title,
+            },
+            Ok(()),
+        ),
+        Err(e) => (
+            TestSendResult::DirectFailed {
+                delivered: false,
+                error: e.to_string(),
+            },
+            Err(anyhow::anyhow!("DingTalk did not accept the message: {e}")),
+        ),
+    })
 }
 
 async fn through_sns(
@@ -152,7 +198,7 @@ async fn through_sns(
     json: bool,
     args: &TestSendArgs,
     payload: &str,
-) -> Result<()> {
+) -> Result<Reported<TestSendResult>> {
     let region = aws.region().unwrap_or("the current region").to_string();
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!("stack {stack_name} not found in {region} — run `dingtalk-notifier deploy` first");
@@ -194,24 +240,23 @@ async fn through_sns(
     )
     .await?;
     let delivered = outcome.get("outcome").and_then(Value::as_str) == Some("delivered");
-    if json {
-        println!(
-            "{:#}",
-            json!({"message_id": message_id, "delivered": delivered, "log": outcome})
-        );
-    }
-    if delivered {
-        if !json {
-            println!("Delivered: the function sent message {message_id} to DingTalk.");
-        }
+    let verdict = if delivered {
         Ok(())
     } else {
         let error = outcome
             .get("error")
             .and_then(Value::as_str)
             .unwrap_or("no reason logged");
-        bail!("the function could not deliver message {message_id}: {error}")
-    }
+        Err(anyhow::anyhow!(
+            "the function could not deliver message {message_id}: {error}"
+        ))
+    };
+    let result = TestSendResult::ThroughSns {
+        message_id,
+        delivered,
+        log: outcome,
+    };
+    Ok((result, verdict))
 }
 
 /// Polls the log group for the function's outcome line about `message_id`.

@@ -6,8 +6,10 @@ use std::fmt::Display;
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use anyhow::Context;
 use console::style;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
 
 /// How this run talks to the person (or CI job) that started it.
 #[derive(Debug, Clone, Copy)]
@@ -166,6 +168,22 @@ pub fn spinner(prefix: &str) -> ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+/// Prints a command's result once, at the end, on stdout: one JSON document
+/// with `--json`, else the text for people (nothing when it has none).
+pub fn print_result<R: Serialize + Display>(ui: &Ui, result: &R) -> anyhow::Result<()> {
+    if ui.json {
+        // Through a `Value`, so keys come out in the same order as ever.
+        let doc = serde_json::to_value(result).context("serialising the result")?;
+        println!("{doc:#}");
+        return Ok(());
+    }
+    let text = result.to_string();
+    if !text.trim().is_empty() {
+        println!("{}", text.trim_end());
+    }
+    Ok(())
 }
 
 /// `error: <message>` plus `caused by:` lines; a known AWS failure becomes one

@@ -1,0 +1,536 @@
+//! Gathering a deploy's answers. Each value comes from the first of: a flag,
+//! its environment variable (clap reads both), dingtalk-notifier.toml, a
+//! prompt at a terminal, the default. Validation happens here, so a bad value
+//! stops the deploy before anything is changed.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use super::settings::{
+    parse_rules, Rule, Settings, DEFAULT_MODEL_ID, DEFAULT_STACK_NAME, DEFAULT_TIME_ZONE,
+};
+use super::validate::{
+    check, is_known_bedrock_region, normalize_states, validate_architecture, validate_model_id,
+    validate_policy_arn, validate_stack_name, validate_time_zone, ALARM_STATES, EC2_STATES,
+    LOG_RETENTION_DAYS,
+};
+use crate::aws::connect::validate_region;
+use crate::aws::secret::{self, ExistingSecret};
+use crate::cli::{DeployArgs, GlobalArgs};
+use crate::config::{ConfigFile, DeployConfig};
+use crate::term::output::Ui;
+use crate::term::prompt;
+
+/// Everything the user decided for this deploy.
+pub struct Answers {
+    pub webhook: Webhook,
+    pub settings: Settings,
+}
+
+/// Where the webhook for this deploy comes from.
+pub enum Webhook {
+    /// Keep the stored secret's webhook (and signing secret).
+    Keep,
+    /// A new webhook; `secret: None` with `secret_asked == false` means "keep
+    /// the stored signing secret if the webhook did not change".
+    New {
+        url: String,
+        secret: Option<String>,
+        secret_asked: bool,
+    },
+}
+
+/// Secrets given as flags end up in the shell history; say so.
+pub fn warn_secret_flags(ui: &Ui, args: &DeployArgs) {
+    if args.webhook_url.is_some() && std::env::var_os("DINGTALK_WEBHOOK_URL").is_none() {
+        ui.warn("--webhook-url on the command line ends up in your shell history; prefer DINGTALK_WEBHOOK_URL or the prompt");
+    }
+    if args.signing_secret.is_some() && std::env::var_os("DINGTALK_SECRET").is_none() {
+        ui.warn("--secret on the command line ends up in your shell history; prefer DINGTALK_SECRET or the prompt");
+    }
+}
+
+/// The stack name comes first: the secret lookup needs it.
+pub fn stack_name(ui: &Ui, global: &GlobalArgs, cfg: &ConfigFile) -> Result<String> {
+    let stack_name = match given(&global.stack_name, &cfg.stack_name) {
+        Some(s) => s,
+        None if ui.interactive => {
+            prompt::text("Stack name", Some(DEFAULT_STACK_NAME), validate_stack_name)?
+        }
+        None => DEFAULT_STACK_NAME.to_string(),
+    };
+    check("stack name", validate_stack_name(&stack_name))?;
+    Ok(stack_name)
+}
+
+/// The webhook, then the settings, then (for an unsigned robot) its keyword.
+pub fn gather(
+    ui: &Ui,
+    args: &DeployArgs,
+    cfg: &ConfigFile,
+    stack_name: String,
+    region: &str,
+    existing: Option<&ExistingSecret>,
+) -> Result<Answers> {
+    let any_host = given(&args.webhook_any_host, &cfg.deploy.webhook_any_host).unwrap_or(false);
+    let webhook = resolve_webhook(ui, args, existing, any_host)?;
+    let mut settings = resolve_settings(ui, args, &cfg.deploy, stack_name, region)?;
+    let unsigned = matches!(
+        webhook,
+        Webhook::New {
+            secret: None,
+            secret_asked: true,
+            ..
+        }
+    );
+    if unsigned && settings.keyword.is_none() {
+        // A robot must have a security setting; without signing it is usually a keyword.
+        let k = prompt::text(
+            "Robot keyword, if its security setting is a custom keyword (empty = none)",
+            None,
+            |_| Ok(()),
+        )?;
+        settings.keyword = Some(k);
+    }
+    Ok(Answers { webhook, settings })
+}
+
+/// The value given by flag/env, else by the config file.
+fn given<T: Clone>(flag: &Option<T>, stored: &Option<T>) -> Option<T> {
+    flag.clone().or_else(|| stored.clone())
+}
+
+fn split_list(v: Vec<String>) -> Vec<String> {
+    v.into_iter()
+        .flat_map(|s| {
+            s.split(',')
+                .map(|p| p.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Resolves everything but the webhook and the region.
+pub fn resolve_settings(
+    ui: &Ui,
+    args: &DeployArgs,
+    cfg: &DeployConfig,
+    stack_name: String,
+    region: &str,
+) -> Result<Settings> {
+    let rules = resolve_rules(ui, args, cfg)?;
+    let ec2_states = normalize_states(
+        &given(&args.ec2_states, &cfg.ec2_states).unwrap_or_default(),
+        EC2_STATES,
+        "EC2 state",
+        false,
+    )?;
+    let alarm_states = normalize_states(
+        &given(&args.alarm_states, &cfg.alarm_states).unwrap_or_default(),
+        ALARM_STATES,
+        "alarm state",
+        true,
+    )?;
+    let llm = resolve_llm(ui, args, cfg, region)?;
+    let function = resolve_function(ui, args, cfg)?;
+    let time_zone =
+        given(&args.time_zone, &cfg.time_zone).unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
+    check("--time-zone", validate_time_zone(&time_zone))?;
+    let export_prefix = given(&args.export_prefix, &cfg.export_prefix).unwrap_or_default();
+    if !export_prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '_' | '.'))
+    {
+        bail!("invalid --export-prefix: use letters, digits, '-', ':', '_' and '.'");
+    }
+
+    let permissions_boundary = given(&args.permissions_boundary, &cfg.permissions_boundary)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    check(
+        "--permissions-boundary",
+        validate_policy_arn(&permissions_boundary),
+    )?;
+
+    Ok(Settings {
+        stack_name,
+        rules,
+        ec2_states,
+        alarm_states,
+        llm: llm.enabled,
+        llm_model_id: llm.model_id,
+        llm_region: llm.region,
+        llm_system_prompt_file: llm.system_prompt_file,
+        llm_system_prompt: llm.system_prompt,
+        llm_max_tokens: llm.max_tokens,
+        llm_temperature: llm.temperature,
+        architecture: function.architecture,
+        memory: function.memory,
+        timeout: function.timeout,
+        reserved_concurrency: function.reserved_concurrency,
+        log_retention: function.log_retention,
+        time_zone,
+        export_prefix,
+        at_mobiles: given(&args.at_mobiles, &cfg.at_mobiles).map(split_list),
+        at_all_on: given(&args.at_all_on, &cfg.at_all_on).map(split_list),
+        keyword: given(&args.keyword, &cfg.keyword).map(|k| k.trim().to_string()),
+        webhook_any_host: given(&args.webhook_any_host, &cfg.webhook_any_host).unwrap_or(false),
+        artifact_bucket: cfg.artifact_bucket.clone(),
+        permissions_boundary,
+    })
+}
+
+fn resolve_rules(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Vec<Rule>> {
+    let rules = match given(&args.rules, &cfg.rules.as_ref().map(|r| r.join(","))) {
+        Some(s) => parse_rules(&s).map_err(|e| anyhow::anyhow!("invalid --rules: {e}"))?,
+        None if ui.interactive => {
+            let labels: Vec<&str> = Rule::ALL.iter().map(|r| r.label()).collect();
+            let picked = prompt::choose_many(
+                "Alerts to deliver (space toggles, enter accepts)",
+                &labels,
+                &[true; 4],
+            )?;
+            picked.into_iter().map(|i| Rule::ALL[i]).collect()
+        }
+        None => Rule::ALL.to_vec(),
+    };
+    if rules.is_empty() {
+        ui.warn(
+            "no rules enabled: only messages published to the topic directly will be delivered",
+        );
+    }
+    Ok(rules)
+}
+
+/// The Bedrock summary's answers.
+struct Llm {
+    enabled: bool,
+    model_id: String,
+    region: String,
+    system_prompt_file: Option<PathBuf>,
+    system_prompt: String,
+    max_tokens: u32,
+    temperature: f64,
+}
+
+fn resolve_llm(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig, region: &str) -> Result<Llm> {
+    let enabled = match given(&args.llm, &cfg.llm) {
+        Some(v) => v,
+        None if ui.interactive => prompt::confirm(
+            "Add a short Bedrock (LLM) summary to each alert? (alerts are sent even if it fails)",
+            false,
+        )?,
+        None => false,
+    };
+    let model_id = match given(&args.llm_model_id, &cfg.llm_model_id) {
+        Some(v) => v,
+        None if ui.interactive && enabled => prompt::text(
+            "Bedrock model or inference profile id",
+            Some(DEFAULT_MODEL_ID),
+            validate_model_id,
+        )?,
+        None => DEFAULT_MODEL_ID.to_string(),
+    };
+    check("LLM model id", validate_model_id(&model_id))?;
+    let llm_region = resolve_llm_region(ui, args, cfg, enabled, region)?;
+    if enabled {
+        explain_llm(ui, &model_id, &llm_region, region);
+    }
+    let system_prompt_file = resolve_system_prompt_file(ui, args, cfg, enabled)?;
+    let system_prompt = read_system_prompt(system_prompt_file.as_deref())?;
+    let max_tokens = given(&args.llm_max_tokens, &cfg.llm_max_tokens).unwrap_or(400);
+    if !(1..=10_000).contains(&max_tokens) {
+        bail!("invalid --llm-max-tokens: use 1..=10000");
+    }
+    let temperature = given(&args.llm_temperature, &cfg.llm_temperature).unwrap_or(0.2);
+    if !(0.0..=1.0).contains(&temperature) {
+        bail!("invalid --llm-temperature: use a number from 0 to 1");
+    }
+    Ok(Llm {
+        enabled,
+        model_id,
+        region: llm_region,
+        system_prompt_file,
+        system_prompt,
+        max_tokens,
+        temperature,
+    })
+}
+
+/// Empty means the stack's own region.
+fn resolve_llm_region(
+    ui: &Ui,
+    args: &DeployArgs,
+    cfg: &DeployConfig,
+    enabled: bool,
+    region: &str,
+) -> Result<String> {
+    let llm_region = match given(&args.llm_region, &cfg.llm_region) {
+        Some(v) => v,
+        None if ui.interactive && enabled => {
+            prompt::text(&format!("Bedrock region (empty = {region})"), None, |s| {
+                if s.is_empty() {
+                    Ok(())
+                } else {
+                    validate_region(s)
+                }
+            })?
+        }
+        None => String::new(),
+    };
+    if !llm_region.is_empty() {
+        check("Bedrock region", validate_region(&llm_region))?;
+    }
+    Ok(llm_region)
+}
+
+/// The model must be enabled by hand in the Bedrock console; say where.
+fn explain_llm(ui: &Ui, model_id: &str, llm_region: &str, region: &str) {
+    let effective = if llm_region.is_empty() {
+        region
+    } else {
+        llm_region
+    };
+    if !is_known_bedrock_region(effective) {
+        ui.warn(format!(
+            "Bedrock may not be available in {effective}; pass --llm-region with a Bedrock region"
+        ));
+    }
+    ui.info(format!(
+        "LLM summaries use {model_id} in {effective}: enable the model under \
+         \"Model access\" in the Bedrock console of that region, or alerts go out without a summary"
+    ));
+}
+
+fn resolve_system_prompt_file(
+    ui: &Ui,
+    args: &DeployArgs,
+    cfg: &DeployConfig,
+    enabled: bool,
+) -> Result<Option<PathBuf>> {
+    Ok(
+        match given(&args.llm_system_prompt_file, &cfg.llm_system_prompt_file) {
+            Some(p) => Some(p),
+            None if ui.interactive && enabled => {
+                let p = prompt::text(
+                    "File with a custom system prompt (empty = built-in prompt)",
+                    None,
+                    |s| {
+                        if s.is_empty() || std::path::Path::new(s).is_file() {
+                            Ok(())
+                        } else {
+                            Err(format!("no file at {s}"))
+                        }
+                    },
+                )?;
+                (!p.is_empty()).then(|| PathBuf::from(p))
+            }
+            None => None,
+        },
+    )
+}
+
+fn read_system_prompt(file: Option<&std::path::Path>) -> Result<String> {
+    let text = match file {
+        Some(p) => prompt::read_text_file(p, "the system prompt")?
+            .trim()
+            .to_string(),
+        None => String::new(),
+    };
+    if text.len() > 4000 {
+        bail!(
+            "the system prompt is {} bytes; CloudFormation parameters hold at most 4000",
+            text.len()
+        );
+    }
+    Ok(text)
+}
+
+/// The function's answers.
+struct Function {
+    architecture: String,
+    memory: u32,
+    timeout: u32,
+    reserved_concurrency: i32,
+    log_retention: u32,
+}
+
+fn resolve_function(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Function> {
+    let architecture = match given(&args.architecture, &cfg.architecture) {
+        Some(v) => v,
+        None if ui.interactive => {
+            let items = ["arm64 (Graviton, cheaper)", "x86_64"];
+            ["arm64", "x86_64"][prompt::choose("Function architecture", &items, 0)?].to_string()
+        }
+        None => "arm64".to_string(),
+    };
+    check("--arch", validate_architecture(&architecture))?;
+    let memory = given(&args.memory, &cfg.memory).unwrap_or(256);
+    if !(128..=10_240).contains(&memory) {
+        bail!("invalid --memory {memory}: use 128..=10240 (MB)");
+    }
+    let timeout = given(&args.timeout, &cfg.timeout).unwrap_or(60);
+    if !(1..=900).contains(&timeout) {
+        bail!("invalid --timeout {timeout}: use 1..=900 (seconds)");
+    }
+    let reserved_concurrency =
+        given(&args.reserved_concurrency, &cfg.reserved_concurrency).unwrap_or(-1);
+    if reserved_concurrency < -1 {
+        bail!("invalid --reserved-concurrency: use -1 (unreserved) or a count");
+    }
+    let log_retention = given(&args.log_retention, &cfg.log_retention).unwrap_or(30);
+    if !LOG_RETENTION_DAYS.contains(&log_retention) {
+        bail!(
+            "invalid --log-retention {log_retention}: CloudWatch Logs accepts {}",
+            LOG_RETENTION_DAYS
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(Function {
+        architecture,
+        memory,
+        timeout,
+        reserved_concurrency,
+        log_retention,
+    })
+}
+
+fn missing(what: &str, flag: &str, env: &str) -> anyhow::Error {
+    anyhow::anyhow!("missing {what}: pass {flag} or set {env}")
+}
+
+fn resolve_webhook(
+    ui: &Ui,
+    args: &DeployArgs,
+    existing: Option<&ExistingSecret>,
+    any_host: bool,
+) -> Result<Webhook> {
+    let secret_from_flag = match &args.signing_secret {
+        Some(s) if !s.trim().is_empty() => {
+            check(
+                "signing secret (--secret / DINGTALK_SECRET)",
+                secret::validate_signing_secret(s),
+            )?;
+            Some(s.trim().to_string())
+        }
+        _ => None,
+    };
+    if let Some(url) = args.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        check(
+            "webhook URL (--webhook-url / DINGTALK_WEBHOOK_URL)",
+            secret::validate_webhook_url(url, any_host),
+        )?;
+        return Ok(Webhook::New {
+            url: url.trim().to_string(),
+            secret: secret_from_flag,
+            secret_asked: false,
+        });
+    }
+    if existing.is_some() {
+        let keep = if ui.interactive {
+            prompt::confirm("Webhook: keep the stored one?", true)?
+        } else {
+            true
+        };
+        if keep {
+            if !ui.interactive {
+                ui.info("Webhook: keeping the stored one (set DINGTALK_WEBHOOK_URL to replace it)");
+            }
+            if secret_from_flag.is_some() {
+                bail!("--secret / DINGTALK_SECRET needs the webhook too: pass --webhook-url or set DINGTALK_WEBHOOK_URL");
+            }
+            return Ok(Webhook::Keep);
+        }
+    }
+    if !ui.interactive {
+        return Err(missing(
+            "webhook URL",
+            "--webhook-url",
+            "DINGTALK_WEBHOOK_URL",
+        ));
+    }
+    let url = prompt::secret("DingTalk robot webhook URL (input hidden)", false, |s| {
+        secret::validate_webhook_url(s, any_host)
+    })?;
+    let secret = match secret_from_flag {
+        Some(s) => Some(s),
+        None => {
+            let s = prompt::secret(
+                "Robot signing secret, SEC... (input hidden; empty = the robot does not sign)",
+                true,
+                secret::validate_signing_secret,
+            )?;
+            (!s.is_empty()).then_some(s)
+        }
+    };
+    Ok(Webhook::New {
+        url,
+        secret,
+        secret_asked: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::deploy::settings::tests::settings;
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let ui = Ui::for_tests();
+        let none = DeployArgs::default();
+        let got = resolve_settings(
+            &ui,
+            &none,
+            &DeployConfig::default(),
+            "alerts".into(),
+            "ap-southeast-1",
+        )
+        .unwrap();
+        let mut want = settings();
+        want.rules = Rule::ALL.to_vec();
+        want.alarm_states = String::new();
+        assert_eq!(got, want);
+
+        let file = DeployConfig {
+            memory: Some(512),
+            rules: Some(vec!["alarm".into()]),
+            time_zone: Some("UTC".into()),
+            ..DeployConfig::default()
+        };
+        let got = resolve_settings(&ui, &none, &file, "alerts".into(), "ap-southeast-1").unwrap();
+        assert_eq!(
+            (got.memory, got.rules.clone(), got.time_zone.as_str()),
+            (512, vec![Rule::Alarm], "UTC")
+        );
+
+        let flags = DeployArgs {
+            memory: Some(1024),
+            rules: Some("none".into()),
+            ..DeployArgs::default()
+        };
+        let got = resolve_settings(&ui, &flags, &file, "alerts".into(), "ap-southeast-1").unwrap();
+        assert_eq!(
+            (got.memory, got.rules.len(), got.time_zone.as_str()),
+            (1024, 0, "UTC")
+        );
+
+        let bad = DeployArgs {
+            log_retention: Some(31),
+            ..DeployArgs::default()
+        };
+        let err =
+            resolve_settings(&ui, &bad, &file, "alerts".into(), "ap-southeast-1").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid --log-retention 31: CloudWatch Logs accepts 1, 3, 5,"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! Carrying out a [`Plan`]: build and upload the function, store the webhook
+//! secret, then create, show, confirm and execute a change set, undoing what
+//! this run created when it is cancelled or fails early.
+
+use anyhow::{bail, Context, Result};
+
+use super::plan::{confirmation_text, Plan, SecretAction, CONFIRM_QUESTION};
+use super::result::{ArtifactResult, DeployResult, SecretResult};
+use super::settings::Settings;
+use crate::aws::artifacts::{self, Uploaded};
+use crate::aws::build;
+use crate::aws::secret;
+use crate::aws::stack::{self, ChangeRow, ChangeSet, ChangeSetRequest, Phase, StackInfo};
+use crate::aws::Aws;
+use crate::cli::DeployArgs;
+use crate::config;
+use crate::term::output::Ui;
+use crate::term::prompt;
+
+/// The secret this run works with.
+struct StoredSecret {
+    arn: String,
+    /// Created by this run: deleted again if the deploy goes no further.
+    created: bool,
+}
+
+pub async fn apply(
+    aws: &Aws,
+    ui: &Ui,
+    args: &DeployArgs,
+    plan: &Plan,
+    region: &str,
+) -> Result<DeployResult> {
+    let stack_name = plan.settings.stack_name.as_str();
+    if let Some(failed) = &plan.recreate {
+        recreate_failed_stack(aws, ui, failed).await?;
+    }
+    let artifact = obtain_artifact(ui, args, &plan.settings).await?;
+    ui.step("Uploading the function");
+    let uploaded =
+        artifacts::ensure_uploaded(aws, &artifact, plan.settings.artifact_bucket.as_deref())
+            .await?;
+    if let Some(taken) = &uploaded.taken {
+        remember_bucket(ui, plan, taken, &uploaded.bucket, region)?;
+    }
+    ui.info(if uploaded.uploaded {
+        format!("uploaded s3://{}/{}", uploaded.bucket, uploaded.key)
+    } else {
+        format!("already in s3://{}/{}", uploaded.bucket, uploaded.key)
+    });
+    let secret = ensure_secret(aws, ui, plan).await?;
+    let stack_updated = match change_set(aws, ui, plan, &uploaded, &secret).await? {
+        ChangeSet::NoChanges => {
+            update_secret_only(aws, ui, plan, &secret).await?;
+            false
+        }
+        ChangeSet::Ready { id, changes } => {
+            deploy_change_set(aws, ui, plan, &secret, &id, &changes).await?;
+            true
+        }
+    };
+    let final_state = stack::describe(aws, stack_name)
+        .await?
+        .with_context(|| format!("the stack {stack_name} is missing after deploy"))?;
+    let function = crate::commands::status::function_name(aws, &final_state)
+        .await?
+        .with_context(|| format!("the stack {stack_name} has no function to check"))?;
+    crate::aws::function_code::verify(aws, &function, &artifact.sha256).await?;
+    Ok(DeployResult {
+        stack: final_state.name,
+        region: region.to_string(),
+        status: final_state.status,
+        updated: stack_updated,
+        outputs: final_state.outputs,
+        artifact: ArtifactResult {
+            sha256: artifact.sha256,
+            size: artifact.size,
+            rebuilt: artifact.rebuilt,
+            uploaded: uploaded.uploaded,
+            bucket: uploaded.bucket,
+            key: uploaded.key,
+        },
+        secret: SecretResult {
+            arn: secret.arn,
+            created: secret.created,
+            updated: plan.secret.changes(),
+        },
+    })
+}
+
+/// Our usual bucket name belongs to another account: use (and remember) ours.
+fn remember_bucket(ui: &Ui, plan: &Plan, taken: &str, bucket: &str, region: &str) -> Result<()> {
+    ui.warn(format!(
+        "the bucket {taken} belongs to another AWS account; using {bucket} instead"
+    ));
+    let mut settings = plan.settings.clone();
+    settings.artifact_bucket = Some(bucket.to_string());
+    let cfg_path = config::default_path();
+    config::save(&cfg_path, &settings.to_config(region))?;
+    ui.info(format!("{bucket} remembered in {}", cfg_path.display()));
+    Ok(())
+}
+
+/// The secret must exist before the stack: its ARN is a parameter.
+async fn ensure_secret(aws: &Aws, ui: &Ui, plan: &Plan) -> Result<StoredSecret> {
+    let stack_name = &plan.settings.stack_name;
+    Ok(match &plan.secret.action {
+        SecretAction::Update { arn } | SecretAction::Keep { arn } => StoredSecret {
+            arn: arn.clone(),
+            created: false,
+        },
+        SecretAction::Create => {
+            ui.step("Storing the webhook in Secrets Manager");
+            let arn = secret::create(aws, stack_name, &plan.secret.value).await?;
+            ui.info(format!("created {}", secret::secret_name(stack_name)));
+            StoredSecret { arn, created: true }
+        }
+    })
+}
+
+async fn change_set(
+    aws: &Aws,
+    ui: &Ui,
+    plan: &Plan,
+    uploaded: &Uploaded,
+    secret: &StoredSecret,
+) -> Result<ChangeSet> {
+    ui.step(if plan.create {
+        "Creating a change set (new stack)"
+    } else {
+        "Creating a change set"
+    });
+    let parameters = plan.parameters(&uploaded.bucket, &uploaded.key, &secret.arn);
+    let change_set = stack::create_change_set(
+        aws,
+        &ChangeSetRequest {
+            stack_name: &plan.settings.stack_name,
+            create: plan.create,
+            parameters: &parameters,
+            current_parameters: plan.current_parameters.as_ref(),
+        },
+    )
+    .await;
+    if change_set.is_err() && secret.created {
+        secret::force_delete(aws, &secret.arn).await.ok();
+    }
+    change_set
+}
+
+/// The stack is up to date; only the secret's value may change.
+async fn update_secret_only(aws: &Aws, ui: &Ui, plan: &Plan, secret: &StoredSecret) -> Result<()> {
+    if plan.secret.changes() {
+        if !confirm(ui, &confirmation_text("", None, true))? {
+            bail!("cancelled: nothing was changed");
+        }
+        secret::put_value(aws, &secret.arn, &plan.secret.value).await?;
+        ui.success("Webhook secret updated.");
+    }
+    ui.success(format!("Stack {} is up to date.", plan.settings.stack_name));
+    Ok(())
+}
+
+async fn deploy_change_set(
+    aws: &Aws,
+    ui: &Ui,
+    plan: &Plan,
+    secret: &StoredSecret,
+    id: &str,
+    changes: &[ChangeRow],
+) -> Result<()> {
+    let stack_name = plan.settings.stack_name.as_str();
+    let text = confirmation_text(stack_name, Some(changes), plan.secret.changes());
+    if !confirm(ui, &text)? {
+        cancel(aws, plan, secret, id).await?;
+        bail!("cancelled: nothing was deployed");
+    }
+    let stack_id = stack::describe(aws, stack_name)
+        .await?
+        .map(|s| s.id)
+        .unwrap_or_else(|| stack_name.to_string());
+    let marker = stack::latest_event_id(aws, &stack_id).await.ok().flatten();
+    stack::execute_change_set(aws, id).await?;
+    let doing = if plan.create { "Creating" } else { "Updating" };
+    let done = stack::wait(aws, ui, &stack_id, stack_name, marker.clone(), doing).await?;
+    if stack::phase(&done.status) != Phase::Succeeded {
+        report_failures(aws, &stack_id, marker.as_deref()).await;
+        if done.status == "ROLLBACK_COMPLETE" {
+            bail!(
+                "deploy failed: stack {stack_name} is ROLLBACK_COMPLETE (nothing was kept); \
+                 fix the cause and run deploy again, it will offer to delete the failed stack"
+            );
+        }
+        bail!(
+            "deploy failed: stack {stack_name} is {}{}",
+            done.status,
+            if plan.secret.changes() {
+                "; the stored webhook was not changed"
+            } else {
+                ""
+            }
+        );
+    }
+    // Only now: a failed or rolled-back update must leave the old webhook
+    // live with the old stack.
+    if plan.secret.changes() {
+        secret::put_value(aws, &secret.arn, &plan.secret.value).await?;
+        ui.info("webhook secret updated");
+    }
+    ui.success(format!(
+        "Stack {stack_name} {}.",
+        if plan.create { "created" } else { "updated" }
+    ));
+    Ok(())
+}
+
+/// A declined change set leaves nothing behind: the change set, the empty
+/// REVIEW_IN_PROGRESS stack of a first deploy, and a secret this run created.
+async fn cancel(aws: &Aws, plan: &Plan, secret: &StoredSecret, id: &str) -> Result<()> {
+    stack::delete_change_set(aws, id).await.ok();
+    if plan.create {
+        if let Some(s) = stack::describe(aws, &plan.settings.stack_name).await? {
+            if s.status == "REVIEW_IN_PROGRESS" {
+                stack::delete_stack(aws, &s.id).await.ok();
+            }
+        }
+    }
+    if secret.created {
+        secret::force_delete(aws, &secret.arn).await.ok();
+    }
+    Ok(())
+}
+
+/// Shows what changes, then asks before changing anything; `--yes` answers
+/// for the user.
+fn confirm(ui: &Ui, text: &str) -> Result<bool> {
+    if !ui.quiet {
+        eprint!("{text}");
+    }
+    if ui.assume_yes {
+        return Ok(true);
+    }
+    if !ui.interactive {
+        bail!("deploy needs a confirmation: pass --yes to deploy without a terminal");
+    }
+    prompt::confirm(CONFIRM_QUESTION, true)
+}
+
+/// A first create that failed leaves a ROLLBACK_COMPLETE stack that can only
+/// be deleted; offer that, then create afresh.
+async fn recreate_failed_stack(aws: &Aws, ui: &Ui, s: &StackInfo) -> Result<()> {
+    ui.warn(format!(
+        "stack {} is ROLLBACK_COMPLETE: its first create failed and it holds no resources",
+        s.name
+    ));
+    if ui.assume_yes {
+        ui.info("--yes: deleting it and creating it again");
+    } else if !prompt::confirm("Delete the failed stack and create it again?", true)? {
+        bail!("cancelled: the stack {} is still ROLLBACK_COMPLETE", s.name);
+    }
+    let marker = stack::latest_event_id(aws, &s.id).await.ok().flatten();
+    stack::delete_stack(aws, &s.id).await?;
+    let done = stack::wait(aws, ui, &s.id, &s.name, marker, "Deleting").await?;
+    if done.status != "DELETE_COMPLETE" {
+        bail!(
+            "could not delete the failed stack {}: {}",
+            s.name,
+            done.status
+        );
+    }
+    Ok(())
+}
+
+async fn report_failures(aws: &Aws, stack_id: &str, marker: Option<&str>) {
+    match stack::failures(aws, stack_id, marker, 5).await {
+        Ok(lines) if !lines.is_empty() => {
+            eprintln!("Failed resources:");
+            for l in lines {
+                eprintln!("  {l}");
+            }
+        }
+        _ => {}
+    }
+}
+
+async fn obtain_artifact(
+    ui: &Ui,
+    args: &DeployArgs,
+    settings: &Settings,
+) -> Result<build::Artifact> {
+    if let Some(path) = &args.artifact {
+        ui.step(format!("Using the function zip {}", path.display()));
+        return build::artifact_from_zip(path);
+    }
+    ui.step(format!("Building the function ({})", settings.architecture));
+    let arch: build::Arch = settings
+        .architecture
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let artifact =
+        build::ensure_artifact(&build::BuildRequest::new(arch, args.force_build)).await?;
+    ui.info(if artifact.rebuilt {
+        "built"
+    } else {
+        "unchanged since the last build (cached)"
+    });
+    Ok(artifact)
+}

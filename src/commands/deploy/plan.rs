@@ -1,0 +1,456 @@
+//! The deploy plan: from the answers and what exists now (the stack, the
+//! webhook secret and its value), decide what to change and what to ask,
+//! without calling AWS. [`super::apply`] carries the plan out.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+use dingtalk_notifier_lambda::secret::WebhookConfig;
+
+use super::answers::{Answers, Webhook};
+use super::settings::Settings;
+use crate::aws::secret::{self, ExistingSecret};
+use crate::aws::stack::{self, ChangeRow, Phase, StackInfo};
+
+/// The question asked once the changes are shown.
+pub const CONFIRM_QUESTION: &str = "Deploy these changes?";
+
+/// What exists before the deploy.
+pub struct Current {
+    pub stack: Option<StackInfo>,
+    pub secret: Option<ExistingSecret>,
+    /// The stored secret's value, when there is a secret.
+    pub secret_value: Option<String>,
+}
+
+/// What the deploy will do.
+pub struct Plan {
+    pub settings: Settings,
+    /// A change set of type CREATE: no stack yet, or one left in
+    /// REVIEW_IN_PROGRESS by a cancelled first deploy.
+    pub create: bool,
+    /// A failed first create (ROLLBACK_COMPLETE) to delete before creating.
+    pub recreate: Option<StackInfo>,
+    /// The deployed parameter values, to notice a parameter-only change.
+    pub current_parameters: Option<BTreeMap<String, String>>,
+    pub secret: SecretPlan,
+}
+
+/// The webhook secret's value to store, and how. No `Debug`: it holds the webhook.
+pub struct SecretPlan {
+    pub action: SecretAction,
+    pub value: String,
+}
+
+pub enum SecretAction {
+    /// No secret yet: create it before the stack, whose parameter is its ARN.
+    Create,
+    /// The value changes: written once the deploy is confirmed.
+    Update { arn: String },
+    /// The stored value is already right.
+    Keep { arn: String },
+}
+
+impl SecretPlan {
+    pub fn changes(&self) -> bool {
+        matches!(self.action, SecretAction::Update { .. })
+    }
+}
+
+impl Plan {
+    /// The stack parameters, once the artifact and the secret have names.
+    pub fn parameters(
+        &self,
+        bucket: &str,
+        key: &str,
+        secret_arn: &str,
+    ) -> Vec<(&'static str, String)> {
+        self.settings.parameters(bucket, key, secret_arn)
+    }
+}
+
+/// A secret under our name that another stack (or someone else) owns stops
+/// the deploy before any question.
+pub fn check_secret_owner(stack_name: &str, existing: Option<&ExistingSecret>) -> Result<()> {
+    match existing {
+        Some(s) if !s.owned_by(stack_name) => bail!(
+            "a secret named {} exists but is not tagged as belonging to stack {stack_name}; \
+             delete it or choose another --stack-name",
+            secret::secret_name(stack_name)
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Answers + what exists now → the plan.
+pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
+    let stack_name = &answers.settings.stack_name;
+    let recreate = stack_to_recreate(stack_name, current.stack.as_ref())?;
+    let stack = current.stack.filter(|_| recreate.is_none());
+    let create = stack
+        .as_ref()
+        .is_none_or(|s| s.status == "REVIEW_IN_PROGRESS");
+    let stored_cfg = current
+        .secret_value
+        .as_deref()
+        .and_then(|v| WebhookConfig::parse(v).ok());
+    let desired = desired_secret(&answers.webhook, stored_cfg, &answers.settings)?;
+    let value = desired.to_secret_string();
+    let action = match current.secret {
+        None => SecretAction::Create,
+        Some(s) if current.secret_value.as_deref() != Some(value.as_str()) => {
+            SecretAction::Update { arn: s.arn }
+        }
+        Some(s) => SecretAction::Keep { arn: s.arn },
+    };
+    Ok(Plan {
+        settings: answers.settings,
+        create,
+        recreate,
+        current_parameters: stack.map(|s| s.parameters),
+        secret: SecretPlan { action, value },
+    })
+}
+
+/// Refuses a stack that is not ours, busy or stuck; returns a failed first
+/// create, which can only be deleted and created again.
+fn stack_to_recreate(stack_name: &str, current: Option<&StackInfo>) -> Result<Option<StackInfo>> {
+    let Some(s) = current else {
+        return Ok(None);
+    };
+    if !s.is_ours() && s.status != "REVIEW_IN_PROGRESS" {
+        bail!("the stack {stack_name} exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); choose another --stack-name");
+    }
+    match s.status.as_str() {
+        "ROLLBACK_COMPLETE" => Ok(Some(s.clone())),
+        status if stack::phase(status) == Phase::InProgress && status != "REVIEW_IN_PROGRESS" => bail!(
+            "the stack {stack_name} is busy ({status}); run `dingtalk-notifier status` to follow it and deploy again once it settles"
+        ),
+        "ROLLBACK_FAILED" | "DELETE_FAILED" | "UPDATE_ROLLBACK_FAILED" => bail!(
+            "the stack {stack_name} is {}; fix it in the CloudFormation console or run `dingtalk-notifier destroy`",
+            s.status
+        ),
+        _ => Ok(None),
+    }
+}
+
+/// What is shown before [`CONFIRM_QUESTION`]: the change set's resources
+/// (`None` when the stack itself does not change) and the secret's change.
+pub fn confirmation_text(
+    stack_name: &str,
+    changes: Option<&[ChangeRow]>,
+    secret_changes: bool,
+) -> String {
+    let mut text = String::new();
+    if let Some(changes) = changes {
+        text.push_str(&format!("Changes to stack {stack_name}:\n"));
+        if changes.is_empty() {
+            text.push_str("  parameters only (no resource is added, modified or removed)\n");
+        } else {
+            text.push_str(&stack::render_changes(changes));
+        }
+    }
+    if secret_changes {
+        text.push_str("  ~ the webhook secret's value changes\n");
+    }
+    text
+}
+
+/// The secret value to store, from the stored one (if any) and this run.
+/// Takes the stored value by value so `WebhookConfig` needs no `Clone`.
+pub fn desired_secret(
+    webhook: &Webhook,
+    stored: Option<WebhookConfig>,
+    settings: &Settings,
+) -> Result<WebhookConfig> {
+    let mut cfg = match (webhook, stored) {
+        (Webhook::Keep, Some(s)) => s,
+        (Webhook::Keep, None) => bail!(
+            "the stored webhook secret could not be read as a webhook; pass --webhook-url or set DINGTALK_WEBHOOK_URL to replace it"
+        ),
+        (
+            Webhook::New {
+                url,
+                secret,
+                secret_asked,
+            },
+            Some(old),
+        ) => {
+            let secret = match secret {
+                Some(s) => Some(s.clone()),
+                // Same webhook given again without a secret: keep the stored signing secret.
+                None if !secret_asked && old.webhook == *url => old.secret,
+                None => None,
+            };
+            WebhookConfig {
+                webhook: url.clone(),
+                secret,
+                at_mobiles: old.at_mobiles,
+                at_all_on: old.at_all_on,
+                keyword: old.keyword,
+            }
+        }
+        (Webhook::New { url, secret, .. }, None) => WebhookConfig {
+            webhook: url.clone(),
+            secret: secret.clone(),
+            at_mobiles: Vec::new(),
+            at_all_on: Vec::new(),
+            keyword: None,
+        },
+    };
+    if let Some(v) = &settings.at_mobiles {
+        cfg.at_mobiles = v.clone();
+    }
+    if let Some(v) = &settings.at_all_on {
+        cfg.at_all_on = v.clone();
+    }
+    if let Some(k) = &settings.keyword {
+        cfg.keyword = (!k.is_empty()).then(|| k.clone());
+    }
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::deploy::settings::tests::settings;
+
+    fn stored() -> WebhookConfig {
+        WebhookConfig {
+            webhook: "https://oapi.dingtalk.com/robot/send?access_token=old".into(),
+            secret: Some("SECold".into()),
+            at_mobiles: vec!["1".into()],
+            at_all_on: vec![],
+            keyword: None,
+        }
+    }
+
+    #[test]
+    fn keeping_the_webhook_keeps_secret_and_applies_options() {
+        let mut s = settings();
+        s.keyword = Some("告警".into());
+        let got = desired_secret(&Webhook::Keep, Some(stored()), &s).unwrap();
+        assert_eq!(got.webhook, stored().webhook);
+        assert_eq!(got.secret.as_deref(), Some("SECold"));
+        assert_eq!(got.at_mobiles, vec!["1".to_string()]);
+        assert_eq!(got.keyword.as_deref(), Some("告警"));
+    }
+
+    #[test]
+    fn same_webhook_from_env_keeps_signing_secret_new_one_drops_it() {
+        let same = Webhook::New {
+            url: stored().webhook,
+            secret: None,
+            secret_asked: false,
+        };
+        assert_eq!(
+            desired_secret(&same, Some(stored()), &settings())
+                .unwrap()
+                .secret
+                .as_deref(),
+            Some("SECold")
+        );
+        let other = Webhook::New {
+            url: "https://oapi.dingtalk.com/robot/send?access_token=new".into(),
+            secret: None,
+            secret_asked: false,
+        };
+        assert_eq!(
+            desired_secret(&other, Some(stored()), &settings())
+                .unwrap()
+                .secret,
+            None
+        );
+    }
+
+    fn answers(webhook: Webhook) -> Answers {
+        Answers {
+            webhook,
+            settings: settings(),
+        }
+    }
+
+    fn new_webhook() -> Webhook {
+        Webhook::New {
+            url: "https://oapi.dingtalk.com/robot/send?access_token=new".into(),
+            secret: Some("SECnew".into()),
+            secret_asked: true,
+        }
+    }
+
+    fn ours(status: &str) -> StackInfo {
+        let mut s = StackInfo {
+            id: "arn:stack/alerts".into(),
+            name: "alerts".into(),
+            status: status.into(),
+            ..StackInfo::default()
+        };
+        s.tags.insert("app".into(), "dingtalk-notifier".into());
+        s.parameters.insert("MemorySize".into(), "256".into());
+        s
+    }
+
+    fn owned_secret() -> ExistingSecret {
+        ExistingSecret {
+            arn: "arn:secret".into(),
+            tags: vec![
+                ("app".into(), "dingtalk-notifier".into()),
+                ("dingtalk-notifier:stack".into(), "alerts".into()),
+            ],
+            scheduled_for_deletion: false,
+        }
+    }
+
+    fn nothing() -> Current {
+        Current {
+            stack: None,
+            secret: None,
+            secret_value: None,
+        }
+    }
+
+    #[test]
+    fn first_deploy_creates_stack_and_secret() {
+        let p = plan(answers(new_webhook()), nothing()).unwrap();
+        assert!(p.create && p.recreate.is_none() && p.current_parameters.is_none());
+        assert!(matches!(p.secret.action, SecretAction::Create));
+        assert_eq!(
+            p.secret.value,
+            r#"{"webhook":"https://oapi.dingtalk.com/robot/send?access_token=new","secret":"SECnew"}"#
+        );
+        let params = p.parameters("b", "k", "arn:secret");
+        assert!(params.contains(&("WebhookSecretArn", "arn:secret".to_string())));
+        assert_eq!(params, settings().parameters("b", "k", "arn:secret"));
+    }
+
+    #[test]
+    fn unchanged_webhook_is_kept_and_the_stack_updated() {
+        let current = Current {
+            stack: Some(ours("UPDATE_COMPLETE")),
+            secret: Some(owned_secret()),
+            secret_value: Some(stored().to_secret_string()),
+        };
+        let mut s = settings();
+        s.at_mobiles = Some(vec!["1".into()]);
+        let a = Answers {
+            webhook: Webhook::Keep,
+            settings: s,
+        };
+        let p = plan(a, current).unwrap();
+        assert!(!p.create && p.recreate.is_none());
+        assert_eq!(
+            p.current_parameters
+                .unwrap()
+                .get("MemorySize")
+                .map(String::as_str),
+            Some("256")
+        );
+        assert!(matches!(p.secret.action, SecretAction::Keep { ref arn } if arn == "arn:secret"));
+        assert!(!p.secret.changes());
+    }
+
+    #[test]
+    fn a_new_webhook_updates_the_stored_secret() {
+        let current = Current {
+            stack: Some(ours("CREATE_COMPLETE")),
+            secret: Some(owned_secret()),
+            secret_value: Some(stored().to_secret_string()),
+        };
+        let p = plan(answers(new_webhook()), current).unwrap();
+        assert!(p.secret.changes());
+        assert_eq!(
+            confirmation_text("alerts", None, p.secret.changes()),
+            "  ~ the webhook secret's value changes\n"
+        );
+    }
+
+    #[test]
+    fn failed_first_create_is_recreated_review_in_progress_is_created() {
+        let p = plan(
+            answers(new_webhook()),
+            Current {
+                stack: Some(ours("ROLLBACK_COMPLETE")),
+                ..nothing()
+            },
+        )
+        .unwrap();
+        assert!(p.create && p.current_parameters.is_none());
+        assert_eq!(p.recreate.unwrap().status, "ROLLBACK_COMPLETE");
+
+        // A cancelled first deploy leaves an untagged REVIEW_IN_PROGRESS stack.
+        let review = StackInfo {
+            name: "alerts".into(),
+            status: "REVIEW_IN_PROGRESS".into(),
+            ..StackInfo::default()
+        };
+        let p = plan(
+            answers(new_webhook()),
+            Current {
+                stack: Some(review),
+                ..nothing()
+            },
+        )
+        .unwrap();
+        assert!(p.create && p.recreate.is_none() && p.current_parameters.is_some());
+    }
+
+    #[test]
+    fn stacks_that_are_not_ours_busy_or_stuck_are_refused() {
+        let refused = |stack: StackInfo| {
+            let current = Current {
+                stack: Some(stack),
+                ..nothing()
+            };
+            match plan(answers(new_webhook()), current) {
+                Ok(_) => panic!("planned"),
+                Err(e) => e.to_string(),
+            }
+        };
+        let mut foreign = ours("CREATE_COMPLETE");
+        foreign.tags.clear();
+        assert_eq!(
+            refused(foreign),
+            "the stack alerts exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); choose another --stack-name"
+        );
+        assert_eq!(
+            refused(ours("UPDATE_IN_PROGRESS")),
+            "the stack alerts is busy (UPDATE_IN_PROGRESS); run `dingtalk-notifier status` to follow it and deploy again once it settles"
+        );
+        assert_eq!(
+            refused(ours("UPDATE_ROLLBACK_FAILED")),
+            "the stack alerts is UPDATE_ROLLBACK_FAILED; fix it in the CloudFormation console or run `dingtalk-notifier destroy`"
+        );
+    }
+
+    #[test]
+    fn a_secret_of_another_stack_is_refused() {
+        assert!(check_secret_owner("alerts", Some(&owned_secret())).is_ok());
+        assert!(check_secret_owner("alerts", None).is_ok());
+        assert_eq!(
+            check_secret_owner("other", Some(&owned_secret()))
+                .unwrap_err()
+                .to_string(),
+            "a secret named dingtalk-notifier/other/webhook exists but is not tagged as belonging \
+             to stack other; delete it or choose another --stack-name"
+        );
+    }
+
+    #[test]
+    fn confirmation_lists_the_changes() {
+        let rows = vec![ChangeRow {
+            action: "Modify".into(),
+            logical_id: "Function".into(),
+            resource_type: "AWS::Lambda::Function".into(),
+            replacement: None,
+        }];
+        assert_eq!(
+            confirmation_text("alerts", Some(&rows), true),
+            "Changes to stack alerts:\n  ~ Modify  Function  AWS::Lambda::Function\n  \
+             ~ the webhook secret's value changes\n"
+        );
+        assert_eq!(
+            confirmation_text("alerts", Some(&[]), false),
+            "Changes to stack alerts:\n  parameters only (no resource is added, modified or removed)\n"
+        );
+    }
+}

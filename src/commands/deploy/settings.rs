@@ -1,0 +1,292 @@
+//! What a deploy is made of once every answer is in: the alert rules, and
+//! the settings that become stack parameters and dingtalk-notifier.toml.
+
+use std::path::PathBuf;
+
+use crate::config::{ConfigFile, DeployConfig};
+
+pub const DEFAULT_STACK_NAME: &str = "dingtalk-notifier";
+pub const DEFAULT_MODEL_ID: &str = "amazon.nova-lite-v1:0";
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
+
+/// The alert rules the template can enable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Health,
+    HealthAbuse,
+    Ec2StateChange,
+    Alarm,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 4] = [
+        Rule::Health,
+        Rule::HealthAbuse,
+        Rule::Ec2StateChange,
+        Rule::Alarm,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Rule::Health => "health",
+            Rule::HealthAbuse => "health-abuse",
+            Rule::Ec2StateChange => "ec2",
+            Rule::Alarm => "alarm",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Rule::Health => "AWS Health events",
+            Rule::HealthAbuse => "AWS Health abuse events",
+            Rule::Ec2StateChange => "EC2 instance state changes",
+            Rule::Alarm => "CloudWatch alarm state changes",
+        }
+    }
+
+    /// The template parameter that switches the rule on.
+    pub fn parameter(self) -> &'static str {
+        match self {
+            Rule::Health => "EnableHealthRule",
+            Rule::HealthAbuse => "EnableHealthAbuseRule",
+            Rule::Ec2StateChange => "EnableEc2StateChangeRule",
+            Rule::Alarm => "EnableAlarmRule",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Rule> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "health" => Some(Rule::Health),
+            "health-abuse" | "abuse" => Some(Rule::HealthAbuse),
+            "ec2" | "ec2-state-change" => Some(Rule::Ec2StateChange),
+            "alarm" | "alarms" | "cloudwatch-alarm" => Some(Rule::Alarm),
+            _ => None,
+        }
+    }
+}
+
+/// `health,alarm`, `all` or `none` → rules, in template order.
+pub fn parse_rules(s: &str) -> Result<Vec<Rule>, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(Rule::ALL.to_vec());
+    }
+    if s.is_empty() || s.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut rules = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let rule = Rule::parse(part).ok_or_else(|| {
+            format!(
+                "unknown rule `{}` (use health, health-abuse, ec2, alarm, all or none)",
+                part.trim()
+            )
+        })?;
+        if !rules.contains(&rule) {
+            rules.push(rule);
+        }
+    }
+    Ok(Rule::ALL
+        .into_iter()
+        .filter(|r| rules.contains(r))
+        .collect())
+}
+
+/// Everything the stack parameters and the secret's options are made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub stack_name: String,
+    pub rules: Vec<Rule>,
+    pub ec2_states: String,
+    pub alarm_states: String,
+    pub llm: bool,
+    pub llm_model_id: String,
+    pub llm_region: String,
+    pub llm_system_prompt_file: Option<PathBuf>,
+    pub llm_system_prompt: String,
+    pub llm_max_tokens: u32,
+    pub llm_temperature: f64,
+    pub architecture: String,
+    pub memory: u32,
+    pub timeout: u32,
+    pub reserved_concurrency: i32,
+    pub log_retention: u32,
+    pub time_zone: String,
+    pub export_prefix: String,
+    /// `None`: keep what the stored secret says (or nothing for a new one).
+    pub at_mobiles: Option<Vec<String>>,
+    pub at_all_on: Option<Vec<String>>,
+    pub keyword: Option<String>,
+    pub webhook_any_host: bool,
+    /// The remembered artifact bucket (dingtalk-notifier.toml), if any.
+    pub artifact_bucket: Option<String>,
+    /// Permissions boundary ARN of the function role; empty = none.
+    pub permissions_boundary: String,
+}
+
+impl Settings {
+    /// The template parameters, minus the ones only known after upload.
+    pub fn parameters(
+        &self,
+        bucket: &str,
+        key: &str,
+        secret_arn: &str,
+    ) -> Vec<(&'static str, String)> {
+        let on = |r: Rule| self.rules.contains(&r).to_string();
+        vec![
+            ("ArtifactBucket", bucket.to_string()),
+            ("ArtifactKey", key.to_string()),
+            ("Architecture", self.architecture.clone()),
+            ("MemorySize", self.memory.to_string()),
+            ("Timeout", self.timeout.to_string()),
+            ("ReservedConcurrency", self.reserved_concurrency.to_string()),
+            ("PermissionsBoundaryArn", self.permissions_boundary.clone()),
+            ("LogRetentionInDays", self.log_retention.to_string()),
+            ("WebhookSecretArn", secret_arn.to_string()),
+            (Rule::Health.parameter(), on(Rule::Health)),
+            (Rule::HealthAbuse.parameter(), on(Rule::HealthAbuse)),
+            (Rule::Ec2StateChange.parameter(), on(Rule::Ec2StateChange)),
+            ("Ec2States", self.ec2_states.clone()),
+            (Rule::Alarm.parameter(), on(Rule::Alarm)),
+            ("AlarmStates", self.alarm_states.clone()),
+            ("DisplayTimeZone", self.time_zone.clone()),
+            ("LlmEnabled", self.llm.to_string()),
+            ("LlmModelId", self.llm_model_id.clone()),
+            ("LlmRegion", self.llm_region.clone()),
+            ("LlmSystemPrompt", self.llm_system_prompt.clone()),
+            ("LlmMaxTokens", self.llm_max_tokens.to_string()),
+            ("LlmTemperature", self.llm_temperature.to_string()),
+            ("ExportPrefix", self.export_prefix.clone()),
+        ]
+    }
+
+    /// What goes back into dingtalk-notifier.toml: no secrets by construction.
+    pub fn to_config(&self, region: &str) -> ConfigFile {
+        ConfigFile {
+            stack_name: Some(self.stack_name.clone()),
+            region: Some(region.to_string()),
+            deploy: DeployConfig {
+                rules: Some(self.rules.iter().map(|r| r.key().to_string()).collect()),
+                ec2_states: Some(self.ec2_states.clone()),
+                alarm_states: Some(self.alarm_states.clone()),
+                llm: Some(self.llm),
+                llm_model_id: Some(self.llm_model_id.clone()),
+                llm_region: Some(self.llm_region.clone()),
+                llm_system_prompt_file: self.llm_system_prompt_file.clone(),
+                llm_max_tokens: Some(self.llm_max_tokens),
+                llm_temperature: Some(self.llm_temperature),
+                architecture: Some(self.architecture.clone()),
+                memory: Some(self.memory),
+                timeout: Some(self.timeout),
+                reserved_concurrency: Some(self.reserved_concurrency),
+                log_retention: Some(self.log_retention),
+                time_zone: Some(self.time_zone.clone()),
+                export_prefix: Some(self.export_prefix.clone()),
+                at_mobiles: self.at_mobiles.clone(),
+                at_all_on: self.at_all_on.clone(),
+                keyword: self.keyword.clone(),
+                webhook_any_host: self.webhook_any_host.then_some(true),
+                artifact_bucket: self.artifact_bucket.clone(),
+                permissions_boundary: (!self.permissions_boundary.is_empty())
+                    .then(|| self.permissions_boundary.clone()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::config;
+
+    /// A typical deploy's settings, shared by the tests of the deploy modules.
+    pub(crate) fn settings() -> Settings {
+        Settings {
+            stack_name: "alerts".into(),
+            rules: vec![Rule::Health, Rule::Alarm],
+            ec2_states: String::new(),
+            alarm_states: "ALARM,OK".into(),
+            llm: false,
+            llm_model_id: DEFAULT_MODEL_ID.into(),
+            llm_region: String::new(),
+            llm_system_prompt_file: None,
+            llm_system_prompt: String::new(),
+            llm_max_tokens: 400,
+            llm_temperature: 0.2,
+            architecture: "arm64".into(),
+            memory: 256,
+            timeout: 60,
+            reserved_concurrency: -1,
+            log_retention: 30,
+            time_zone: DEFAULT_TIME_ZONE.into(),
+            export_prefix: String::new(),
+            at_mobiles: None,
+            at_all_on: None,
+            keyword: None,
+            webhook_any_host: false,
+            artifact_bucket: None,
+            permissions_boundary: String::new(),
+        }
+    }
+
+    #[test]
+    fn rules_parse() {
+        assert_eq!(
+            parse_rules("alarm, health").unwrap(),
+            vec![Rule::Health, Rule::Alarm]
+        );
+        assert_eq!(parse_rules("all").unwrap(), Rule::ALL.to_vec());
+        assert_eq!(parse_rules("none").unwrap(), vec![]);
+        assert_eq!(
+            parse_rules("health,foo").unwrap_err(),
+            "unknown rule `foo` (use health, health-abuse, ec2, alarm, all or none)"
+        );
+    }
+
+    #[test]
+    fn parameters_are_complete_and_exact() {
+        let p = settings().parameters("b", "lambda/x.zip", "arn:s");
+        let keys: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "ArtifactBucket",
+                "ArtifactKey",
+                "Architecture",
+                "MemorySize",
+                "Timeout",
+                "ReservedConcurrency",
+                "PermissionsBoundaryArn",
+                "LogRetentionInDays",
+                "WebhookSecretArn",
+                "EnableHealthRule",
+                "EnableHealthAbuseRule",
+                "EnableEc2StateChangeRule",
+                "Ec2States",
+                "EnableAlarmRule",
+                "AlarmStates",
+                "DisplayTimeZone",
+                "LlmEnabled",
+                "LlmModelId",
+                "LlmRegion",
+                "LlmSystemPrompt",
+                "LlmMaxTokens",
+                "LlmTemperature",
+                "ExportPrefix"
+            ]
+        );
+        let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("EnableHealthAbuseRule"), Some("false"));
+        assert_eq!(get("EnableAlarmRule"), Some("true"));
+        assert_eq!(get("LlmTemperature"), Some("0.2"));
+        assert_eq!(get("ReservedConcurrency"), Some("-1"));
+    }
+
+    #[test]
+    fn config_never_holds_secrets() {
+        let text = config::render(&settings().to_config("ap-southeast-1")).unwrap();
+        assert!(!text.contains("webhook ="));
+        assert!(!text.contains("access_token"));
+        assert!(text.contains("stack_name = \"alerts\""));
+    }
+}

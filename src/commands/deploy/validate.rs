@@ -1,0 +1,211 @@
+//! Checks on deploy answers: pure, and each error names the field and says
+//! what to use instead.
+
+use anyhow::{bail, Result};
+
+pub fn validate_stack_name(s: &str) -> Result<(), String> {
+    let ok = s.len() <= 128
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            "a stack name starts with a letter and has only letters, digits and '-' (at most 128)"
+                .into(),
+        )
+    }
+}
+
+/// Regions with Bedrock runtime (late 2025). Not exhaustive: an unknown
+/// region only warns, since AWS adds regions.
+const BEDROCK_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "ca-central-1",
+    "ca-west-1",
+    "sa-east-1",
+    "mx-central-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ap-east-2",
+    "me-central-1",
+    "me-south-1",
+    "il-central-1",
+    "af-south-1",
+];
+
+pub fn is_known_bedrock_region(region: &str) -> bool {
+    BEDROCK_REGIONS.contains(&region)
+}
+
+/// A model id (`amazon.nova-lite-v1:0`), an inference profile id
+/// (`apac.amazon.nova-lite-v1:0`) or an ARN of either.
+pub fn validate_model_id(s: &str) -> Result<(), String> {
+    let err = || {
+        format!(
+            "`{s}` does not look like a Bedrock model id (e.g. amazon.nova-lite-v1:0, or an \
+             inference profile such as apac.amazon.nova-lite-v1:0)"
+        )
+    };
+    if s.starts_with("arn:") {
+        return if s.contains(":bedrock:") && !s.contains(char::is_whitespace) {
+            Ok(())
+        } else {
+            Err(err())
+        };
+    }
+    let charset_ok = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
+    let parts: Vec<&str> = s.split('.').collect();
+    if charset_ok && parts.len() >= 2 && parts.iter().all(|p| !p.is_empty()) && s.len() <= 2048 {
+        Ok(())
+    } else {
+        Err(err())
+    }
+}
+
+/// Empty, or the ARN of an IAM managed policy (`arn:<partition>:iam::<account>:policy/...`).
+pub fn validate_policy_arn(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = s.is_empty()
+        || (parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1].starts_with("aws")
+            && parts[2] == "iam"
+            && parts[3].is_empty()
+            && parts[4].len() == 12
+            && parts[4].chars().all(|c| c.is_ascii_digit())
+            && parts[5].len() > "policy/".len()
+            && parts[5].starts_with("policy/"));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an IAM policy ARN; use the PermissionsBoundaryArn output of \
+             docs/iam-deploy-policy.json (arn:aws:iam::123456789012:policy/dingtalk-notifier/dingtalk-notifier-function-boundary)"
+        ))
+    }
+}
+
+pub fn validate_time_zone(s: &str) -> Result<(), String> {
+    s.parse::<chrono_tz::Tz>()
+        .map(|_| ())
+        .map_err(|_| format!("`{s}` is not an IANA time zone name (e.g. Asia/Shanghai, UTC)"))
+}
+
+pub fn validate_architecture(s: &str) -> Result<(), String> {
+    match s {
+        "arm64" | "x86_64" => Ok(()),
+        _ => Err(format!("`{s}` is not an architecture: use arm64 or x86_64")),
+    }
+}
+
+pub fn normalize_states(raw: &str, allowed: &[&str], what: &str, upper: bool) -> Result<String> {
+    let mut out = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let v = if upper {
+            part.to_ascii_uppercase()
+        } else {
+            part.to_ascii_lowercase()
+        };
+        if !allowed.contains(&v.as_str()) {
+            bail!(
+                "invalid {what} `{part}`: use {} (comma separated; empty = all)",
+                allowed.join(", ")
+            );
+        }
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    Ok(out.join(","))
+}
+
+pub const EC2_STATES: &[&str] = &[
+    "pending",
+    "running",
+    "stopping",
+    "stopped",
+    "shutting-down",
+    "terminated",
+];
+pub const ALARM_STATES: &[&str] = &["ALARM", "OK", "INSUFFICIENT_DATA"];
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+pub fn check(field: &str, r: Result<(), String>) -> Result<()> {
+    r.map_err(|e| anyhow::anyhow!("invalid {field}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::connect::validate_region;
+
+    #[test]
+    fn validations() {
+        assert!(validate_model_id("amazon.nova-lite-v1:0").is_ok());
+        assert!(validate_model_id("apac.amazon.nova-lite-v1:0").is_ok());
+        assert!(validate_model_id(
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
+        )
+        .is_ok());
+        assert!(validate_model_id("nova lite").is_err());
+        assert!(validate_model_id("nova").is_err());
+        assert!(validate_policy_arn("").is_ok());
+        assert!(validate_policy_arn(
+            "arn:aws-cn:iam::123456789012:policy/dingtalk-notifier/dingtalk-notifier-function-boundary"
+        )
+        .is_ok());
+        assert!(validate_policy_arn("arn:aws:iam::123456789012:role/x").is_err());
+        assert!(validate_policy_arn("dingtalk-notifier-function-boundary").is_err());
+        assert!(validate_time_zone("Asia/Shanghai").is_ok());
+        assert_eq!(
+            validate_time_zone("Asia/Beijing").unwrap_err(),
+            "`Asia/Beijing` is not an IANA time zone name (e.g. Asia/Shanghai, UTC)"
+        );
+        assert!(validate_region("ap-southeast-1").is_ok());
+        assert!(validate_region("us-gov-west-1").is_ok());
+        assert!(validate_region("Singapore").is_err());
+        assert!(validate_stack_name("dingtalk-notifier").is_ok());
+        assert!(validate_stack_name("1abc").is_err());
+        assert!(validate_stack_name("a_b").is_err());
+    }
+
+    #[test]
+    fn states_are_normalised() {
+        assert_eq!(
+            normalize_states("alarm, ok,ALARM", ALARM_STATES, "alarm state", true).unwrap(),
+            "ALARM,OK"
+        );
+        assert_eq!(
+            normalize_states("running,flying", EC2_STATES, "EC2 state", false).unwrap_err().to_string(),
+            "invalid EC2 state `flying`: use pending, running, stopping, stopped, shutting-down, terminated (comma separated; empty = all)"
+        );
+    }
+}
