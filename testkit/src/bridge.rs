@@ -21,6 +21,9 @@
 //!   stay in the queue: SQS hands them out again after the queue's
 //!   visibility timeout, and moto applies the queue's `RedrivePolicy`. A
 //!   function error (or an invalid batch response) leaves the whole batch.
+//!   With [`SnsLambdaBridge::start_concurrent`] one poller per function
+//!   instance runs at once, like the mapping's `MaximumConcurrency`; their
+//!   `ReceiveMessage` calls take turns, because moto's are not atomic.
 //!
 //! The invocation's log lines, framed by Lambda's `START`/`END`/`REPORT`
 //! lines, go to a Lambda-style stream (`YYYY/MM/DD/[$LATEST]<hex>`) of the
@@ -33,7 +36,7 @@
 //! moto event source mappings of the queue it serves
 //! ([`SnsLambdaBridge::disabled_mappings`]).
 //!
-//! Dropping the bridge stops the thread and the function.
+//! Dropping the bridge stops the thread and the functions.
 //!
 //! ```no_run
 //! # fn demo(moto: &testkit::Moto, topic_arn: &str, queue_url: &str) -> anyhow::Result<()> {
@@ -69,7 +72,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 10;
 /// A short window, so tests are quick; the stack's default is 10 s.
 pub const DEFAULT_BATCHING_WINDOW: Duration = Duration::from_secs(1);
 /// How long one invocation may run (the stack's default `Timeout`).
-const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_FUNCTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// SQS hands out at most this many messages per `ReceiveMessage`, and
 /// deletes at most this many per `DeleteMessageBatch`.
 const SQS_MAX_PER_CALL: usize = 10;
@@ -95,8 +98,12 @@ pub struct BridgeOptions {
     /// Most messages per invocation (the mapping's `BatchSize`).
     pub batch_size: usize,
     /// How long to keep gathering after the first message of a batch (the
-    /// mapping's `MaximumBatchingWindowInSeconds`).
+    /// mapping's `MaximumBatchingWindowInSeconds`). As in AWS (moto does not
+    /// check it), a standard queue with `batch_size` over 10 needs at least
+    /// one second.
     pub batching_window: Duration,
+    /// The function's `Timeout`: each invocation's deadline.
+    pub function_timeout: Duration,
 }
 
 impl BridgeOptions {
@@ -119,6 +126,7 @@ impl Default for BridgeOptions {
             log_group: String::new(),
             batch_size: DEFAULT_BATCH_SIZE,
             batching_window: DEFAULT_BATCHING_WINDOW,
+            function_timeout: DEFAULT_FUNCTION_TIMEOUT,
         }
     }
 }
@@ -191,6 +199,10 @@ struct Setup {
     logs: aws_sdk_cloudwatchlogs::Client,
     options: BridgeOptions,
     ready: Ready,
+    /// One `ReceiveMessage` at a time: moto checks a message's visibility and
+    /// marks it received without a lock, so two concurrent calls can hand out
+    /// the same message, which SQS does not do within the visibility timeout.
+    receiving: tokio::sync::Mutex<()>,
 }
 
 impl SnsLambdaBridge {
@@ -213,11 +225,30 @@ impl SnsLambdaBridge {
         options: BridgeOptions,
         emulator: LambdaEmulator,
     ) -> Result<SnsLambdaBridge> {
+        Self::start_concurrent(moto, options, vec![emulator])
+    }
+
+    /// Like [`start_with`](Self::start_with), with one poller per function
+    /// instance, so up to `instances.len()` invocations run at once: the
+    /// mapping's `ScalingConfig.MaximumConcurrency` (at least 2 in AWS),
+    /// each instance a separate execution environment (process).
+    pub fn start_concurrent(
+        moto: &Moto,
+        options: BridgeOptions,
+        instances: Vec<LambdaEmulator>,
+    ) -> Result<SnsLambdaBridge> {
         if options.topic_arn.is_empty() || options.log_group.is_empty() {
             bail!("BridgeOptions needs a topic_arn and a log_group");
         }
         if options.batch_size == 0 {
             bail!("BridgeOptions::batch_size must be at least 1");
+        }
+        if options.batch_size > SQS_MAX_PER_CALL && options.batching_window < Duration::from_secs(1)
+        {
+            bail!("a standard queue with a batch size over 10 needs a batching window of at least 1 second (MaximumBatchingWindowInSeconds)");
+        }
+        if instances.is_empty() {
+            bail!("the bridge needs at least one function instance");
         }
         let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
@@ -248,7 +279,7 @@ impl SnsLambdaBridge {
                         }
                     };
                     let _ = ready_tx.send(Ok(setup.ready.clone()));
-                    run(setup, emulator, thread_stop, thread_record).await;
+                    run(setup, instances, thread_stop, thread_record).await;
                 });
             })
             .context("spawning the bridge thread")?;
@@ -413,6 +444,7 @@ async fn setup(config: &aws_config::SdkConfig, options: BridgeOptions) -> Result
         sqs,
         logs,
         options,
+        receiving: tokio::sync::Mutex::new(()),
         ready: Ready {
             queue_url,
             queue_arn,
@@ -463,24 +495,39 @@ fn note(record: &Mutex<Record>, msg: String) {
         .push(msg);
 }
 
+/// One poller per instance, all on this thread's runtime: each gathers a
+/// batch and invokes its instance, independently of the others.
 async fn run(
     setup: Setup,
-    emulator: LambdaEmulator,
+    instances: Vec<LambdaEmulator>,
     stop: Arc<AtomicBool>,
     record: Arc<Mutex<Record>>,
 ) {
-    while !stop.load(Ordering::SeqCst) {
-        let batch = gather(&setup, &stop, &record).await;
-        if !batch.is_empty() {
-            handle(&setup, &emulator, batch, &record).await;
-        }
+    let setup = Arc::new(setup);
+    let pollers: Vec<_> = instances
+        .into_iter()
+        .map(|emulator| {
+            let (setup, stop, record) = (setup.clone(), stop.clone(), record.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let batch = gather(&setup, &stop, &record).await;
+                    if !batch.is_empty() {
+                        handle(&setup, &emulator, batch, &record).await;
+                    }
+                }
+                drop(emulator);
+            })
+        })
+        .collect();
+    for poller in pollers {
+        let _ = poller.await;
     }
-    drop(emulator);
 }
 
 /// One `ReceiveMessage` of at most `max` (≤ 10) messages, with the
 /// attributes Lambda puts in its records.
 async fn receive(setup: &Setup, max: usize, wait_seconds: i32) -> Result<Vec<QueueMessage>> {
+    let _one_at_a_time = setup.receiving.lock().await;
     let mut request = setup
         .sqs
         .receive_message()
@@ -591,7 +638,7 @@ async fn handle(
     let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone()).collect();
     let event = sqs_lambda_event(&batch, &setup.ready.queue_arn);
     let started = now_ms();
-    let invocation = match emulator.invoke(event, INVOKE_TIMEOUT).await {
+    let invocation = match emulator.invoke(event, setup.options.function_timeout).await {
         Ok(invocation) => invocation,
         Err(e) => {
             // Like a timeout or a crash in Lambda: nothing is deleted, the

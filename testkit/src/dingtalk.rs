@@ -1,7 +1,15 @@
 //! A local DingTalk custom robot that enforces the real protocol: the
 //! access token, 加签 signatures with a one-hour timestamp window, keywords,
-//! message shape and size, and the per-robot rate limit, each answered with
-//! the errcode DingTalk really uses (always HTTP 200, like DingTalk).
+//! message shape, the whole request body's size, and the per-robot rate
+//! limit, each answered with the errcode DingTalk really uses (HTTP 200, like
+//! DingTalk).
+//!
+//! By default it is as hard as the real robot: 20 messages per window (a
+//! minute), and a breach blocks the robot for 10 windows (DingTalk: "限流10分钟"),
+//! scaled with a shortened test window. While blocked it answers `130101`, or
+//! in the other documented modes `410100` or an HTTP 302 to a page that is not
+//! the robot ([`ThrottleReply`]). A test that wants a kinder robot says so
+//! (`block_windows: 0`, a higher `rate_limit`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -10,9 +18,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Result;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{any, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -22,7 +30,29 @@ use sha2::Sha256;
 use crate::server::Background;
 
 const MORE: &str = "more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]";
-const MAX_BODY: usize = 20_000;
+/// DingTalk's limit on the whole request body (the JSON, not only the text).
+pub const MAX_BODY_BYTES: usize = 20_000;
+/// The messages DingTalk answers while a robot is throttled.
+pub const TOO_FAST_MSG: &str = "send too fast, exceed 20 times per minute";
+pub const LIMITED_MSG: &str = "发送速度太快而限流";
+/// Recorded as the errcode of an answer that has none (a redirect, an outage,
+/// a scripted raw reply).
+pub const NO_ERRCODE: i64 = i64::MIN;
+/// Where a throttled robot in [`ThrottleReply::Redirect`] mode sends the
+/// client: a web page, not the robot.
+pub const REDIRECT_PATH: &str = "/robot/throttled";
+
+/// How the robot answers while it is throttled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThrottleReply {
+    /// `{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`.
+    #[default]
+    TooFast,
+    /// `{"errcode":410100,"errmsg":"发送速度太快而限流"}`.
+    Limited,
+    /// HTTP 302 to [`REDIRECT_PATH`] (reported by users while blocked).
+    Redirect,
+}
 
 #[derive(Debug, Clone)]
 pub struct DingTalkOptions {
@@ -34,8 +64,13 @@ pub struct DingTalkOptions {
     /// Accepted messages per `window`.
     pub rate_limit: u32,
     pub window: Duration,
-    /// After a breach, keep answering 130101 this long (DingTalk: 10 minutes).
-    pub penalty: Option<Duration>,
+    /// After a breach the robot stays throttled this many windows
+    /// (DingTalk: 10 minutes = 10 windows); 0 = only the window itself.
+    pub block_windows: u32,
+    pub throttle_reply: ThrottleReply,
+    /// Words DingTalk's content check refuses: a message containing one is
+    /// answered `430102` (content not allowed).
+    pub forbidden: Vec<String>,
 }
 
 impl Default for DingTalkOptions {
@@ -46,7 +81,9 @@ impl Default for DingTalkOptions {
             keywords: Vec::new(),
             rate_limit: 20,
             window: Duration::from_secs(60),
-            penalty: None,
+            block_windows: 10,
+            throttle_reply: ThrottleReply::TooFast,
+            forbidden: Vec::new(),
         }
     }
 }
@@ -55,9 +92,27 @@ impl Default for DingTalkOptions {
 pub struct RecordedRequest {
     pub query: String,
     pub body: String,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// The errcode answered, or [`NO_ERRCODE`].
     pub errcode: i64,
     pub errmsg: String,
     pub at: Instant,
+}
+
+impl RecordedRequest {
+    /// A throttle answer: 130101, 410100 or a redirect.
+    pub fn is_throttle(&self) -> bool {
+        matches!(self.errcode, 130101 | 410100) || (300..400).contains(&self.status)
+    }
+}
+
+/// A scripted answer for the next request (see [`DingTalkServer::push_reply`]).
+#[derive(Debug, Clone)]
+enum Scripted {
+    Json(i64, String),
+    Raw(u16, String),
+    Redirect,
 }
 
 #[derive(Default)]
@@ -65,13 +120,15 @@ struct Shared {
     requests: Vec<RecordedRequest>,
     accepted: Vec<Value>,
     accepted_at: VecDeque<Instant>,
-    scripted: VecDeque<(i64, String)>,
+    scripted: VecDeque<Scripted>,
     down: bool,
+    busy: bool,
     throttled_until: Option<Instant>,
+    redirects_followed: usize,
 }
 
 struct AppState {
-    opts: DingTalkOptions,
+    opts: Mutex<DingTalkOptions>,
     shared: Mutex<Shared>,
 }
 
@@ -83,11 +140,12 @@ pub struct DingTalkServer {
 impl DingTalkServer {
     pub fn start(opts: DingTalkOptions) -> Result<DingTalkServer> {
         let state = Arc::new(AppState {
-            opts,
+            opts: Mutex::new(opts),
             shared: Mutex::new(Shared::default()),
         });
         let router = Router::new()
             .route("/robot/send", post(send))
+            .route(REDIRECT_PATH, any(throttled_page))
             .with_state(state.clone());
         let bg = Background::start(router)?;
         Ok(DingTalkServer { state, bg })
@@ -97,16 +155,21 @@ impl DingTalkServer {
         format!("http://{}", self.bg.addr)
     }
 
+    /// The webhook with the robot's current access token.
     pub fn webhook_url(&self) -> String {
         format!(
             "{}/robot/send?access_token={}",
             self.base_url(),
-            self.state.opts.access_token
+            self.opts().access_token
         )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.state.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn opts(&self) -> std::sync::MutexGuard<'_, DingTalkOptions> {
+        self.state.opts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Bodies of accepted messages, in order.
@@ -126,21 +189,89 @@ impl DingTalkServer {
             .count()
     }
 
+    /// Requests answered with a throttle (130101, 410100 or a redirect).
+    pub fn throttle_answers(&self) -> usize {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.is_throttle())
+            .count()
+    }
+
+    /// Requests that followed a redirect to [`REDIRECT_PATH`].
+    pub fn redirects_followed(&self) -> usize {
+        self.lock().redirects_followed
+    }
+
     /// Answers HTTP 503 to everything while set, like an outage.
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// Answers `{"errcode":-1,"errmsg":"系统繁忙"}` to everything while set.
+    pub fn set_busy(&self, busy: bool) {
+        self.lock().busy = busy;
+    }
+
+    /// Blocks the robot from now on for `block_windows` windows, as if
+    /// someone else had just breached its rate limit.
+    pub fn throttle_now(&self) {
+        let block = block_length(&self.opts());
+        self.lock().throttled_until = Some(Instant::now() + block);
+    }
+
+    pub fn set_throttle_reply(&self, reply: ThrottleReply) {
+        self.opts().throttle_reply = reply;
+    }
+
+    /// Rotates the robot's credentials, like resetting the webhook or the
+    /// signing secret in the group settings: the old ones stop working.
+    pub fn rotate(&self, access_token: &str, secret: Option<&str>) {
+        let mut opts = self.opts();
+        opts.access_token = access_token.to_string();
+        opts.secret = secret.map(str::to_string);
     }
 
     /// The next request gets this answer instead of being checked (FIFO).
     pub fn push_reply(&self, errcode: i64, errmsg: &str) {
         self.lock()
             .scripted
-            .push_back((errcode, errmsg.to_string()));
+            .push_back(Scripted::Json(errcode, errmsg.to_string()));
+    }
+
+    /// The next request gets this HTTP status and body (as JSON content type).
+    pub fn push_raw_reply(&self, status: u16, body: &str) {
+        self.lock()
+            .scripted
+            .push_back(Scripted::Raw(status, body.to_string()));
+    }
+
+    /// The next request gets an HTTP 302 to [`REDIRECT_PATH`].
+    pub fn push_redirect(&self) {
+        self.lock().scripted.push_back(Scripted::Redirect);
     }
 }
 
-fn reply(code: i64, msg: &str) -> (i64, String) {
-    (code, msg.to_string())
+fn block_length(opts: &DingTalkOptions) -> Duration {
+    opts.window * opts.block_windows.max(1)
+}
+
+fn reply(code: i64, msg: &str) -> Scripted {
+    Scripted::Json(code, msg.to_string())
+}
+
+async fn throttled_page(State(state): State<Arc<AppState>>) -> Response {
+    state
+        .shared
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .redirects_followed += 1;
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<html><body>访问过于频繁 too many requests</body></html>",
+    )
+        .into_response()
 }
 
 async fn send(
@@ -151,13 +282,36 @@ async fn send(
 ) -> Response {
     let query = query.unwrap_or_default();
     let body_text = String::from_utf8_lossy(&body).to_string();
+    let opts = state.opts.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let mut shared = state.shared.lock().unwrap_or_else(|p| p.into_inner());
     if shared.down {
         return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
     }
-    let (errcode, errmsg) = match shared.scripted.pop_front() {
+    let answer = match shared.scripted.pop_front() {
         Some(r) => r,
-        None => check(&state.opts, &mut shared, &query, &headers, &body),
+        None if shared.busy => reply(-1, "系统繁忙"),
+        None => check(&opts, &mut shared, &query, &headers, &body),
+    };
+    let (status, errcode, errmsg, response) = match answer {
+        Scripted::Json(errcode, errmsg) => {
+            let response = Json(json!({ "errcode": errcode, "errmsg": errmsg })).into_response();
+            (200, errcode, errmsg, response)
+        }
+        Scripted::Raw(status, text) => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let response = (
+                code,
+                [(header::CONTENT_TYPE, "application/json")],
+                text.clone(),
+            )
+                .into_response();
+            (status, NO_ERRCODE, text, response)
+        }
+        Scripted::Redirect => {
+            let response =
+                (StatusCode::FOUND, [(header::LOCATION, REDIRECT_PATH)], "").into_response();
+            (302, NO_ERRCODE, String::new(), response)
+        }
     };
     if errcode == 0 {
         if let Ok(v) = serde_json::from_slice::<Value>(&body) {
@@ -168,11 +322,20 @@ async fn send(
     shared.requests.push(RecordedRequest {
         query,
         body: body_text,
+        status,
         errcode,
-        errmsg: errmsg.clone(),
+        errmsg,
         at: Instant::now(),
     });
-    Json(json!({ "errcode": errcode, "errmsg": errmsg })).into_response()
+    response
+}
+
+fn throttle_answer(opts: &DingTalkOptions) -> Scripted {
+    match opts.throttle_reply {
+        ThrottleReply::TooFast => reply(130101, TOO_FAST_MSG),
+        ThrottleReply::Limited => reply(410100, LIMITED_MSG),
+        ThrottleReply::Redirect => Scripted::Redirect,
+    }
 }
 
 fn check(
@@ -181,7 +344,7 @@ fn check(
     query: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> (i64, String) {
+) -> Scripted {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -214,7 +377,12 @@ fn check(
             return reply(310000, &format!("sign not match, {MORE}"));
         }
     }
-    if body.len() > MAX_BODY {
+    let now = Instant::now();
+    if shared.throttled_until.is_some_and(|t| now < t) {
+        return throttle_answer(opts);
+    }
+    // The whole body counts: JSON syntax, escapes, title, mentions.
+    if body.len() > MAX_BODY_BYTES {
         return reply(460101, "message too long, exceed 20000 bytes");
     }
     let Ok(msg) = serde_json::from_slice::<Value>(body) else {
@@ -245,9 +413,8 @@ fn check(
     if !opts.keywords.is_empty() && !opts.keywords.iter().any(|k| content.contains(k.as_str())) {
         return reply(310000, &format!("keywords not in content, {MORE}"));
     }
-    let now = Instant::now();
-    if shared.throttled_until.is_some_and(|t| now < t) {
-        return reply(130101, "send too fast, exceed 20 times per minute");
+    if opts.forbidden.iter().any(|w| content.contains(w.as_str())) {
+        return reply(430102, "message contains content that is not allowed");
     }
     while shared
         .accepted_at
@@ -257,8 +424,15 @@ fn check(
         shared.accepted_at.pop_front();
     }
     if shared.accepted_at.len() >= opts.rate_limit as usize {
-        shared.throttled_until = opts.penalty.map(|p| now + p);
-        return reply(130101, "send too fast, exceed 20 times per minute");
+        // The breach itself is refused, and blocks the robot.
+        shared.throttled_until = Some(
+            now + if opts.block_windows == 0 {
+                Duration::ZERO
+            } else {
+                block_length(opts)
+            },
+        );
+        return throttle_answer(opts);
     }
     reply(0, "ok")
 }

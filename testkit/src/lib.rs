@@ -4,8 +4,8 @@
 //!
 //! - [`Moto`]: the moto AWS emulator (`moto_server`), one per test.
 //! - [`DingTalkServer`]: a DingTalk custom robot that checks signatures,
-//!   keywords, message shape and size, and enforces the rate limit with the
-//!   real errcodes.
+//!   keywords, message shape and whole-body size, and enforces the rate limit
+//!   (20 a window, then a 10-window block) with the real answers.
 //! - [`BedrockServer`]: Bedrock Runtime's Converse API, including its errors.
 //! - [`LambdaEmulator`]: the Lambda Runtime API, running a real `bootstrap`.
 //! - [`SnsLambdaBridge`]: SNS topic -> SQS queue -> event source mapping ->
@@ -26,6 +26,6 @@ pub use bedrock::{
     on_demand_refusal, BedrockMode, BedrockRequest, BedrockServer, INVALID_MODEL_ID,
 };
 pub use bridge::{Batch, BridgeOptions, SnsLambdaBridge};
-pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest};
+pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest, ThrottleReply};
 pub use lambda_rt::{bootstrap_binary, Invocation, LambdaEmulator, Outcome};
 pub use moto::{Moto, MotoOptions};

@@ -1,9 +1,9 @@
 use std::io::{Read, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use testkit::dingtalk::expected_sign;
-use testkit::{DingTalkOptions, DingTalkServer};
+use testkit::{DingTalkOptions, DingTalkServer, ThrottleReply};
 
 const MORE: &str = "more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]";
 
@@ -168,6 +168,14 @@ async fn oversize_message() {
         post(&server.webhook_url(), &msg).await,
         json!({"errcode": 460101, "errmsg": "message too long, exceed 20000 bytes"})
     );
+    // The whole body counts: 9,000 quotes are 9,000 bytes of text but
+    // 18,000 bytes of JSON, plus the envelope.
+    let quotes = markdown("t", &"\"".repeat(9_000));
+    assert!(quotes.to_string().len() > 18_000 && quotes.to_string().len() <= 20_000);
+    assert_eq!(post(&server.webhook_url(), &quotes).await["errcode"], 0);
+    let more = markdown("t", &"\"".repeat(10_000));
+    assert!(more.to_string().len() > 20_000);
+    assert_eq!(post(&server.webhook_url(), &more).await["errcode"], 460101);
 }
 
 #[tokio::test]
@@ -187,11 +195,22 @@ async fn wrong_content_type() {
     );
 }
 
+#[test]
+fn as_hard_as_dingtalk_by_default() {
+    let d = DingTalkOptions::default();
+    assert_eq!(
+        (d.rate_limit, d.window, d.block_windows, d.throttle_reply),
+        (20, Duration::from_secs(60), 10, ThrottleReply::TooFast)
+    );
+}
+
+/// 20 messages per window; the 21st is refused and blocks the robot for
+/// `block_windows` windows (DingTalk: 10 minutes), scaled with the window.
 #[tokio::test]
-async fn rate_limit_and_penalty() {
+async fn breach_blocks_the_robot_for_whole_windows() {
     let server = DingTalkServer::start(DingTalkOptions {
-        window: Duration::from_millis(800),
-        penalty: Some(Duration::from_millis(1500)),
+        window: Duration::from_secs(2),
+        block_windows: 3,
         ..Default::default()
     })
     .unwrap();
@@ -203,24 +222,31 @@ async fn rate_limit_and_penalty() {
             "message {i}"
         );
     }
+    let breach = Instant::now();
     assert_eq!(
         post(&url, &markdown("t", "21")).await,
         json!({"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"})
     );
-    // The window has passed but the penalty has not.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // A window later the robot is still blocked ...
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(post(&url, &markdown("t", "22")).await["errcode"], 130101);
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // ... until three windows after the breach.
+    tokio::time::sleep(
+        (breach + Duration::from_millis(6_050)).saturating_duration_since(Instant::now()),
+    )
+    .await;
     assert_eq!(post(&url, &markdown("t", "23")).await["errcode"], 0);
     assert_eq!(server.accepted().len(), 21);
     assert_eq!(server.count_errcode(130101), 2);
+    assert_eq!(server.throttle_answers(), 2);
 }
 
 #[tokio::test]
-async fn window_without_penalty() {
+async fn window_without_block_when_asked() {
     let server = DingTalkServer::start(DingTalkOptions {
         rate_limit: 2,
         window: Duration::from_millis(500),
+        block_windows: 0,
         ..Default::default()
     })
     .unwrap();
@@ -230,6 +256,87 @@ async fn window_without_penalty() {
     assert_eq!(post(&url, &markdown("t", "3")).await["errcode"], 130101);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(post(&url, &markdown("t", "4")).await["errcode"], 0);
+}
+
+#[tokio::test]
+async fn throttled_robot_answers_410100_in_that_mode() {
+    let server = DingTalkServer::start(DingTalkOptions {
+        throttle_reply: ThrottleReply::Limited,
+        ..Default::default()
+    })
+    .unwrap();
+    server.throttle_now();
+    assert_eq!(
+        post(&server.webhook_url(), &markdown("t", "x")).await,
+        json!({"errcode": 410100, "errmsg": "发送速度太快而限流"})
+    );
+    assert_eq!(server.throttle_answers(), 1);
+    assert!(server.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn throttled_robot_redirects_in_that_mode() {
+    let server = DingTalkServer::start(DingTalkOptions::default()).unwrap();
+    server.set_throttle_reply(ThrottleReply::Redirect);
+    server.throttle_now();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client
+        .post(server.webhook_url())
+        .json(&markdown("t", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.headers()["location"], testkit::dingtalk::REDIRECT_PATH);
+    assert_eq!(server.throttle_answers(), 1);
+    assert_eq!(server.requests()[0].status, 302);
+    assert_eq!(server.requests()[0].errcode, testkit::dingtalk::NO_ERRCODE);
+    // A client that follows the redirect lands on a web page, and is counted.
+    let page = reqwest::get(format!(
+        "{}{}",
+        server.base_url(),
+        testkit::dingtalk::REDIRECT_PATH
+    ))
+    .await
+    .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().starts_with("<html>"));
+    assert_eq!(server.redirects_followed(), 1);
+    assert!(server.accepted().is_empty());
+}
+
+#[tokio::test]
+async fn busy_rotation_and_raw_replies() {
+    let server = DingTalkServer::start(DingTalkOptions::default()).unwrap();
+    let old = server.webhook_url();
+    server.set_busy(true);
+    assert_eq!(
+        post(&old, &markdown("t", "x")).await,
+        json!({"errcode": -1, "errmsg": "系统繁忙"})
+    );
+    server.set_busy(false);
+    server.rotate("new-token", Some("SECnew"));
+    assert_eq!(post(&old, &markdown("t", "x")).await["errcode"], 300001);
+    let new = server.webhook_url();
+    assert!(new.ends_with("access_token=new-token"), "{new}");
+    assert_eq!(post(&new, &markdown("t", "x")).await["errcode"], 310000);
+    assert_eq!(
+        post(
+            &signed_url(&server, now_ms(), "SECnew"),
+            &markdown("t", "x")
+        )
+        .await["errcode"],
+        0
+    );
+    server.push_raw_reply(200, r#"{"status":1111,"wait":5}"#);
+    assert_eq!(
+        post(&new, &markdown("t", "x")).await,
+        json!({"status": 1111, "wait": 5})
+    );
+    assert_eq!(server.accepted().len(), 1);
 }
 
 #[tokio::test]
