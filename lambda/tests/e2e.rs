@@ -133,7 +133,7 @@ async fn function_delivers_retries_and_reports_failures() {
     let digesting = LambdaEmulator::start(bin, env.clone()).expect("digesting emulator");
     let mut plain_env = env.clone();
     plain_env.push(("DIGEST_MIN_ALERTS".into(), "100".into()));
-    let plain = LambdaEmulator::start(bin, plain_env).expect("emulator");
+    let plain = LambdaEmulator::start(bin, plain_env.clone()).expect("emulator");
     let mut llm_env = env;
     llm_env.push(("LLM_ENABLED".into(), "true".into()));
     llm_env.push(("LLM_TIMEOUT_MS".into(), "3000".into()));
@@ -169,20 +169,33 @@ async fn function_delivers_retries_and_reports_failures() {
     let q = &robot.requests()[0].query;
     assert!(q.contains("timestamp=") && q.contains("&sign="), "{q}");
 
-    // 2. 130101 once: the function waits a whole rate window, then delivers.
+    // 2. 130101: the robot is blocked for up to ten minutes, so the alert is
+    //    left for a retry (tests/delivery.rs has every throttle answer). A
+    //    container of its own, as it then sends nothing until the block ends.
+    let throttled = LambdaEmulator::start(bin, plain_env.clone()).expect("emulator");
     robot.push_reply(130101, "send too fast, exceed 20 times per minute");
-    let inv = plain
+    let inv = throttled
         .invoke(sns_event("sns-2", alarm), TIMEOUT)
         .await
         .expect("invoke");
     assert!(
-        matches!(inv.outcome, Outcome::Response(_)),
+        matches!(inv.outcome, Outcome::Error(_)),
         "{:?}",
         inv.outcome
     );
+    let line = only_outcome(&inv);
+    assert_eq!(line["transient"], true);
+    assert!(line["error"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("DingTalk throttled the robot (errcode 130101)"));
     assert_eq!(robot.count_errcode(130101), 1);
-    assert_eq!(robot.accepted().len(), 2);
+    let inv = plain
+        .invoke(sns_event("sns-2b", alarm), TIMEOUT)
+        .await
+        .expect("invoke");
     assert_eq!(only_outcome(&inv)["outcome"], "delivered");
+    assert_eq!(robot.accepted().len(), 2);
 
     // 3. 310000: permanent, the invocation fails, the log says what it means.
     robot.push_reply(310000, "sign not match");
@@ -440,6 +453,7 @@ async fn function_delivers_retries_and_reports_failures() {
     );
 
     let mut all = plain.logs();
+    all.extend(throttled.logs());
     all.extend(digesting.logs());
     all.extend(with_llm.logs());
     all.extend(no_secret.logs());

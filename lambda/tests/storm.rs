@@ -1,11 +1,13 @@
-//! Alarm storms: 200 alarms published to the topic within a second reach a
-//! robot that enforces DingTalk's rate limit (20 messages per window; the
-//! window is shortened to 2 s so the test runs in seconds), through the same
-//! path as in AWS: SNS → SQS buffer (with its dead-letter queue) → the real
-//! `bootstrap` invoked in batches like Lambda's SQS event source mapping,
-//! which deletes only what the function did not report in
-//! `batchItemFailures`. Every alarm must be accepted by the robot exactly
-//! once, and the robot may answer 130101 only a few times.
+//! Alarm storms: 200 alarms published to the topic within a second or two
+//! reach a robot as hard as DingTalk's (20 messages per window, and a breach
+//! blocks it for 10 windows; the window is shortened to 2 s so the test runs
+//! in seconds), through the same path as in AWS: SNS → SQS buffer (with its
+//! dead-letter queue) → **two** instances of the real `bootstrap`, invoked
+//! at once in batches like Lambda's SQS event source mapping with
+//! `MaximumConcurrency` 2, which deletes only what the function did not
+//! report in `batchItemFailures`. Every alarm must be accepted by the robot
+//! exactly once, and the robot must never answer a throttle (130101, 410100
+//! or a redirect): on the real robot each one is a ten-minute blackout.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,14 +15,17 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use testkit::{
     BridgeOptions, DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, SnsLambdaBridge,
+    ThrottleReply,
 };
 
 const ALARMS: usize = 200;
-const RATE_LIMIT: u32 = 20;
 const RATE_WINDOW: Duration = Duration::from_secs(2);
-/// "Only a few" 130101 answers: the function paces itself, so a 130101 can
-/// only come from a clock edge between its window and the robot's.
-const MAX_TOO_FAST: usize = 3;
+/// The function's `Timeout` in these tests.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The mapping's `MaximumBatchingWindowInSeconds` (the template's default).
+const BATCH_WINDOW: Duration = Duration::from_secs(1);
+/// Function instances at once: the mapping's `MaximumConcurrency`.
+const INSTANCES: usize = 2;
 
 fn alarm(i: usize) -> String {
     json!({
@@ -60,15 +65,22 @@ struct Storm {
     elapsed: Duration,
 }
 
+/// How the robot is when the storm begins.
+#[derive(Clone, Copy)]
+enum Robot {
+    Free,
+    /// Already blocked (someone else breached its limit), answering so.
+    Throttled(ThrottleReply),
+}
+
 /// Sets up the stack's shape in moto, publishes the storm and waits until the
 /// buffer and the dead-letter queue are both empty.
-async fn storm(extra_env: &[(&str, &str)], batch_size: usize) -> Storm {
+async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> Storm {
     let moto = Moto::start().expect("moto");
     let config = moto.sdk_config().await;
+    // DingTalk's limits, with a 2 s window: 20 per window, 10-window block.
     let robot = DingTalkServer::start(DingTalkOptions {
-        rate_limit: RATE_LIMIT,
         window: RATE_WINDOW,
-        penalty: Some(RATE_WINDOW),
         ..DingTalkOptions::default()
     })
     .expect("robot");
@@ -100,13 +112,15 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize) -> Storm {
         .queue_url
         .expect("dlq url");
     let dlq_arn = queue_arn(&sqs, &dlq_url).await;
-    // As the template: visibility timeout = function timeout, redrive to the DLQ.
+    // As the template: visibility timeout = 6 × function timeout + batching
+    // window (AWS's advice for an SQS event source), redrive to the DLQ.
+    let visibility = 6 * FUNCTION_TIMEOUT.as_secs() + BATCH_WINDOW.as_secs();
     let queue_url = sqs
         .create_queue()
         .queue_name("storm-alerts")
         .attributes(
             aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "10",
+            visibility.to_string(),
         )
         .attributes(
             aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
@@ -128,18 +142,25 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize) -> Storm {
         env.push((k.to_string(), v.to_string()));
     }
     let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
-    let function = LambdaEmulator::start(bootstrap, env).expect("function");
-    let bridge = SnsLambdaBridge::start_with(
+    let instances = (0..INSTANCES)
+        .map(|_| LambdaEmulator::start(bootstrap, env.clone()).expect("function"))
+        .collect();
+    let bridge = SnsLambdaBridge::start_concurrent(
         &moto,
         BridgeOptions {
             queue_url: Some(queue_url.clone()),
             batch_size,
-            batching_window: Duration::from_secs(1),
+            batching_window: BATCH_WINDOW,
+            function_timeout: FUNCTION_TIMEOUT,
             ..BridgeOptions::new(&topic_arn, "/dingtalk-notifier/storm")
         },
-        function,
+        instances,
     )
     .expect("bridge");
+    if let Robot::Throttled(reply) = state {
+        robot.set_throttle_reply(reply);
+        robot.throttle_now();
+    }
 
     let started = Instant::now();
     for chunk in (0..ALARMS).collect::<Vec<_>>().chunks(10) {
@@ -258,7 +279,16 @@ fn assert_every_alarm_once(s: &Storm) {
     for name in &expected {
         match seen.get(name) {
             Some(1) => {}
-            Some(n) => panic!("{name} accepted {n} times"),
+            Some(n) => {
+                let titles: Vec<String> = s
+                    .robot
+                    .accepted()
+                    .iter()
+                    .filter(|b| b.to_string().contains(&format!("{name} ")))
+                    .map(|b| b["markdown"]["title"].to_string())
+                    .collect();
+                panic!("{name} accepted {n} times, in {titles:?}")
+            }
             None => missing.push(name.clone()),
         }
     }
@@ -275,13 +305,32 @@ async fn assert_queues_empty(s: &Storm) {
     );
 }
 
+/// Every answer the robot gave, by errcode (or HTTP status when it had none).
+fn answers(robot: &DingTalkServer) -> Vec<String> {
+    robot
+        .requests()
+        .iter()
+        .filter(|r| r.errcode != 0)
+        .map(|r| {
+            if r.errcode == testkit::dingtalk::NO_ERRCODE {
+                format!("HTTP {}", r.status)
+            } else {
+                format!("errcode {}", r.errcode)
+            }
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storm_goes_out_as_a_few_digests() {
-    let s = storm(&[], 50).await;
+    let s = storm(&[], 50, Robot::Free).await;
     assert_every_alarm_once(&s);
     assert_queues_empty(&s).await;
-    let too_fast = s.robot.count_errcode(130101);
-    assert!(too_fast <= MAX_TOO_FAST, "130101 answered {too_fast} times");
+    assert_eq!(
+        answers(&s.robot),
+        Vec::<String>::new(),
+        "no throttle, no error"
+    );
     let messages = s.robot.accepted().len();
     assert!(
         messages <= 20,
@@ -289,23 +338,54 @@ async fn storm_goes_out_as_a_few_digests() {
     );
     assert_eq!(s.bridge.errors(), Vec::<String>::new());
     eprintln!(
-        "digest storm: {ALARMS} alarms in {messages} messages, {too_fast} × 130101, {:?}",
+        "digest storm, {INSTANCES} instances: {ALARMS} alarms in {messages} messages, 0 throttle answers, {:?}",
         s.elapsed
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storm_without_digests_is_paced_not_dropped() {
-    // One message per alarm: 200 messages through a 20-per-window robot.
-    let s = storm(&[("DIGEST_MIN_ALERTS", "1000")], 10).await;
+    // One message per alarm: 200 messages through a 20-per-window robot,
+    // two instances each keeping to half of it.
+    let s = storm(&[("DIGEST_MIN_ALERTS", "1000")], 10, Robot::Free).await;
     assert_every_alarm_once(&s);
     assert_queues_empty(&s).await;
-    let too_fast = s.robot.count_errcode(130101);
-    assert!(too_fast <= MAX_TOO_FAST, "130101 answered {too_fast} times");
+    assert_eq!(
+        answers(&s.robot),
+        Vec::<String>::new(),
+        "no throttle, no error"
+    );
     assert_eq!(s.robot.accepted().len(), ALARMS);
     assert_eq!(s.bridge.errors(), Vec::<String>::new());
     eprintln!(
-        "paced storm: {ALARMS} messages, {too_fast} × 130101, {:?}",
+        "paced storm, {INSTANCES} instances: {ALARMS} messages, 0 throttle answers, {:?}",
+        s.elapsed
+    );
+}
+
+/// The robot is already blocked (by another sender) when the storm begins,
+/// and answers with a redirect. Each instance learns it from one answer,
+/// sends nothing more until the block is surely over, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storm_into_a_throttled_robot_loses_nothing() {
+    let s = storm(&[], 50, Robot::Throttled(ThrottleReply::Redirect)).await;
+    assert_every_alarm_once(&s);
+    assert_queues_empty(&s).await;
+    let throttles = s.robot.throttle_answers();
+    assert!(
+        throttles <= INSTANCES,
+        "at most one throttle answer per instance, not {throttles}: {:?}",
+        answers(&s.robot)
+    );
+    assert_eq!(
+        s.robot.redirects_followed(),
+        0,
+        "a redirect is never followed"
+    );
+    assert_eq!(s.bridge.errors(), Vec::<String>::new());
+    eprintln!(
+        "storm into a throttled robot, {INSTANCES} instances: {ALARMS} alarms in {} messages, {throttles} throttle answers, {:?}",
+        s.robot.accepted().len(),
         s.elapsed
     );
 }
