@@ -263,7 +263,7 @@ async fn deploy_update_status_destroy() {
         ("LlmTemperature", "0.2"),
         ("ExportPrefix", ""),
         ("BatchSize", "50"),
-        ("BatchWindowSeconds", "10"),
+        ("BatchWindowSeconds", "1"),
         ("MaxReceiveCount", "15"),
         ("PermissionsBoundaryArn", ""),
     ]

@@ -226,6 +226,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("LLM_SYSTEM_PROMPT", ""),
         ("LLM_MAX_TOKENS", "400"),
         ("LLM_TEMPERATURE", "0.2"),
+        ("DINGTALK_CONCURRENCY", "2"),
         ("RUST_LOG", "info"),
     ]
     .iter()
@@ -505,6 +506,16 @@ fn topic_feeds_the_buffer_which_feeds_the_function() {
                "FunctionResponseTypes": ["ReportBatchItemFailures"],
                "ScalingConfig": {"MaximumConcurrency": 2}})
     );
+    // Each instance paces at the robot's limit / DINGTALK_CONCURRENCY, so the
+    // two numbers must agree for the instances together to stay under it.
+    assert_eq!(
+        r["Function"]["Properties"]["Environment"]["Variables"]["DINGTALK_CONCURRENCY"],
+        r["AlertQueueMapping"]["Properties"]["ScalingConfig"]["MaximumConcurrency"].to_string()
+    );
+    // AWS: a standard queue with BatchSize over 10 needs a batching window
+    // of at least 1 s (moto does not check it).
+    assert_eq!(t["Parameters"]["BatchWindowSeconds"]["MinValue"], 1);
+    assert_eq!(t["Parameters"]["BatchWindowSeconds"]["Default"], 1);
     assert!(
         r["TopicInvokePermission"].is_null(),
         "the topic no longer invokes the function"

@@ -93,6 +93,10 @@ pub struct Config {
     /// Messages the robot accepts per `rate_window` (DingTalk: 20 a minute).
     pub rate_limit: usize,
     pub rate_window: Duration,
+    /// Function instances that may send to the robot at once (the event
+    /// source mapping's `MaximumConcurrency`); each paces itself at
+    /// `rate_limit / concurrency`.
+    pub concurrency: usize,
     /// A batch with at least this many alerts goes out as one digest.
     pub digest_min_alerts: usize,
 }
@@ -100,6 +104,12 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// What this instance may send per window: its share of the robot's
+    /// limit, so that all instances together stay under it.
+    pub fn instance_rate_limit(&self) -> usize {
+        crate::pacing::instance_limit(self.rate_limit, self.concurrency)
     }
 
     /// The same as [`Config::from_env`] over any lookup, so it is testable
@@ -204,6 +214,11 @@ impl Config {
             crate::dingtalk::DEFAULT_RATE_WINDOW.as_millis() as u64,
             "milliseconds, a positive whole number",
         )?);
+        let concurrency = whole(
+            "DINGTALK_CONCURRENCY",
+            crate::dingtalk::DEFAULT_CONCURRENCY as u64,
+            "function instances sending at once, a positive whole number",
+        )? as usize;
         let digest_min_alerts = whole(
             "DIGEST_MIN_ALERTS",
             DEFAULT_DIGEST_MIN_ALERTS as u64,
@@ -216,6 +231,7 @@ impl Config {
             llm,
             rate_limit,
             rate_window,
+            concurrency,
             digest_min_alerts,
         })
     }
@@ -245,13 +261,17 @@ mod tests {
         assert!(c.llm.is_none());
         assert_eq!(c.rate_limit, 20);
         assert_eq!(c.rate_window, Duration::from_secs(60));
+        assert_eq!(c.concurrency, 2);
+        assert_eq!(c.instance_rate_limit(), 10);
         assert_eq!(c.digest_min_alerts, 2);
         let c = cfg(&[
             ("DINGTALK_SECRET_ARN", "arn:x"),
             ("DINGTALK_RATE_WINDOW_MS", "2000"),
             ("DIGEST_MIN_ALERTS", "5"),
+            ("DINGTALK_CONCURRENCY", "3"),
         ])
         .unwrap();
+        assert_eq!(c.instance_rate_limit(), 6);
         assert_eq!(c.rate_window, Duration::from_secs(2));
         assert_eq!(c.digest_min_alerts, 5);
         assert_eq!(

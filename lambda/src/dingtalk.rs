@@ -1,12 +1,15 @@
 //! The DingTalk custom robot protocol: signing (加签), keywords, mentions,
-//! errcodes, and staying under the robot's 20 messages per minute.
+//! errcodes, the size of the request body, and staying under the robot's
+//! 20 messages per minute.
 //!
 //! DingTalk answers HTTP 200 with `{"errcode": N, "errmsg": "..."}`. Only
-//! errcode 0 is a delivery. `130101` (too fast) is worth waiting for, within
-//! the time the invocation has left; every other code is permanent and is
+//! errcode 0 is a delivery. A throttle answer (`130101`, `410100`, or an
+//! HTTP redirect, which is never followed) means the robot is blocked for up
+//! to 10 minutes: nothing more is sent until then (see [`crate::pacing`]).
+//! `-1` (system busy), HTTP 5xx/429 and connection errors are retried with
+//! backoff within the invocation. Every other code is permanent and is
 //! reported with what it means, so the person reading the log knows what to fix.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,20 +18,30 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::message::Message;
+use crate::message::{json_len, Message, TRUNCATION_NOTICE};
+use crate::pacing::{instance_limit, Pacer};
 use crate::secret::WebhookConfig;
 
 pub const ERR_TOO_FAST: i64 = 130101;
+pub const ERR_LIMITED: i64 = 410100;
+pub const ERR_BUSY: i64 = -1;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// DingTalk's documented limit per robot.
 pub const DEFAULT_RATE_LIMIT: usize = 20;
 pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Function instances that may send at once: the event source mapping's
+/// `MaximumConcurrency` (it cannot go below 2).
+pub const DEFAULT_CONCURRENCY: usize = 2;
+/// DingTalk refuses a request whose whole JSON body is larger (`460101`).
+pub const MAX_BODY_BYTES: usize = 20_000;
 
 /// What a DingTalk errcode means and what to do about it.
 pub fn errcode_meaning(code: i64) -> &'static str {
     match code {
         0 => "ok",
-        ERR_TOO_FAST => "too many messages: a robot may send 20 per minute; DingTalk throttles it for a while",
+        ERR_BUSY => "DingTalk is busy (系统繁忙); a later retry usually succeeds",
+        ERR_TOO_FAST => "too many messages: a robot may send 20 per minute; DingTalk then blocks it for 10 minutes",
+        ERR_LIMITED => "too many requests (发送速度太快而限流): DingTalk blocks the robot for 10 minutes",
         310000 => "security check failed: the message lacks the robot's keyword, the signature or timestamp is wrong (check the SEC secret), or the caller's IP is not in the robot's allow list",
         300001 => "the access_token does not exist: the robot was removed or the webhook URL is wrong",
         300005 => "the access_token does not exist: the robot was removed or the webhook URL is wrong",
@@ -37,18 +50,33 @@ pub fn errcode_meaning(code: i64) -> &'static str {
         400102 => "the robot is disabled (stopped) in the group settings",
         400105 => "this message type is not supported",
         400106 => "the robot does not exist",
-        410100 => "too many requests: the robot is throttled",
         430101 => "the message contains a link that is not allowed",
         430102 => "the message contains content that is not allowed",
         430103 => "the message was rejected as spam",
         430104 => "the message contains sensitive content",
-        460101 => "the message is too long (over 20000 bytes)",
+        460101 => "the message is too long (the request body is over 20000 bytes)",
         460102 => "the message title is empty or invalid",
         460103 => "the message content is empty or invalid",
         40035 => "the request body is missing or not valid JSON",
         43004 => "the request's Content-Type is not application/json",
         _ => "unknown DingTalk error code",
     }
+}
+
+/// Codes a changed secret may fix: the token, the signature, the keyword or
+/// the IP allow list is wrong, or the robot is gone. Someone may have
+/// rotated the webhook, so the function reads the secret again once.
+pub fn may_be_stale_secret(code: i64) -> bool {
+    matches!(
+        code,
+        300001 | 300005 | 310000 | 400013 | 400101 | 400102 | 400106
+    )
+}
+
+/// Codes that refuse a message for its content: in a digest, one alert can
+/// cause them, so the digest's alerts are retried in smaller groups.
+pub fn refuses_content(code: i64) -> bool {
+    matches!(code, 430101..=430104 | 460101)
 }
 
 /// Why a message was not delivered. Never contains the webhook URL, its
@@ -61,10 +89,16 @@ pub enum DeliveryError {
         errmsg: String,
         meaning: &'static str,
     },
-    #[error("the robot's rate limit is reached (20 messages a minute; DingTalk answers 130101 beyond it) and this invocation has no time left to wait ({attempts} attempts); the alert is left for a retry")]
+    #[error("DingTalk throttled the robot ({answer}); it blocks the robot for up to 10 minutes, so nothing more is sent until then; the alert is left for a retry")]
+    Throttled { answer: String },
+    #[error("the robot is blocked for another {wait_s} s after a throttle answer, longer than this invocation has left; the alert is left for a retry")]
+    Blocked { wait_s: u64 },
+    #[error("this instance's share of the robot's rate limit is used up and this invocation has no time left to wait ({attempts} attempts); the alert is left for a retry")]
     RateLimited { attempts: u32 },
     #[error("DingTalk answered HTTP {status}")]
     Http { status: u16 },
+    #[error("DingTalk is busy (errcode -1, 系统繁忙)")]
+    Busy,
     /// The reqwest error without its URL.
     #[error("could not reach DingTalk: {0}")]
     Transport(String),
@@ -72,28 +106,86 @@ pub enum DeliveryError {
     DeadlineExceeded,
     #[error("DingTalk answered something that is not its JSON reply (HTTP {status})")]
     BadReply { status: u16 },
+    #[error("DingTalk answered HTTP {status} with JSON that has no errcode; whether the message was posted is unknown, so it is left for a retry")]
+    NoErrcode { status: u16 },
     #[error("the webhook URL in the secret is not a valid URL")]
     BadWebhook,
 }
 
 impl DeliveryError {
-    /// Worth trying again later (Lambda retry, SQS redelivery)?
+    /// Worth trying again later (Lambda retry, SQS redelivery)? The rest of
+    /// a batch is then not tried either.
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            DeliveryError::RateLimited { .. }
+            DeliveryError::Throttled { .. }
+                | DeliveryError::Blocked { .. }
+                | DeliveryError::RateLimited { .. }
                 | DeliveryError::Http { .. }
+                | DeliveryError::Busy
                 | DeliveryError::Transport(_)
                 | DeliveryError::DeadlineExceeded
+                | DeliveryError::NoErrcode { .. }
         )
+    }
+
+    /// The errcode DingTalk refused the message with, if it did.
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            DeliveryError::Rejected { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+}
+
+/// What one answer from the robot means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Delivered,
+    /// The robot is throttled: stop sending until its block is over.
+    Throttled(String),
+    /// Worth a retry after a backoff, within the invocation.
+    Retry(DeliveryError),
+    /// Final for this message.
+    Fail(DeliveryError),
+}
+
+/// Classifies the robot's answer: HTTP status and, when it parsed, the JSON
+/// body. Pure, so every case is tested without a server.
+pub fn classify(status: u16, reply: Option<&Value>) -> Answer {
+    if (300..400).contains(&status) {
+        return Answer::Throttled(format!("HTTP {status} redirect"));
+    }
+    if status >= 500 || status == 429 {
+        return Answer::Retry(DeliveryError::Http { status });
+    }
+    let Some(reply) = reply else {
+        return Answer::Fail(DeliveryError::BadReply { status });
+    };
+    let Some(errcode) = reply.get("errcode").and_then(Value::as_i64) else {
+        return Answer::Fail(DeliveryError::NoErrcode { status });
+    };
+    match errcode {
+        0 => Answer::Delivered,
+        ERR_TOO_FAST | ERR_LIMITED => Answer::Throttled(format!("errcode {errcode}")),
+        ERR_BUSY => Answer::Retry(DeliveryError::Busy),
+        code => Answer::Fail(DeliveryError::Rejected {
+            errcode: code,
+            errmsg: reply
+                .get("errmsg")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            meaning: errcode_meaning(code),
+        }),
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendReport {
     pub attempts: u32,
-    /// Times DingTalk answered 130101 before accepting.
-    pub throttled: u32,
+    /// Retries after a busy answer, HTTP error or connection error.
+    pub retried: u32,
     /// The accepted reply's errcode (0), kept so callers can print it.
     pub errcode: i64,
 }
@@ -118,8 +210,54 @@ pub fn signed_url(cfg: &WebhookConfig, now_ms: i64) -> Result<url::Url, Delivery
     Ok(url)
 }
 
-/// The JSON body DingTalk expects for a markdown message.
+/// The JSON body DingTalk expects for a markdown message, with the keyword
+/// and mentions added, cut so the whole serialized body stays within
+/// [`MAX_BODY_BYTES`]: JSON escapes (quotes, newlines), the title and the
+/// mentions all count. The mentions are never cut.
 pub fn request_body(cfg: &WebhookConfig, message: &Message, mention: bool) -> Value {
+    let mut body = assemble(cfg, message, mention);
+    let size = serialized_len(&body);
+    if size <= MAX_BODY_BYTES {
+        return body;
+    }
+    // What the text may take in JSON: the limit less everything else (an
+    // empty text's body) and the truncation notice.
+    let empty = Message::new(message.title.clone(), "");
+    let room = MAX_BODY_BYTES
+        .saturating_sub(serialized_len(&assemble(cfg, &empty, mention)))
+        .saturating_sub(json_len(TRUNCATION_NOTICE) + 16);
+    let mut budget = prefix_within(&message.text, room) + TRUNCATION_NOTICE.len() + 4;
+    for _ in 0..16 {
+        body = assemble(cfg, &message.clone().fit(budget), mention);
+        let size = serialized_len(&body);
+        if size <= MAX_BODY_BYTES || budget == 0 {
+            break;
+        }
+        // Every byte of text is at least one byte of JSON.
+        budget = budget.saturating_sub(size - MAX_BODY_BYTES);
+    }
+    body
+}
+
+/// Bytes of the longest start of `text` that takes at most `json_bytes`
+/// inside a JSON string.
+fn prefix_within(text: &str, json_bytes: usize) -> usize {
+    let mut used = 0;
+    for (i, c) in text.char_indices() {
+        let mut buf = [0u8; 4];
+        used += json_len(c.encode_utf8(&mut buf));
+        if used > json_bytes {
+            return i;
+        }
+    }
+    text.len()
+}
+
+fn serialized_len(body: &Value) -> usize {
+    serde_json::to_vec(body).map_or(usize::MAX, |b| b.len())
+}
+
+fn assemble(cfg: &WebhookConfig, message: &Message, mention: bool) -> Value {
     let mut title = message.title.clone();
     let mut text = message.text.clone();
     if let Some(keyword) = &cfg.keyword {
@@ -146,12 +284,10 @@ pub fn request_body(cfg: &WebhookConfig, message: &Message, mention: bool) -> Va
     })
 }
 
-/// One per container: keeps the connection pool and the pacing window.
+/// One per container: keeps the connection pool and the pacing state.
 pub struct DingTalkClient {
     http: reqwest::Client,
-    limit: usize,
-    window: Duration,
-    sent: Mutex<VecDeque<Instant>>,
+    pacer: Mutex<Pacer>,
 }
 
 impl Default for DingTalkClient {
@@ -161,58 +297,97 @@ impl Default for DingTalkClient {
 }
 
 impl DingTalkClient {
+    /// This instance's share of DingTalk's limit, with the default concurrency.
     pub fn new() -> Self {
-        Self::with_rate_limit(DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW)
+        Self::with_rate_limit(
+            instance_limit(DEFAULT_RATE_LIMIT, DEFAULT_CONCURRENCY),
+            DEFAULT_RATE_WINDOW,
+        )
     }
 
+    /// `limit`: what this instance may send per `window` (its share of the
+    /// robot's limit, see [`instance_limit`]).
     pub fn with_rate_limit(limit: usize, window: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
+            // A throttled robot may answer 302; following it would post to
+            // a page that is not the robot.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("dingtalk-notifier/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_default();
         DingTalkClient {
             http,
-            limit: limit.max(1),
-            window,
-            sent: Mutex::new(VecDeque::new()),
+            pacer: Mutex::new(Pacer::new(limit, window)),
         }
     }
 
-    /// How long to wait before the next send keeps us under the robot's limit.
+    /// How long the next send would wait for the window or a block (the
+    /// LLM step leaves this time to the send).
     pub(crate) fn pacing_delay(&self, now: Instant) -> Duration {
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        while sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            sent.pop_front();
+        self.pacer().delay(now)
+    }
+
+    fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        self.pacer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits until the window has room and any block is over, or fails at
+    /// once when that wait would overrun `deadline`: sending anyway would
+    /// only earn a throttle answer and a longer block.
+    async fn wait_for_turn(&self, deadline: Instant, attempts: u32) -> Result<(), DeliveryError> {
+        let now = Instant::now();
+        let wait = self.pacer().delay(now);
+        if wait.is_zero() {
+            return Ok(());
         }
-        if sent.len() < self.limit {
-            return Duration::ZERO;
+        if now + wait >= deadline {
+            let blocked = self.pacer().blocked_until().is_some_and(|t| t > now);
+            return Err(if blocked {
+                DeliveryError::Blocked {
+                    wait_s: wait.as_secs().max(1),
+                }
+            } else {
+                DeliveryError::RateLimited { attempts }
+            });
         }
-        sent.front()
-            .map(|oldest| self.window.saturating_sub(now.duration_since(*oldest)))
-            .unwrap_or(Duration::ZERO)
+        tracing::info!(
+            wait_ms = wait.as_millis() as u64,
+            "pacing to stay under the robot's rate limit"
+        );
+        tokio::time::sleep(wait).await;
+        Ok(())
     }
 
-    /// Treats the robot's window as full from `now`, so the next send waits
-    /// a whole window.
-    fn mark_window_full(&self, now: Instant) {
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        sent.clear();
-        sent.extend(std::iter::repeat_n(now, self.limit));
+    /// One POST; the answer classified.
+    async fn post(&self, url: url::Url, body: &Value, deadline: Instant) -> Answer {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let result = self
+            .http
+            .post(url)
+            .json(body)
+            .timeout(left.clamp(Duration::from_millis(100), REQUEST_TIMEOUT))
+            .send()
+            .await;
+        let answer = match result {
+            Err(e) => Answer::Retry(DeliveryError::Transport(e.without_url().to_string())),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let reply = resp.json::<Value>().await.ok();
+                classify(status, reply.as_ref())
+            }
+        };
+        // Counted when the attempt is over: the robot counted it at some
+        // moment before, so our window never ends earlier than the robot's.
+        self.pacer().record(Instant::now());
+        answer
     }
 
-    fn record_send(&self, at: Instant) {
-        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
-        sent.push_back(at);
-    }
-
-    /// Sends one message before `deadline`: paced under the robot's rate,
-    /// a whole window's wait after a 130101, backoff on HTTP 5xx and
-    /// connection errors. Gives up (transient error) rather than overrun.
+    /// Sends one message before `deadline`: paced under this instance's
+    /// share of the robot's rate, nothing sent while the robot is blocked,
+    /// backoff on busy answers, HTTP 5xx and connection errors. Gives up
+    /// (transient error) rather than overrun.
     pub async fn send(
         &self,
         cfg: &WebhookConfig,
@@ -222,90 +397,39 @@ impl DingTalkClient {
     ) -> Result<SendReport, DeliveryError> {
         let body = request_body(cfg, message, mention);
         let mut attempts = 0u32;
-        let mut throttled = 0u32;
         let mut backoff = Duration::from_secs(1);
         loop {
             if Instant::now() >= deadline {
                 return Err(DeliveryError::DeadlineExceeded);
             }
-            let wait = self.pacing_delay(Instant::now());
-            if !wait.is_zero() {
-                if Instant::now() + wait >= deadline {
-                    // Sending anyway would only earn a 130101 (and, on the
-                    // real robot, a longer block); leave it for the retry.
-                    return Err(DeliveryError::RateLimited { attempts });
-                }
-                tracing::info!(
-                    wait_ms = wait.as_millis() as u64,
-                    "pacing to stay under the robot's rate limit"
-                );
-                tokio::time::sleep(wait).await;
-            }
+            self.wait_for_turn(deadline, attempts).await?;
             attempts += 1;
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or_default();
             let url = signed_url(cfg, now_ms)?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            let result = self
-                .http
-                .post(url)
-                .json(&body)
-                .timeout(left.clamp(Duration::from_millis(100), REQUEST_TIMEOUT))
-                .send()
-                .await;
-            let retry_err = match result {
-                Err(e) => DeliveryError::Transport(e.without_url().to_string()),
-                Ok(resp) => {
-                    // Counted when the answer is back: the robot counted it
-                    // at some moment before, so our window never ends
-                    // earlier than the robot's.
-                    self.record_send(Instant::now());
-                    let status = resp.status().as_u16();
-                    if status >= 500 || status == 429 {
-                        DeliveryError::Http { status }
-                    } else {
-                        let reply: Value = resp
-                            .json()
-                            .await
-                            .map_err(|_| DeliveryError::BadReply { status })?;
-                        let errcode = reply.get("errcode").and_then(Value::as_i64).unwrap_or(-1);
-                        let errmsg = reply
-                            .get("errmsg")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string();
-                        match errcode {
-                            0 => {
-                                return Ok(SendReport {
-                                    attempts,
-                                    throttled,
-                                    errcode,
-                                })
-                            }
-                            ERR_TOO_FAST => {
-                                throttled += 1;
-                                // Someone else shares the robot, or our count is
-                                // off: the robot's window is full as of now.
-                                self.mark_window_full(Instant::now());
-                                tracing::warn!(
-                                    attempt = attempts,
-                                    "DingTalk answered 130101 (too fast); waiting a full rate window"
-                                );
-                                continue;
-                            }
-                            -1 => return Err(DeliveryError::BadReply { status }),
-                            code => {
-                                return Err(DeliveryError::Rejected {
-                                    errcode: code,
-                                    errmsg,
-                                    meaning: errcode_meaning(code),
-                                })
-                            }
-                        }
-                    }
+            let retry_err = match self.post(url, &body, deadline).await {
+                Answer::Delivered => {
+                    return Ok(SendReport {
+                        attempts,
+                        retried: attempts - 1,
+                        errcode: 0,
+                    })
                 }
+                Answer::Throttled(answer) => {
+                    // The robot is blocked; every further request would be
+                    // refused too (and might prolong the block).
+                    self.pacer().block(Instant::now());
+                    tracing::warn!(
+                        attempt = attempts,
+                        answer = %answer,
+                        "DingTalk throttled the robot; sending nothing until its block is over"
+                    );
+                    return Err(DeliveryError::Throttled { answer });
+                }
+                Answer::Fail(e) => return Err(e),
+                Answer::Retry(e) => e,
             };
             if Instant::now() + backoff >= deadline {
                 return Err(retry_err);
@@ -379,11 +503,17 @@ mod tests {
                 errmsg: "sign not match".into(),
                 meaning: errcode_meaning(310000),
             },
+            DeliveryError::Throttled {
+                answer: "errcode 130101".into(),
+            },
+            DeliveryError::Blocked { wait_s: 540 },
             DeliveryError::RateLimited { attempts: 3 },
             DeliveryError::Http { status: 503 },
+            DeliveryError::Busy,
             DeliveryError::Transport("connection refused".into()),
             DeliveryError::DeadlineExceeded,
             DeliveryError::BadReply { status: 200 },
+            DeliveryError::NoErrcode { status: 200 },
             DeliveryError::BadWebhook,
         ];
         for e in errors {
@@ -397,31 +527,86 @@ mod tests {
         assert_eq!(errcode_meaning(0), "ok");
         assert!(errcode_meaning(310000).starts_with("security check failed"));
         assert!(errcode_meaning(130101).contains("20 per minute"));
+        assert!(errcode_meaning(410100).contains("10 minutes"));
+        assert!(errcode_meaning(-1).contains("busy"));
         assert_eq!(errcode_meaning(123), "unknown DingTalk error code");
     }
 
     #[test]
-    fn pacing_waits_once_the_window_is_full() {
-        let c = DingTalkClient::with_rate_limit(2, Duration::from_secs(60));
-        let t0 = Instant::now();
-        assert_eq!(c.pacing_delay(t0), Duration::ZERO);
-        c.record_send(t0);
-        c.record_send(t0);
-        let d = c.pacing_delay(t0 + Duration::from_secs(10));
-        assert_eq!(d, Duration::from_secs(50));
-        assert_eq!(c.pacing_delay(t0 + Duration::from_secs(61)), Duration::ZERO);
+    fn answers_are_classified() {
+        let j = |code: i64| json!({"errcode": code, "errmsg": "m"});
+        assert_eq!(classify(200, Some(&j(0))), Answer::Delivered);
+        assert_eq!(
+            classify(200, Some(&j(130101))),
+            Answer::Throttled("errcode 130101".into())
+        );
+        assert_eq!(
+            classify(200, Some(&j(410100))),
+            Answer::Throttled("errcode 410100".into())
+        );
+        for status in [301, 302, 303, 307, 308] {
+            assert_eq!(
+                classify(status, None),
+                Answer::Throttled(format!("HTTP {status} redirect"))
+            );
+        }
+        assert_eq!(
+            classify(200, Some(&j(-1))),
+            Answer::Retry(DeliveryError::Busy)
+        );
+        assert_eq!(
+            classify(503, None),
+            Answer::Retry(DeliveryError::Http { status: 503 })
+        );
+        assert_eq!(
+            classify(200, Some(&json!({"status": 1111, "wait": 5}))),
+            Answer::Fail(DeliveryError::NoErrcode { status: 200 })
+        );
+        assert_eq!(
+            classify(200, None),
+            Answer::Fail(DeliveryError::BadReply { status: 200 })
+        );
+        let Answer::Fail(rejected) = classify(200, Some(&j(430102))) else {
+            panic!("430102 is final");
+        };
+        assert_eq!(rejected.errcode(), Some(430102));
+        assert!(!rejected.is_transient());
+        assert!(DeliveryError::NoErrcode { status: 200 }.is_transient());
+        assert!(DeliveryError::Busy.is_transient());
+        assert!(refuses_content(430101) && refuses_content(430104) && !refuses_content(310000));
+        assert!(
+            may_be_stale_secret(300001)
+                && may_be_stale_secret(310000)
+                && !may_be_stale_secret(430101)
+        );
     }
 
+    /// 50 KB of quotes, newlines and CJK: each quote and newline is two
+    /// bytes of JSON, so a text cut at 18,000 bytes is still too big.
     #[test]
-    fn a_130101_makes_the_next_send_wait_a_whole_window() {
-        let c = DingTalkClient::with_rate_limit(20, Duration::from_secs(60));
-        let t0 = Instant::now();
-        c.record_send(t0);
-        c.mark_window_full(t0 + Duration::from_secs(5));
-        assert_eq!(
-            c.pacing_delay(t0 + Duration::from_secs(5)),
-            Duration::from_secs(60)
+    fn the_whole_serialized_body_fits_and_keeps_mentions() {
+        let mut c = cfg(None);
+        c.keyword = Some("告警".into());
+        c.at_mobiles = vec!["13800000000".into(), "13900000000".into()];
+        let text: String = "\"引号\" \"quotes\"\n告警内容\\n".repeat(2_000);
+        assert!(text.len() > 50_000);
+        let body = request_body(&c, &Message::new("🔴 ALARM: big", text), true);
+        let size = serde_json::to_vec(&body).unwrap().len();
+        assert!(size <= MAX_BODY_BYTES, "{size} bytes");
+        assert!(
+            size > MAX_BODY_BYTES - 2_000,
+            "cut far too much: {size} bytes"
         );
-        assert_eq!(c.pacing_delay(t0 + Duration::from_secs(65)), Duration::ZERO);
+        let sent = body["markdown"]["text"].as_str().unwrap();
+        // The keyword is in the text already, so nothing is prefixed.
+        assert!(
+            sent.starts_with("\"引号\" \"quotes\"\n告警内容"),
+            "{sent:.40}"
+        );
+        assert!(sent.contains(crate::message::TRUNCATION_NOTICE.trim_start()));
+        assert!(sent.ends_with("\n\n@13800000000 @13900000000"));
+        // A body that fits is untouched.
+        let small = request_body(&c, &Message::new("t", "\"a\"\n"), false);
+        assert_eq!(small["markdown"]["text"], "**[告警]** \"a\"\n");
     }
 }

@@ -6,17 +6,18 @@
 //! dead-letter queue keeps it. For SQS batches only the undelivered messages
 //! are reported in `batchItemFailures`, so nothing delivered is sent twice.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::config::Config;
-use crate::dingtalk::DingTalkClient;
+use crate::dingtalk::{self, DeliveryError, DingTalkClient, SendReport};
 use crate::envelope::{self, EnvelopeKind, Item};
 use crate::format::{self, digest::digest, Rendered};
 use crate::llm::{self, Summarizer};
 use crate::message::Message;
-use crate::secret::SecretStore;
+use crate::secret::{SecretError, SecretStore, WebhookConfig};
 
 /// What the invocation answers, given the failed alerts as
 /// (SQS messageId, reason). SQS: only the failed messages are redelivered;
@@ -185,14 +186,11 @@ impl Notifier {
         rendered: &Rendered,
         deadline: Instant,
     ) -> Result<(), (String, bool)> {
-        let webhook = match self.secrets.get().await {
-            Ok(w) => w,
-            Err(e) => {
-                let error = e.to_string();
-                log_failed(item, rendered, "skipped", &error, true);
-                return Err((error, true));
-            }
-        };
+        if let Err(e) = self.secrets.get().await {
+            let error = e.to_string();
+            log_failed(item, rendered, "skipped", &error, true);
+            return Err((error, true));
+        }
         let (message, llm) = match &self.llm {
             None => (rendered.message.clone(), LlmUse::Disabled),
             Some(s) => self.summarize(s, item, rendered, deadline).await,
@@ -200,13 +198,12 @@ impl Notifier {
         if let LlmUse::Fallback(reason) | LlmUse::Skipped(reason) = &llm {
             tracing::warn!(alert_id = %item.alert_id, llm_error = %reason, "LLM summary failed; sending the plain message");
         }
-        let mention = webhook.mentions_for(rendered.state.as_deref());
+        let state = rendered.state.as_deref();
         match self
-            .dingtalk
-            .send(webhook, &message, mention, deadline)
+            .send(&message, |w| w.mentions_for(state), deadline)
             .await
         {
-            Ok(report) => {
+            Ok((report, mention)) => {
                 tracing::info!(
                     outcome = "delivered",
                     alert_id = %item.alert_id,
@@ -214,7 +211,6 @@ impl Notifier {
                     source = %rendered.source,
                     llm = llm.as_str(),
                     attempts = report.attempts,
-                    throttled = report.throttled,
                     mention,
                     "alert delivered"
                 );
@@ -257,9 +253,51 @@ impl Notifier {
         }
     }
 
+    /// Sends with the current webhook. When the robot refuses the token,
+    /// signature, keyword or IP, the secret is read again once (someone may
+    /// have rotated it) and, if it changed, the message is sent again with
+    /// the new one. Returns whether the message mentioned people.
+    async fn send(
+        &self,
+        message: &Message,
+        mention_for: impl Fn(&WebhookConfig) -> bool,
+        deadline: Instant,
+    ) -> Result<(SendReport, bool), SendError> {
+        let webhook = self.secrets.get().await.map_err(SendError::Secret)?;
+        let mention = mention_for(&webhook);
+        let first = self
+            .dingtalk
+            .send(&webhook, message, mention, deadline)
+            .await;
+        match first {
+            Ok(report) => Ok((report, mention)),
+            Err(e) if e.errcode().is_some_and(dingtalk::may_be_stale_secret) => {
+                let Some(fresh) = self.secrets.reread(&webhook).await else {
+                    return Err(SendError::Delivery(e));
+                };
+                tracing::info!(
+                    errcode = e.errcode().unwrap_or_default(),
+                    "DingTalk refused the webhook credentials and the secret has changed; sending again with the new secret"
+                );
+                let mention = mention_for(&fresh);
+                self.dingtalk
+                    .send(&fresh, message, mention, deadline)
+                    .await
+                    .map(|report| (report, mention))
+                    .map_err(SendError::Delivery)
+            }
+            Err(e) => Err(SendError::Delivery(e)),
+        }
+    }
+
     /// The whole batch as a digest (in parts when it is long); every alert
     /// still gets its own outcome line. No LLM summary: a digest is already
     /// the summary, and the robot's minute is better spent on delivery.
+    ///
+    /// When DingTalk refuses a part for its content (430101–430104, or its
+    /// size), the part's alerts are sent again in halves, down to single
+    /// alerts, so one bad alert does not take the others to the dead-letter
+    /// queue.
     async fn deliver_digest(
         &self,
         items: &[Item],
@@ -267,41 +305,37 @@ impl Notifier {
         deadline: Instant,
     ) -> Vec<Option<String>> {
         let mut errors: Vec<Option<String>> = vec![None; items.len()];
-        let webhook = match self.secrets.get().await {
-            Ok(w) => w,
-            Err(e) => {
-                let error = e.to_string();
-                for (i, item) in items.iter().enumerate() {
-                    log_failed(item, &rendered[i], "skipped", &error, true);
-                    errors[i] = Some(error.clone());
-                }
-                return errors;
-            }
-        };
         let parts = digest(rendered, &self.config.format);
         let count = parts.len();
+        let mut queue: VecDeque<Piece> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(n, p)| Piece {
+                part: n + 1,
+                message: p.message,
+                members: p.members,
+                isolated: false,
+            })
+            .collect();
         let mut gave_up: Option<String> = None;
-        for (n, part) in parts.iter().enumerate() {
-            let result = match &gave_up {
-                Some(reason) => Err((
-                    format!("not tried after an earlier failure in this batch: {reason}"),
-                    true,
-                )),
-                None => {
-                    let mention = part
-                        .members
-                        .iter()
-                        .any(|&i| webhook.mentions_for(rendered[i].state.as_deref()));
-                    self.dingtalk
-                        .send(webhook, &part.message, mention, deadline)
-                        .await
-                        .map(|report| (report, mention))
-                        .map_err(|e| (e.to_string(), e.is_transient()))
+        while let Some(piece) = queue.pop_front() {
+            if let Some(reason) = &gave_up {
+                let error = format!("not tried after an earlier failure in this batch: {reason}");
+                for &i in &piece.members {
+                    log_failed(&items[i], &rendered[i], "skipped", &error, true);
+                    errors[i] = Some(error.clone());
                 }
+                continue;
+            }
+            let mention_for = |w: &WebhookConfig| {
+                piece
+                    .members
+                    .iter()
+                    .any(|&i| w.mentions_for(rendered[i].state.as_deref()))
             };
-            match result {
+            match self.send(&piece.message, mention_for, deadline).await {
                 Ok((report, mention)) => {
-                    for &i in &part.members {
+                    for &i in &piece.members {
                         tracing::info!(
                             outcome = "delivered",
                             alert_id = %items[i].alert_id,
@@ -309,27 +343,107 @@ impl Notifier {
                             source = %rendered[i].source,
                             llm = "skipped",
                             digest_size = items.len(),
-                            digest_part = n + 1,
+                            digest_part = piece.part,
                             digest_parts = count,
+                            isolated = piece.isolated,
                             attempts = report.attempts,
-                            throttled = report.throttled,
                             mention,
                             "alert delivered"
                         );
                     }
                 }
-                Err((error, transient)) => {
-                    for &i in &part.members {
+                Err(e)
+                    if piece.members.len() > 1
+                        && e.errcode().is_some_and(dingtalk::refuses_content) =>
+                {
+                    tracing::warn!(
+                        errcode = e.errcode().unwrap_or_default(),
+                        alerts = piece.members.len(),
+                        "DingTalk refused a digest for its content; sending its alerts again in halves"
+                    );
+                    let (a, b) = piece.members.split_at(piece.members.len() / 2);
+                    for p in self
+                        .pieces(rendered, b, piece.part)
+                        .into_iter()
+                        .rev()
+                        .chain(self.pieces(rendered, a, piece.part).into_iter().rev())
+                    {
+                        queue.push_front(p);
+                    }
+                }
+                Err(e) => {
+                    let (error, transient) = (e.to_string(), e.is_transient());
+                    for &i in &piece.members {
                         log_failed(&items[i], &rendered[i], "skipped", &error, transient);
                         errors[i] = Some(error.clone());
                     }
-                    if transient && gave_up.is_none() {
+                    if transient {
                         gave_up = Some(error);
                     }
                 }
             }
         }
         errors
+    }
+
+    /// The messages for a group of a refused digest: a smaller digest, or
+    /// the alert's own message when it is alone.
+    fn pieces(&self, rendered: &[Rendered], members: &[usize], part: usize) -> Vec<Piece> {
+        if let [only] = members {
+            return vec![Piece {
+                part,
+                message: rendered[*only].message.clone(),
+                members: vec![*only],
+                isolated: true,
+            }];
+        }
+        let group: Vec<Rendered> = members.iter().map(|&i| rendered[i].clone()).collect();
+        digest(&group, &self.config.format)
+            .into_iter()
+            .map(|p| Piece {
+                part,
+                message: p.message,
+                members: p.members.iter().map(|&k| members[k]).collect(),
+                isolated: true,
+            })
+            .collect()
+    }
+}
+
+/// One message of a digest and the batch indices of the alerts it lists.
+struct Piece {
+    /// The digest part it came from (1-based).
+    part: usize,
+    message: Message,
+    members: Vec<usize>,
+    /// Sent after its digest part was refused.
+    isolated: bool,
+}
+
+/// Why a send failed: the secret could not be read, or DingTalk did not
+/// take the message.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error(transparent)]
+    Secret(SecretError),
+    #[error(transparent)]
+    Delivery(DeliveryError),
+}
+
+impl SendError {
+    /// A secret that cannot be read may be readable later.
+    fn is_transient(&self) -> bool {
+        match self {
+            SendError::Secret(_) => true,
+            SendError::Delivery(e) => e.is_transient(),
+        }
+    }
+
+    fn errcode(&self) -> Option<i64> {
+        match self {
+            SendError::Secret(_) => None,
+            SendError::Delivery(e) => e.errcode(),
+        }
     }
 }
 

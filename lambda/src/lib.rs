@@ -18,6 +18,7 @@ pub mod llm;
 pub mod logging;
 pub mod message;
 pub mod model_id;
+pub mod pacing;
 pub mod samples;
 pub mod secret;
 #[cfg(feature = "sources")]

@@ -5,6 +5,19 @@
 /// LLM summary never push a message over the edge.
 pub const MAX_TEXT_BYTES: usize = 18_000;
 
+/// Bytes `s` takes inside a JSON string: quotes, backslashes and control
+/// characters are escaped, everything else is its UTF-8 bytes (serde_json
+/// does not escape non-ASCII). DingTalk's size limit counts these bytes.
+pub fn json_len(s: &str) -> usize {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{08}' | '\u{0c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
+
 /// Shown at the end of a message that had to be cut, so nobody mistakes a
 /// truncated alert for the whole story.
 pub const TRUNCATION_NOTICE: &str =
@@ -95,6 +108,17 @@ fn split_heading(text: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_len_counts_escapes() {
+        for s in ["plain", "\"q\"\n\\", "告警\t\u{1}\u{7f}", ""] {
+            assert_eq!(
+                json_len(s) + 2,
+                serde_json::to_string(s).unwrap().len(),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn short_messages_are_untouched() {

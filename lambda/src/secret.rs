@@ -1,14 +1,17 @@
 //! The robot's webhook and signing secret, read from Secrets Manager once
-//! per container and kept in memory.
+//! per container and kept in memory, and read again when the robot says the
+//! token or signature is wrong (it may have been rotated).
 //!
 //! The secret holds either the bare webhook URL (as the original SAR app
 //! stored it) or a JSON document with the optional settings. Nothing here
 //! ever prints the URL's access token or the signing secret.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::OnceCell;
+use tokio::sync::Mutex;
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookConfig {
@@ -121,12 +124,21 @@ impl fmt::Debug for WebhookConfig {
     }
 }
 
-/// Reads the secret once per container; a failed read is not cached, so the
-/// next invocation tries again.
+/// A re-read that found the same secret is not repeated for this long: a
+/// robot that keeps refusing a token should not cost a Secrets Manager call
+/// per alert.
+const REREAD_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Reads the secret once per container and keeps it; a failed read is not
+/// cached, so the next invocation tries again. When the robot refuses the
+/// token or signature, [`SecretStore::reread`] reads it again, because
+/// someone may have rotated it.
 pub struct SecretStore {
     client: aws_sdk_secretsmanager::Client,
     arn: String,
-    cached: OnceCell<WebhookConfig>,
+    cached: Mutex<Option<Arc<WebhookConfig>>>,
+    /// When a re-read last found nothing new.
+    unchanged_at: Mutex<Option<Instant>>,
 }
 
 impl SecretStore {
@@ -134,31 +146,71 @@ impl SecretStore {
         SecretStore {
             client,
             arn,
-            cached: OnceCell::new(),
+            cached: Mutex::new(None),
+            unchanged_at: Mutex::new(None),
         }
     }
 
-    pub async fn get(&self) -> Result<&WebhookConfig, SecretError> {
-        self.cached
-            .get_or_try_init(|| async {
-                let out = self
-                    .client
-                    .get_secret_value()
-                    .secret_id(&self.arn)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-                        SecretError::Read(format!(
-                            "{}: {}",
-                            e.code().unwrap_or("error"),
-                            e.message().unwrap_or("no message")
-                        ))
-                    })?;
-                let value = out.secret_string().ok_or(SecretError::NotString)?;
-                WebhookConfig::parse(value)
-            })
+    pub async fn get(&self) -> Result<Arc<WebhookConfig>, SecretError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(cfg) = cached.as_ref() {
+            return Ok(cfg.clone());
+        }
+        let cfg = Arc::new(self.read().await?);
+        *cached = Some(cfg.clone());
+        Ok(cfg)
+    }
+
+    /// Reads the secret again after the robot refused `used`. `Some` when it
+    /// changed (and is now the cached one); `None` when it is the same, could
+    /// not be read, or was found unchanged less than a minute ago.
+    pub async fn reread(&self, used: &WebhookConfig) -> Option<Arc<WebhookConfig>> {
+        let mut cached = self.cached.lock().await;
+        if let Some(current) = cached.as_ref() {
+            if **current != *used {
+                // Another alert already picked up the new value.
+                return Some(current.clone());
+            }
+        }
+        let mut unchanged_at = self.unchanged_at.lock().await;
+        if unchanged_at.is_some_and(|t| t.elapsed() < REREAD_INTERVAL) {
+            return None;
+        }
+        match self.read().await {
+            Ok(fresh) if fresh != *used => {
+                let fresh = Arc::new(fresh);
+                *cached = Some(fresh.clone());
+                *unchanged_at = None;
+                Some(fresh)
+            }
+            Ok(_) => {
+                *unchanged_at = Some(Instant::now());
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the webhook secret again failed");
+                None
+            }
+        }
+    }
+
+    async fn read(&self) -> Result<WebhookConfig, SecretError> {
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.arn)
+            .send()
             .await
+            .map_err(|e| {
+                use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+                SecretError::Read(format!(
+                    "{}: {}",
+                    e.code().unwrap_or("error"),
+                    e.message().unwrap_or("no message")
+                ))
+            })?;
+        let value = out.secret_string().ok_or(SecretError::NotString)?;
+        WebhookConfig::parse(value)
     }
 }
 

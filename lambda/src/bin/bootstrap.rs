@@ -43,7 +43,8 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    let dingtalk = DingTalkClient::with_rate_limit(config.rate_limit, config.rate_window);
+    let dingtalk =
+        DingTalkClient::with_rate_limit(config.instance_rate_limit(), config.rate_window);
     let notifier = Notifier::new(config, secrets, dingtalk, llm);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::{AlertKind, FormatOptions, Rendered};
-use crate::message::{Message, MAX_TEXT_BYTES};
+use crate::message::{json_len, Message, MAX_TEXT_BYTES};
 
 /// Longest single line; a pathological title cannot crowd out the others.
 const MAX_LINE_BYTES: usize = 600;
@@ -130,11 +130,13 @@ pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
     let zone = opts.time_zone.name();
 
     // Pack groups into parts; a group that spills over continues in the next
-    // part under the same heading.
+    // part under the same heading. Sizes are counted as they will be in the
+    // request's JSON (escapes included), so no part is cut on the way out.
     let header_budget = 400;
     let budget = MAX_TEXT_BYTES.saturating_sub(header_budget);
     let mut parts: Vec<(String, Vec<usize>)> = Vec::new();
     let mut body = String::new();
+    let mut body_len = 0;
     let mut members = Vec::new();
     for ((sev, kind), indices) in &groups {
         let heading = |cont: bool| {
@@ -144,17 +146,21 @@ pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
         let mut pending_heading = Some(heading(false));
         for &i in indices {
             let line = line(&alerts[i]);
-            let head_len = pending_heading.as_ref().map_or(0, String::len);
-            if !members.is_empty() && body.len() + head_len + line.len() + 1 > budget {
+            let head_len = pending_heading.as_deref().map_or(0, json_len);
+            if !members.is_empty() && body_len + head_len + json_len(&line) + 2 > budget {
                 parts.push((std::mem::take(&mut body), std::mem::take(&mut members)));
+                body_len = 0;
                 pending_heading = Some(heading(pending_heading.is_none()));
             }
             if let Some(h) = pending_heading.take() {
                 if !body.is_empty() {
                     body.push('\n');
+                    body_len += 2;
                 }
+                body_len += json_len(&h);
                 body.push_str(&h);
             }
+            body_len += json_len(&line);
             body.push_str(&line);
             members.push(i);
         }
@@ -266,7 +272,7 @@ mod tests {
         seen.sort();
         assert_eq!(seen, (0..400).collect::<Vec<_>>());
         for (n, part) in parts.iter().enumerate() {
-            assert!(part.message.text.len() <= MAX_TEXT_BYTES);
+            assert!(json_len(&part.message.text) <= MAX_TEXT_BYTES);
             assert!(!part.message.text.contains("truncated"));
             assert!(part
                 .message
