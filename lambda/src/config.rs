@@ -37,6 +37,7 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ("LLM_SYSTEM_PROMPT", EnvSource::Parameter("LlmSystemPrompt")),
     ("LLM_MAX_TOKENS", EnvSource::Parameter("LlmMaxTokens")),
     ("LLM_TEMPERATURE", EnvSource::Parameter("LlmTemperature")),
+    ("DINGTALK_CONCURRENCY", EnvSource::Literal("2")),
     ("RUST_LOG", EnvSource::Literal("info")),
 ];
 
@@ -285,10 +286,11 @@ mod tests {
     #[test]
     fn environment_size_counts_names_and_values() {
         let names: usize = TEMPLATE_ENVIRONMENT.iter().map(|(n, _)| n.len()).sum();
-        assert_eq!(environment_size(|_| ""), names + "info".len());
+        let literals = "2".len() + "info".len();
+        assert_eq!(environment_size(|_| ""), names + literals);
         assert_eq!(
             environment_size(|p| if p == "LlmSystemPrompt" { "提示" } else { "" }),
-            names + 4 + 6
+            names + literals + 6
         );
     }
 
