@@ -83,25 +83,35 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
     /// AWS profile to use (default: the SDK chain, AWS_PROFILE)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "AWS and output")]
     pub profile: Option<String>,
     /// AWS region (default: dingtalk-notifier.toml, then AWS_REGION / the profile)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "AWS and output")]
     pub region: Option<String>,
     /// CloudFormation stack name [default: dingtalk-notifier]
-    #[arg(long, global = true, env = "DINGTALK_NOTIFIER_STACK_NAME")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "AWS and output",
+        env = "DINGTALK_NOTIFIER_STACK_NAME"
+    )]
     pub stack_name: Option<String>,
-    /// Print only errors (and the result with --json)
-    #[arg(long, short, global = true)]
+    /// No progress: print only warnings, errors and the result
+    #[arg(long, short, global = true, help_heading = "AWS and output")]
     pub quiet: bool,
     /// Print the result as one JSON document on stdout
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "AWS and output")]
     pub json: bool,
     /// Never prompt; fail naming any value that is missing
-    #[arg(long, global = true, visible_alias = "non-interactive")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "AWS and output",
+        visible_alias = "non-interactive"
+    )]
     pub no_input: bool,
     /// Answer yes to every confirmation and never prompt
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "AWS and output")]
     pub yes: bool,
 }
 
@@ -126,87 +136,128 @@ pub enum Command {
 #[derive(Args, Clone, Default)]
 pub struct DeployArgs {
     /// DingTalk robot webhook URL. Prefer the env var or the prompt: flags end up in shell history
-    #[arg(long, env = "DINGTALK_WEBHOOK_URL", hide_env_values = true)]
+    #[arg(
+        help_heading = "Webhook",
+        long,
+        env = "DINGTALK_WEBHOOK_URL",
+        hide_env_values = true
+    )]
     pub webhook_url: Option<String>,
     /// Robot signing secret (SEC...). Prefer the env var or the prompt
-    #[arg(long = "secret", env = "DINGTALK_SECRET", hide_env_values = true)]
+    #[arg(
+        help_heading = "Webhook",
+        long = "secret",
+        env = "DINGTALK_SECRET",
+        hide_env_values = true
+    )]
     pub signing_secret: Option<String>,
     /// Accept a webhook on any host / http (e.g. a relay in front of DingTalk)
-    #[arg(long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    #[arg(help_heading = "Webhook", long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub webhook_any_host: Option<bool>,
     /// Phone numbers to @mention (comma separated)
-    #[arg(long, env = "DINGTALK_AT_MOBILES", value_delimiter = ',')]
+    #[arg(
+        help_heading = "Webhook",
+        long,
+        env = "DINGTALK_AT_MOBILES",
+        value_delimiter = ','
+    )]
     pub at_mobiles: Option<Vec<String>>,
     /// States that @all / @mention (comma separated, e.g. ALARM,open)
-    #[arg(long, env = "DINGTALK_AT_ALL_ON", value_delimiter = ',')]
+    #[arg(
+        help_heading = "Webhook",
+        long,
+        env = "DINGTALK_AT_ALL_ON",
+        value_delimiter = ','
+    )]
     pub at_all_on: Option<Vec<String>>,
     /// The robot's custom keyword, added to messages that lack it
-    #[arg(long, env = "DINGTALK_KEYWORD")]
+    #[arg(help_heading = "Webhook", long, env = "DINGTALK_KEYWORD")]
     pub keyword: Option<String>,
 
     /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
-    #[arg(long, env = "DINGTALK_NOTIFIER_RULES")]
+    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
     pub rules: Option<String>,
     /// EC2 states to report (comma separated; empty = all)
-    #[arg(long, env = "DINGTALK_NOTIFIER_EC2_STATES")]
+    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_EC2_STATES")]
     pub ec2_states: Option<String>,
     /// Alarm states to report (comma separated, e.g. ALARM,OK; empty = every transition)
-    #[arg(long, env = "DINGTALK_NOTIFIER_ALARM_STATES")]
+    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_ALARM_STATES")]
     pub alarm_states: Option<String>,
 
     /// Add a Bedrock summary to each alert: on/off
-    #[arg(long, env = "DINGTALK_NOTIFIER_LLM", value_parser = BoolishValueParser::new())]
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM", value_parser = BoolishValueParser::new())]
     pub llm: Option<bool>,
     /// Bedrock model or inference profile id [default: amazon.nova-lite-v1:0]
-    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_MODEL_ID")]
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_MODEL_ID")]
     pub llm_model_id: Option<String>,
     /// Bedrock region [default: the stack's region]
-    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_REGION")]
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_REGION")]
     pub llm_region: Option<String>,
     /// File holding a custom system prompt for the summary
-    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_SYSTEM_PROMPT_FILE")]
+    #[arg(
+        help_heading = "LLM",
+        long,
+        env = "DINGTALK_NOTIFIER_LLM_SYSTEM_PROMPT_FILE"
+    )]
     pub llm_system_prompt_file: Option<PathBuf>,
     /// Maximum summary tokens [default: 400]
-    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_MAX_TOKENS")]
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_MAX_TOKENS")]
     pub llm_max_tokens: Option<u32>,
     /// Sampling temperature 0..1 [default: 0.2]
-    #[arg(long, env = "DINGTALK_NOTIFIER_LLM_TEMPERATURE")]
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_TEMPERATURE")]
     pub llm_temperature: Option<f64>,
 
     /// Function architecture: arm64 or x86_64 [default: arm64]
-    #[arg(long = "arch", env = "DINGTALK_NOTIFIER_ARCH")]
+    #[arg(
+        help_heading = "Function",
+        long = "arch",
+        env = "DINGTALK_NOTIFIER_ARCH"
+    )]
     pub architecture: Option<String>,
     /// Function memory in MB [default: 256]
-    #[arg(long, env = "DINGTALK_NOTIFIER_MEMORY")]
+    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_MEMORY")]
     pub memory: Option<u32>,
     /// Function timeout in seconds [default: 60]
-    #[arg(long, env = "DINGTALK_NOTIFIER_TIMEOUT")]
+    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_TIMEOUT")]
     pub timeout: Option<u32>,
     /// Reserved concurrency (-1 = unreserved) [default: -1]
     #[arg(
+        help_heading = "Function",
         long,
         env = "DINGTALK_NOTIFIER_RESERVED_CONCURRENCY",
         allow_negative_numbers = true
     )]
     pub reserved_concurrency: Option<i32>,
     /// Log retention in days [default: 30]
-    #[arg(long, env = "DINGTALK_NOTIFIER_LOG_RETENTION")]
+    #[arg(
+        help_heading = "Function",
+        long,
+        env = "DINGTALK_NOTIFIER_LOG_RETENTION"
+    )]
     pub log_retention: Option<u32>,
     /// IANA time zone for times in messages [default: Asia/Shanghai]
-    #[arg(long, env = "DINGTALK_NOTIFIER_TIME_ZONE")]
+    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_TIME_ZONE")]
     pub time_zone: Option<String>,
     /// Prefix for stack export names (empty = the stack name)
-    #[arg(long, env = "DINGTALK_NOTIFIER_EXPORT_PREFIX")]
+    #[arg(
+        help_heading = "AWS and output",
+        long,
+        env = "DINGTALK_NOTIFIER_EXPORT_PREFIX"
+    )]
     pub export_prefix: Option<String>,
     /// Permissions boundary ARN for the function's role (the PermissionsBoundaryArn output of docs/iam-deploy-policy.json; empty = none)
-    #[arg(long, env = "DINGTALK_NOTIFIER_PERMISSIONS_BOUNDARY")]
+    #[arg(
+        help_heading = "Function",
+        long,
+        env = "DINGTALK_NOTIFIER_PERMISSIONS_BOUNDARY"
+    )]
     pub permissions_boundary: Option<String>,
 
     /// Use this function zip instead of building (must hold a `bootstrap` entry)
-    #[arg(long, env = "DINGTALK_NOTIFIER_ARTIFACT")]
+    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_ARTIFACT")]
     pub artifact: Option<PathBuf>,
     /// Rebuild the function even when the cache is current
-    #[arg(long)]
+    #[arg(help_heading = "Function", long)]
     pub force_build: bool,
 }
 
