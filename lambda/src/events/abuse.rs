@@ -3,8 +3,9 @@
 //! the resource. The message says so up front.
 
 use super::health::{entities, HealthDetail};
-use super::EventEnvelope;
-use crate::format::{common_fields, links, AlertKind, Doc, FormatOptions, Rendered};
+use super::{common_fields, EventEnvelope};
+use crate::markdown::{links, Doc};
+use crate::rendered::{AlertKind, FormatOptions, Rendered};
 
 const DESCRIPTION_BYTES: usize = 4_000;
 
@@ -16,7 +17,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     doc.field("事件 Event", &d.event_type_code);
     common_fields(&mut doc, env, opts);
     entities(&mut doc, &d.affected_entities, &env.resources);
-    doc.paragraph(&crate::format::clip(d.description(), DESCRIPTION_BYTES));
+    doc.paragraph(&crate::markdown::clip(d.description(), DESCRIPTION_BYTES));
     let region = if d.event_region.is_empty() {
         env.region.as_str()
     } else {

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::EventEnvelope;
-use crate::format::{common_fields, links, time, AlertKind, Doc, FormatOptions, Rendered};
+use super::{common_fields, EventEnvelope};
+use crate::markdown::{links, time, Doc};
+use crate::rendered::{AlertKind, FormatOptions, Rendered};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

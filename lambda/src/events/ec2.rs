@@ -2,8 +2,9 @@
 
 use serde::Deserialize;
 
-use super::EventEnvelope;
-use crate::format::{common_fields, links, AlertKind, Doc, FormatOptions, Rendered};
+use super::{common_fields, EventEnvelope};
+use crate::markdown::{links, Doc};
+use crate::rendered::{AlertKind, FormatOptions, Rendered};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Ec2StateDetail {

@@ -4,8 +4,9 @@
 
 use serde::Deserialize;
 
-use super::EventEnvelope;
-use crate::format::{common_fields, links, time, AlertKind, Doc, FormatOptions, Rendered};
+use super::{common_fields, EventEnvelope};
+use crate::markdown::{links, time, Doc};
+use crate::rendered::{AlertKind, FormatOptions, Rendered};
 
 /// Long descriptions are cut here; the console link has the rest.
 const DESCRIPTION_BYTES: usize = 4_000;
@@ -133,7 +134,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         doc.field("结束 End", &show_opt(&d.end_time, opts));
     }
     entities(&mut doc, &d.affected_entities, &env.resources);
-    doc.paragraph(&crate::format::clip(d.description(), DESCRIPTION_BYTES));
+    doc.paragraph(&crate::markdown::clip(d.description(), DESCRIPTION_BYTES));
     let region = if d.event_region.is_empty() {
         &env.region
     } else {

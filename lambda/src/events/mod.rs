@@ -1,15 +1,21 @@
-//! The events we know, as typed structs parsed from the EventBridge envelope.
+//! The events we know, as typed structs parsed from the EventBridge envelope,
+//! and the table that picks one by `source` and `detail-type`.
 //!
 //! Each module parses its `detail` and renders it; a detail that does not
 //! match its type returns `None` and the event is shown generically instead.
+//! Adding an event type touches only this folder.
 
 pub mod abuse;
 pub mod alarm;
 pub mod ec2;
+mod generic;
 pub mod health;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::markdown::{time, Doc};
+use crate::rendered::{FormatOptions, Rendered};
 
 /// The EventBridge envelope every AWS event shares.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,4 +51,31 @@ impl EventEnvelope {
     pub fn detail_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
         serde_json::from_value(self.detail.clone()).ok()
     }
+}
+
+/// Renders an EventBridge event: its typed message when we know the type and
+/// its `detail` parses, else the generic one.
+pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
+    let typed = match (env.source.as_str(), env.detail_type.as_str()) {
+        ("aws.health", "AWS Health Event") => health::render(env, opts),
+        ("aws.health", "AWS Health Abuse Event") => abuse::render(env, opts),
+        ("aws.ec2", "EC2 Instance State-change Notification") => ec2::render(env, opts),
+        ("aws.cloudwatch", "CloudWatch Alarm State Change") => alarm::render(env, opts),
+        _ => None,
+    };
+    let mut rendered = typed.unwrap_or_else(|| generic::render(env, opts));
+    let when = time::short(&env.time, opts.time_zone);
+    let context: Vec<&str> = [env.region.as_str(), when.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+    rendered.context = Some(context.join(" · ")).filter(|s| !s.is_empty());
+    rendered
+}
+
+/// Header lines every event message carries: account, region, time.
+pub fn common_fields(doc: &mut Doc, env: &EventEnvelope, opts: &FormatOptions) {
+    doc.field("账号 Account", &env.account);
+    doc.field("区域 Region", &env.region);
+    doc.field("时间 Time", &time::show(&env.time, opts.time_zone));
 }

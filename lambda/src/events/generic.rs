@@ -1,0 +1,26 @@
+//! Any other EventBridge event: its envelope fields and its `detail`, so an
+//! event we have no type for is still readable.
+
+use super::{common_fields, EventEnvelope};
+use crate::markdown::{clip, pretty, Doc, GENERIC_BODY_BYTES};
+use crate::rendered::{AlertKind, FormatOptions, Rendered};
+
+pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
+    let mut doc = Doc::new(format!("📣 {}", env.detail_type));
+    doc.field("来源 Source", &env.source);
+    doc.field("类型 Type", &env.detail_type);
+    common_fields(&mut doc, env, opts);
+    if !env.resources.is_empty() {
+        doc.field("资源 Resources", &env.resources.join(", "));
+    }
+    doc.code_block("json", &clip(&pretty(&env.detail), GENERIC_BODY_BYTES));
+    Rendered {
+        message: doc.into_message(format!("AWS {}", env.detail_type)),
+        kind: AlertKind::Generic,
+        source: env.source.clone(),
+        event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
+        state: None,
+        link: None,
+        context: None,
+    }
+}

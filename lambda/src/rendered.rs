@@ -1,0 +1,61 @@
+//! What rendering produces: the message plus what the handler needs to decide
+//! on mentions, to log and to build a digest line. Shared by `events` (which
+//! fills it) and `format` / `handler` (which use it).
+
+use crate::message::Message;
+
+#[derive(Debug, Clone)]
+pub struct FormatOptions {
+    /// Zone for every time shown in a message.
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl Default for FormatOptions {
+    fn default() -> Self {
+        FormatOptions {
+            time_zone: chrono_tz::Asia::Shanghai,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    Health,
+    HealthAbuse,
+    Ec2StateChange,
+    AlarmStateChange,
+    Generic,
+    Text,
+}
+
+impl AlertKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AlertKind::Health => "health",
+            AlertKind::HealthAbuse => "health_abuse",
+            AlertKind::Ec2StateChange => "ec2_state_change",
+            AlertKind::AlarmStateChange => "alarm_state_change",
+            AlertKind::Generic => "generic",
+            AlertKind::Text => "text",
+        }
+    }
+}
+
+/// A message plus what the handler needs to decide on mentions and to log.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Already fitted to [`crate::message::MAX_TEXT_BYTES`].
+    pub message: Message,
+    pub kind: AlertKind,
+    /// The event's `source`, or `sns` for text and non-event JSON.
+    pub source: String,
+    /// The EventBridge event `id`.
+    pub event_id: Option<String>,
+    /// The state that `at_all_on` is matched against: the alarm's new state,
+    /// the Health `statusCode`, the EC2 instance state.
+    pub state: Option<String>,
+    /// The console page the message links to, for a digest line.
+    pub link: Option<String>,
+    /// `region · MM-DD HH:MM:SS` of an event, for a digest line.
+    pub context: Option<String>,
+}
