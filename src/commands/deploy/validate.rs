@@ -17,48 +17,9 @@ pub fn validate_stack_name(s: &str) -> Result<(), String> {
     }
 }
 
-/// Regions with Bedrock runtime (late 2025). Not exhaustive: an unknown
-/// region only warns, since AWS adds regions.
-const BEDROCK_REGIONS: &[&str] = &[
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "us-gov-east-1",
-    "us-gov-west-1",
-    "ca-central-1",
-    "ca-west-1",
-    "sa-east-1",
-    "mx-central-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "ap-east-2",
-    "me-central-1",
-    "me-south-1",
-    "il-central-1",
-    "af-south-1",
-];
-
-pub fn is_known_bedrock_region(region: &str) -> bool {
-    BEDROCK_REGIONS.contains(&region)
-}
+/// One list of Bedrock regions, the function's, so the CLI and the
+/// function never disagree on where an LLM can run.
+pub use dingtalk_notifier_lambda::model_id::is_known_bedrock_region;
 
 /// A model id (`amazon.nova-lite-v1:0`), an inference profile id
 /// (`apac.amazon.nova-lite-v1:0`) or an ARN of either.
