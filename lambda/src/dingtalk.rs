@@ -258,14 +258,10 @@ fn serialized_len(body: &Value) -> usize {
 }
 
 fn assemble(cfg: &WebhookConfig, message: &Message, mention: bool) -> Value {
-    let mut title = message.title.clone();
-    let mut text = message.text.clone();
-    if let Some(keyword) = &cfg.keyword {
-        if !title.contains(keyword.as_str()) && !text.contains(keyword.as_str()) {
-            title = format!("[{keyword}] {title}");
-            text = format!("**[{keyword}]** {text}");
-        }
-    }
+    let (title, mut text) = match cfg.keyword.as_deref().filter(|k| !k.is_empty()) {
+        Some(keyword) => with_keyword(keyword, &message.title, &message.text),
+        None => (message.title.clone(), message.text.clone()),
+    };
     let mut at_mobiles: Vec<String> = Vec::new();
     let mut at_all = false;
     if mention {
@@ -282,6 +278,31 @@ fn assemble(cfg: &WebhookConfig, message: &Message, mention: bool) -> Value {
         "markdown": { "title": title, "text": text },
         "at": { "atMobiles": at_mobiles, "isAtAll": at_all }
     })
+}
+
+/// The robot's custom keyword in the title and in the text, each where it
+/// is missing: DingTalk refuses (`310000`) a message whose title or text
+/// lacks it. The title starts with `【keyword】 `; in the text it goes into
+/// the first heading after its `#`s (`### 【告警】 🔴 ...`), so the heading
+/// still renders, or before the first line when there is no heading.
+pub fn with_keyword(keyword: &str, title: &str, text: &str) -> (String, String) {
+    let tag = format!("【{keyword}】 ");
+    let title = if title.contains(keyword) {
+        title.to_string()
+    } else {
+        format!("{tag}{title}")
+    };
+    if text.contains(keyword) {
+        return (title, text.to_string());
+    }
+    let hashes = text.len() - text.trim_start_matches('#').len();
+    let text = if (1..=6).contains(&hashes) && text[hashes..].starts_with(' ') {
+        let (marks, rest) = text.split_at(hashes + 1);
+        format!("{marks}{tag}{rest}")
+    } else {
+        format!("{tag}{text}")
+    };
+    (title, text)
 }
 
 /// One per container: keeps the connection pool and the pacing state.
@@ -485,7 +506,7 @@ mod tests {
             body,
             json!({
                 "msgtype": "markdown",
-                "markdown": {"title": "[告警] 🔴 ALARM: cpu", "text": "**[告警]** ### x\n\n@13800000000"},
+                "markdown": {"title": "【告警】 🔴 ALARM: cpu", "text": "### 【告警】 x\n\n@13800000000"},
                 "at": {"atMobiles": ["13800000000"], "isAtAll": true}
             })
         );
@@ -493,6 +514,36 @@ mod tests {
         assert_eq!(all["at"], json!({"atMobiles": [], "isAtAll": true}));
         let none = request_body(&cfg(None), &Message::new("t", "x"), false);
         assert_eq!(none["at"], json!({"atMobiles": [], "isAtAll": false}));
+    }
+
+    #[test]
+    fn keyword_goes_where_it_is_missing_and_keeps_the_heading() {
+        let k = |title: &str, text: &str| with_keyword("告警", title, text);
+        assert_eq!(
+            k("🔴 ALARM: cpu", "### 🔴 CloudWatch 告警 Alarm: cpu\n"),
+            (
+                "【告警】 🔴 ALARM: cpu".into(),
+                "### 🔴 CloudWatch 告警 Alarm: cpu\n".into()
+            )
+        );
+        assert_eq!(
+            k("📋 告警汇总", "### 📋 告警汇总\n"),
+            ("📋 告警汇总".into(), "### 📋 告警汇总\n".into())
+        );
+        assert_eq!(
+            k("EC2 i-1 stopped", "### 🔴 EC2\n\n- x\n"),
+            (
+                "【告警】 EC2 i-1 stopped".into(),
+                "### 【告警】 🔴 EC2\n\n- x\n".into()
+            )
+        );
+        assert_eq!(
+            k("t", "plain\nline"),
+            ("【告警】 t".into(), "【告警】 plain\nline".into())
+        );
+        // `#hashtag` and seven `#` are not headings.
+        assert_eq!(k("t", "#tag").1, "【告警】 #tag");
+        assert_eq!(k("t", "####### x").1, "【告警】 ####### x");
     }
 
     #[test]
@@ -607,6 +658,7 @@ mod tests {
         assert!(sent.ends_with("\n\n@13800000000 @13900000000"));
         // A body that fits is untouched.
         let small = request_body(&c, &Message::new("t", "\"a\"\n"), false);
-        assert_eq!(small["markdown"]["text"], "**[告警]** \"a\"\n");
+        assert_eq!(small["markdown"]["text"], "【告警】 \"a\"\n");
+        assert_eq!(small["markdown"]["title"], "【告警】 t");
     }
 }

@@ -49,11 +49,13 @@ impl Message {
         let (heading, rest) = split_heading(&self.text);
         let quoted: String = summary
             .lines()
+            .filter_map(in_subset)
             .map(|l| format!("> {l}\n"))
             .collect::<Vec<_>>()
             .join(">\n");
         let gap = if heading.is_empty() { "" } else { "\n" };
-        let text = format!("{heading}{gap}**🤖 AI 摘要**\n\n{quoted}\n---\n\n{rest}");
+        let text =
+            format!("{heading}{gap}**🤖 AI 摘要**\n\n{quoted}\n**📋 详情 Details**\n\n{rest}");
         Message {
             title: self.title.clone(),
             text,
@@ -87,6 +89,32 @@ impl Message {
         self.text = text;
         self
     }
+}
+
+/// A summary line kept within DingTalk's markdown subset: no code (the
+/// backticks go), no horizontal rule (the line goes), no table (a row's
+/// cells are joined with ` · `).
+fn in_subset(line: &str) -> Option<String> {
+    let line = line.replace('`', "");
+    let l = line.trim();
+    let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+    let rule = squeezed.len() >= 3
+        && ['-', '*', '_']
+            .iter()
+            .any(|r| squeezed.chars().all(|c| c == *r));
+    if rule {
+        return None;
+    }
+    if l.len() >= 2 && l.starts_with('|') && l.ends_with('|') {
+        let cells: Vec<&str> = l
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && !c.chars().all(|x| matches!(x, '-' | ':')))
+            .collect();
+        return (!cells.is_empty()).then(|| cells.join(" · "));
+    }
+    Some(line)
 }
 
 /// Splits off a leading `#` heading line so a summary can go right below it.
@@ -143,12 +171,22 @@ mod tests {
     }
 
     #[test]
+    fn summary_loses_code_rules_and_tables() {
+        let m = Message::new("t", "### 标题\n");
+        let s = m.with_summary("用 `top` 查看\n---\n| a | b |\n|---|---|\n| 1 | 2 |");
+        assert_eq!(
+            s.text,
+            "### 标题\n\n**🤖 AI 摘要**\n\n> 用 top 查看\n>\n> a · b\n>\n> 1 · 2\n\n**📋 详情 Details**\n\n"
+        );
+    }
+
+    #[test]
     fn summary_goes_below_heading_and_keeps_facts() {
         let m = Message::new("t", "### 标题\n\n- **账号**: 123\n");
         let s = m.with_summary("第一行\n第二行");
         assert_eq!(
             s.text,
-            "### 标题\n\n**🤖 AI 摘要**\n\n> 第一行\n>\n> 第二行\n\n---\n\n- **账号**: 123\n"
+            "### 标题\n\n**🤖 AI 摘要**\n\n> 第一行\n>\n> 第二行\n\n**📋 详情 Details**\n\n- **账号**: 123\n"
         );
     }
 }

@@ -24,6 +24,8 @@ pub enum AlertKind {
     HealthAbuse,
     Ec2StateChange,
     AlarmStateChange,
+    GuardDutyFinding,
+    CostAnomaly,
     Generic,
     Text,
 }
@@ -35,6 +37,8 @@ impl AlertKind {
             AlertKind::HealthAbuse => "health_abuse",
             AlertKind::Ec2StateChange => "ec2_state_change",
             AlertKind::AlarmStateChange => "alarm_state_change",
+            AlertKind::GuardDutyFinding => "guardduty_finding",
+            AlertKind::CostAnomaly => "cost_anomaly",
             AlertKind::Generic => "generic",
             AlertKind::Text => "text",
         }
@@ -52,7 +56,8 @@ pub struct Rendered {
     /// The EventBridge event `id`.
     pub event_id: Option<String>,
     /// The state that `at_all_on` is matched against: the alarm's new state,
-    /// the Health `statusCode`, the EC2 instance state.
+    /// the Health `statusCode`, the EC2 instance state, the GuardDuty
+    /// severity level (`low`, `medium`, `high`, `critical`).
     pub state: Option<String>,
     /// The console page the message links to, for a digest line.
     pub link: Option<String>,

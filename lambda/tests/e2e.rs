@@ -66,13 +66,17 @@ fn only_outcome(inv: &Invocation) -> Value {
 
 /// What the robot must receive for `message` with our keyword and mention.
 fn expected_body(title: &str, text: &str, mention: bool) -> Value {
-    let mut text = format!("**[{KEYWORD}]** {text}");
+    // The keyword goes into the heading, after its `###`, and before the title.
+    let rest = text
+        .strip_prefix("### ")
+        .expect("every message starts with a heading");
+    let mut text = format!("### 【{KEYWORD}】 {rest}");
     if mention {
         text = format!("{}\n\n@{MOBILE}", text.trim_end());
     }
     json!({
         "msgtype": "markdown",
-        "markdown": {"title": format!("[{KEYWORD}] {title}"), "text": text},
+        "markdown": {"title": format!("【{KEYWORD}】 {title}"), "text": text},
         "at": {"atMobiles": if mention { vec![MOBILE] } else { vec![] }, "isAtAll": mention}
     })
 }

@@ -59,7 +59,9 @@ pub struct DingTalkOptions {
     pub access_token: String,
     /// When set, requests must be signed (加签) with it.
     pub secret: Option<String>,
-    /// When non-empty, a message must contain one of them.
+    /// When non-empty, a message must contain one of them; a markdown
+    /// message in its title and in its text (DingTalk refuses it with
+    /// `310000` otherwise).
     pub keywords: Vec<String>,
     /// Accepted messages per `window`.
     pub rate_limit: u32,
@@ -388,9 +390,11 @@ fn check(
     let Ok(msg) = serde_json::from_slice::<Value>(body) else {
         return reply(40035, "缺少参数 json");
     };
-    let content = match msg.get("msgtype").and_then(Value::as_str) {
+    // The parts that must each carry a keyword: a markdown message's title
+    // (what the chat list and the notification show) and its text.
+    let content: Vec<String> = match msg.get("msgtype").and_then(Value::as_str) {
         Some("text") => match msg.pointer("/text/content").and_then(Value::as_str) {
-            Some(c) if !c.is_empty() => c.to_string(),
+            Some(c) if !c.is_empty() => vec![c.to_string()],
             _ => return reply(40035, "缺少参数 text"),
         },
         Some("markdown") => {
@@ -405,15 +409,19 @@ fn check(
             if title.is_empty() || text.is_empty() {
                 return reply(40035, "缺少参数 markdown");
             }
-            format!("{title}\n{text}")
+            vec![title.to_string(), text.to_string()]
         }
-        Some("link") | Some("actionCard") | Some("feedCard") => msg.to_string(),
+        Some("link") | Some("actionCard") | Some("feedCard") => vec![msg.to_string()],
         _ => return reply(40035, "缺少参数 msgtype"),
     };
-    if !opts.keywords.is_empty() && !opts.keywords.iter().any(|k| content.contains(k.as_str())) {
+    let has_keyword = |part: &String| opts.keywords.iter().any(|k| part.contains(k.as_str()));
+    if !opts.keywords.is_empty() && !content.iter().all(has_keyword) {
         return reply(310000, &format!("keywords not in content, {MORE}"));
     }
-    if opts.forbidden.iter().any(|w| content.contains(w.as_str())) {
+    if content
+        .iter()
+        .any(|part| opts.forbidden.iter().any(|w| part.contains(w.as_str())))
+    {
         return reply(430102, "message contains content that is not allowed");
     }
     while shared

@@ -111,7 +111,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         );
     }
     if let Some(rule) = &d.configuration.alarm_rule {
-        doc.field("组合规则 Composite rule", &format!("`{rule}`"));
+        doc.field("组合规则 Composite rule", rule);
     }
     for q in &d.configuration.metrics {
         if let Some(ms) = &q.metric_stat {
@@ -122,7 +122,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let mut line = format!("`{}` / `{}`", ms.metric.namespace, ms.metric.name);
+            let mut line = format!("{} / {}", ms.metric.namespace, ms.metric.name);
             if !dims.is_empty() {
                 line.push_str(&format!(" ({dims})"));
             }
@@ -132,7 +132,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
             doc.field("指标 Metric", &line);
         } else if let Some(expr) = &q.expression {
             let label = q.label.as_deref().unwrap_or(&q.id);
-            doc.field("表达式 Expression", &format!("`{expr}` ({label})"));
+            doc.field("表达式 Expression", &format!("{expr} ({label})"));
         }
     }
     if let Some(threshold) = threshold(d.state.reason_data.as_deref()) {

@@ -26,7 +26,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let d: Ec2StateDetail = env.detail_as()?;
     let icon = icon(&d.state);
     let mut doc = Doc::new(format!("{icon} EC2 实例状态变更 Instance state change"));
-    doc.field("实例 Instance", &format!("`{}`", d.instance_id));
+    doc.field("实例 Instance", &d.instance_id);
     doc.field("状态 State", &format!("{icon} {}", d.state));
     common_fields(&mut doc, env, opts);
     let link = links::ec2_instance(&env.region, &d.instance_id);

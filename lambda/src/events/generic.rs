@@ -1,8 +1,9 @@
 //! Any other EventBridge event: its envelope fields and its `detail`, so an
-//! event we have no type for is still readable.
+//! event we have no type for is still readable. The `detail` is an indented
+//! field list, not a code block: DingTalk's markdown has no code fences.
 
 use super::{common_fields, EventEnvelope};
-use crate::markdown::{clip, pretty, Doc, GENERIC_BODY_BYTES};
+use crate::markdown::{Doc, GENERIC_BODY_BYTES};
 use crate::rendered::{AlertKind, FormatOptions, Rendered};
 
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
@@ -13,7 +14,8 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
     if !env.resources.is_empty() {
         doc.field("资源 Resources", &env.resources.join(", "));
     }
-    doc.code_block("json", &clip(&pretty(&env.detail), GENERIC_BODY_BYTES));
+    doc.subheading("详情 Detail");
+    doc.json(&env.detail, GENERIC_BODY_BYTES);
     Rendered {
         message: doc.into_message(format!("AWS {}", env.detail_type)),
         kind: AlertKind::Generic,

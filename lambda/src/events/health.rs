@@ -160,14 +160,14 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
 /// The affected resources, as a list; falls back to the envelope's `resources`.
 pub fn entities(doc: &mut Doc, entities: &[Entity], resources: &[String]) {
     let values: Vec<String> = if entities.is_empty() {
-        resources.iter().map(|r| format!("`{r}`")).collect()
+        resources.to_vec()
     } else {
         entities
             .iter()
             .filter(|e| !e.entity_value.is_empty())
             .map(|e| match &e.status {
-                Some(s) if !s.is_empty() => format!("`{}` ({s})", e.entity_value),
-                _ => format!("`{}`", e.entity_value),
+                Some(s) if !s.is_empty() => format!("{} ({s})", e.entity_value),
+                _ => e.entity_value.clone(),
             })
             .collect()
     };

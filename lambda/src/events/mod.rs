@@ -1,14 +1,17 @@
 //! The events we know, as typed structs parsed from the EventBridge envelope,
 //! and the table that picks one by `source` and `detail-type`.
 //!
-//! Each module parses its `detail` and renders it; a detail that does not
+//! Each module parses its `detail` and renders it (Cost Anomaly Detection's
+//! SNS notification has no envelope: [`render_notification`]); a detail that does not
 //! match its type returns `None` and the event is shown generically instead.
 //! Adding an event type touches only this folder.
 
 pub mod abuse;
 pub mod alarm;
+pub mod cost_anomaly;
 pub mod ec2;
 mod generic;
+pub mod guardduty;
 pub mod health;
 
 use serde::Deserialize;
@@ -61,6 +64,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         ("aws.health", "AWS Health Abuse Event") => abuse::render(env, opts),
         ("aws.ec2", "EC2 Instance State-change Notification") => ec2::render(env, opts),
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => alarm::render(env, opts),
+        ("aws.guardduty", "GuardDuty Finding") => guardduty::render(env, opts),
         _ => None,
     };
     let mut rendered = typed.unwrap_or_else(|| generic::render(env, opts));
@@ -71,6 +75,12 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         .collect();
     rendered.context = Some(context.join(" · ")).filter(|s| !s.is_empty());
     rendered
+}
+
+/// Renders JSON that is not an EventBridge event when it is a notification
+/// we know (Cost Anomaly Detection's SNS message); `None` otherwise.
+pub fn render_notification(value: &Value) -> Option<Rendered> {
+    cost_anomaly::render_notification(value)
 }
 
 /// Header lines every event message carries: account, region, time.

@@ -60,7 +60,12 @@ pub fn severity(alert: &Rendered) -> Severity {
             "pending" | "running" => Severity::Info,
             _ => Severity::Warning,
         },
-        AlertKind::Generic | AlertKind::Text => Severity::Warning,
+        AlertKind::GuardDutyFinding => match state {
+            "critical" | "high" => Severity::Critical,
+            "medium" => Severity::Warning,
+            _ => Severity::Info,
+        },
+        AlertKind::CostAnomaly | AlertKind::Generic | AlertKind::Text => Severity::Warning,
     }
 }
 
@@ -70,6 +75,8 @@ fn kind_label(kind: AlertKind) -> &'static str {
         AlertKind::HealthAbuse => "AWS 滥用报告 Abuse",
         AlertKind::Ec2StateChange => "EC2 状态变更 State change",
         AlertKind::AlarmStateChange => "CloudWatch 告警 Alarm",
+        AlertKind::GuardDutyFinding => "GuardDuty",
+        AlertKind::CostAnomaly => "成本异常 Cost anomaly",
         AlertKind::Generic | AlertKind::Text => "其他 Other",
     }
 }

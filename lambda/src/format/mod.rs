@@ -18,7 +18,7 @@ pub use crate::rendered::{AlertKind, FormatOptions, Rendered};
 use serde_json::Value;
 
 use crate::events::{self, EventEnvelope};
-use crate::markdown::{pretty, Doc, GENERIC_BODY_BYTES};
+use crate::markdown::{Doc, GENERIC_BODY_BYTES};
 use crate::message::MAX_TEXT_BYTES;
 
 /// Renders whatever was published. `subject` is the SNS Subject, if any.
@@ -26,9 +26,10 @@ pub fn render(payload: &str, subject: Option<&str>, opts: &FormatOptions) -> Ren
     let trimmed = payload.trim();
     let value: Option<Value> = serde_json::from_str(trimmed).ok();
     let mut rendered = match value {
+        Some(Value::String(s)) => render_string(&s, subject),
         Some(v) => match EventEnvelope::from_value(&v) {
             Some(env) => events::render(&env, opts),
-            None => render_json(&v, subject),
+            None => events::render_notification(&v).unwrap_or_else(|| render_json(&v, subject)),
         },
         None => render_text(trimmed, subject),
     };
@@ -42,7 +43,7 @@ fn render_json(value: &Value, subject: Option<&str>) -> Rendered {
         .filter(|s| !s.is_empty())
         .unwrap_or("AWS 通知 Notification");
     let mut doc = Doc::new(format!("📣 {title}"));
-    doc.code_block("json", &clip(&pretty(value), GENERIC_BODY_BYTES));
+    doc.json(value, GENERIC_BODY_BYTES);
     Rendered {
         message: doc.into_message(title.to_string()),
         kind: AlertKind::Generic,
@@ -51,6 +52,38 @@ fn render_json(value: &Value, subject: Option<&str>) -> Rendered {
         state: None,
         link: None,
         context: Some(snippet(&value.to_string())),
+    }
+}
+
+/// A JSON string is what an EventBridge input transformer publishes (the
+/// original SAR app's rules and plugins do): shown with its real line
+/// breaks, and its first line is the title unless SNS gave a subject.
+fn render_string(text: &str, subject: Option<&str>) -> Rendered {
+    let text = text.trim();
+    let subject = subject.map(str::trim).filter(|s| !s.is_empty());
+    let (title, body) = match subject {
+        Some(s) => (s.to_string(), text.to_string()),
+        None => {
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("");
+            let title = first.trim_end_matches([':', '：']).trim().to_string();
+            (title, lines.collect::<Vec<_>>().join("\n"))
+        }
+    };
+    // A string that is one long line has no title line.
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return render_text(text, None);
+    }
+    let mut doc = Doc::new(format!("📣 {title}"));
+    doc.paragraph(&clip(&body, GENERIC_BODY_BYTES));
+    Rendered {
+        message: doc.into_message(title),
+        kind: AlertKind::Text,
+        source: "sns".into(),
+        event_id: None,
+        state: None,
+        link: None,
+        context: Some(snippet(&body)).filter(|s| !s.is_empty()),
     }
 }
 
@@ -76,6 +109,9 @@ fn render_text(text: &str, subject: Option<&str>) -> Rendered {
         context: Some(snippet(body)),
     }
 }
+
+/// Longest first line of a JSON string that is taken as its title.
+const MAX_TITLE_CHARS: usize = 120;
 
 /// The start of a payload on one line, for a digest line.
 fn snippet(text: &str) -> String {

@@ -1,6 +1,11 @@
-//! A tiny markdown builder limited to what DingTalk renders: headings, bold
-//! labels, lists, quotes, links and code blocks.
+//! A tiny markdown builder limited to the subset DingTalk documents:
+//! headings, quotes, bold, italic, links, images and lists. Code fences,
+//! tables, horizontal rules and inline code are outside it (clients may show
+//! them raw), so the builder has no way to write them.
 
+use serde_json::Value;
+
+use super::fields::field_list;
 use crate::message::Message;
 
 #[derive(Debug, Clone)]
@@ -58,10 +63,11 @@ impl Doc {
         self.text.push_str(&format!("- {}\n", one_line(text)));
     }
 
-    pub fn code_block(&mut self, lang: &str, code: &str) {
+    /// JSON we have no type for, as an indented field list (see
+    /// [`super::fields`]), at most about `max_bytes`.
+    pub fn json(&mut self, value: &Value, max_bytes: usize) {
         self.end_block();
-        self.text
-            .push_str(&format!("```{lang}\n{}\n```\n\n", code.trim_end()));
+        self.text.push_str(&field_list(value, max_bytes));
     }
 
     pub fn link(&mut self, label: &str, url: &str) {

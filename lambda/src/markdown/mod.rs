@@ -5,12 +5,11 @@
 //! that picks one (`format`), so neither imports the other's helpers.
 
 mod doc;
+mod fields;
 pub mod links;
 pub mod time;
 
 pub use doc::Doc;
-
-use serde_json::Value;
 
 /// How much of an unknown payload is shown before it is cut; the whole
 /// message is cut again at [`crate::message::MAX_TEXT_BYTES`].
@@ -26,8 +25,4 @@ pub fn clip(s: &str, max: usize) -> String {
         cut -= 1;
     }
     format!("{}\n… (truncated)", &s[..cut])
-}
-
-pub fn pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
