@@ -268,6 +268,43 @@ mod tests {
     }
 
     #[test]
+    fn guardduty_levels_and_cost_anomalies_have_their_severity() {
+        let finding = |severity: f64, id: &str| {
+            serde_json::json!({
+                "id": id, "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
+                "account": "123456789012", "time": "2026-11-25T02:00:00Z", "region": "us-east-1",
+                "detail": {"id": id, "type": "Recon:EC2/Portscan", "severity": severity, "title": id}
+            })
+            .to_string()
+        };
+        let cost = include_str!("../../tests/fixtures/cost_anomaly_sns.json").to_string();
+        let alerts = rendered(&[
+            finding(2.0, "low"),
+            cost,
+            finding(5.0, "medium"),
+            finding(9.5, "critical"),
+        ]);
+        let parts = digest(&alerts, &FormatOptions::default());
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].members, vec![3, 2, 1, 0]);
+        assert_eq!(parts[0].message.title, "📋 4 条告警 alerts: 🔴 1 🟡 2 🟢 1");
+        assert_eq!(
+            parts[0].message.text,
+            "### 📋 告警汇总 Alert digest: 4 条 alerts\n\n\
+             > 🔴 严重 Critical 1 · 🟡 警告 Warning 2 · 🟢 信息 Info 1\n\n\
+             **🔴 严重 Critical · GuardDuty (1)**\n\n\
+             - 🔴 GuardDuty CRITICAL: critical · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dcritical)\n\n\
+             **🟡 警告 Warning · GuardDuty (1)**\n\n\
+             - 🟡 GuardDuty MEDIUM: medium · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dmedium)\n\n\
+             **🟡 警告 Warning · 成本异常 Cost anomaly (1)**\n\n\
+             - 💰 AWS 成本异常 Cost anomaly: ServiceName +$1001.00 · 2021-05-25 · [查看 Open](https://console.aws.amazon.com/cost-management/home#/anomaly-detection/monitors/abcdef12-1234-4ea0-84cc-918a97d736ef/anomalies/12345678-abcd-ef12-3456-987654321a12)\n\n\
+             **🟢 信息 Info · GuardDuty (1)**\n\n\
+             - 🔵 GuardDuty LOW: low · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dlow)\n\n\
+             时间 Times: Asia/Shanghai\n"
+        );
+    }
+
+    #[test]
     fn a_long_digest_is_split_and_every_alert_listed_once() {
         let payloads: Vec<String> = (0..400)
             .map(|i| alarm(&format!("storm-{i:03}-{}", "x".repeat(60)), "ALARM"))
