@@ -10,14 +10,18 @@ pub enum SampleKind {
     Ec2,
     Alarm,
     Abuse,
+    GuardDuty,
+    CostAnomaly,
 }
 
 impl SampleKind {
-    pub const ALL: [SampleKind; 4] = [
+    pub const ALL: [SampleKind; 6] = [
         SampleKind::Health,
         SampleKind::Ec2,
         SampleKind::Alarm,
         SampleKind::Abuse,
+        SampleKind::GuardDuty,
+        SampleKind::CostAnomaly,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -26,6 +30,8 @@ impl SampleKind {
             SampleKind::Ec2 => "ec2",
             SampleKind::Alarm => "alarm",
             SampleKind::Abuse => "abuse",
+            SampleKind::GuardDuty => "guardduty",
+            SampleKind::CostAnomaly => "cost-anomaly",
         }
     }
 }
@@ -37,7 +43,7 @@ impl fmt::Display for SampleKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse")]
+#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly")]
 pub struct UnknownSample(String);
 
 impl FromStr for SampleKind {
@@ -50,13 +56,16 @@ impl FromStr for SampleKind {
     }
 }
 
-/// The sample as an EventBridge event in JSON.
+/// The sample as it is published to the topic: an EventBridge event in
+/// JSON, or for `cost-anomaly` Cost Anomaly Detection's SNS notification.
 pub fn sample_event(kind: SampleKind) -> &'static str {
     match kind {
         SampleKind::Health => include_str!("../tests/fixtures/health_scheduled_maintenance.json"),
         SampleKind::Ec2 => include_str!("../tests/fixtures/ec2_state_stopped.json"),
         SampleKind::Alarm => include_str!("../tests/fixtures/alarm_metric_alarm.json"),
         SampleKind::Abuse => include_str!("../tests/fixtures/health_abuse_dos.json"),
+        SampleKind::GuardDuty => include_str!("../tests/fixtures/guardduty_finding.json"),
+        SampleKind::CostAnomaly => include_str!("../tests/fixtures/cost_anomaly_sns.json"),
     }
 }
 
@@ -65,13 +74,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_sample_gets_its_typed_message() {
+        use crate::format::{render, AlertKind, FormatOptions};
+        let kinds: Vec<AlertKind> = SampleKind::ALL
+            .into_iter()
+            .map(|k| render(sample_event(k), None, &FormatOptions::default()).kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                AlertKind::Health,
+                AlertKind::Ec2StateChange,
+                AlertKind::AlarmStateChange,
+                AlertKind::HealthAbuse,
+                AlertKind::GuardDutyFinding,
+                AlertKind::CostAnomaly,
+            ]
+        );
+    }
+
+    #[test]
     fn names_round_trip_and_unknown_lists_choices() {
         for k in SampleKind::ALL {
             assert_eq!(k.to_string().parse::<SampleKind>(), Ok(k));
         }
         assert_eq!(
             "rds".parse::<SampleKind>().unwrap_err().to_string(),
-            "unknown sample `rds`: choose one of health, ec2, alarm, abuse"
+            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly"
         );
     }
 }
