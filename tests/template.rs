@@ -166,10 +166,13 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "HealthRuleName",
             "LogGroupName",
             "SecretArn",
+            "SnsTopicArn",
             "TopicArn",
         ]
     );
     assert_eq!(out["EventBusName"], "default");
+    // The original app's output name, for its plugin stacks.
+    assert_eq!(out["SnsTopicArn"], out["TopicArn"]);
     assert_eq!(out["SecretArn"], w.secret_arn);
     assert_eq!(out["LogGroupName"], "/dingtalk-notifier/notifier-default");
 
@@ -185,7 +188,8 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ),
         (
             "Ec2StateChangeRuleName",
-            json!({"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]}),
+            json!({"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"],
+                   "detail": {"state": ["running", "stopped", "terminated"]}}),
         ),
         (
             "AlarmRuleName",
@@ -227,6 +231,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("LLM_MAX_TOKENS", "400"),
         ("LLM_TEMPERATURE", "0.2"),
         ("DINGTALK_CONCURRENCY", "2"),
+        ("DEBUG_LOGS", "false"),
         ("RUST_LOG", "info"),
     ]
     .iter()
@@ -265,7 +270,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         .unwrap();
 
     // The buffer: redrives to the DLQ after MaxReceiveCount, visible again
-    // after one function timeout.
+    // after 6 x the function timeout + the batching window (AWS's rule).
     let attrs = w
         .sqs
         .get_queue_attributes()
@@ -279,7 +284,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         |k: aws_sdk_sqs::types::QueueAttributeName| attrs.get(&k).cloned().unwrap_or_default();
     assert_eq!(
         attr(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout),
-        "60"
+        (6 * default_of("Timeout") + default_of("BatchWindowSeconds")).to_string()
     );
     assert_eq!(
         attr(aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod),
@@ -321,6 +326,7 @@ async fn switches_remove_rules_and_filters_narrow_patterns() {
                 ("AlarmStates", "ALARM,OK"),
                 ("MemorySize", "512"),
                 ("Timeout", "120"),
+                ("AlertQueueVisibilityTimeout", "730"),
                 ("LogRetentionInDays", "7"),
                 ("LlmEnabled", "true"),
                 ("LlmModelId", "apac.amazon.nova-lite-v1:0"),
@@ -374,10 +380,116 @@ async fn switches_remove_rules_and_filters_narrow_patterns() {
         .await
         .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(7));
+    let attrs = w
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&out["AlertQueueUrl"])
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout))
+            .map(String::as_str),
+        Some("730"),
+        "6 x 120 + 10"
+    );
 }
 
 fn template() -> Value {
     serde_yaml::from_str(TEMPLATE).expect("the template is plain YAML")
+}
+
+/// A Number parameter's default, as CloudFormation reads it.
+fn default_of(name: &str) -> u64 {
+    let d = &template()["Parameters"][name]["Default"];
+    d.as_u64()
+        .or_else(|| d.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("{name} has a numeric default: {d}"))
+}
+
+#[test]
+fn buffer_visibility_default_follows_aws_rule_for_the_default_timeout_and_window() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["AlertQueue"]["Properties"]["VisibilityTimeout"],
+        json!({"Ref": "AlertQueueVisibilityTimeout"})
+    );
+    // 6 x Timeout + MaximumBatchingWindowInSeconds, from the template's own
+    // defaults; the CLI computes it for what it deploys.
+    assert_eq!(
+        default_of("AlertQueueVisibilityTimeout"),
+        6 * default_of("Timeout") + default_of("BatchWindowSeconds")
+    );
+    assert_eq!(
+        t["Resources"]["AlertQueueMapping"]["Properties"]["MaximumBatchingWindowInSeconds"],
+        json!({"Ref": "BatchWindowSeconds"})
+    );
+    assert_eq!(
+        t["Resources"]["Function"]["Properties"]["Timeout"],
+        json!({"Ref": "Timeout"})
+    );
+}
+
+#[test]
+fn reservations_below_the_two_pollers_are_refused_by_a_rule() {
+    let t = template();
+    assert_eq!(
+        t["Rules"],
+        json!({"ReservedConcurrencyCoversThePollers": {"Assertions": [{
+            "Assert": {"Fn::Not": [{"Fn::Contains": [["0", "1"], {"Ref": "ReservedConcurrency"}]}]},
+            "AssertDescription": "ReservedConcurrency must be -1 (unreserved) or at least 2: the buffer's event source mapping runs two concurrent invocations."
+        }]}})
+    );
+    assert_eq!(
+        t["Resources"]["AlertQueueMapping"]["Properties"]["ScalingConfig"],
+        json!({"MaximumConcurrency": 2})
+    );
+}
+
+#[test]
+fn debug_logs_switch_feeds_the_function_environment() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["DebugLogs"]["AllowedValues"],
+        json!(["true", "false"])
+    );
+    assert_eq!(t["Parameters"]["DebugLogs"]["Default"], "false");
+    assert_eq!(
+        t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]["DEBUG_LOGS"],
+        json!({"Ref": "DebugLogs"})
+    );
+}
+
+#[test]
+fn ec2_rule_defaults_to_the_original_apps_three_states() {
+    let t = template();
+    assert_eq!(
+        t["Parameters"]["Ec2States"]["Default"],
+        "running,stopped,terminated"
+    );
+}
+
+#[test]
+fn every_output_is_exported_under_the_prefix_or_the_stack_name() {
+    let t = template();
+    let outputs = t["Outputs"].as_object().expect("outputs");
+    assert_eq!(
+        t["Outputs"]["SnsTopicArn"]["Value"],
+        json!({"Ref": "Topic"}),
+        "the original app's output name"
+    );
+    for (name, output) in outputs {
+        assert_eq!(
+            output["Export"],
+            json!({"Name": {"Fn::Sub": [format!("${{Prefix}}-{name}"), {"Prefix": {"Fn::If": [
+                "HasExportPrefix", {"Ref": "ExportPrefix"}, {"Ref": "AWS::StackName"}
+            ]}}]}}),
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -439,20 +551,131 @@ fn bedrock_access_only_when_the_llm_is_on_and_only_for_the_model() {
     );
 }
 
-#[test]
-fn topic_policy_allows_only_eventbridge_of_this_account_and_its_principals() {
+/// One statement of the topic policy, by Sid.
+fn topic_statement(sid: &str) -> Value {
     let t = template();
+    let statements = t["Resources"]["TopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    statements
+        .into_iter()
+        .find(|s| s["Sid"] == sid)
+        .unwrap_or_else(|| panic!("no topic policy statement {sid}"))
+}
+
+fn account() -> Value {
+    json!({"Ref": "AWS::AccountId"})
+}
+
+#[test]
+fn topic_policy_has_exactly_these_publishers() {
+    let t = template();
+    let sids: Vec<Value> = t["Resources"]["TopicPolicy"]["Properties"]["PolicyDocument"]
+        ["Statement"]
+        .as_array()
+        .map(|a| a.iter().map(|s| s["Sid"].clone()).collect())
+        .unwrap_or_default();
     assert_eq!(
-        t["Resources"]["TopicPolicy"]["Properties"]["PolicyDocument"]["Statement"],
+        sids,
         json!([
-            {"Sid": "EventBridgeOfThisAccount", "Effect": "Allow",
-             "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
-             "Resource": {"Ref": "Topic"},
-             "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}},
-            {"Sid": "PrincipalsOfThisAccount", "Effect": "Allow",
-             "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
-             "Action": "sns:Publish", "Resource": {"Ref": "Topic"}}
+            "EventBridgeOfThisAccount",
+            "PrincipalsOfThisAccount",
+            "CloudWatchAlarmsOfThisAccount",
+            "CostAnomalyDetectionOfThisAccount",
+            "BudgetsOfThisAccount",
+            "ServicesForResourcesOfThisAccount"
         ])
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    );
+    assert_eq!(
+        t["Resources"]["TopicPolicy"]["Properties"]["Topics"],
+        json!([{"Ref": "Topic"}])
+    );
+}
+
+#[test]
+fn topic_policy_eventbridge_of_this_account() {
+    assert_eq!(
+        topic_statement("EventBridgeOfThisAccount"),
+        json!({"Sid": "EventBridgeOfThisAccount", "Effect": "Allow",
+               "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+               "Resource": {"Ref": "Topic"},
+               "Condition": {"StringEquals": {"aws:SourceAccount": account()}}})
+    );
+}
+
+#[test]
+fn topic_policy_principals_of_this_account() {
+    assert_eq!(
+        topic_statement("PrincipalsOfThisAccount"),
+        json!({"Sid": "PrincipalsOfThisAccount", "Effect": "Allow",
+               "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+               "Action": "sns:Publish", "Resource": {"Ref": "Topic"}})
+    );
+}
+
+#[test]
+fn topic_policy_cloudwatch_alarms_of_this_account() {
+    assert_eq!(
+        topic_statement("CloudWatchAlarmsOfThisAccount"),
+        json!({"Sid": "CloudWatchAlarmsOfThisAccount", "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+        "Resource": {"Ref": "Topic"},
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account()},
+            "ArnLike": {"aws:SourceArn": {"Fn::Sub":
+                "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"}}
+        }})
+    );
+}
+
+#[test]
+fn topic_policy_cost_anomaly_detection_of_this_account() {
+    assert_eq!(
+        topic_statement("CostAnomalyDetectionOfThisAccount"),
+        json!({"Sid": "CostAnomalyDetectionOfThisAccount", "Effect": "Allow",
+               "Principal": {"Service": "costalerts.amazonaws.com"}, "Action": "sns:Publish",
+               "Resource": {"Ref": "Topic"},
+               "Condition": {"StringEquals": {"aws:SourceAccount": account()}}})
+    );
+}
+
+#[test]
+fn topic_policy_budgets_of_this_account() {
+    assert_eq!(
+        topic_statement("BudgetsOfThisAccount"),
+        json!({"Sid": "BudgetsOfThisAccount", "Effect": "Allow",
+        "Principal": {"Service": "budgets.amazonaws.com"}, "Action": "sns:Publish",
+        "Resource": {"Ref": "Topic"},
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": account()},
+            "ArnLike": {"aws:SourceArn": {"Fn::Sub":
+                "arn:${AWS::Partition}:budgets::${AWS::AccountId}:*"}}
+        }})
+    );
+}
+
+#[test]
+fn topic_policy_restores_sns_default_source_owner_publish() {
+    assert_eq!(
+        topic_statement("ServicesForResourcesOfThisAccount"),
+        json!({"Sid": "ServicesForResourcesOfThisAccount", "Effect": "Allow",
+               "Principal": {"AWS": "*"}, "Action": "sns:Publish",
+               "Resource": {"Ref": "Topic"},
+               "Condition": {"StringEquals": {"AWS:SourceOwner": account()}}})
+    );
+}
+
+#[test]
+fn topic_is_never_encrypted_with_the_aws_managed_sns_key() {
+    let t = template();
+    let props = &t["Resources"]["Topic"]["Properties"];
+    assert!(
+        props["KmsMasterKeyId"].is_null(),
+        "alias/aws/sns would silently drop what EventBridge, CloudWatch, Cost Anomaly Detection and Budgets publish: {props}"
     );
 }
 

@@ -100,6 +100,8 @@ pub struct Config {
     pub concurrency: usize,
     /// A batch with at least this many alerts goes out as one digest.
     pub digest_min_alerts: usize,
+    /// `DEBUG_LOGS`: log each incoming event and rendered message.
+    pub debug_logs: bool,
 }
 
 impl Config {
@@ -135,17 +137,17 @@ impl Config {
                 }
             }
         }
-        let enabled = match var("LLM_ENABLED").as_deref() {
-            None | Some("false") | Some("0") | Some("no") | Some("off") => false,
-            Some("true") | Some("1") | Some("yes") | Some("on") => true,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "LLM_ENABLED",
-                    value: other.to_string(),
-                    expected: "use true or false",
-                })
-            }
+        let switch = |name: &'static str| match var(name).as_deref() {
+            None | Some("false") | Some("0") | Some("no") | Some("off") => Ok(false),
+            Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
+            Some(other) => Err(ConfigError::Invalid {
+                name,
+                value: other.to_string(),
+                expected: "use true or false",
+            }),
         };
+        let enabled = switch("LLM_ENABLED")?;
+        let debug_logs = switch("DEBUG_LOGS")?;
         let llm =
             if enabled {
                 let max_tokens =
@@ -234,6 +236,7 @@ impl Config {
             rate_window,
             concurrency,
             digest_min_alerts,
+            debug_logs,
         })
     }
 }
@@ -265,6 +268,15 @@ mod tests {
         assert_eq!(c.concurrency, 2);
         assert_eq!(c.instance_rate_limit(), 10);
         assert_eq!(c.digest_min_alerts, 2);
+        assert!(!c.debug_logs);
+        let c = cfg(&[("DINGTALK_SECRET_ARN", "arn:x"), ("DEBUG_LOGS", "true")]).unwrap();
+        assert!(c.debug_logs);
+        assert_eq!(
+            cfg(&[("DINGTALK_SECRET_ARN", "arn:x"), ("DEBUG_LOGS", "verbose")])
+                .unwrap_err()
+                .to_string(),
+            "DEBUG_LOGS has an invalid value `verbose`: use true or false"
+        );
         let c = cfg(&[
             ("DINGTALK_SECRET_ARN", "arn:x"),
             ("DINGTALK_RATE_WINDOW_MS", "2000"),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::debug_log;
 use crate::dingtalk::{self, DeliveryError, DingTalkClient, SendReport};
 use crate::envelope::{self, EnvelopeKind, Item};
 use crate::format::{self, digest::digest, Rendered};
@@ -127,12 +128,20 @@ impl Notifier {
         let send_deadline = deadline
             .checked_sub(SAFETY_MARGIN)
             .unwrap_or_else(Instant::now);
+        if self.config.debug_logs {
+            debug_log::incoming_event(request_id, event);
+        }
         let invocation = envelope::parse(event, request_id);
         let rendered: Vec<Rendered> = invocation
             .items
             .iter()
             .map(|item| format::render(&item.payload, item.subject.as_deref(), &self.config.format))
             .collect();
+        if self.config.debug_logs {
+            for (item, r) in invocation.items.iter().zip(&rendered) {
+                debug_log::rendered_message(&item.alert_id, &r.message);
+            }
+        }
         let errors = if rendered.len() >= self.config.digest_min_alerts.max(2) {
             self.deliver_digest(&invocation.items, &rendered, send_deadline)
                 .await

@@ -9,6 +9,7 @@
 //! settings against the same facts (`model_id`, `config::TEMPLATE_ENVIRONMENT`).
 
 pub mod config;
+pub mod debug_log;
 pub mod dingtalk;
 pub mod envelope;
 pub mod events;
