@@ -1,6 +1,7 @@
 //! Command line surface: every prompt of `deploy` also has a flag and an
 //! environment variable, so CI never needs a terminal.
 
+use crate::robot_security::RobotSecurity;
 use std::path::PathBuf;
 
 use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
@@ -173,11 +174,14 @@ pub struct DeployArgs {
     /// The robot's custom keyword, added to messages that lack it
     #[arg(help_heading = "Webhook", long, env = "DINGTALK_KEYWORD")]
     pub keyword: Option<String>,
+    /// The robot's security setting: signature (加签), keywords, or ip-allow-list; only what it needs is asked
+    #[arg(help_heading = "Webhook", long, env = "DINGTALK_ROBOT_SECURITY", value_parser = parse_robot_security)]
+    pub robot_security: Option<RobotSecurity>,
 
     /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
     pub rules: Option<String>,
-    /// EC2 states to report (comma separated; empty = all)
+    /// EC2 states to report (comma separated; empty = all) [default: running,stopped,terminated]
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_EC2_STATES")]
     pub ec2_states: Option<String>,
     /// Alarm states to report (comma separated, e.g. ALARM,OK; empty = every transition)
@@ -220,7 +224,8 @@ pub struct DeployArgs {
     /// Function timeout in seconds [default: 60]
     #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_TIMEOUT")]
     pub timeout: Option<u32>,
-    /// Reserved concurrency (-1 = unreserved) [default: -1]
+    /// Reserved concurrency: -1 = unreserved, else at least 2 (the buffer's two pollers).
+    /// Any reservation fails on new accounts whose concurrency quota is 10 [default: -1]
     #[arg(
         help_heading = "Function",
         long,
@@ -252,6 +257,9 @@ pub struct DeployArgs {
         env = "DINGTALK_NOTIFIER_PERMISSIONS_BOUNDARY"
     )]
     pub permissions_boundary: Option<String>,
+    /// Log each incoming event and rendered message in the function's log (never the webhook or secret) [default: off]
+    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_DEBUG_LOGS", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub debug_logs: Option<bool>,
 
     /// Use this function zip instead of building (must hold a `bootstrap` entry)
     #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_ARTIFACT")]
@@ -259,6 +267,10 @@ pub struct DeployArgs {
     /// Rebuild the function even when the cache is current
     #[arg(help_heading = "Function", long)]
     pub force_build: bool,
+}
+
+fn parse_robot_security(s: &str) -> Result<RobotSecurity, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -64,6 +64,12 @@ pub struct DeployConfig {
     pub time_zone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export_prefix: Option<String>,
+    /// Only written when on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_logs: Option<bool>,
+    /// `signature`, `keywords` or `ip-allow-list`, once chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robot_security: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_mobiles: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]

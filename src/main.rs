@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod config;
 mod errors;
+mod robot_security;
 mod term;
 
 use std::process::ExitCode;

@@ -251,7 +251,7 @@ async fn deploy_update_status_destroy() {
         ("EnableHealthRule", "true"),
         ("EnableHealthAbuseRule", "false"),
         ("EnableEc2StateChangeRule", "false"),
-        ("Ec2States", ""),
+        ("Ec2States", "running,stopped,terminated"),
         ("EnableAlarmRule", "true"),
         ("AlarmStates", "ALARM,OK"),
         ("DisplayTimeZone", "Asia/Shanghai"),
@@ -266,6 +266,9 @@ async fn deploy_update_status_destroy() {
         ("BatchWindowSeconds", "1"),
         ("MaxReceiveCount", "15"),
         ("PermissionsBoundaryArn", ""),
+        // 6 x Timeout + BatchWindowSeconds, computed by the CLI.
+        ("AlertQueueVisibilityTimeout", "361"),
+        ("DebugLogs", "false"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -285,7 +288,7 @@ async fn deploy_update_status_destroy() {
              # these values. Secrets (webhook URL, signing secret) are never written here:\n\
              # they live in AWS Secrets Manager as dingtalk-notifier/<stack>/webhook.\n\n\
              stack_name = \"dingtalk-notifier\"\nregion = \"{region}\"\n\n[deploy]\n\
-             rules = [\"health\", \"alarm\"]\nec2_states = \"\"\nalarm_states = \"ALARM,OK\"\n\
+             rules = [\"health\", \"alarm\"]\nec2_states = \"running,stopped,terminated\"\nalarm_states = \"ALARM,OK\"\n\
              llm = false\nllm_model_id = \"amazon.nova-lite-v1:0\"\nllm_region = \"\"\n\
              llm_max_tokens = 400\nllm_temperature = 0.2\narchitecture = \"arm64\"\n\
              memory = 256\ntimeout = 60\nreserved_concurrency = -1\nlog_retention = 30\n\

@@ -97,6 +97,9 @@ async fn first_deploy_answering_prompts() {
     screen.send_line(&format!(
         "https://oapi.dingtalk.com/robot/send?access_token={TOKEN}"
     ));
+    // The robot's security setting, as DingTalk shows it; 加签 is the default.
+    screen.expect("Robot security setting");
+    screen.send_line("");
     screen.expect("signing secret");
     screen.send_line(SIGNING);
     screen.expect("Alerts to deliver");

@@ -112,13 +112,41 @@ fn direct_reports_dingtalk_errcode_and_its_meaning() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.starts_with("error: DingTalk did not accept the message: DingTalk rejected the message: errcode 310000 (security check failed"),
-        "{err}"
+    // Which security setting failed, and what to change, in words.
+    assert_eq!(
+        text(&out.stderr),
+        "error: DingTalk refused the message: the robot's custom keywords (自定义关键词) check \
+         failed (errcode 310000): no keyword was set: run `dingtalk-notifier deploy`, choose \
+         keywords and give one of the robot's keywords (--keyword)\n"
     );
-    assert!(err.contains("keywords not in content"), "{err}");
     assert_eq!(robot.count_errcode(310000), 1);
+    assert!(robot.accepted().is_empty());
+    assert_no_secrets(&out);
+
+    // The keyword is right now, but the signing secret is not the robot's.
+    let out = cli(
+        dir.path(),
+        &[
+            "test-send",
+            "--direct",
+            "--webhook-any-host",
+            "--keyword",
+            "值班",
+        ],
+    )
+    .env("DINGTALK_WEBHOOK_URL", robot.webhook_url())
+    .env("DINGTALK_SECRET", "SECnot-the-robots-secret")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: DingTalk refused the message: the robot's signature (加签) check failed \
+         (errcode 310000): the signing secret does not match the robot's (or this machine's \
+         clock is off by more than an hour): copy the SEC… secret again from the robot's \
+         security settings and run `dingtalk-notifier deploy` (choose signature)\n"
+    );
+    assert_eq!(robot.count_errcode(310000), 2);
     assert!(robot.accepted().is_empty());
     assert_no_secrets(&out);
 }

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod build;
 mod client;
 pub mod connect;
+pub mod export_conflict;
 pub mod function_code;
 pub mod package;
 pub mod secret;

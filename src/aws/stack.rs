@@ -599,6 +599,16 @@ pub async fn failures(
     Ok(failed_lines(&events_after(&events, marker), limit))
 }
 
+/// Every status reason since `marker`, the stack's own included (an export
+/// still imported elsewhere is refused on the stack, not on a resource).
+pub async fn reasons(aws: &Aws, stack_id: &str, marker: Option<&str>) -> Result<Vec<String>> {
+    let events = recent_events(aws, stack_id).await?;
+    Ok(events_after(&events, marker)
+        .iter()
+        .filter_map(|e| e.resource_status_reason().map(str::to_string))
+        .collect())
+}
+
 fn failed_lines(events: &[&StackEvent], limit: usize) -> Vec<String> {
     events
         .iter()

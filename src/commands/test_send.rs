@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dingtalk_notifier_lambda::dingtalk::{errcode_meaning, DingTalkClient};
+use dingtalk_notifier_lambda::dingtalk::{errcode_meaning, DeliveryError, DingTalkClient};
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
@@ -23,6 +23,7 @@ use crate::aws::Aws;
 use crate::aws::{secret, stack};
 use crate::commands::Reported;
 use crate::errors::AwsResultExt;
+use crate::robot_security;
 
 const SUBJECT: &str = "dingtalk-notifier test-send";
 
@@ -185,11 +186,23 @@ async fn direct(
         Err(e) => (
             TestSendResult::DirectFailed {
                 delivered: false,
-                error: e.to_string(),
+                error: refusal_in_words(&e, &cfg),
             },
-            Err(anyhow::anyhow!("DingTalk did not accept the message: {e}")),
+            Err(anyhow::anyhow!(refusal_in_words(&e, &cfg))),
         ),
     })
+}
+
+/// 310000 is one of three security settings: say which and what to change.
+fn refusal_in_words(e: &DeliveryError, cfg: &WebhookConfig) -> String {
+    match e {
+        DeliveryError::Rejected {
+            errcode: 310000,
+            errmsg,
+            ..
+        } => robot_security::explain_refusal(errmsg, cfg),
+        _ => format!("DingTalk did not accept the message: {e}"),
+    }
 }
 
 async fn through_sns(

@@ -7,18 +7,21 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
+use super::queue_timing;
 use super::settings::{
     parse_rules, Rule, Settings, DEFAULT_MODEL_ID, DEFAULT_STACK_NAME, DEFAULT_TIME_ZONE,
 };
 use super::validate::{
     check, is_known_bedrock_region, normalize_states, validate_architecture, validate_model_id,
-    validate_policy_arn, validate_stack_name, validate_time_zone, ALARM_STATES, EC2_STATES,
-    LOG_RETENTION_DAYS,
+    validate_policy_arn, validate_reserved_concurrency, validate_stack_name, validate_time_zone,
+    ALARM_STATES, DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
 };
 use crate::aws::connect::validate_region;
 use crate::aws::secret::{self, ExistingSecret};
+use crate::aws::stack;
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config::{ConfigFile, DeployConfig};
+use crate::robot_security::{self, RobotSecurity};
 use crate::term::output::Ui;
 use crate::term::prompt;
 
@@ -64,7 +67,8 @@ pub fn stack_name(ui: &Ui, global: &GlobalArgs, cfg: &ConfigFile) -> Result<Stri
     Ok(stack_name)
 }
 
-/// The webhook, then the settings, then (for an unsigned robot) its keyword.
+/// The webhook (with the robot's security setting), then the settings, then
+/// what that security setting needs (a keyword robot's keyword).
 pub fn gather(
     ui: &Ui,
     args: &DeployArgs,
@@ -74,26 +78,56 @@ pub fn gather(
     existing: Option<&ExistingSecret>,
 ) -> Result<Answers> {
     let any_host = given(&args.webhook_any_host, &cfg.deploy.webhook_any_host).unwrap_or(false);
-    let webhook = resolve_webhook(ui, args, existing, any_host)?;
+    let security = resolve_robot_security(args, &cfg.deploy)?;
+    let (webhook, security) = resolve_webhook(ui, args, existing, any_host, security)?;
     let mut settings = resolve_settings(ui, args, &cfg.deploy, stack_name, region)?;
-    let unsigned = matches!(
-        webhook,
-        Webhook::New {
-            secret: None,
-            secret_asked: true,
-            ..
-        }
-    );
-    if unsigned && settings.keyword.is_none() {
-        // A robot must have a security setting; without signing it is usually a keyword.
-        let k = prompt::text(
-            "Robot keyword, if its security setting is a custom keyword (empty = none)",
-            None,
-            |_| Ok(()),
-        )?;
-        settings.keyword = Some(k);
-    }
+    settings.robot_security = security;
+    ask_what_the_security_setting_needs(ui, &mut settings)?;
     Ok(Answers { webhook, settings })
+}
+
+/// The robot's security setting given by flag/env, else the config file;
+/// `resolve_webhook` asks for it with a new webhook.
+fn resolve_robot_security(args: &DeployArgs, cfg: &DeployConfig) -> Result<Option<RobotSecurity>> {
+    match (args.robot_security, &cfg.robot_security) {
+        (Some(s), _) => Ok(Some(s)),
+        (None, Some(s)) => s
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("invalid robot_security in the config file: {e}")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// After the webhook: a keyword for a keyword robot (asked, or an error
+/// without a terminal), a warning for an IP allow-list.
+fn ask_what_the_security_setting_needs(ui: &Ui, settings: &mut Settings) -> Result<()> {
+    match settings.robot_security {
+        Some(RobotSecurity::Keywords) if settings.keyword.as_deref().is_none_or(str::is_empty) => {
+            if !ui.interactive {
+                return Err(missing(
+                    "keyword for a keyword robot",
+                    "--keyword",
+                    "DINGTALK_KEYWORD",
+                ));
+            }
+            let k = prompt::text(
+                "One of the robot's custom keywords (every message will contain it)",
+                None,
+                |s| {
+                    if s.trim().is_empty() {
+                        Err("a keyword robot refuses messages without one of its keywords".into())
+                    } else {
+                        Ok(())
+                    }
+                },
+            )?;
+            settings.keyword = Some(k.trim().to_string());
+        }
+        Some(RobotSecurity::IpAllowList) => ui.warn(robot_security::IP_ALLOW_LIST_WARNING),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The value given by flag/env, else by the config file.
@@ -122,7 +156,7 @@ pub fn resolve_settings(
 ) -> Result<Settings> {
     let rules = resolve_rules(ui, args, cfg)?;
     let ec2_states = normalize_states(
-        &given(&args.ec2_states, &cfg.ec2_states).unwrap_or_default(),
+        &given(&args.ec2_states, &cfg.ec2_states).unwrap_or_else(|| DEFAULT_EC2_STATES.to_string()),
         EC2_STATES,
         "EC2 state",
         false,
@@ -174,6 +208,9 @@ pub fn resolve_settings(
         log_retention: function.log_retention,
         time_zone,
         export_prefix,
+        batch_window: queue_timing::default_batch_window(stack::TEMPLATE)?,
+        debug_logs: given(&args.debug_logs, &cfg.debug_logs).unwrap_or(false),
+        robot_security: None,
         at_mobiles: given(&args.at_mobiles, &cfg.at_mobiles).map(split_list),
         at_all_on: given(&args.at_all_on, &cfg.at_all_on).map(split_list),
         keyword: given(&args.keyword, &cfg.keyword).map(|k| k.trim().to_string()),
@@ -378,9 +415,10 @@ fn resolve_function(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Fu
     }
     let reserved_concurrency =
         given(&args.reserved_concurrency, &cfg.reserved_concurrency).unwrap_or(-1);
-    if reserved_concurrency < -1 {
-        bail!("invalid --reserved-concurrency: use -1 (unreserved) or a count");
-    }
+    check(
+        "--reserved-concurrency",
+        validate_reserved_concurrency(reserved_concurrency),
+    )?;
     let log_retention = given(&args.log_retention, &cfg.log_retention).unwrap_or(30);
     if !LOG_RETENTION_DAYS.contains(&log_retention) {
         bail!(
@@ -410,7 +448,8 @@ fn resolve_webhook(
     args: &DeployArgs,
     existing: Option<&ExistingSecret>,
     any_host: bool,
-) -> Result<Webhook> {
+    security: Option<RobotSecurity>,
+) -> Result<(Webhook, Option<RobotSecurity>)> {
     let secret_from_flag = match &args.signing_secret {
         Some(s) if !s.trim().is_empty() => {
             check(
@@ -426,11 +465,14 @@ fn resolve_webhook(
             "webhook URL (--webhook-url / DINGTALK_WEBHOOK_URL)",
             secret::validate_webhook_url(url, any_host),
         )?;
-        return Ok(Webhook::New {
-            url: url.trim().to_string(),
-            secret: secret_from_flag,
-            secret_asked: false,
-        });
+        return Ok((
+            Webhook::New {
+                url: url.trim().to_string(),
+                secret: secret_from_flag,
+                secret_asked: false,
+            },
+            security,
+        ));
     }
     if existing.is_some() {
         let keep = if ui.interactive {
@@ -445,7 +487,7 @@ fn resolve_webhook(
             if secret_from_flag.is_some() {
                 bail!("--secret / DINGTALK_SECRET needs the webhook too: pass --webhook-url or set DINGTALK_WEBHOOK_URL");
             }
-            return Ok(Webhook::Keep);
+            return Ok((Webhook::Keep, security));
         }
     }
     if !ui.interactive {
@@ -458,22 +500,41 @@ fn resolve_webhook(
     let url = prompt::secret("DingTalk robot webhook URL (input hidden)", false, |s| {
         secret::validate_webhook_url(s, any_host)
     })?;
-    let secret = match secret_from_flag {
-        Some(s) => Some(s),
-        None => {
-            let s = prompt::secret(
-                "Robot signing secret, SEC... (input hidden; empty = the robot does not sign)",
-                true,
-                secret::validate_signing_secret,
-            )?;
-            (!s.is_empty()).then_some(s)
-        }
+    let security = ask_robot_security(security, secret_from_flag.is_some())?;
+    let secret = match (secret_from_flag, security) {
+        (Some(s), _) => Some(s),
+        (None, RobotSecurity::Signature) => Some(prompt::secret(
+            "Robot signing secret, SEC... (input hidden)",
+            false,
+            secret::validate_signing_secret,
+        )?),
+        (None, _) => None,
     };
-    Ok(Webhook::New {
-        url,
-        secret,
-        secret_asked: true,
-    })
+    Ok((
+        Webhook::New {
+            url,
+            secret,
+            secret_asked: true,
+        },
+        Some(security),
+    ))
+}
+
+/// A robot always has one of the three settings; ask which (DingTalk's own
+/// words), so only what it needs is asked next.
+fn ask_robot_security(given: Option<RobotSecurity>, has_secret: bool) -> Result<RobotSecurity> {
+    match (given, has_secret) {
+        (Some(s), _) => Ok(s),
+        (None, true) => Ok(RobotSecurity::Signature),
+        (None, false) => {
+            let labels: Vec<&str> = RobotSecurity::ALL.iter().map(|s| s.label()).collect();
+            Ok(RobotSecurity::ALL[prompt::choose(
+                "Robot security setting (as shown in the robot's settings in DingTalk)",
+                &labels,
+                0,
+            )?])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -496,6 +557,8 @@ mod tests {
         let mut want = settings();
         want.rules = Rule::ALL.to_vec();
         want.alarm_states = String::new();
+        // The original app's three EC2 states; the window from the template.
+        want.ec2_states = DEFAULT_EC2_STATES.into();
         assert_eq!(got, want);
 
         let file = DeployConfig {

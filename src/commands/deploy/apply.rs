@@ -9,6 +9,7 @@ use super::result::{ArtifactResult, DeployResult, SecretResult};
 use super::settings::Settings;
 use crate::aws::artifacts::{self, Uploaded};
 use crate::aws::build;
+use crate::aws::export_conflict;
 use crate::aws::secret;
 use crate::aws::stack::{self, ChangeRow, ChangeSet, ChangeSetRequest, Phase, StackInfo};
 use crate::aws::Aws;
@@ -184,21 +185,10 @@ async fn deploy_change_set(
     let done = stack::wait(aws, ui, &stack_id, stack_name, marker.clone(), doing).await?;
     if stack::phase(&done.status) != Phase::Succeeded {
         report_failures(aws, &stack_id, marker.as_deref()).await;
-        if done.status == "ROLLBACK_COMPLETE" {
-            bail!(
-                "deploy failed: stack {stack_name} is ROLLBACK_COMPLETE (nothing was kept); \
-                 fix the cause and run deploy again, it will offer to delete the failed stack"
-            );
-        }
-        bail!(
-            "deploy failed: stack {stack_name} is {}{}",
-            done.status,
-            if plan.secret.changes() {
-                "; the stored webhook was not changed"
-            } else {
-                ""
-            }
-        );
+        let reasons = stack::reasons(aws, &stack_id, marker.as_deref())
+            .await
+            .unwrap_or_default();
+        bail!(failure_message(plan, &done.status, &reasons));
     }
     // Only now: a failed or rolled-back update must leave the old webhook
     // live with the old stack.
@@ -243,6 +233,30 @@ fn confirm(ui: &Ui, text: &str) -> Result<bool> {
         bail!("deploy needs a confirmation: pass --yes to deploy without a terminal");
     }
     prompt::confirm(CONFIRM_QUESTION, true)
+}
+
+/// Why the deploy failed, in words: an export another stack imports, a
+/// failed first create, or the final status.
+fn failure_message(plan: &Plan, status: &str, reasons: &[String]) -> String {
+    let stack_name = plan.settings.stack_name.as_str();
+    if let Some(c) = export_conflict::conflicts(reasons.iter().map(String::as_str)).first() {
+        return format!(
+            "deploy failed: {}; stack {stack_name} is {status}",
+            export_conflict::explain(c)
+        );
+    }
+    if status == "ROLLBACK_COMPLETE" {
+        return format!(
+            "deploy failed: stack {stack_name} is ROLLBACK_COMPLETE (nothing was kept); \
+             fix the cause and run deploy again, it will offer to delete the failed stack"
+        );
+    }
+    let webhook = if plan.secret.changes() {
+        "; the stored webhook was not changed"
+    } else {
+        ""
+    };
+    format!("deploy failed: stack {stack_name} is {status}{webhook}")
 }
 
 /// A first create that failed leaves a ROLLBACK_COMPLETE stack that can only

@@ -6,6 +6,7 @@
 mod answers;
 mod apply;
 mod plan;
+mod queue_timing;
 mod result;
 mod settings;
 mod validate;

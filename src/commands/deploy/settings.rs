@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use super::queue_timing;
 use crate::config::{ConfigFile, DeployConfig};
+use crate::robot_security::RobotSecurity;
 
 pub const DEFAULT_STACK_NAME: &str = "dingtalk-notifier";
 pub const DEFAULT_MODEL_ID: &str = "amazon.nova-lite-v1:0";
@@ -113,6 +115,11 @@ pub struct Settings {
     pub log_retention: u32,
     pub time_zone: String,
     pub export_prefix: String,
+    /// The buffer's batching window: `BatchWindowSeconds`' template default.
+    pub batch_window: u32,
+    pub debug_logs: bool,
+    /// The robot's security setting, once chosen (flag, file or prompt).
+    pub robot_security: Option<RobotSecurity>,
     /// `None`: keep what the stored secret says (or nothing for a new one).
     pub at_mobiles: Option<Vec<String>>,
     pub at_all_on: Option<Vec<String>>,
@@ -157,6 +164,11 @@ impl Settings {
             ("LlmMaxTokens", self.llm_max_tokens.to_string()),
             ("LlmTemperature", self.llm_temperature.to_string()),
             ("ExportPrefix", self.export_prefix.clone()),
+            (
+                "AlertQueueVisibilityTimeout",
+                queue_timing::visibility_timeout(self.timeout, self.batch_window).to_string(),
+            ),
+            ("DebugLogs", self.debug_logs.to_string()),
         ]
     }
 
@@ -182,6 +194,8 @@ impl Settings {
                 log_retention: Some(self.log_retention),
                 time_zone: Some(self.time_zone.clone()),
                 export_prefix: Some(self.export_prefix.clone()),
+                debug_logs: self.debug_logs.then_some(true),
+                robot_security: self.robot_security.map(|s| s.key().to_string()),
                 at_mobiles: self.at_mobiles.clone(),
                 at_all_on: self.at_all_on.clone(),
                 keyword: self.keyword.clone(),
@@ -220,6 +234,9 @@ pub(crate) mod tests {
             log_retention: 30,
             time_zone: DEFAULT_TIME_ZONE.into(),
             export_prefix: String::new(),
+            batch_window: 1,
+            debug_logs: false,
+            robot_security: None,
             at_mobiles: None,
             at_all_on: None,
             keyword: None,
@@ -272,7 +289,9 @@ pub(crate) mod tests {
                 "LlmSystemPrompt",
                 "LlmMaxTokens",
                 "LlmTemperature",
-                "ExportPrefix"
+                "ExportPrefix",
+                "AlertQueueVisibilityTimeout",
+                "DebugLogs"
             ]
         );
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
@@ -280,6 +299,14 @@ pub(crate) mod tests {
         assert_eq!(get("EnableAlarmRule"), Some("true"));
         assert_eq!(get("LlmTemperature"), Some("0.2"));
         assert_eq!(get("ReservedConcurrency"), Some("-1"));
+        assert_eq!(get("AlertQueueVisibilityTimeout"), Some("361"));
+        assert_eq!(get("DebugLogs"), Some("false"));
+        let mut s = settings();
+        s.timeout = 120;
+        s.batch_window = 30;
+        let p = s.parameters("b", "lambda/x.zip", "arn:s");
+        let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("AlertQueueVisibilityTimeout"), Some("750"));
     }
 
     #[test]

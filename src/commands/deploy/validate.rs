@@ -71,6 +71,25 @@ pub fn validate_policy_arn(s: &str) -> Result<(), String> {
     }
 }
 
+/// The original app's EC2 states: the transitional ones double the messages
+/// for little value.
+pub const DEFAULT_EC2_STATES: &str = "running,stopped,terminated";
+
+/// The event source mapping runs two concurrent invocations
+/// (`MaximumConcurrency: 2`); a smaller reservation throttles them and
+/// sends alerts to the dead-letter queue.
+pub fn validate_reserved_concurrency(n: i32) -> Result<(), String> {
+    if n == -1 || n >= 2 {
+        return Ok(());
+    }
+    Err(format!(
+        "{n} would throttle the alert buffer's 2 concurrent pollers and send alerts to the \
+         dead-letter queue; use -1 (unreserved) or at least 2. Note that any reservation fails \
+         on new accounts whose Lambda concurrency quota is 10 (Lambda keeps 10 unreserved): \
+         ask for a higher quota first or stay unreserved"
+    ))
+}
+
 pub fn validate_time_zone(s: &str) -> Result<(), String> {
     s.parse::<chrono_tz::Tz>()
         .map(|_| ())
@@ -168,5 +187,26 @@ mod tests {
             normalize_states("running,flying", EC2_STATES, "EC2 state", false).unwrap_err().to_string(),
             "invalid EC2 state `flying`: use pending, running, stopping, stopped, shutting-down, terminated (comma separated; empty = all)"
         );
+    }
+
+    #[test]
+    fn reservations_below_the_pollers_are_refused_in_words() {
+        assert_eq!(validate_reserved_concurrency(-1), Ok(()));
+        assert_eq!(validate_reserved_concurrency(2), Ok(()));
+        assert_eq!(validate_reserved_concurrency(50), Ok(()));
+        for n in [-5, 0, 1] {
+            assert_eq!(
+                check("--reserved-concurrency", validate_reserved_concurrency(n))
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "invalid --reserved-concurrency: {n} would throttle the alert buffer's 2 \
+                     concurrent pollers and send alerts to the dead-letter queue; use -1 \
+                     (unreserved) or at least 2. Note that any reservation fails on new accounts \
+                     whose Lambda concurrency quota is 10 (Lambda keeps 10 unreserved): ask for a \
+                     higher quota first or stay unreserved"
+                )
+            );
+        }
     }
 }
