@@ -4,7 +4,8 @@
 //!
 //! Layers, top to bottom: `commands` (one module per subcommand) use `aws`
 //! (SDK clients, stack, bucket, secret, function build) and `term` (prompts,
-//! progress, output); `cli`, `config` and `errors` are shared by all.
+//! progress, output); `cli`, `config`, `errors` and `robot_security` are
+//! shared by all.
 
 mod aws;
 mod cli;

@@ -150,7 +150,16 @@ impl World {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_stack_has_every_rule_function_queue_and_logs() {
     let w = world().await;
-    let out = w.deploy("notifier-default", &[]).await;
+    // moto 5.2.5 does not split a CommaDelimitedList's *default* (it hands
+    // the rule the string "running,stopped,terminated"; CloudFormation splits
+    // it), so the EC2 default is passed as the CLI passes it and checked
+    // statically in `ec2_rule_defaults_to_the_original_apps_three_states`.
+    let out = w
+        .deploy(
+            "notifier-default",
+            &[("Ec2States", "running,stopped,terminated")],
+        )
+        .await;
     let keys: Vec<&str> = out.keys().map(String::as_str).collect();
     assert_eq!(
         keys,

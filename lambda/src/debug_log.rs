@@ -22,7 +22,7 @@ pub fn scrub(text: &str) -> String {
         out.push_str("<redacted>");
         let value = &rest[pos + key_len..];
         let end = value
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '%' | '.')))
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '%')))
             .unwrap_or(value.len());
         rest = &value[end..];
     }

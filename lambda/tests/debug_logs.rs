@@ -12,7 +12,7 @@ use testkit::{DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, Outcome};
 
 const TOKEN: &str = "tok-debug-93a1c7";
 /// A real-shaped signing secret: `SEC` and 64 hex digits.
-const SIGNING_SECRET: &str = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff";
+const SIGNING_SECRET: &str = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
 const KEYWORD: &str = "告警";
 const TIMEOUT: Duration = Duration::from_secs(8);
 
