@@ -38,6 +38,7 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ("LLM_MAX_TOKENS", EnvSource::Parameter("LlmMaxTokens")),
     ("LLM_TEMPERATURE", EnvSource::Parameter("LlmTemperature")),
     ("DINGTALK_CONCURRENCY", EnvSource::Literal("2")),
+    ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
     ("RUST_LOG", EnvSource::Literal("info")),
 ];
 
