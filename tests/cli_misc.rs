@@ -114,7 +114,7 @@ async fn errors_against_moto() {
     ));
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).ends_with(
-        "error: invalid LLM model id: `nova lite` does not look like a Bedrock model id (e.g. amazon.nova-lite-v1:0, or an inference profile such as apac.amazon.nova-lite-v1:0)\n"
+        "error: invalid LLM model id: `nova lite` is not a Bedrock model id: use an id such as amazon.nova-lite-v1:0, or an inference profile such as apac.amazon.nova-lite-v1:0 (lower case, no ARN)\n"
     ), "{}", text(&out.stderr));
 
     // A webhook on the command line is accepted but warned about, never echoed.

@@ -3,6 +3,7 @@
 //! function zip they deploy.
 
 pub mod artifacts;
+pub mod bedrock;
 pub mod build;
 mod client;
 pub mod connect;

@@ -12,10 +12,14 @@ use super::settings::{
     parse_rules, Rule, Settings, DEFAULT_MODEL_ID, DEFAULT_STACK_NAME, DEFAULT_TIME_ZONE,
 };
 use super::validate::{
-    check, is_known_bedrock_region, normalize_states, validate_architecture, validate_model_id,
-    validate_policy_arn, validate_reserved_concurrency, validate_stack_name, validate_time_zone,
-    ALARM_STATES, DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
+    check, normalize_states, validate_architecture, validate_model_id, validate_policy_arn,
+    validate_reserved_concurrency, validate_stack_name, validate_time_zone, ALARM_STATES,
+    DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
 };
+use dingtalk_notifier_lambda::config::LLM_MAX_TOKENS_RANGE;
+use dingtalk_notifier_lambda::model_id::{default_llm_region, partition};
+
+use crate::aws::bedrock;
 use crate::aws::connect::validate_region;
 use crate::aws::secret::{self, ExistingSecret};
 use crate::aws::stack;
@@ -189,7 +193,7 @@ pub fn resolve_settings(
         validate_policy_arn(&permissions_boundary),
     )?;
 
-    Ok(Settings {
+    let settings = Settings {
         stack_name,
         rules,
         ec2_states,
@@ -217,7 +221,15 @@ pub fn resolve_settings(
         webhook_any_host: given(&args.webhook_any_host, &cfg.webhook_any_host).unwrap_or(false),
         artifact_bucket: cfg.artifact_bucket.clone(),
         permissions_boundary,
-    })
+    };
+    // The secret's ARN is only known later; this one has its exact length.
+    let arn = format!(
+        "arn:{}:secretsmanager:{region}:123456789012:secret:{}-AbCdEf",
+        partition(region),
+        secret::secret_name(&settings.stack_name)
+    );
+    bedrock::check_environment(&settings.parameters("", "", &arn))?;
+    Ok(settings)
 }
 
 fn resolve_rules(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Vec<Rule>> {
@@ -273,14 +285,20 @@ fn resolve_llm(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig, region: &str) -> 
     };
     check("LLM model id", validate_model_id(&model_id))?;
     let llm_region = resolve_llm_region(ui, args, cfg, enabled, region)?;
-    if enabled {
-        explain_llm(ui, &model_id, &llm_region, region);
-    }
+    let (enabled, llm_region) = if enabled {
+        settle_llm_region(ui, region, &llm_region)?
+    } else {
+        (false, llm_region)
+    };
     let system_prompt_file = resolve_system_prompt_file(ui, args, cfg, enabled)?;
     let system_prompt = read_system_prompt(system_prompt_file.as_deref())?;
     let max_tokens = given(&args.llm_max_tokens, &cfg.llm_max_tokens).unwrap_or(400);
-    if !(1..=10_000).contains(&max_tokens) {
-        bail!("invalid --llm-max-tokens: use 1..=10000");
+    if !LLM_MAX_TOKENS_RANGE.contains(&max_tokens) {
+        bail!(
+            "invalid --llm-max-tokens: use {}..={} (what the template accepts)",
+            LLM_MAX_TOKENS_RANGE.start(),
+            LLM_MAX_TOKENS_RANGE.end()
+        );
     }
     let temperature = given(&args.llm_temperature, &cfg.llm_temperature).unwrap_or(0.2);
     if !(0.0..=1.0).contains(&temperature) {
@@ -308,7 +326,8 @@ fn resolve_llm_region(
     let llm_region = match given(&args.llm_region, &cfg.llm_region) {
         Some(v) => v,
         None if ui.interactive && enabled => {
-            prompt::text(&format!("Bedrock region (empty = {region})"), None, |s| {
+            let default = default_llm_region(region).unwrap_or(region);
+            prompt::text(&format!("Bedrock region (empty = {default})"), None, |s| {
                 if s.is_empty() {
                     Ok(())
                 } else {
@@ -324,22 +343,38 @@ fn resolve_llm_region(
     Ok(llm_region)
 }
 
-/// The model must be enabled by hand in the Bedrock console; say where.
-fn explain_llm(ui: &Ui, model_id: &str, llm_region: &str, region: &str) {
-    let effective = if llm_region.is_empty() {
-        region
-    } else {
-        llm_region
+/// Whether the LLM stays on, and the `LlmRegion` to pass (empty: the
+/// stack's own). Says which region is used; where the partition has no
+/// Bedrock (China), asks for another region of it or turns the LLM off.
+fn settle_llm_region(ui: &Ui, region: &str, chosen: &str) -> Result<(bool, String)> {
+    let (used, why) = match bedrock::llm_region(region, chosen) {
+        Ok(r) => r,
+        Err(e) if ui.interactive => {
+            ui.warn(e.to_string());
+            let again = prompt::text(
+                &format!(
+                    "LLM region in partition {} (empty = turn the LLM off)",
+                    partition(region)
+                ),
+                None,
+                |s| {
+                    if s.is_empty() {
+                        Ok(())
+                    } else {
+                        validate_region(s)
+                    }
+                },
+            )?;
+            if again.is_empty() {
+                ui.info("LLM summaries off");
+                return Ok((false, String::new()));
+            }
+            bedrock::llm_region(region, &again)?
+        }
+        Err(e) => return Err(e),
     };
-    if !is_known_bedrock_region(effective) {
-        ui.warn(format!(
-            "Bedrock may not be available in {effective}; pass --llm-region with a Bedrock region"
-        ));
-    }
-    ui.info(format!(
-        "LLM summaries use {model_id} in {effective}: enable the model under \
-         \"Model access\" in the Bedrock console of that region, or alerts go out without a summary"
-    ));
+    ui.info(format!("LLM summaries call Bedrock in {used} ({why})"));
+    Ok((true, if used == region { String::new() } else { used }))
 }
 
 fn resolve_system_prompt_file(
@@ -377,12 +412,6 @@ fn read_system_prompt(file: Option<&std::path::Path>) -> Result<String> {
             .to_string(),
         None => String::new(),
     };
-    if text.len() > 4000 {
-        bail!(
-            "the system prompt is {} bytes; CloudFormation parameters hold at most 4000",
-            text.len()
-        );
-    }
     Ok(text)
 }
 

@@ -14,7 +14,7 @@ mod validate;
 use anyhow::{bail, Result};
 
 use crate::aws::connect::connect;
-use crate::aws::{secret, stack, Aws};
+use crate::aws::{bedrock, secret, stack, Aws};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config;
 use crate::term::output::Ui;
@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         s.ensure_usable(&stack_name)?;
     }
     plan::check_secret_owner(&stack_name, existing_secret.as_ref())?;
-    let answers = answers::gather(
+    let mut answers = answers::gather(
         ui,
         args,
         &cfg,
@@ -47,6 +47,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         &region,
         existing_secret.as_ref(),
     )?;
+
+    check_llm_model(&aws, ui, &mut answers.settings, &region).await?;
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
@@ -60,6 +62,37 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
     let plan = plan::plan(answers, current)?;
     apply::apply(&aws, ui, args, &plan, &region).await
+}
+
+/// One tiny Converse call with the deploying user's credentials, so a model
+/// Bedrock refuses is found now, not by the function on every alert; a base
+/// id Bedrock serves only through a profile becomes that profile.
+async fn check_llm_model(
+    aws: &Aws,
+    ui: &Ui,
+    settings: &mut settings::Settings,
+    region: &str,
+) -> Result<()> {
+    if !settings.llm {
+        return Ok(());
+    }
+    let llm_region = match settings.llm_region.as_str() {
+        "" => region.to_string(),
+        r => r.to_string(),
+    };
+    ui.step(format!(
+        "Checking {} in {llm_region} (one tiny Bedrock call)",
+        settings.llm_model_id
+    ));
+    let checked = bedrock::check_model(&aws.config, &llm_region, &settings.llm_model_id).await?;
+    if let Some(info) = &checked.info {
+        ui.info(info.clone());
+    }
+    if let Some(warning) = &checked.warning {
+        ui.warn(warning.clone());
+    }
+    settings.llm_model_id = checked.model_id;
+    Ok(())
 }
 
 /// The stack and the webhook secret as they are now.

@@ -17,36 +17,9 @@ pub fn validate_stack_name(s: &str) -> Result<(), String> {
     }
 }
 
-/// One list of Bedrock regions, the function's, so the CLI and the
-/// function never disagree on where an LLM can run.
-pub use dingtalk_notifier_lambda::model_id::is_known_bedrock_region;
-
-/// A model id (`amazon.nova-lite-v1:0`), an inference profile id
-/// (`apac.amazon.nova-lite-v1:0`) or an ARN of either.
-pub fn validate_model_id(s: &str) -> Result<(), String> {
-    let err = || {
-        format!(
-            "`{s}` does not look like a Bedrock model id (e.g. amazon.nova-lite-v1:0, or an \
-             inference profile such as apac.amazon.nova-lite-v1:0)"
-        )
-    };
-    if s.starts_with("arn:") {
-        return if s.contains(":bedrock:") && !s.contains(char::is_whitespace) {
-            Ok(())
-        } else {
-            Err(err())
-        };
-    }
-    let charset_ok = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'));
-    let parts: Vec<&str> = s.split('.').collect();
-    if charset_ok && parts.len() >= 2 && parts.iter().all(|p| !p.is_empty()) && s.len() <= 2048 {
-        Ok(())
-    } else {
-        Err(err())
-    }
-}
+/// What the CLI accepts is exactly what the template's `LlmModelId`
+/// accepts (`lambda::model_id`, compared by a template test).
+pub use dingtalk_notifier_lambda::model_id::validate_model_id;
 
 /// Empty, or the ARN of an IAM managed policy (`arn:<partition>:iam::<account>:policy/...`).
 pub fn validate_policy_arn(s: &str) -> Result<(), String> {
@@ -154,7 +127,7 @@ mod tests {
         assert!(validate_model_id(
             "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"
         )
-        .is_ok());
+        .is_err());
         assert!(validate_model_id("nova lite").is_err());
         assert!(validate_model_id("nova").is_err());
         assert!(validate_policy_arn("").is_ok());
