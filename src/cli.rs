@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
 
+use crate::commands::preview::PreviewArgs;
 use crate::commands::test_send::TestSendArgs;
 
 const ROOT_AFTER_HELP: &str = "\
 Examples:
+  dingtalk-notifier preview                     # what the DingTalk group gets; no AWS, no network
   dingtalk-notifier deploy                      # asks what it needs, remembers it in dingtalk-notifier.toml
   dingtalk-notifier test-send                   # send a sample alert through the deployed function
   dingtalk-notifier status --json
@@ -118,6 +120,8 @@ pub struct GlobalArgs {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Show the messages the DingTalk group would get (samples, your event, a digest); no AWS needed
+    Preview(PreviewArgs),
     /// Build, upload and deploy (create or update) the notifier stack
     #[command(after_help = DEPLOY_AFTER_HELP)]
     Deploy(Box<DeployArgs>),

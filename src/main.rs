@@ -21,7 +21,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{connect_for_stack, deploy, destroy, redrive, status, test_send};
+use crate::commands::{connect_for_stack, deploy, destroy, preview, redrive, status, test_send};
 use crate::errors::Interrupted;
 use crate::term::interrupt::exit_on_ctrl_c;
 use crate::term::output::{print_error, print_result, Ui};
@@ -65,6 +65,7 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
     tokio::spawn(exit_on_ctrl_c());
     let global = cli.global;
     match cli.command {
+        Command::Preview(args) => print_result(&ui, &preview::run(&args)?),
         Command::Deploy(args) => {
             let result = deploy::run(&global, &ui, &args).await?;
             print_result(&ui, &result)

@@ -5,6 +5,7 @@
 
 pub mod deploy;
 pub mod destroy;
+pub mod preview;
 pub mod redrive;
 pub mod status;
 pub mod test_send;

@@ -1,0 +1,339 @@
+//! `preview`: what the DingTalk group would get, with no AWS account, no
+//! robot and no network. The messages come from the function's own library
+//! (`format::render`, `format::digest::digest`, `dingtalk::request_body`),
+//! so a preview is byte for byte what the deployed function posts.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use console::style;
+use dingtalk_notifier_lambda::dingtalk::request_body;
+use dingtalk_notifier_lambda::format::{digest::digest, render, FormatOptions, Rendered};
+use dingtalk_notifier_lambda::message::Message;
+use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
+use dingtalk_notifier_lambda::secret::WebhookConfig;
+use serde::Serialize;
+use serde_json::Value;
+
+const PREVIEW_AFTER_HELP: &str = "\
+Examples:
+  dingtalk-notifier preview                       # every sample alert, as the group sees it
+  dingtalk-notifier preview --sample alarm
+  dingtalk-notifier preview --event my-event.json # any EventBridge event (or text) you have
+  dingtalk-notifier preview --digest 200          # an alarm storm: 200 alerts in one batch
+  dingtalk-notifier preview --sample health --json  # the exact request body the robot receives
+
+Needs no AWS account, no robot and no network.";
+
+#[derive(Args, Debug, Clone)]
+#[command(after_help = PREVIEW_AFTER_HELP)]
+pub struct PreviewArgs {
+    /// Sample alert: health, abuse, ec2, alarm, or all
+    #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
+    pub sample: Samples,
+    /// Preview this payload instead: an EventBridge event (JSON), other JSON, or text
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+    /// Show the digest the function sends when a batch holds N alerts (N >= 2)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
+    pub digest: Option<u32>,
+    /// IANA time zone for times in messages [default: Asia/Shanghai]
+    #[arg(long, env = "DINGTALK_NOTIFIER_TIME_ZONE")]
+    pub time_zone: Option<String>,
+    /// The robot's custom keyword, added to messages that lack it, as the function does
+    #[arg(long, env = "DINGTALK_KEYWORD")]
+    pub keyword: Option<String>,
+}
+
+/// `--sample`: one kind or every kind.
+#[derive(Debug, Clone)]
+pub struct Samples(Vec<SampleKind>);
+
+fn parse_samples(s: &str) -> Result<Samples, String> {
+    if s.trim() == "all" {
+        return Ok(Samples(SampleKind::ALL.to_vec()));
+    }
+    s.parse::<SampleKind>()
+        .map(|k| Samples(vec![k]))
+        .map_err(|e| format!("{e}, or all"))
+}
+
+/// One message the robot would receive, and what it was made from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// `alarm`, `digest of 200 alerts, part 1/2`, or the event file's name.
+    pub label: String,
+    /// The JSON body posted to the webhook.
+    pub body: Value,
+}
+
+/// What `preview` reports: every message, as JSON (`--json`: the request
+/// bodies) or for people (the chat's view, then the markdown).
+#[derive(Debug, Serialize)]
+pub struct PreviewResult {
+    pub messages: Vec<Preview>,
+}
+
+impl fmt::Display for PreviewResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let total = self.messages.len();
+        for (n, p) in self.messages.iter().enumerate() {
+            if n > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(&show(p, n + 1, total))?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: &PreviewArgs) -> Result<PreviewResult> {
+    Ok(PreviewResult {
+        messages: build(args)?,
+    })
+}
+
+/// The messages for `args`, without printing: pure apart from reading `--event`.
+pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
+    let opts = format_options(args.time_zone.as_deref())?;
+    let payloads: Vec<(String, String)> = match &args.event {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the event file {}", path.display()))?;
+            vec![(path.display().to_string(), text)]
+        }
+        None => args
+            .sample
+            .0
+            .iter()
+            .map(|k| (k.to_string(), sample_event(*k).to_string()))
+            .collect(),
+    };
+    let cfg = WebhookConfig {
+        webhook: String::new(),
+        secret: None,
+        at_mobiles: vec![],
+        at_all_on: vec![],
+        keyword: args.keyword.clone().filter(|k| !k.trim().is_empty()),
+    };
+    let preview = |label: String, message: Message| Preview {
+        body: request_body(&cfg, &message, false),
+        label,
+    };
+    Ok(match args.digest {
+        None => payloads
+            .into_iter()
+            .map(|(label, payload)| preview(label, render(&payload, None, &opts).message))
+            .collect(),
+        Some(n) => {
+            let alerts: Vec<Rendered> = payloads
+                .iter()
+                .cycle()
+                .take(n as usize)
+                .map(|(_, payload)| render(payload, None, &opts))
+                .collect();
+            let parts = digest(&alerts, &opts);
+            let count = parts.len();
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let label = if count > 1 {
+                        format!("digest of {n} alerts, part {}/{count}", i + 1)
+                    } else {
+                        format!("digest of {n} alerts")
+                    };
+                    preview(label, part.message)
+                })
+                .collect()
+        }
+    })
+}
+
+fn format_options(time_zone: Option<&str>) -> Result<FormatOptions> {
+    let mut opts = FormatOptions::default();
+    if let Some(tz) = time_zone.map(str::trim).filter(|s| !s.is_empty()) {
+        opts.time_zone = tz.parse().map_err(|_| {
+            anyhow::anyhow!("invalid --time-zone `{tz}`: use an IANA name such as Asia/Shanghai")
+        })?;
+    }
+    Ok(opts)
+}
+
+/// One preview for people: a header, the message as the chat shows it, then
+/// the markdown DingTalk receives.
+fn show(p: &Preview, n: usize, total: usize) -> String {
+    let title = p.body["markdown"]["title"].as_str().unwrap_or_default();
+    let text = p.body["markdown"]["text"].as_str().unwrap_or_default();
+    let header = format!("── {n}/{total} · {} ", p.label);
+    let rule = "─".repeat(60usize.saturating_sub(header.chars().count()));
+    format!(
+        "{}\n{} {title}\n\n{}\n\n{}\n{}\n",
+        style(format!("{header}{rule}")).cyan().bold(),
+        style("Notification:").dim(),
+        terminal(text).trim_end(),
+        style("Markdown sent to DingTalk:").dim(),
+        text.trim_end(),
+    )
+}
+
+/// DingTalk's markdown subset made readable in a terminal: headings and
+/// `**bold**` in bold, links as `label <url>`, list items as bullets, quotes
+/// with a bar, code blocks indented, rules as a line.
+pub fn terminal(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut in_code = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        let shown = if in_code {
+            format!("    {}", style(line).dim())
+        } else if line.starts_with('#') {
+            let heading = line.trim_start_matches('#').trim();
+            style(inline(heading)).bold().to_string()
+        } else if let Some(quote) = line.strip_prefix('>') {
+            format!("  │ {}", inline(quote.trim_start()))
+        } else if let Some(item) = line.strip_prefix("- ") {
+            format!("  • {}", inline(item))
+        } else if line.trim() == "---" {
+            "─".repeat(40)
+        } else {
+            inline(line)
+        };
+        out.push_str(&shown);
+        out.push('\n');
+    }
+    out
+}
+
+/// `**bold**` and `[label](url)` within one line.
+fn inline(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let bold = rest.find("**");
+        let link = rest.find('[');
+        match (bold, link) {
+            (Some(b), l) if l.is_none_or(|l| b < l) => {
+                if let Some(end) = rest[b + 2..].find("**") {
+                    out.push_str(&rest[..b]);
+                    let inner = &rest[b + 2..b + 2 + end];
+                    out.push_str(&style(inline(inner)).bold().to_string());
+                    rest = &rest[b + 2 + end + 2..];
+                    continue;
+                }
+                out.push_str(rest);
+                break;
+            }
+            (_, Some(l)) => match link_at(&rest[l..]) {
+                Some((label, url, len)) => {
+                    out.push_str(&rest[..l]);
+                    out.push_str(&format!("{} <{}>", style(label).underlined(), url));
+                    rest = &rest[l + len..];
+                }
+                None => {
+                    out.push_str(&rest[..=l]);
+                    rest = &rest[l + 1..];
+                }
+            },
+            _ => {
+                out.push_str(rest);
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `[label](url)` at the start of `s`: (label, url, bytes taken).
+fn link_at(s: &str) -> Option<(&str, &str, usize)> {
+    let close = s.find("](")?;
+    let label = &s[1..close];
+    let end = s[close + 2..].find(')')?;
+    let url = &s[close + 2..close + 2 + end];
+    (!label.contains('[')).then_some((label, url, close + 2 + end + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(sample: &str) -> PreviewArgs {
+        PreviewArgs {
+            sample: parse_samples(sample).unwrap(),
+            event: None,
+            digest: None,
+            time_zone: None,
+            keyword: None,
+        }
+    }
+
+    #[test]
+    fn terminal_rendering_of_dingtalk_markdown() {
+        let md = "### 🔴 ALARM: cpu\n\n- **账号 Account**: 123\n> quoted **bold**\n\n```json\n{\"a\": 1}\n```\n---\n[查看 Open](https://console.aws.amazon.com/x) and [x\n";
+        assert_eq!(
+            terminal(md),
+            "🔴 ALARM: cpu\n\n  • 账号 Account: 123\n  │ quoted bold\n\n    {\"a\": 1}\n────────────────────────────────────────\n查看 Open <https://console.aws.amazon.com/x> and [x\n"
+        );
+    }
+
+    #[test]
+    fn a_sample_preview_is_what_the_function_posts() {
+        let previews = build(&args("alarm")).unwrap();
+        assert_eq!(previews.len(), 1);
+        let rendered = render(
+            sample_event(SampleKind::Alarm),
+            None,
+            &FormatOptions::default(),
+        );
+        assert_eq!(previews[0].label, "alarm");
+        assert_eq!(
+            previews[0].body,
+            json!({
+                "msgtype": "markdown",
+                "markdown": {"title": rendered.message.title, "text": rendered.message.text},
+                "at": {"atMobiles": [], "isAtAll": false}
+            })
+        );
+    }
+
+    #[test]
+    fn all_samples_and_digests() {
+        let labels: Vec<String> = build(&args("all"))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.label)
+            .collect();
+        assert_eq!(labels, ["health", "ec2", "alarm", "abuse"]);
+        let mut storm = args("all");
+        storm.digest = Some(2);
+        let parts = build(&storm).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].label, "digest of 2 alerts");
+        assert!(parts[0].body["markdown"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("📋 2 条告警 alerts"));
+    }
+
+    #[test]
+    fn keyword_and_time_zone_are_applied_and_checked() {
+        let mut a = args("ec2");
+        a.keyword = Some("告警".into());
+        let p = &build(&a).unwrap()[0];
+        assert!(p.body["markdown"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("[告警] "));
+        a.time_zone = Some("Mars/Olympus".into());
+        assert_eq!(
+            build(&a).unwrap_err().to_string(),
+            "invalid --time-zone `Mars/Olympus`: use an IANA name such as Asia/Shanghai"
+        );
+    }
+}
