@@ -16,7 +16,7 @@ Notification: 🔴 EC2 i-1234567890abcdef0 stopped
 
 🔴 EC2 实例状态变更 Instance state change
 
-  • 实例 Instance: `i-1234567890abcdef0`
+  • 实例 Instance: i-1234567890abcdef0
   • 状态 State: 🔴 stopped
   • 账号 Account: 123456789012
   • 区域 Region: ap-southeast-1
@@ -27,7 +27,7 @@ Notification: 🔴 EC2 i-1234567890abcdef0 stopped
 Markdown sent to DingTalk:
 ### 🔴 EC2 实例状态变更 Instance state change
 
-- **实例 Instance**: `i-1234567890abcdef0`
+- **实例 Instance**: i-1234567890abcdef0
 - **状态 State**: 🔴 stopped
 - **账号 Account**: 123456789012
 - **区域 Region**: ap-southeast-1
@@ -94,7 +94,7 @@ fn an_event_file_and_a_digest() {
         "{shown}"
     );
     assert!(
-        shown.contains("\nNotification: [ops] 📋 5 条告警 alerts: 🔴 2 🟡 3\n"),
+        shown.contains("\nNotification: 【ops】 📋 5 条告警 alerts: 🔴 3 🟡 2\n"),
         "{shown}"
     );
 

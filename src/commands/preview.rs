@@ -30,7 +30,7 @@ Needs no AWS account, no robot and no network.";
 #[derive(Args, Debug, Clone)]
 #[command(after_help = PREVIEW_AFTER_HELP)]
 pub struct PreviewArgs {
-    /// Sample alert: health, abuse, ec2, alarm, or all
+    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
     /// Preview this payload instead: an EventBridge event (JSON), other JSON, or text
@@ -309,7 +309,17 @@ mod tests {
             .into_iter()
             .map(|p| p.label)
             .collect();
-        assert_eq!(labels, ["health", "ec2", "alarm", "abuse"]);
+        assert_eq!(
+            labels,
+            [
+                "health",
+                "ec2",
+                "alarm",
+                "abuse",
+                "guardduty",
+                "cost-anomaly"
+            ]
+        );
         let mut storm = args("all");
         storm.digest = Some(2);
         let parts = build(&storm).unwrap();
@@ -329,7 +339,7 @@ mod tests {
         assert!(p.body["markdown"]["title"]
             .as_str()
             .unwrap()
-            .starts_with("[告警] "));
+            .starts_with("【告警】 "));
         a.time_zone = Some("Mars/Olympus".into());
         assert_eq!(
             build(&a).unwrap_err().to_string(),
