@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
 
+use crate::commands::completions::CompletionsArgs;
 use crate::commands::preview::PreviewArgs;
 use crate::commands::test_send::TestSendArgs;
 
@@ -136,6 +137,8 @@ pub enum Command {
     /// Send the alerts kept in the dead-letter queue again, once the cause is fixed
     #[command(after_help = REDRIVE_AFTER_HELP)]
     Redrive(RedriveArgs),
+    /// Print the shell completion script for bash, zsh, fish or powershell
+    Completions(CompletionsArgs),
 }
 
 #[derive(Args, Clone, Default)]

@@ -21,7 +21,9 @@ use anyhow::Result;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{connect_for_stack, deploy, destroy, preview, redrive, status, test_send};
+use crate::commands::{
+    completions, connect_for_stack, deploy, destroy, preview, redrive, status, test_send,
+};
 use crate::errors::Interrupted;
 use crate::term::interrupt::exit_on_ctrl_c;
 use crate::term::output::{print_error, print_result, Ui};
@@ -65,6 +67,7 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
     tokio::spawn(exit_on_ctrl_c());
     let global = cli.global;
     match cli.command {
+        Command::Completions(args) => completions::run(&args, &mut std::io::stdout().lock()),
         Command::Preview(args) => print_result(&ui, &preview::run(&args)?),
         Command::Deploy(args) => {
             let result = deploy::run(&global, &ui, &args).await?;

@@ -3,6 +3,7 @@
 //! one result (`Serialize` for `--json`, `Display` for people) that main
 //! prints once at the end.
 
+pub mod completions;
 pub mod deploy;
 pub mod destroy;
 pub mod preview;
