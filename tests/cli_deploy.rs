@@ -249,6 +249,7 @@ async fn deploy_update_status_destroy() {
         ("LogRetentionInDays", "30"),
         ("WebhookSecretArn", secret_arn.as_str()),
         ("EnableHealthRule", "true"),
+        ("HealthEventRegions", "us-east-1,global"),
         ("EnableHealthAbuseRule", "false"),
         ("EnableEc2StateChangeRule", "false"),
         ("Ec2States", "running,stopped,terminated"),

@@ -176,6 +176,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "LogGroupName",
             "SecretArn",
             "SnsTopicArn",
+            "TestEventRuleName",
             "TopicArn",
         ]
     );
@@ -203,6 +204,10 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         (
             "AlarmRuleName",
             json!({"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]}),
+        ),
+        (
+            "TestEventRuleName",
+            json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"]}),
         ),
     ];
     for (output, pattern) in expected {
@@ -367,7 +372,11 @@ async fn switches_remove_rules_and_filters_narrow_patterns() {
         .send()
         .await
         .unwrap();
-    assert_eq!(rules.rules().len(), 2, "only the EC2 and alarm rules exist");
+    assert_eq!(
+        rules.rules().len(),
+        3,
+        "only the EC2, alarm and test-event rules exist"
+    );
 
     let f = w
         .lambda

@@ -131,7 +131,12 @@ async fn change_set(
     } else {
         "Creating a change set"
     });
-    let parameters = plan.parameters(&uploaded.bucket, &uploaded.key, &secret.arn);
+    let parameters = plan.parameters(
+        &uploaded.bucket,
+        &uploaded.key,
+        &secret.arn,
+        aws.region().unwrap_or_default(),
+    );
     let change_set = stack::create_change_set(
         aws,
         &ChangeSetRequest {

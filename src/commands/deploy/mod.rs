@@ -7,6 +7,7 @@ mod answers;
 mod apply;
 mod plan;
 mod queue_timing;
+mod regions;
 mod result;
 mod settings;
 mod validate;

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 
 use super::answers::{Answers, Webhook};
+use super::regions;
 use super::settings::Settings;
 use crate::aws::secret::{self, ExistingSecret};
 use crate::aws::stack::{self, ChangeRow, Phase, StackInfo};
@@ -58,14 +59,18 @@ impl SecretPlan {
 }
 
 impl Plan {
-    /// The stack parameters, once the artifact and the secret have names.
+    /// The stack parameters in `region`, once the artifact and the secret
+    /// have names.
     pub fn parameters(
         &self,
         bucket: &str,
         key: &str,
         secret_arn: &str,
+        region: &str,
     ) -> Vec<(&'static str, String)> {
-        self.settings.parameters(bucket, key, secret_arn)
+        let mut parameters = self.settings.parameters(bucket, key, secret_arn);
+        parameters.push(("HealthEventRegions", regions::health_event_regions(region)));
+        parameters
     }
 }
 
@@ -318,9 +323,11 @@ mod tests {
             p.secret.value,
             r#"{"webhook":"https://oapi.dingtalk.com/robot/send?access_token=new","secret":"SECnew"}"#
         );
-        let params = p.parameters("b", "k", "arn:secret");
+        let params = p.parameters("b", "k", "arn:secret", "us-west-2");
         assert!(params.contains(&("WebhookSecretArn", "arn:secret".to_string())));
-        assert_eq!(params, settings().parameters("b", "k", "arn:secret"));
+        let mut expected = settings().parameters("b", "k", "arn:secret");
+        expected.push(("HealthEventRegions", "us-west-2".to_string()));
+        assert_eq!(params, expected);
     }
 
     #[test]

@@ -1,0 +1,434 @@
+//! The forwarder template (`templates/forwarder.yaml`): the notifier stack's
+//! rules, aimed at the home region's default bus through a role that may only
+//! put events there. Patterns are compared with the notifier template's, both
+//! as written and as moto deploys them for the same parameters; the role and
+//! targets are asserted on the template (moto does not enforce IAM).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_cloudformation::types::{Capability, Parameter};
+use serde_json::{json, Value};
+
+const FORWARDER: &str = include_str!("../templates/forwarder.yaml");
+const NOTIFIER: &str = include_str!("../templates/notifier.yaml");
+
+/// Every rule a forwarder has, each also in the notifier stack.
+const RULES: [&str; 5] = [
+    "HealthRule",
+    "HealthAbuseRule",
+    "Ec2StateChangeRule",
+    "AlarmRule",
+    "TestEventRule",
+];
+
+fn forwarder() -> Value {
+    serde_yaml::from_str(FORWARDER).expect("the forwarder template is plain YAML")
+}
+
+fn notifier() -> Value {
+    serde_yaml::from_str(NOTIFIER).expect("the notifier template is plain YAML")
+}
+
+fn home_bus() -> Value {
+    json!({"Fn::Sub": "arn:${AWS::Partition}:events:${HomeRegion}:${AWS::AccountId}:event-bus/default"})
+}
+
+/// The names a pattern or condition refers to (`Ref`, `Fn::If`'s condition).
+fn references(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("Ref", Value::String(s)) => out.push(s.clone()),
+                    ("Fn::If", Value::Array(a)) => {
+                        if let Some(Value::String(c)) = a.first() {
+                            out.push(c.clone());
+                        }
+                    }
+                    ("Condition", Value::String(c)) => out.push(c.clone()),
+                    _ => {}
+                }
+                references(v, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn each_forwarder_rule_has_the_home_stacks_pattern_condition_and_switches() {
+    let (f, n) = (forwarder(), notifier());
+    for rule in RULES {
+        let fr = &f["Resources"][rule];
+        let nr = &n["Resources"][rule];
+        assert_eq!(fr["Type"], "AWS::Events::Rule", "{rule}");
+        assert_eq!(
+            fr["Properties"]["EventPattern"], nr["Properties"]["EventPattern"],
+            "{rule}'s pattern"
+        );
+        assert_eq!(fr["Condition"], nr["Condition"], "{rule}'s switch");
+        assert_eq!(fr["Properties"]["EventBusName"], "default", "{rule}");
+        assert_eq!(fr["Properties"]["State"], "ENABLED", "{rule}");
+        // Whatever the pattern and switch refer to means the same in both.
+        let mut names = Vec::new();
+        references(&fr["Properties"]["EventPattern"], &mut names);
+        references(&json!({"Condition": fr["Condition"]}), &mut names);
+        let mut seen = Vec::new();
+        while let Some(name) = names.pop() {
+            if seen.contains(&name) || name.starts_with("AWS::") {
+                continue;
+            }
+            seen.push(name.clone());
+            if let Some(p) = f["Parameters"].get(&name) {
+                // The same type, default and constraints; the words may differ.
+                let without_words = |p: &Value| {
+                    let mut p = p.clone();
+                    p.as_object_mut().map(|m| m.remove("Description"));
+                    p
+                };
+                assert_eq!(
+                    without_words(p),
+                    without_words(&n["Parameters"][&name]),
+                    "parameter {name}"
+                );
+            } else {
+                let c = &f["Conditions"][&name];
+                assert!(!c.is_null(), "{name} is a parameter or condition");
+                assert_eq!(c, &n["Conditions"][&name], "condition {name}");
+                references(c, &mut names);
+            }
+        }
+    }
+    let rules: Vec<&str> = f["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mut expected = RULES.to_vec();
+    expected.sort();
+    assert_eq!(rules, expected, "no rule of its own");
+}
+
+#[test]
+fn each_forwarder_rule_targets_only_the_home_bus_through_the_role() {
+    let f = forwarder();
+    for rule in RULES {
+        assert_eq!(
+            f["Resources"][rule]["Properties"]["Targets"],
+            json!([{
+                "Id": "dingtalk-notifier-home-bus",
+                "Arn": home_bus(),
+                "RoleArn": {"Fn::GetAtt": ["ForwarderRole", "Arn"]}
+            }]),
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn forwarder_role_is_assumable_only_by_eventbridge_for_this_account() {
+    let f = forwarder();
+    let role = &f["Resources"]["ForwarderRole"];
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"],
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        }]})
+    );
+    // The deploy policy changes and passes only roles on this path.
+    assert_eq!(role["Properties"]["Path"], "/dingtalk-notifier/");
+    assert_eq!(
+        role["Properties"]["PermissionsBoundary"],
+        json!({"Fn::If": ["HasPermissionsBoundary", {"Ref": "PermissionsBoundaryArn"}, {"Ref": "AWS::NoValue"}]})
+    );
+    assert!(role["Properties"]["ManagedPolicyArns"].is_null());
+}
+
+#[test]
+fn forwarder_role_may_only_put_events_on_the_home_bus() {
+    let f = forwarder();
+    assert_eq!(
+        f["Resources"]["ForwarderRole"]["Properties"]["Policies"],
+        json!([{
+            "PolicyName": "forward-to-home-bus",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "PutEventsOnTheHomeBus",
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": home_bus()
+            }]}
+        }])
+    );
+    let kinds: Vec<&str> = f["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| r["Type"].as_str().unwrap())
+        .filter(|t| *t != "AWS::Events::Rule")
+        .collect();
+    assert_eq!(
+        kinds,
+        ["AWS::IAM::Role"],
+        "rules and one role, nothing else"
+    );
+}
+
+#[test]
+fn forwarder_refuses_its_own_region_as_home() {
+    let f = forwarder();
+    assert_eq!(
+        f["Rules"]["HomeRegionIsAnotherRegion"]["Assertions"][0]["Assert"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeRegion"}, {"Ref": "AWS::Region"}]}]})
+    );
+}
+
+#[test]
+fn test_events_use_a_source_eventbridge_accepts_from_us() {
+    for t in [forwarder(), notifier()] {
+        let pattern = &t["Resources"]["TestEventRule"]["Properties"]["EventPattern"];
+        assert_eq!(
+            pattern,
+            &json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"]})
+        );
+        let source = pattern["source"][0].as_str().unwrap();
+        // PutEvents refuses entries whose source starts with "aws."
+        // (NotAuthorizedForSourceException); moto accepts them.
+        assert!(!source.starts_with("aws."), "{source}");
+        assert!(
+            t["Resources"]["TestEventRule"]["Condition"].is_null(),
+            "always on"
+        );
+    }
+}
+
+#[test]
+fn health_rules_filter_on_the_region_an_event_is_about() {
+    for t in [forwarder(), notifier()] {
+        assert_eq!(
+            t["Resources"]["HealthRule"]["Properties"]["EventPattern"],
+            json!({"Fn::If": ["HasHealthEventRegions",
+                {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+                 "detail": {"eventRegion": {"Ref": "HealthEventRegions"}}},
+                {"source": ["aws.health"], "detail-type": ["AWS Health Event"]}]})
+        );
+    }
+}
+
+// ---------------------------------------------------------------- on moto
+
+struct World {
+    _moto: testkit::Moto,
+    config: aws_config::SdkConfig,
+    secret_arn: String,
+}
+
+async fn world() -> World {
+    let moto = testkit::Moto::start().expect("moto starts");
+    let config = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("artifacts-test")
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("artifacts-test")
+        .key("lambda/abc.zip")
+        .body(
+            b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+                .to_vec()
+                .into(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let secret_arn = aws_sdk_secretsmanager::Client::new(&config)
+        .create_secret()
+        .name("dingtalk-notifier/fwd/webhook")
+        .secret_string("placeholder")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    World {
+        _moto: moto,
+        config,
+        secret_arn,
+    }
+}
+
+impl World {
+    fn in_region(&self, region: &str) -> aws_config::SdkConfig {
+        self.config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build()
+    }
+
+    async fn deploy(
+        &self,
+        region: &str,
+        name: &str,
+        template: &str,
+        params: &[(&str, &str)],
+    ) -> BTreeMap<String, String> {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.in_region(region));
+        cfn.create_stack()
+            .stack_name(name)
+            .template_body(template)
+            .capabilities(Capability::CapabilityIam)
+            .set_parameters(Some(
+                params
+                    .iter()
+                    .map(|(k, v)| {
+                        Parameter::builder()
+                            .parameter_key(*k)
+                            .parameter_value(*v)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            let out = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+            let stack = &out.stacks()[0];
+            let status = stack.stack_status().unwrap().as_str().to_string();
+            if !status.ends_with("_IN_PROGRESS") {
+                assert_eq!(
+                    status,
+                    "CREATE_COMPLETE",
+                    "{:?}",
+                    stack.stack_status_reason()
+                );
+                return stack
+                    .outputs()
+                    .iter()
+                    .map(|o| {
+                        (
+                            o.output_key().unwrap().to_string(),
+                            o.output_value().unwrap().to_string(),
+                        )
+                    })
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("stack {name} did not settle");
+    }
+
+    async fn pattern(&self, region: &str, rule: &str) -> Value {
+        let events = aws_sdk_eventbridge::Client::new(&self.in_region(region));
+        let out = events.describe_rule().name(rule).send().await.unwrap();
+        serde_json::from_str(out.event_pattern().unwrap()).unwrap()
+    }
+}
+
+const OUTPUTS: [&str; 5] = [
+    "HealthRuleName",
+    "HealthAbuseRuleName",
+    "Ec2StateChangeRuleName",
+    "AlarmRuleName",
+    "TestEventRuleName",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployed_forwarder_patterns_equal_the_home_stacks_for_the_same_parameters() {
+    let w = world().await;
+    // moto 5.2.5 does not split a CommaDelimitedList's default, so the lists
+    // are passed as the CLI passes them.
+    let cases: [&[(&str, &str)]; 2] = [
+        &[
+            ("HealthEventRegions", "eu-west-1"),
+            ("Ec2States", "running,stopped,terminated"),
+            ("AlarmStates", ""),
+        ],
+        &[
+            ("HealthEventRegions", "us-east-1,global"),
+            ("Ec2States", "stopped"),
+            ("AlarmStates", "ALARM,OK"),
+        ],
+    ];
+    for (i, switches) in cases.iter().enumerate() {
+        let mut home = vec![
+            ("ArtifactBucket", "artifacts-test"),
+            ("ArtifactKey", "lambda/abc.zip"),
+            ("WebhookSecretArn", w.secret_arn.as_str()),
+        ];
+        home.extend_from_slice(switches);
+        let home_out = w
+            .deploy("us-east-1", &format!("home-{i}"), NOTIFIER, &home)
+            .await;
+        let mut fwd = vec![("HomeRegion", "us-east-1")];
+        fwd.extend_from_slice(switches);
+        let fwd_out = w
+            .deploy("eu-west-1", &format!("fwd-{i}"), FORWARDER, &fwd)
+            .await;
+        for output in OUTPUTS {
+            assert_eq!(
+                w.pattern("eu-west-1", &fwd_out[output]).await,
+                w.pattern("us-east-1", &home_out[output]).await,
+                "case {i}: {output}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployed_forwarder_targets_the_home_bus_with_its_role() {
+    let w = world().await;
+    let out = w
+        .deploy(
+            "ap-southeast-1",
+            "fwd",
+            FORWARDER,
+            &[
+                ("HomeRegion", "us-west-2"),
+                ("HealthEventRegions", "ap-southeast-1"),
+                ("Ec2States", "running,stopped,terminated"),
+                ("AlarmStates", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        out["HomeBusArn"],
+        "arn:aws:events:us-west-2:123456789012:event-bus/default"
+    );
+    assert!(
+        out["ForwarderRoleArn"].starts_with("arn:aws:iam::123456789012:role/dingtalk-notifier/"),
+        "{}",
+        out["ForwarderRoleArn"]
+    );
+    let events = aws_sdk_eventbridge::Client::new(&w.in_region("ap-southeast-1"));
+    for output in OUTPUTS {
+        let targets = events
+            .list_targets_by_rule()
+            .rule(&out[output])
+            .send()
+            .await
+            .unwrap();
+        let targets = targets.targets();
+        assert_eq!(targets.len(), 1, "{output}");
+        assert_eq!(targets[0].arn(), out["HomeBusArn"], "{output}");
+        assert_eq!(
+            targets[0].role_arn(),
+            Some(out["ForwarderRoleArn"].as_str()),
+            "{output}"
+        );
+    }
+}
