@@ -307,3 +307,44 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+/// Secrets given as flags end up in the shell history; `deploy` and
+/// `test-send` say so. Set through the environment (clap reads both), they
+/// are not on the command line, so no warning.
+pub fn secret_flag_warnings(webhook_url: Option<&str>, secret: Option<&str>) -> Vec<&'static str> {
+    secret_flag_warnings_with(webhook_url, secret, |v| std::env::var_os(v).is_some())
+}
+
+fn secret_flag_warnings_with(
+    webhook_url: Option<&str>,
+    secret: Option<&str>,
+    in_env: impl Fn(&str) -> bool,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if webhook_url.is_some() && !in_env("DINGTALK_WEBHOOK_URL") {
+        out.push("--webhook-url on the command line ends up in your shell history; prefer DINGTALK_WEBHOOK_URL or the prompt");
+    }
+    if secret.is_some() && !in_env("DINGTALK_SECRET") {
+        out.push("--secret on the command line ends up in your shell history; prefer DINGTALK_SECRET or the prompt");
+    }
+    out
+}
+
+#[cfg(test)]
+mod secret_flag_tests {
+    use super::*;
+
+    #[test]
+    fn flags_warn_environment_does_not() {
+        let none = |_: &str| false;
+        assert_eq!(
+            secret_flag_warnings_with(Some("u"), Some("s"), none),
+            [
+                "--webhook-url on the command line ends up in your shell history; prefer DINGTALK_WEBHOOK_URL or the prompt",
+                "--secret on the command line ends up in your shell history; prefer DINGTALK_SECRET or the prompt"
+            ]
+        );
+        assert!(secret_flag_warnings_with(Some("u"), Some("s"), |_| true).is_empty());
+        assert!(secret_flag_warnings_with(None, None, none).is_empty());
+    }
+}

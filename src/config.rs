@@ -100,11 +100,120 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>> {
     };
     parse(&text)
         .map(Some)
-        .with_context(|| format!("{} is not valid; fix or delete it", path.display()))
+        .map_err(|e| anyhow::anyhow!("{} is not valid at {e}; fix or delete it", path.display()))
 }
 
-pub fn parse(text: &str) -> Result<ConfigFile> {
-    Ok(toml::from_str(text)?)
+/// Where and why dingtalk-notifier.toml could not be read. Deliberately not
+/// the TOML parser's own rendering: that quotes the offending source line,
+/// and a webhook pasted into the file would appear on stderr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+pub fn parse(text: &str) -> Result<ConfigFile, SyntaxError> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map_or(0, |s| s.start);
+        let (line, column) = line_and_column(text, offset);
+        SyntaxError {
+            line,
+            column,
+            message: redact_quoted(e.message()),
+        }
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The parser's message on one line, without the values it quotes: serde
+/// says `invalid type: string "https://...access_token=...", expected u32`.
+fn redact_quoted(message: &str) -> String {
+    let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(one_line.len());
+    let mut quoted = false;
+    for c in one_line.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    if quoted {
+        out.push('"');
+    }
+    out
+}
+
+/// `llm_system_prompt_file` as written in the file: only a relative path
+/// inside the file's own directory. The prompt's text goes into a plaintext
+/// stack parameter and the function's environment, so a checked-in or
+/// copied toml must not be able to point at `~/.aws/credentials`. A path
+/// given on the command line is the user's own choice and is not checked.
+pub fn prompt_file_in_config_dir(config_path: &Path, stored: &Path) -> Result<PathBuf> {
+    use std::path::Component;
+    let outside = || {
+        anyhow::anyhow!(
+            "invalid llm_system_prompt_file in {}: `{}` is not inside its directory; \
+             use a relative path such as prompts/system.txt, or pass --llm-system-prompt-file",
+            config_path.display(),
+            stored.display()
+        )
+    };
+    let relative_inside = stored
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && !stored.to_string_lossy().starts_with('~')
+        && stored.components().next().is_some();
+    if !relative_inside {
+        return Err(outside());
+    }
+    let dir = match config_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let joined = dir.join(stored);
+    let real = joined.canonicalize().with_context(|| {
+        format!(
+            "llm_system_prompt_file in {}: cannot read {}",
+            config_path.display(),
+            joined.display()
+        )
+    })?;
+    let real_dir = dir
+        .canonicalize()
+        .with_context(|| format!("reading the directory of {}", config_path.display()))?;
+    // A symbolic link inside the directory may point anywhere.
+    if !real.starts_with(&real_dir) {
+        return Err(outside());
+    }
+    Ok(joined)
 }
 
 pub fn render(config: &ConfigFile) -> Result<String> {
@@ -167,6 +276,69 @@ mod tests {
     fn unknown_keys_are_rejected() {
         let err = parse("[deploy]\nmemroy = 512\n").unwrap_err();
         assert!(err.to_string().contains("memroy"), "{err}");
+        assert_eq!((err.line, err.column), (2, 1));
+    }
+
+    const TOKEN: &str = "tok3n5ecretvalue0123456789abcdef";
+
+    #[test]
+    fn a_pasted_webhook_is_never_quoted_back() {
+        let unquoted = format!(
+            "[deploy]\nwebhook = https://oapi.dingtalk.com/robot/send?access_token={TOKEN}\n"
+        );
+        let err = parse(&unquoted).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 60: unexpected key or value, expected newline, `#`"
+        );
+        let wrong_type = format!(
+            "[deploy]\nmemory = \"https://oapi.dingtalk.com/robot/send?access_token={TOKEN}\"\n"
+        );
+        let err = parse(&wrong_type).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 10: invalid type: string \"…\", expected u32"
+        );
+    }
+
+    #[test]
+    fn the_prompt_file_must_stay_inside_the_config_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join(FILE_NAME);
+        std::fs::create_dir(dir.path().join("prompts")).unwrap();
+        std::fs::write(dir.path().join("prompts/system.txt"), "be brief").unwrap();
+        assert_eq!(
+            prompt_file_in_config_dir(&cfg, Path::new("prompts/system.txt")).unwrap(),
+            dir.path().join("prompts/system.txt")
+        );
+        let outside = |p: &str| {
+            format!(
+                "invalid llm_system_prompt_file in {}: `{p}` is not inside its directory; \
+                 use a relative path such as prompts/system.txt, or pass --llm-system-prompt-file",
+                cfg.display()
+            )
+        };
+        for p in [
+            "~/.aws/credentials",
+            "/etc/passwd",
+            "../secret.txt",
+            "prompts/../../x",
+        ] {
+            let err = prompt_file_in_config_dir(&cfg, Path::new(p)).unwrap_err();
+            assert_eq!(err.to_string(), outside(p));
+        }
+        #[cfg(unix)]
+        {
+            let elsewhere = tempfile::tempdir().unwrap();
+            std::fs::write(elsewhere.path().join("credentials"), "[default]").unwrap();
+            std::os::unix::fs::symlink(
+                elsewhere.path().join("credentials"),
+                dir.path().join("link.txt"),
+            )
+            .unwrap();
+            let err = prompt_file_in_config_dir(&cfg, Path::new("link.txt")).unwrap_err();
+            assert_eq!(err.to_string(), outside("link.txt"));
+        }
     }
 
     #[test]

@@ -88,6 +88,12 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
             verdict
         }
         Command::TestSend(args) => {
+            for warning in cli::secret_flag_warnings(
+                args.webhook_url.as_deref(),
+                args.signing_secret.as_deref(),
+            ) {
+                ui.warn(warning);
+            }
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
             let (result, verdict) = test_send::run(&aws, &stack, ui.json, &args).await?;
             print_result(&ui, &result)?;

@@ -61,10 +61,133 @@ fn no_credentials_is_one_clear_line() {
         &["status", "--region", "ap-southeast-1"],
     ));
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), format!("error: {NO_CREDENTIALS}\n"));
+}
+
+const NO_CREDENTIALS: &str =
+    "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or run `aws sso login` for an SSO profile";
+
+/// A machine whose instance-metadata endpoint answers 403 (seen in the
+/// field): one line, not the provider's 900-character dump.
+#[test]
+fn instance_metadata_403_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let imds = common::fixed_answer_server(403, "Forbidden");
+    let out = run(cli(
+        dir.path(),
+        &["deploy", "--yes", "--region", "ap-southeast-1"],
+    )
+    .env("AWS_EC2_METADATA_DISABLED", "false")
+    .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds)
+    .env("DINGTALK_WEBHOOK_URL", common::webhook()));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), format!("error: {NO_CREDENTIALS}\n"));
+}
+
+#[test]
+fn a_malformed_region_says_what_a_region_looks_like() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = |cmd: &mut Command| {
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret");
+    };
+    let mut cmd = cli(dir.path(), &["status", "--region", "not a region"]);
+    creds(&mut cmd);
+    let out = run(&mut cmd);
+    assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "error: no AWS credentials found: run `aws configure` or set AWS_PROFILE\n"
+        "error: invalid --region: `not a region` is not an AWS region name: a region looks like \
+         ap-southeast-1 or us-gov-west-1 (`aws ec2 describe-regions` lists them)\n"
     );
+    let mut cmd = cli(dir.path(), &["status"]);
+    creds(&mut cmd);
+    let out = run(cmd.env("AWS_REGION", "Singapore"));
+    assert_eq!(
+        text(&out.stderr),
+        "error: invalid AWS region: `Singapore` is not an AWS region name: a region looks like \
+         ap-southeast-1 or us-gov-west-1 (`aws ec2 describe-regions` lists them)\n"
+    );
+}
+
+/// A webhook pasted into the file is not quoted back by the TOML parser.
+#[test]
+fn a_broken_config_file_shows_position_and_message_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dingtalk-notifier.toml"),
+        format!(
+            "region = \"ap-southeast-1\"\n\n[deploy]\nwebhook = {}\n",
+            common::webhook()
+        ),
+    )
+    .unwrap();
+    let out = run(&mut cli(dir.path(), &["status"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: dingtalk-notifier.toml is not valid at line 4, column 60: unexpected key or value, \
+         expected newline, `#`; fix or delete it\n"
+    );
+    common::assert_no_secrets(&out, &[common::TOKEN]);
+}
+
+/// An answer the SDK cannot read is never printed: it may be a secret.
+#[test]
+fn an_unreadable_aws_answer_is_one_line_without_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = common::fixed_answer_server(
+        200,
+        &format!("<DescribeStacksResponse><Stacks>{}", common::TOKEN),
+    );
+    let out = run(cli(
+        dir.path(),
+        &[
+            "status",
+            "--region",
+            "ap-southeast-1",
+            "--stack-name",
+            "alerts",
+        ],
+    )
+    .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    .env("AWS_SECRET_ACCESS_KEY", "secret")
+    .env("AWS_ENDPOINT_URL", &endpoint)
+    .env("AWS_MAX_ATTEMPTS", "1"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: describing the stack alerts: cloudformation:DescribeStacks failed: AWS sent an \
+         answer that could not be read (HTTP 200) (request id 00000000-test-request-id)\n"
+    );
+    common::assert_no_secrets(&out, &[common::TOKEN]);
+}
+
+#[test]
+fn test_send_warns_about_secrets_typed_as_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&mut cli(
+        dir.path(),
+        &[
+            "test-send",
+            "--region",
+            "ap-southeast-1",
+            "--webhook-url",
+            &common::webhook(),
+            "--secret",
+            common::SIGNING,
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "warning: --webhook-url on the command line ends up in your shell history; prefer \
+             DINGTALK_WEBHOOK_URL or the prompt\nwarning: --secret on the command line ends up \
+             in your shell history; prefer DINGTALK_SECRET or the prompt\nerror: {NO_CREDENTIALS}\n"
+        )
+    );
+    common::assert_no_secrets(&out, &[common::TOKEN, common::SIGNING]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use aws_sdk_sts::config::ProvideCredentials;
 
-use crate::aws::{Aws, AwsOptions};
+use crate::aws::{region, Aws, AwsOptions};
 use crate::cli::GlobalArgs;
 use crate::errors;
 use crate::term::prompt;
@@ -16,11 +16,18 @@ pub async fn connect(
     stored_region: Option<String>,
     interactive: bool,
 ) -> Result<Aws> {
+    if let Some(r) = &global.region {
+        region::validate(r).map_err(|e| anyhow::anyhow!("invalid --region: {e}"))?;
+    }
     let mut opts = AwsOptions {
         profile: global.profile.clone(),
         region: global.region.clone().or(stored_region),
     };
     let mut aws = Aws::load(&opts).await;
+    if let Some(r) = aws.region() {
+        // From dingtalk-notifier.toml, AWS_REGION or the profile.
+        region::validate(r).map_err(|e| anyhow::anyhow!("invalid AWS region: {e}"))?;
+    }
     if aws.region().is_none() {
         if !interactive {
             anyhow::bail!(errors::NO_REGION);
@@ -33,34 +40,11 @@ pub async fn connect(
         anyhow::bail!(errors::NO_CREDENTIALS);
     };
     if let Err(e) = provider.provide_credentials().await {
-        use aws_credential_types::provider::error::CredentialsError;
-        return Err(match e {
-            CredentialsError::CredentialsNotLoaded(_) => anyhow::anyhow!(errors::NO_CREDENTIALS),
-            other => anyhow::anyhow!(
-                "could not load AWS credentials: {}",
-                aws_sdk_sts::error::DisplayErrorContext(&other)
-            ),
-        });
+        anyhow::bail!(errors::credentials_line(&e, global.profile.as_deref()));
     }
     Ok(aws)
 }
 
 pub fn validate_region(s: &str) -> Result<(), String> {
-    let parts: Vec<&str> = s.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{s}` is not an AWS region name (e.g. ap-southeast-1)"
-        ))
-    }
+    crate::aws::region::validate(s)
 }

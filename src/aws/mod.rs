@@ -7,9 +7,11 @@ pub mod bedrock;
 pub mod build;
 mod client;
 pub mod connect;
+pub mod constraints;
 pub mod export_conflict;
 pub mod function_code;
 pub mod package;
+pub mod region;
 pub mod secret;
 pub mod stack;
 

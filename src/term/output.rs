@@ -186,18 +186,16 @@ pub fn print_result<R: Serialize + Display>(ui: &Ui, result: &R) -> anyhow::Resu
     Ok(())
 }
 
-/// `error: <message>` plus `caused by:` lines; a known AWS failure becomes one
-/// friendly line. Never a Debug dump.
+/// `error: <what failed>: <why>` on one line; a known AWS failure becomes one
+/// friendly line. Never a Debug dump, never a raw HTTP response.
 pub fn print_error(err: &anyhow::Error) {
     let red = |s: &str| console::style(s.to_string()).red().bold().for_stderr();
     if let Some(line) = crate::errors::friendly(err) {
         eprintln!("{} {line}", red("error:"));
         return;
     }
-    eprintln!("{} {err}", red("error:"));
-    for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
-    }
+    // One line: the contexts and the cause, joined by ": ".
+    eprintln!("{} {err:#}", red("error:"));
 }
 
 #[cfg(test)]

@@ -57,3 +57,37 @@ pub fn artifact_zip(dir: &Path) -> PathBuf {
     zip.finish().unwrap();
     path
 }
+
+/// An HTTP server on 127.0.0.1 that gives every request the same answer:
+/// `status`, an `x-amzn-RequestId` header and `body`. Stands in for an
+/// instance-metadata endpoint that refuses (403) or for an AWS endpoint whose
+/// answer cannot be read. Returns its base URL; the server lives until the
+/// test process ends.
+pub fn fixed_answer_server(status: u16, body: &str) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = body.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut request_body = vec![0; length];
+            let _ = reader.read_exact(&mut request_body);
+            let answer = format!(
+                "HTTP/1.1 {status} Status\r\nx-amzn-RequestId: 00000000-test-request-id\r\n\
+                 content-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    url
+}

@@ -12,9 +12,9 @@ use super::settings::{
     parse_rules, Rule, Settings, DEFAULT_MODEL_ID, DEFAULT_STACK_NAME, DEFAULT_TIME_ZONE,
 };
 use super::validate::{
-    check, normalize_states, validate_architecture, validate_model_id, validate_policy_arn,
-    validate_reserved_concurrency, validate_stack_name, validate_time_zone, ALARM_STATES,
-    DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
+    check, check_against_template, normalize_states, validate_architecture, validate_model_id,
+    validate_policy_arn, validate_reserved_concurrency, validate_stack_name, validate_time_zone,
+    ALARM_STATES, DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
 };
 use dingtalk_notifier_lambda::config::LLM_MAX_TOKENS_RANGE;
 use dingtalk_notifier_lambda::model_id::{default_llm_region, partition};
@@ -24,7 +24,7 @@ use crate::aws::connect::validate_region;
 use crate::aws::secret::{self, ExistingSecret};
 use crate::aws::stack;
 use crate::cli::{DeployArgs, GlobalArgs};
-use crate::config::{ConfigFile, DeployConfig};
+use crate::config::{self, ConfigFile, DeployConfig};
 use crate::robot_security::{self, RobotSecurity};
 use crate::term::output::Ui;
 use crate::term::prompt;
@@ -46,16 +46,6 @@ pub enum Webhook {
         secret: Option<String>,
         secret_asked: bool,
     },
-}
-
-/// Secrets given as flags end up in the shell history; say so.
-pub fn warn_secret_flags(ui: &Ui, args: &DeployArgs) {
-    if args.webhook_url.is_some() && std::env::var_os("DINGTALK_WEBHOOK_URL").is_none() {
-        ui.warn("--webhook-url on the command line ends up in your shell history; prefer DINGTALK_WEBHOOK_URL or the prompt");
-    }
-    if args.signing_secret.is_some() && std::env::var_os("DINGTALK_SECRET").is_none() {
-        ui.warn("--secret on the command line ends up in your shell history; prefer DINGTALK_SECRET or the prompt");
-    }
 }
 
 /// The stack name comes first: the secret lookup needs it.
@@ -176,13 +166,8 @@ pub fn resolve_settings(
     let time_zone =
         given(&args.time_zone, &cfg.time_zone).unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
     check("--time-zone", validate_time_zone(&time_zone))?;
+    // Checked with every other parameter against the template's constraints.
     let export_prefix = given(&args.export_prefix, &cfg.export_prefix).unwrap_or_default();
-    if !export_prefix
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | '_' | '.'))
-    {
-        bail!("invalid --export-prefix: use letters, digits, '-', ':', '_' and '.'");
-    }
 
     let permissions_boundary = given(&args.permissions_boundary, &cfg.permissions_boundary)
         .unwrap_or_default()
@@ -228,7 +213,15 @@ pub fn resolve_settings(
         partition(region),
         secret::secret_name(&settings.stack_name)
     );
-    bedrock::check_environment(&settings.parameters("", "", &arn))?;
+    let parameters = settings.parameters("", "", &arn);
+    check_against_template(
+        &parameters
+            .iter()
+            .filter(|(p, _)| !["ArtifactBucket", "ArtifactKey"].contains(p))
+            .cloned()
+            .collect::<Vec<_>>(),
+    )?;
+    bedrock::check_environment(&parameters)?;
     Ok(settings)
 }
 
@@ -384,9 +377,16 @@ fn resolve_system_prompt_file(
     enabled: bool,
 ) -> Result<Option<PathBuf>> {
     Ok(
-        match given(&args.llm_system_prompt_file, &cfg.llm_system_prompt_file) {
-            Some(p) => Some(p),
-            None if ui.interactive && enabled => {
+        match (&args.llm_system_prompt_file, &cfg.llm_system_prompt_file) {
+            // The user's own choice on the command line.
+            (Some(p), _) => Some(p.clone()),
+            // From the file: only inside its directory (a copied toml must not
+            // send ~/.aws/credentials into a stack parameter).
+            (None, Some(p)) => {
+                config::prompt_file_in_config_dir(&config::default_path(), p)?;
+                Some(p.clone())
+            }
+            (None, None) if ui.interactive && enabled => {
                 let p = prompt::text(
                     "File with a custom system prompt (empty = built-in prompt)",
                     None,
@@ -400,7 +400,7 @@ fn resolve_system_prompt_file(
                 )?;
                 (!p.is_empty()).then(|| PathBuf::from(p))
             }
-            None => None,
+            (None, None) => None,
         },
     )
 }
@@ -434,14 +434,9 @@ fn resolve_function(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Fu
         None => "arm64".to_string(),
     };
     check("--arch", validate_architecture(&architecture))?;
+    // Ranges: the template's (`check_against_template`).
     let memory = given(&args.memory, &cfg.memory).unwrap_or(256);
-    if !(128..=10_240).contains(&memory) {
-        bail!("invalid --memory {memory}: use 128..=10240 (MB)");
-    }
     let timeout = given(&args.timeout, &cfg.timeout).unwrap_or(60);
-    if !(1..=900).contains(&timeout) {
-        bail!("invalid --timeout {timeout}: use 1..=900 (seconds)");
-    }
     let reserved_concurrency =
         given(&args.reserved_concurrency, &cfg.reserved_concurrency).unwrap_or(-1);
     check(
@@ -623,6 +618,132 @@ mod tests {
             err.to_string()
                 .starts_with("invalid --log-retention 31: CloudWatch Logs accepts 1, 3, 5,"),
             "{err}"
+        );
+    }
+
+    /// One source of truth: every parameter of the embedded template is set
+    /// by a flag, made by the CLI, or left at its default; and for each probe
+    /// the CLI refuses exactly what the template's constraints refuse.
+    #[test]
+    fn every_parameter_follows_the_template() {
+        use crate::commands::deploy::validate::PARAMETER_FLAGS;
+        const LEFT_AT_DEFAULT: [&str; 3] = ["BatchSize", "BatchWindowSeconds", "MaxReceiveCount"];
+        const MADE_BY_THE_CLI: [&str; 4] = [
+            "ArtifactBucket",
+            "ArtifactKey",
+            "WebhookSecretArn",
+            "AlertQueueVisibilityTimeout",
+        ];
+        let template = crate::aws::constraints::all();
+        let sent: Vec<&str> = settings()
+            .parameters("b", "k", "a")
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        for name in template.keys().map(String::as_str) {
+            let flag = PARAMETER_FLAGS.iter().any(|(p, _)| *p == name);
+            assert!(
+                flag || LEFT_AT_DEFAULT.contains(&name) || MADE_BY_THE_CLI.contains(&name),
+                "{name}: no flag sets it"
+            );
+            assert_eq!(
+                sent.contains(&name),
+                !LEFT_AT_DEFAULT.contains(&name),
+                "{name}"
+            );
+        }
+        for name in sent.iter().chain(PARAMETER_FLAGS.iter().map(|(p, _)| p)) {
+            assert!(
+                template.contains_key(*name),
+                "{name} is not in the template"
+            );
+        }
+        type Set = fn(&mut DeployArgs, &str);
+        let probes: [(&str, Set, &[&str]); 5] = [
+            (
+                "Timeout",
+                |a, v| a.timeout = v.parse().ok(),
+                &["1", "2", "3", "900", "901"],
+            ),
+            (
+                "MemorySize",
+                |a, v| a.memory = v.parse().ok(),
+                &["127", "128", "10240", "10241"],
+            ),
+            (
+                "LlmMaxTokens",
+                |a, v| a.llm_max_tokens = v.parse().ok(),
+                &["5", "29", "30", "4096", "4097"],
+            ),
+            (
+                "ExportPrefix",
+                |a, v| a.export_prefix = Some(v.into()),
+                &["", "team-a", "a.b", "a_b", "a:b"],
+            ),
+            (
+                "LogRetentionInDays",
+                |a, v| a.log_retention = v.parse().ok(),
+                &["1", "30", "31", "3653"],
+            ),
+        ];
+        let ui = Ui::for_tests();
+        for (parameter, set, values) in probes {
+            for value in values {
+                let mut args = DeployArgs::default();
+                set(&mut args, value);
+                let cli = resolve_settings(
+                    &ui,
+                    &args,
+                    &DeployConfig::default(),
+                    "a".into(),
+                    "us-east-1",
+                );
+                let template_ok = crate::aws::constraints::check(parameter, value).is_ok();
+                assert_eq!(
+                    cli.is_ok(),
+                    template_ok,
+                    "{parameter} {value:?}: {:?}",
+                    cli.err()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_issues_examples_name_the_flag_and_the_templates_limit() {
+        let ui = Ui::for_tests();
+        let refused = |args: DeployArgs| {
+            resolve_settings(
+                &ui,
+                &args,
+                &DeployConfig::default(),
+                "a".into(),
+                "us-east-1",
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+        };
+        assert_eq!(
+            refused(DeployArgs {
+                timeout: Some(1),
+                ..DeployArgs::default()
+            }),
+            "invalid --timeout 1: must be a number from 3 to 900"
+        );
+        assert_eq!(
+            refused(DeployArgs {
+                llm_max_tokens: Some(5),
+                ..DeployArgs::default()
+            }),
+            "invalid --llm-max-tokens: use 30..=4096 (what the template accepts)"
+        );
+        assert_eq!(
+            refused(DeployArgs {
+                export_prefix: Some("a.b".into()),
+                ..DeployArgs::default()
+            }),
+            "invalid --export-prefix a.b: must contain only letters, digits and '-', or be empty."
         );
     }
 }

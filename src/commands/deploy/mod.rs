@@ -26,7 +26,12 @@ pub use settings::{Rule, DEFAULT_STACK_NAME};
 pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<DeployResult> {
     let cfg_path = config::default_path();
     let cfg = config::load(&cfg_path)?.unwrap_or_default();
-    answers::warn_secret_flags(ui, args);
+    for warning in crate::cli::secret_flag_warnings(
+        args.webhook_url.as_deref(),
+        args.signing_secret.as_deref(),
+    ) {
+        ui.warn(warning);
+    }
     let stack_name = answers::stack_name(ui, global, &cfg)?;
 
     let aws = connect(global, cfg.region.clone(), ui.interactive).await?;

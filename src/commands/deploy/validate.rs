@@ -115,6 +115,52 @@ pub fn check(field: &str, r: Result<(), String>) -> Result<()> {
     r.map_err(|e| anyhow::anyhow!("invalid {field}: {e}"))
 }
 
+/// The flag that sets each template parameter the CLI passes, to name it in
+/// an error. `ArtifactBucket`, `ArtifactKey`, `WebhookSecretArn` and
+/// `AlertQueueVisibilityTimeout` are made by the CLI itself.
+pub const PARAMETER_FLAGS: &[(&str, &str)] = &[
+    ("Architecture", "--arch"),
+    ("MemorySize", "--memory"),
+    ("Timeout", "--timeout"),
+    ("ReservedConcurrency", "--reserved-concurrency"),
+    ("PermissionsBoundaryArn", "--permissions-boundary"),
+    ("LogRetentionInDays", "--log-retention"),
+    ("EnableHealthRule", "--rules"),
+    ("EnableHealthAbuseRule", "--rules"),
+    ("EnableEc2StateChangeRule", "--rules"),
+    ("Ec2States", "--ec2-states"),
+    ("EnableAlarmRule", "--rules"),
+    ("AlarmStates", "--alarm-states"),
+    ("DisplayTimeZone", "--time-zone"),
+    ("LlmEnabled", "--llm"),
+    ("LlmModelId", "--llm-model-id"),
+    ("LlmRegion", "--llm-region"),
+    ("LlmSystemPrompt", "--llm-system-prompt-file"),
+    ("LlmMaxTokens", "--llm-max-tokens"),
+    ("LlmTemperature", "--llm-temperature"),
+    ("ExportPrefix", "--export-prefix"),
+    ("DebugLogs", "--debug-logs"),
+];
+
+/// Refuses, before anything is built or uploaded, every value the embedded
+/// template's own constraints refuse (one source of truth: moto accepts
+/// them, real CloudFormation fails after the upload), naming the flag.
+pub fn check_against_template(parameters: &[(&'static str, String)]) -> Result<()> {
+    for (parameter, value) in parameters {
+        let flag = PARAMETER_FLAGS
+            .iter()
+            .find(|(p, _)| p == parameter)
+            .map_or(*parameter, |(_, f)| *f);
+        if let Err(why) = crate::aws::constraints::check(parameter, value) {
+            if value.chars().count() <= 40 && !value.contains('\n') {
+                bail!("invalid {flag} {value}: {why}");
+            }
+            bail!("invalid {flag}: {why}");
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
