@@ -94,8 +94,7 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
             ) {
                 ui.warn(warning);
             }
-            let (aws, stack) = connect_for_stack(&global, &ui).await?;
-            let (result, verdict) = test_send::run(&aws, &stack, ui.json, &args).await?;
+            let (result, verdict) = test_send::run(&global, &ui, &args).await?;
             print_result(&ui, &result)?;
             verdict
         }

@@ -151,6 +151,76 @@ fn direct_reports_dingtalk_errcode_and_its_meaning() {
     assert_no_secrets(&out);
 }
 
+/// No AWS settings at all (no region, no credentials, an empty HOME):
+/// `--direct` with a webhook needs none.
+#[test]
+fn direct_needs_no_aws_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let robot = robot("告警");
+    let out = common::cli(
+        dir.path(),
+        &[
+            "test-send",
+            "--direct",
+            "--sample",
+            "health",
+            "--keyword",
+            "告警",
+            "--webhook-any-host",
+        ],
+    )
+    .env("DINGTALK_WEBHOOK_URL", robot.webhook_url())
+    .env("DINGTALK_SECRET", SIGNING)
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "Delivered \"🛠️ AWS Health: EC2 计划维护\" to DingTalk (errcode 0: ok).\n"
+    );
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(
+        robot.accepted(),
+        vec![expected_post(robot.webhook_url(), SampleKind::Health)]
+    );
+    assert_no_secrets(&out);
+}
+
+/// A robot that cannot be reached: the cause is in the error, the token is not.
+#[test]
+fn direct_names_why_dingtalk_could_not_be_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let out = common::cli(
+        dir.path(),
+        &[
+            "test-send",
+            "--direct",
+            "--webhook-any-host",
+            "--timeout",
+            "1",
+        ],
+    )
+    .env(
+        "DINGTALK_WEBHOOK_URL",
+        format!("http://127.0.0.1:{port}/robot/send?access_token={TOKEN}"),
+    )
+    .env("DINGTALK_SECRET", SIGNING)
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "error: DingTalk did not accept the message: could not reach DingTalk: connection \
+         refused (error sending request: client error (Connect): tcp connect error: \
+         Connection refused (os error 111))\n"
+    );
+    assert_no_secrets(&out);
+}
+
 #[test]
 fn direct_rejects_a_webhook_that_is_not_dingtalk() {
     let dir = tempfile::tempdir().unwrap();

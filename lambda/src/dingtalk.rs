@@ -99,7 +99,8 @@ pub enum DeliveryError {
     Http { status: u16 },
     #[error("DingTalk is busy (errcode -1, 系统繁忙)")]
     Busy,
-    /// The reqwest error without its URL.
+    /// Why there was no answer (DNS, connection refused, TLS, timeout) and
+    /// the error chain, without the URL (see [`transport_error`]).
     #[error("could not reach DingTalk: {0}")]
     Transport(String),
     #[error("no time left in the invocation to send the message")]
@@ -305,6 +306,69 @@ pub fn with_keyword(keyword: &str, title: &str, text: &str) -> (String, String) 
     (title, text)
 }
 
+/// A request that got no answer, as `cause (error chain)`. reqwest's own
+/// message is only "error sending request"; what a person needs to fix it
+/// (a DNS name, a firewall, a proxy breaking TLS, a slow network) is further
+/// down the chain. The URL is dropped, and `secrets` (the token and the
+/// signature) are masked should anything in the chain repeat them.
+fn transport_error(err: reqwest::Error, secrets: &[String]) -> DeliveryError {
+    let err = err.without_url();
+    let mut chain: Vec<String> = Vec::new();
+    let mut cause = err.is_timeout().then_some("timed out");
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !chain.iter().any(|c| c.contains(&text)) {
+            chain.push(text);
+        }
+        cause = cause.or_else(|| cause_of(e));
+        next = e.source();
+    }
+    let cause = cause.unwrap_or(if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    });
+    let mut text = format!("{cause} ({})", chain.join(": "));
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret.as_str(), "***");
+    }
+    DeliveryError::Transport(text)
+}
+
+/// The kind of failure one link of an error chain shows, if any.
+fn cause_of(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    if e.is::<rustls::Error>() {
+        return Some("TLS handshake failed");
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return io_cause(io);
+    }
+    // hyper-util reports resolver failures as "dns error" with the resolver's
+    // io::Error (no distinct kind) below it.
+    e.to_string()
+        .starts_with("dns error")
+        .then_some("DNS lookup failed")
+}
+
+/// An io::Error's `source()` skips the error it wraps, and TLS failures come
+/// as a rustls error inside an io::Error inside another: look inside.
+fn io_cause(io: &std::io::Error) -> Option<&'static str> {
+    if let Some(inner) = io.get_ref() {
+        if inner.is::<rustls::Error>() {
+            return Some("TLS handshake failed");
+        }
+        if let Some(cause) = inner.downcast_ref::<std::io::Error>().and_then(io_cause) {
+            return Some(cause);
+        }
+    }
+    match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => Some("connection refused"),
+        std::io::ErrorKind::TimedOut => Some("timed out"),
+        _ => None,
+    }
+}
+
 /// One per container: keeps the connection pool and the pacing state.
 pub struct DingTalkClient {
     http: reqwest::Client,
@@ -384,6 +448,11 @@ impl DingTalkClient {
     /// One POST; the answer classified.
     async fn post(&self, url: url::Url, body: &Value, deadline: Instant) -> Answer {
         let left = deadline.saturating_duration_since(Instant::now());
+        let secrets: Vec<String> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "access_token" || k == "sign")
+            .map(|(_, v)| v.into_owned())
+            .collect();
         let result = self
             .http
             .post(url)
@@ -392,7 +461,7 @@ impl DingTalkClient {
             .send()
             .await;
         let answer = match result {
-            Err(e) => Answer::Retry(DeliveryError::Transport(e.without_url().to_string())),
+            Err(e) => Answer::Retry(transport_error(e, &secrets)),
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 let reply = resp.json::<Value>().await.ok();
@@ -544,6 +613,94 @@ mod tests {
         // `#hashtag` and seven `#` are not headings.
         assert_eq!(k("t", "#tag").1, "【告警】 #tag");
         assert_eq!(k("t", "####### x").1, "【告警】 ####### x");
+    }
+
+    /// Sends to `webhook` with a short deadline and returns the error text.
+    async fn unreachable(webhook: &str, within: Duration) -> String {
+        let mut c = cfg(Some("SECtest"));
+        c.webhook = webhook.to_string();
+        let client = DingTalkClient::new();
+        let deadline = Instant::now() + within;
+        let err = client
+            .send(&c, &Message::new("t", "x"), false, deadline)
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            !text.contains("tok123secret") && !text.contains("SECtest"),
+            "{text}"
+        );
+        text
+    }
+
+    /// A local listener that answers every connection with `reply` (or, with
+    /// `None`, accepts and never answers).
+    fn listener(reply: Option<&'static [u8]>) -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut conn in l.incoming().flatten() {
+                if let Some(reply) = reply {
+                    let _ = std::io::Write::write_all(&mut conn, reply);
+                }
+                held.push(conn);
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_robot_names_the_cause_never_the_token() {
+        let path = "/robot/send?access_token=tok123secret";
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = free.local_addr().unwrap().port();
+        drop(free);
+        let refused = unreachable(
+            &format!("http://127.0.0.1:{closed}{path}"),
+            Duration::from_millis(800),
+        )
+        .await;
+        assert!(
+            refused.starts_with("could not reach DingTalk: connection refused (error sending request: client error (Connect): tcp connect error: "),
+            "{refused}"
+        );
+
+        let plain = listener(Some(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n",
+        ));
+        let tls = unreachable(
+            &format!("https://127.0.0.1:{plain}{path}"),
+            Duration::from_millis(800),
+        )
+        .await;
+        assert!(
+            tls.starts_with("could not reach DingTalk: TLS handshake failed (error sending request: client error (Connect): "),
+            "{tls}"
+        );
+
+        let silent = listener(None);
+        let timeout = unreachable(
+            &format!("http://127.0.0.1:{silent}{path}"),
+            Duration::from_millis(800),
+        )
+        .await;
+        assert!(
+            timeout.starts_with("could not reach DingTalk: timed out (error sending request"),
+            "{timeout}"
+        );
+
+        // `.invalid` never resolves (RFC 2606).
+        let dns = unreachable(
+            &format!("http://robot.does-not-exist.invalid{path}"),
+            Duration::from_millis(1900),
+        )
+        .await;
+        assert!(
+            dns.starts_with("could not reach DingTalk: DNS lookup failed (error sending request: client error (Connect): dns error: "),
+            "{dns}"
+        );
     }
 
     #[test]

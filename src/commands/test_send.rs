@@ -21,9 +21,11 @@ use serde_json::{json, Value};
 
 use crate::aws::Aws;
 use crate::aws::{secret, stack};
-use crate::commands::Reported;
+use crate::cli::GlobalArgs;
+use crate::commands::{connect_for_stack, Reported};
 use crate::errors::AwsResultExt;
 use crate::robot_security;
+use crate::term::output::Ui;
 
 const SUBJECT: &str = "dingtalk-notifier test-send";
 
@@ -102,78 +104,83 @@ impl fmt::Display for TestSendResult {
 }
 
 /// The result, then the verdict: a failed delivery still reports itself
-/// (with `--json`) before exiting 1.
+/// (with `--json`) before exiting 1. `--direct --webhook-url` touches no AWS
+/// at all (no region, no credentials): only the stored webhook and the
+/// stack's topic need an account.
 pub async fn run(
-    aws: &Aws,
-    stack_name: &str,
-    json: bool,
+    global: &GlobalArgs,
+    ui: &Ui,
     args: &TestSendArgs,
 ) -> Result<Reported<TestSendResult>> {
-    let payload = match &args.event {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the event file {}", path.display()))?;
-            serde_json::from_str::<Value>(&text).with_context(|| {
-                format!("{} is not JSON; pass an EventBridge event", path.display())
-            })?;
-            text
-        }
-        None => sample_event(args.sample).to_string(),
-    };
+    let payload = read_payload(args)?;
     if args.direct {
-        direct(aws, stack_name, args, &payload).await
-    } else {
-        through_sns(aws, stack_name, json, args, &payload).await
+        let cfg = match &args.webhook_url {
+            Some(url) => webhook_from_args(url, args)?,
+            None => {
+                let (aws, stack_name) = connect_for_stack(global, ui).await?;
+                stored_webhook(&aws, &stack_name).await?
+            }
+        };
+        return Ok(direct(&cfg, &payload, args.timeout).await);
     }
+    let (aws, stack_name) = connect_for_stack(global, ui).await?;
+    through_sns(&aws, &stack_name, ui.json, args, &payload).await
 }
 
-async fn direct(
-    aws: &Aws,
-    stack_name: &str,
-    args: &TestSendArgs,
-    payload: &str,
-) -> Result<Reported<TestSendResult>> {
-    let cfg = match &args.webhook_url {
-        Some(url) => {
-            secret::validate_webhook_url(url, args.webhook_any_host.unwrap_or(false))
-                .map_err(|e| anyhow::anyhow!("invalid webhook URL: {e}"))?;
-            let mut value = json!({ "webhook": url.trim() });
-            if let Some(s) = &args.signing_secret {
-                secret::validate_signing_secret(s)
-                    .map_err(|e| anyhow::anyhow!("invalid signing secret: {e}"))?;
-                value["secret"] = json!(s.trim());
-            }
-            if let Some(k) = &args.keyword {
-                value["keyword"] = json!(k);
-            }
-            WebhookConfig::parse(&value.to_string())
-                .map_err(|e| anyhow::anyhow!("invalid webhook settings: {e}"))?
-        }
-        None => {
-            let Some(info) = stack::describe(aws, stack_name).await? else {
-                bail!(
-                    "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
-                );
-            };
-            let arn = info
-                .outputs
-                .get("SecretArn")
-                .or_else(|| info.parameters.get("WebhookSecretArn"))
-                .context(
-                    "the stack has no SecretArn output; run `dingtalk-notifier deploy` again",
-                )?;
-            let value = secret::read_value(aws, arn).await?.context(
-                "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
-            )?;
-            WebhookConfig::parse(&value)
-                .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?
-        }
+/// The sample, or the `--event` file (which must be JSON).
+fn read_payload(args: &TestSendArgs) -> Result<String> {
+    let Some(path) = &args.event else {
+        return Ok(sample_event(args.sample).to_string());
     };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the event file {}", path.display()))?;
+    serde_json::from_str::<Value>(&text)
+        .with_context(|| format!("{} is not JSON; pass an EventBridge event", path.display()))?;
+    Ok(text)
+}
+
+/// The webhook settings from `--webhook-url`, `--secret` and `--keyword`.
+fn webhook_from_args(url: &str, args: &TestSendArgs) -> Result<WebhookConfig> {
+    secret::validate_webhook_url(url, args.webhook_any_host.unwrap_or(false))
+        .map_err(|e| anyhow::anyhow!("invalid webhook URL: {e}"))?;
+    let mut value = json!({ "webhook": url.trim() });
+    if let Some(s) = &args.signing_secret {
+        secret::validate_signing_secret(s)
+            .map_err(|e| anyhow::anyhow!("invalid signing secret: {e}"))?;
+        value["secret"] = json!(s.trim());
+    }
+    if let Some(k) = &args.keyword {
+        value["keyword"] = json!(k);
+    }
+    WebhookConfig::parse(&value.to_string())
+        .map_err(|e| anyhow::anyhow!("invalid webhook settings: {e}"))
+}
+
+/// The webhook settings `deploy` stored in the stack's secret.
+async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<WebhookConfig> {
+    let Some(info) = stack::describe(aws, stack_name).await? else {
+        bail!(
+            "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
+        );
+    };
+    let arn = info
+        .outputs
+        .get("SecretArn")
+        .or_else(|| info.parameters.get("WebhookSecretArn"))
+        .context("the stack has no SecretArn output; run `dingtalk-notifier deploy` again")?;
+    let value = secret::read_value(aws, arn).await?.context(
+        "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
+    )?;
+    WebhookConfig::parse(&value)
+        .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))
+}
+
+/// Renders the payload as the function would and posts it to the robot.
+async fn direct(cfg: &WebhookConfig, payload: &str, timeout_s: u64) -> Reported<TestSendResult> {
     let rendered = render(payload, Some(SUBJECT), &FormatOptions::default());
     let client = DingTalkClient::new();
-    let deadline = Instant::now() + Duration::from_secs(args.timeout.max(1));
-    let result = client.send(&cfg, &rendered.message, false, deadline).await;
-    Ok(match result {
+    let deadline = Instant::now() + Duration::from_secs(timeout_s.max(1));
+    match client.send(cfg, &rendered.message, false, deadline).await {
         Ok(_) => (
             TestSendResult::Direct {
                 delivered: true,
@@ -186,11 +193,11 @@ async fn direct(
         Err(e) => (
             TestSendResult::DirectFailed {
                 delivered: false,
-                error: refusal_in_words(&e, &cfg),
+                error: refusal_in_words(&e, cfg),
             },
-            Err(anyhow::anyhow!(refusal_in_words(&e, &cfg))),
+            Err(anyhow::anyhow!(refusal_in_words(&e, cfg))),
         ),
-    })
+    }
 }
 
 /// 310000 is one of three security settings: say which and what to change.
