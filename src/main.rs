@@ -48,9 +48,10 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(cli, ui));
-    // A prompt interrupted mid-way may leave the cursor hidden.
+    // A prompt interrupted mid-way may leave the cursor hidden; only prompts
+    // hide it, so a run that asks nothing writes no escape sequence here.
     let term = console::Term::stderr();
-    if term.is_term() {
+    if ui.interactive && term.is_term() {
         let _ = term.show_cursor();
     }
     match result {

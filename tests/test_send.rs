@@ -244,10 +244,9 @@ fn direct_rejects_a_webhook_that_is_not_dingtalk() {
 
 const STACK: &str = "dingtalk-notifier";
 
-/// moto 5.2.5 builds a stack's outputs from the template it was created
-/// with, and a stack created through a change set (as `deploy` does) is
-/// created with an empty template: `DescribeStacks` never shows outputs.
-/// A plain `UpdateStack` with the previous template (and moto keeping the
+/// The stack's outputs. testkit's moto_server.py builds them when a change
+/// set is executed, as CloudFormation does (plain moto 5.2.5 never shows
+/// outputs for a stack created through a change set); should it not, a plain `UpdateStack` with the previous template (and moto keeping the
 /// previous parameters) makes moto build them, without touching a resource (real CloudFormation has
 /// the outputs as soon as the change set is executed).
 async fn stack_outputs(cfg: &aws_config::SdkConfig) -> BTreeMap<String, String> {

@@ -25,6 +25,12 @@
 # likewise DeleteMessageBatch, ChangeMessageVisibilityBatch); moto asks for
 # actions IAM does not have.
 #
+# CloudFormation outputs after a change set: real CloudFormation shows a
+# stack's outputs as soon as its change set is executed; moto 5.2.5 keeps
+# the output map of the template the stack was created with, which for a
+# stack created through a change set is empty, so DescribeStacks never shows
+# outputs. Build them from the executed template, as an UpdateStack does.
+#
 # Lambda concurrency: an account has 1,000 concurrent executions and
 # reservations must leave 100 unreserved; moto checks that only in
 # PutFunctionConcurrency and only with MOTO_LAMBDA_CONCURRENCY_QUOTA set, and
@@ -79,7 +85,12 @@ def _execute_or_roll_back(execute):
             None,
         )
         try:
-            return execute(self, change_set_name, stack_name)
+            result = execute(self, change_set_name, stack_name)
+            if change_set is not None:
+                stack = self.stacks[change_set.stack_id]
+                stack._parse_template()
+                stack.output_map = stack._create_output_map()
+            return result
         except Exception as err:  # what real CloudFormation turns into a rollback
             if change_set is None:
                 raise

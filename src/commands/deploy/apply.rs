@@ -73,6 +73,12 @@ pub async fn apply(
         status: final_state.status,
         updated: stack_updated,
         outputs: final_state.outputs,
+        rules: plan
+            .settings
+            .rules
+            .iter()
+            .map(|r| r.key().to_string())
+            .collect(),
         artifact: ArtifactResult {
             sha256: artifact.sha256,
             size: artifact.size,

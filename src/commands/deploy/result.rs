@@ -16,6 +16,8 @@ pub struct DeployResult {
     /// A change set was executed (false: the stack was already up to date).
     pub updated: bool,
     pub outputs: BTreeMap<String, String>,
+    /// The EventBridge rules that are on (`health`, `ec2` ...).
+    pub rules: Vec<String>,
     pub artifact: ArtifactResult,
     pub secret: SecretResult,
 }
@@ -38,13 +40,73 @@ pub struct SecretResult {
     pub updated: bool,
 }
 
+/// For people: what they need next (the topic to point plugins and alarm
+/// actions at, the rules that are on, where the logs are) and the next
+/// command. Every output is in `--json` and `status`.
 impl fmt::Display for DeployResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: Vec<(String, String)> = self
-            .outputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        f.write_str(&table(&rows))
+        let output = |k: &str| self.outputs.get(k).cloned().unwrap_or_else(|| "-".into());
+        let rules = if self.rules.is_empty() {
+            "none".to_string()
+        } else {
+            self.rules.join(", ")
+        };
+        let rows = [
+            ("Topic ARN".to_string(), output("TopicArn")),
+            (
+                String::new(),
+                "(for plugins and CloudWatch alarm actions)".into(),
+            ),
+            ("Rules on".to_string(), rules),
+            ("Log group".to_string(), output("LogGroupName")),
+        ];
+        f.write_str(&table(&rows))?;
+        f.write_str(
+            "\nNext: dingtalk-notifier test-send   (a sample alert to the DingTalk group)\n",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_get_the_topic_rules_log_group_and_next_command() {
+        let result = DeployResult {
+            stack: "alerts".into(),
+            region: "ap-southeast-1".into(),
+            status: "CREATE_COMPLETE".into(),
+            updated: true,
+            outputs: BTreeMap::from([
+                (
+                    "TopicArn".to_string(),
+                    "arn:aws:sns:ap-southeast-1:1:t".to_string(),
+                ),
+                (
+                    "LogGroupName".to_string(),
+                    "/dingtalk-notifier/alerts".to_string(),
+                ),
+                ("FunctionName".to_string(), "f".to_string()),
+            ]),
+            rules: vec!["health".into(), "alarm".into()],
+            artifact: ArtifactResult {
+                sha256: "00".into(),
+                size: 1,
+                rebuilt: false,
+                uploaded: true,
+                bucket: "b".into(),
+                key: "k".into(),
+            },
+            secret: SecretResult {
+                arn: "arn:s".into(),
+                created: true,
+                updated: true,
+            },
+        };
+        assert_eq!(
+            result.to_string(),
+            "Topic ARN  arn:aws:sns:ap-southeast-1:1:t\n           (for plugins and CloudWatch alarm actions)\nRules on   health, alarm\nLog group  /dingtalk-notifier/alerts\n\nNext: dingtalk-notifier test-send   (a sample alert to the DingTalk group)\n"
+        );
     }
 }
