@@ -26,24 +26,16 @@ fn main() {
     println!("cargo:rerun-if-changed=tests/fixtures");
     println!("cargo:rerun-if-changed=Cargo.toml");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=../Cargo.lock");
     let mut files = vec![PathBuf::from("build.rs")];
     walk(&root, &root.join("src"), &mut files);
     walk(&root, &root.join("tests/fixtures"), &mut files);
     files.sort();
     files.dedup();
-    // (path in the extracted tree, file to embed)
-    let mut entries: Vec<(String, PathBuf)> = Vec::new();
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("reading Cargo.toml");
-    let standalone = out_dir.join("Cargo.toml.standalone");
-    std::fs::write(&standalone, standalone_manifest(&manifest))
-        .expect("writing standalone manifest");
-    entries.push(("Cargo.toml".into(), standalone));
-    // The workspace lock pins the same dependency versions the tests ran with.
-    let lock = root.join("../Cargo.lock");
-    if lock.is_file() {
-        entries.push(("Cargo.lock".into(), lock));
-    }
+    // (path in the extracted tree, file to embed). The manifest goes in as it
+    // is (in a published crate: as `cargo package` normalised it);
+    // `sources::standalone_manifest` makes it buildable on its own. No
+    // Cargo.lock: the CLI writes the one it was built and tested with.
+    let mut entries: Vec<(String, PathBuf)> = vec![("Cargo.toml".into(), root.join("Cargo.toml"))];
     for rel in files {
         let rel_str = rel.to_string_lossy().replace('\\', "/");
         entries.push((rel_str, root.join(&rel)));
@@ -57,25 +49,4 @@ fn main() {
     }
     table.push_str("];\n");
     std::fs::write(out_dir.join("sources.rs"), table).expect("writing OUT_DIR/sources.rs");
-}
-
-/// The manifest without `[dev-dependencies]` (the test kit is not shipped,
-/// and cargo refuses a missing path dependency even when not building tests)
-/// and with an empty `[workspace]`, so the extracted crate is its own
-/// workspace wherever the CLI puts it.
-fn standalone_manifest(manifest: &str) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in manifest.lines() {
-        let t = line.trim();
-        if t.starts_with('[') {
-            skipping = t == "[dev-dependencies]" || t == "[workspace]";
-        }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out.push_str("\n[workspace]\n");
-    out
 }

@@ -4,14 +4,56 @@
 
 include!(concat!(env!("OUT_DIR"), "/sources.rs"));
 
+#[derive(Debug, thiserror::Error)]
+#[error("the embedded Cargo.toml of the function is not valid TOML: {0}")]
+pub struct ManifestError(#[from] toml::de::Error);
+
+/// The embedded manifest made buildable on its own, wherever the CLI puts it:
+/// - no dev-dependencies and no test, bench or example targets: the test kit
+///   and the tests are not shipped, and cargo refuses a missing path
+///   dependency or target file even when not building tests (a manifest
+///   normalised by `cargo package` lists every target explicitly);
+/// - an empty `[workspace]`, so cargo does not look for a parent workspace;
+/// - the release profile that makes the binary small (fat LTO, one codegen
+///   unit, `opt-level = "s"`), since the workspace root's is not there.
+pub fn standalone_manifest(manifest: &str) -> Result<String, ManifestError> {
+    let mut doc: toml::Table = manifest.parse()?;
+    for key in ["dev-dependencies", "test", "bench", "example", "workspace"] {
+        doc.remove(key);
+    }
+    if let Some(toml::Value::Table(targets)) = doc.get_mut("target") {
+        for (_, platform) in targets.iter_mut() {
+            if let toml::Value::Table(platform) = platform {
+                platform.remove("dev-dependencies");
+            }
+        }
+    }
+    doc.insert("workspace".into(), toml::Table::new().into());
+    let release: toml::Table = [
+        ("opt-level", toml::Value::String("s".into())),
+        ("lto", toml::Value::Boolean(true)),
+        ("codegen-units", toml::Value::Integer(1)),
+        ("strip", toml::Value::Boolean(true)),
+        ("panic", toml::Value::String("abort".into())),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let profile: toml::Table = [("release".to_string(), toml::Value::Table(release))]
+        .into_iter()
+        .collect();
+    doc.insert("profile".into(), profile.into());
+    Ok(toml::to_string(&doc).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::FILES;
+    use super::*;
 
     #[test]
     fn every_source_file_is_embedded() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut stack = vec![root.join("src")];
+        let mut stack = vec![root.join("src"), root.join("tests/fixtures")];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -30,14 +72,6 @@ mod tests {
                 }
             }
         }
-        let manifest = FILES
-            .iter()
-            .find(|(p, _)| *p == "Cargo.toml")
-            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
-            .unwrap_or_default();
-        assert!(manifest.contains("name = \"dingtalk-notifier-lambda\""));
-        assert!(!manifest.contains("[dev-dependencies]") && !manifest.contains("testkit"));
-        assert!(manifest.trim_end().ends_with("[workspace]"));
         for must in [
             "Cargo.toml",
             "build.rs",
@@ -46,5 +80,74 @@ mod tests {
         ] {
             assert!(FILES.iter().any(|(p, _)| *p == must), "{must}");
         }
+    }
+
+    #[test]
+    fn standalone_manifest_keeps_only_what_builds_the_function() {
+        // The shape `cargo package` gives a published manifest.
+        let published = r#"
+[package]
+name = "dingtalk-notifier-lambda"
+version = "0.1.0"
+autotests = false
+
+[lib]
+name = "dingtalk_notifier_lambda"
+path = "src/lib.rs"
+
+[[bin]]
+name = "bootstrap"
+path = "src/bin/bootstrap.rs"
+
+[[test]]
+name = "e2e"
+path = "tests/e2e.rs"
+
+[dependencies.serde]
+version = "1"
+
+[dev-dependencies.pretty_assertions]
+version = "1"
+
+[target.'cfg(unix)'.dev-dependencies.tempfile]
+version = "3"
+"#;
+        let out: toml::Table = standalone_manifest(published).unwrap().parse().unwrap();
+        let keys: Vec<&str> = out.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "bin",
+                "dependencies",
+                "lib",
+                "package",
+                "profile",
+                "target",
+                "workspace"
+            ]
+        );
+        assert_eq!(out["workspace"], toml::Table::new().into());
+        assert_eq!(out["target"]["cfg(unix)"], toml::Table::new().into());
+        assert_eq!(
+            toml::to_string(&out["profile"]).unwrap(),
+            "[release]\ncodegen-units = 1\nlto = true\nopt-level = \"s\"\npanic = \"abort\"\nstrip = true\n"
+        );
+    }
+
+    #[test]
+    fn the_embedded_manifest_becomes_standalone() {
+        let manifest = FILES
+            .iter()
+            .find(|(p, _)| *p == "Cargo.toml")
+            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
+            .unwrap();
+        let out: toml::Table = standalone_manifest(&manifest).unwrap().parse().unwrap();
+        assert_eq!(
+            out["package"]["name"].as_str(),
+            Some("dingtalk-notifier-lambda")
+        );
+        assert!(!out.contains_key("dev-dependencies"));
+        assert!(!toml::to_string(&out).unwrap().contains("testkit"));
+        assert!(!FILES.iter().any(|(p, _)| *p == "Cargo.lock"));
     }
 }

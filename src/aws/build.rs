@@ -236,9 +236,8 @@ fn detect_tool(arch: Arch) -> Result<Tool> {
     )
 }
 
-/// Writes the embedded sources as a standalone crate. Dev-dependencies point
-/// at this repository's test kit, which is not shipped, so they are dropped;
-/// the release profile is what makes the binary small.
+/// Writes the embedded sources as a standalone crate (see
+/// `sources::standalone_manifest`) with the lock this CLI was tested with.
 fn extract_sources(dir: &Path) -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cleaning {}", dir.display()))?;
@@ -250,7 +249,8 @@ fn extract_sources(dir: &Path) -> Result<()> {
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
         let data: Vec<u8> = if *path == "Cargo.toml" {
-            standalone_manifest(&String::from_utf8_lossy(bytes))?.into_bytes()
+            dingtalk_notifier_lambda::sources::standalone_manifest(&String::from_utf8_lossy(bytes))?
+                .into_bytes()
         } else {
             bytes.to_vec()
         };
@@ -259,37 +259,6 @@ fn extract_sources(dir: &Path) -> Result<()> {
     std::fs::write(dir.join("Cargo.lock"), CARGO_LOCK)
         .with_context(|| format!("writing {}", dir.join("Cargo.lock").display()))?;
     Ok(())
-}
-
-fn standalone_manifest(text: &str) -> Result<String> {
-    let mut doc: toml::Table = text.parse().context("the embedded lambda Cargo.toml")?;
-    doc.remove("dev-dependencies");
-    if !doc.contains_key("workspace") {
-        // An empty [workspace] keeps cargo from looking for a parent workspace.
-        doc.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
-    }
-    let profile = doc
-        .entry("profile")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let toml::Value::Table(profile) = profile {
-        let release = profile
-            .entry("release")
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if let toml::Value::Table(release) = release {
-            release
-                .entry("opt-level")
-                .or_insert(toml::Value::String("s".into()));
-            release.entry("lto").or_insert(toml::Value::Boolean(true));
-            release
-                .entry("codegen-units")
-                .or_insert(toml::Value::Integer(1));
-            release.entry("strip").or_insert(toml::Value::Boolean(true));
-            release
-                .entry("panic")
-                .or_insert(toml::Value::String("abort".into()));
-        }
-    }
-    Ok(toml::to_string(&doc)?)
 }
 
 fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
@@ -360,21 +329,6 @@ mod tests {
             "unknown architecture `sparc`: choose arm64 or x86_64"
         );
         assert_eq!(Arch::Arm64.target_triple(), "aarch64-unknown-linux-gnu");
-    }
-
-    #[test]
-    fn standalone_manifest_drops_dev_deps_and_sets_release_profile() {
-        let out = standalone_manifest(
-            "[package]\nname = \"x\"\n[dev-dependencies]\ntestkit = { path = \"../testkit\" }\n",
-        )
-        .unwrap();
-        let doc: toml::Table = out.parse().unwrap();
-        assert!(doc.get("dev-dependencies").is_none());
-        assert!(doc.contains_key("workspace"));
-        let release = &doc["profile"]["release"];
-        assert_eq!(release["opt-level"].as_str(), Some("s"));
-        assert_eq!(release["lto"].as_bool(), Some(true));
-        assert_eq!(release["panic"].as_str(), Some("abort"));
     }
 
     #[test]
