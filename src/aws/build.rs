@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::aws::package;
+use crate::aws::toolchain::{self, Tool};
 
 /// Versions of the function's dependencies, pinned to what this CLI was tested with.
 const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
@@ -82,24 +83,6 @@ impl BuildRequest {
     }
 }
 
-/// How the cross-compile is done; part of the cache key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tool {
-    /// `cargo zigbuild`, with zig as the linker and glibc pinned.
-    Zigbuild,
-    /// Plain `cargo build`, optionally with a cross linker from the system.
-    Cargo { linker: Option<String> },
-}
-
-impl Tool {
-    fn name(&self) -> &'static str {
-        match self {
-            Tool::Zigbuild => "zigbuild",
-            Tool::Cargo { .. } => "cargo",
-        }
-    }
-}
-
 pub fn cache_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("DINGTALK_NOTIFIER_CACHE_DIR") {
         return Ok(PathBuf::from(dir));
@@ -163,77 +146,26 @@ fn cache_key(arch: Arch, tool: &Tool) -> String {
     hex::encode(h.finalize())
 }
 
-fn on_path(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn zig_available() -> bool {
-    if Command::new("zig")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        return true;
-    }
-    ["python3", "python"].iter().any(|py| {
-        Command::new(py)
-            .args(["-m", "ziglang", "version"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-fn host_triple() -> Option<String> {
-    let out = Command::new("rustc").arg("-vV").output().ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-}
-
-/// Picks the build tool and says exactly what to install when nothing fits.
+/// Picks the build tool, or says exactly what to install.
 fn detect_tool(arch: Arch) -> Result<Tool> {
-    let triple = arch.target_triple();
-    if !on_path("cargo") {
-        bail!("cargo is not installed: install Rust from https://rustup.rs, or pass --artifact PATH.zip");
-    }
-    if let Ok(out) = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-    {
-        let installed = String::from_utf8_lossy(&out.stdout);
-        if out.status.success() && !installed.lines().any(|l| l.trim() == triple) {
-            bail!("the Rust target {triple} is not installed: run `rustup target add {triple}`");
-        }
-    }
-    if on_path("cargo-zigbuild") && zig_available() {
-        return Ok(Tool::Zigbuild);
-    }
-    if host_triple().as_deref() == Some(triple) {
-        return Ok(Tool::Cargo { linker: None });
-    }
-    let cross_gcc = match arch {
-        Arch::Arm64 => "aarch64-linux-gnu-gcc",
-        Arch::X86_64 => "x86_64-linux-gnu-gcc",
+    toolchain::choose(&toolchain::probe(arch), arch)
+        .map_err(|missing| anyhow::anyhow!(toolchain::explain(&missing, arch)))
+}
+
+/// A zip for `arch` built from these exact sources is in the cache, so a
+/// deploy needs no toolchain.
+pub fn is_cached(arch: Arch) -> bool {
+    let Ok(cache) = cache_dir() else {
+        return false;
     };
-    if on_path(cross_gcc) {
-        return Ok(Tool::Cargo {
-            linker: Some(cross_gcc.to_string()),
-        });
-    }
-    bail!(
-        "cannot cross-compile for {arch} ({triple}): install zig and cargo-zigbuild \
-         (`pip install ziglang cargo-zigbuild`), or a cross linker ({cross_gcc}), \
-         or build elsewhere and pass --artifact PATH.zip"
-    )
+    [Tool::Zigbuild, Tool::Cargo { linker: None }]
+        .iter()
+        .any(|tool| {
+            cache
+                .join("artifacts")
+                .join(format!("{}.zip", cache_key(arch, tool)))
+                .is_file()
+        })
 }
 
 /// Writes the embedded sources as a standalone crate (see

@@ -14,5 +14,6 @@ pub mod package;
 pub mod region;
 pub mod secret;
 pub mod stack;
+pub mod toolchain;
 
 pub use client::{Aws, AwsOptions};

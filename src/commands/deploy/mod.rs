@@ -6,6 +6,7 @@
 mod answers;
 mod apply;
 mod plan;
+mod preflight;
 mod queue_timing;
 mod regions;
 mod result;
@@ -32,6 +33,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     ) {
         ui.warn(warning);
     }
+    preflight::check(ui, args, &cfg.deploy)?;
     let stack_name = answers::stack_name(ui, global, &cfg)?;
 
     let aws = connect(global, cfg.region.clone(), ui.interactive).await?;

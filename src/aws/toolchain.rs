@@ -1,0 +1,259 @@
+//! What cross-compiling the function needs on this machine: cargo, the Rust
+//! target, and zig with cargo-zigbuild (or, for the host's own architecture
+//! or with a cross linker, plain cargo). [`choose`] decides from a [`Probe`]
+//! without side effects, so `deploy` can check before it asks anything and
+//! the build uses the same decision.
+
+use std::fmt;
+use std::process::{Command, Stdio};
+
+use crate::aws::build::Arch;
+
+/// What is installed, as far as the build cares.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Probe {
+    pub cargo: bool,
+    /// `rustup target list --installed`; `None` without rustup (a Rust from
+    /// a distribution: its targets cannot be listed, so none is required).
+    pub installed_targets: Option<Vec<String>>,
+    pub zig: bool,
+    pub cargo_zigbuild: bool,
+    /// `rustc -vV`'s host triple.
+    pub host: Option<String>,
+    /// The distribution's cross linker for the target (`aarch64-linux-gnu-gcc`).
+    pub cross_gcc: bool,
+}
+
+/// How the cross-compile is done; part of the build cache key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tool {
+    /// `cargo zigbuild`, with zig as the linker and glibc pinned.
+    Zigbuild,
+    /// Plain `cargo build`, optionally with a cross linker from the system.
+    Cargo { linker: Option<String> },
+}
+
+impl Tool {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Tool::Zigbuild => "zigbuild",
+            Tool::Cargo { .. } => "cargo",
+        }
+    }
+}
+
+/// One missing piece, with the exact command that installs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Cargo,
+    Target(&'static str),
+    Zig,
+    CargoZigbuild,
+}
+
+impl Missing {
+    pub fn install_command(&self) -> String {
+        match self {
+            Missing::Cargo => {
+                "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh".into()
+            }
+            Missing::Target(triple) => format!("rustup target add {triple}"),
+            Missing::Zig => "python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install ziglang \
+                 && export PATH=\"$HOME/.venvs/zig/bin:$PATH\"   (or brew install zig, \
+                 snap install zig --classic --beta, pacman -S zig)"
+                .into(),
+            Missing::CargoZigbuild => "cargo install --locked cargo-zigbuild".into(),
+        }
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            Missing::Cargo => "Rust (cargo)".to_string(),
+            Missing::Target(triple) => format!("the Rust target {triple}"),
+            Missing::Zig => "zig".to_string(),
+            Missing::CargoZigbuild => "cargo-zigbuild".to_string(),
+        };
+        write!(f, "{what}: {}", self.install_command())
+    }
+}
+
+/// The cross linker a distribution packages for `arch`.
+pub fn cross_gcc(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Arm64 => "aarch64-linux-gnu-gcc",
+        Arch::X86_64 => "x86_64-linux-gnu-gcc",
+    }
+}
+
+/// The tool to build with, or every piece that is missing.
+pub fn choose(probe: &Probe, arch: Arch) -> Result<Tool, Vec<Missing>> {
+    if !probe.cargo {
+        return Err(vec![Missing::Cargo]);
+    }
+    let triple = arch.target_triple();
+    let mut missing = Vec::new();
+    if let Some(installed) = &probe.installed_targets {
+        if !installed.iter().any(|t| t == triple) {
+            missing.push(Missing::Target(triple));
+        }
+    }
+    let tool = if probe.cargo_zigbuild && probe.zig {
+        Tool::Zigbuild
+    } else if probe.host.as_deref() == Some(triple) {
+        Tool::Cargo { linker: None }
+    } else if probe.cross_gcc {
+        Tool::Cargo {
+            linker: Some(cross_gcc(arch).to_string()),
+        }
+    } else {
+        if !probe.zig {
+            missing.push(Missing::Zig);
+        }
+        if !probe.cargo_zigbuild {
+            missing.push(Missing::CargoZigbuild);
+        }
+        return Err(missing);
+    };
+    if missing.is_empty() {
+        Ok(tool)
+    } else {
+        Err(missing)
+    }
+}
+
+/// One error for people: what is missing and how to install each piece.
+pub fn explain(missing: &[Missing], arch: Arch) -> String {
+    let mut text = format!(
+        "this machine cannot build the function for {arch} ({}) yet; install:",
+        arch.target_triple()
+    );
+    for m in missing {
+        text.push_str(&format!("\n  - {m}"));
+    }
+    text.push_str("\nor build the zip elsewhere and pass --artifact PATH.zip");
+    text
+}
+
+/// Looks at what is installed (runs `--version` style commands).
+pub fn probe(arch: Arch) -> Probe {
+    let installed_targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(|l| l.trim().to_string())
+                .collect()
+        });
+    Probe {
+        cargo: succeeds("cargo", &["--version"]),
+        installed_targets,
+        zig: zig_available(),
+        cargo_zigbuild: succeeds("cargo-zigbuild", &["--version"]),
+        host: host_triple(),
+        cross_gcc: succeeds(cross_gcc(arch), &["--version"]),
+    }
+}
+
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// zig on PATH, or the `ziglang` Python package (what cargo-zigbuild also
+/// falls back to).
+fn zig_available() -> bool {
+    succeeds("zig", &["version"])
+        || ["python3", "python"]
+            .iter()
+            .any(|py| succeeds(py, &["-m", "ziglang", "version"]))
+}
+
+fn host_triple() -> Option<String> {
+    let out = Command::new("rustc").arg("-vV").output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Probe {
+        Probe {
+            cargo: true,
+            installed_targets: Some(vec![
+                "x86_64-unknown-linux-gnu".into(),
+                "aarch64-unknown-linux-gnu".into(),
+            ]),
+            zig: true,
+            cargo_zigbuild: true,
+            host: Some("x86_64-unknown-linux-gnu".into()),
+            cross_gcc: false,
+        }
+    }
+
+    #[test]
+    fn zigbuild_when_everything_is_there() {
+        assert_eq!(choose(&full(), Arch::Arm64), Ok(Tool::Zigbuild));
+    }
+
+    #[test]
+    fn every_missing_piece_is_named() {
+        let p = Probe {
+            installed_targets: Some(vec!["x86_64-unknown-linux-gnu".into()]),
+            zig: false,
+            cargo_zigbuild: false,
+            ..full()
+        };
+        assert_eq!(
+            choose(&p, Arch::Arm64),
+            Err(vec![
+                Missing::Target("aarch64-unknown-linux-gnu"),
+                Missing::Zig,
+                Missing::CargoZigbuild
+            ])
+        );
+        // The host's own architecture needs no zig; a cross linker will do too.
+        assert_eq!(choose(&p, Arch::X86_64), Ok(Tool::Cargo { linker: None }));
+        let with_gcc = Probe {
+            cross_gcc: true,
+            installed_targets: full().installed_targets,
+            ..p.clone()
+        };
+        assert_eq!(
+            choose(&with_gcc, Arch::Arm64),
+            Ok(Tool::Cargo {
+                linker: Some("aarch64-linux-gnu-gcc".into())
+            })
+        );
+        assert_eq!(
+            choose(&Probe::default(), Arch::Arm64),
+            Err(vec![Missing::Cargo])
+        );
+    }
+
+    #[test]
+    fn the_explanation_gives_each_command() {
+        assert_eq!(
+            explain(
+                &[Missing::Target("aarch64-unknown-linux-gnu"), Missing::CargoZigbuild],
+                Arch::Arm64
+            ),
+            "this machine cannot build the function for arm64 (aarch64-unknown-linux-gnu) yet; install:\n  \
+             - the Rust target aarch64-unknown-linux-gnu: rustup target add aarch64-unknown-linux-gnu\n  \
+             - cargo-zigbuild: cargo install --locked cargo-zigbuild\n\
+             or build the zip elsewhere and pass --artifact PATH.zip"
+        );
+    }
+}
