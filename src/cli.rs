@@ -185,6 +185,10 @@ pub struct DeployArgs {
     #[arg(help_heading = "Webhook", long, env = "DINGTALK_ROBOT_SECURITY", value_parser = parse_robot_security)]
     pub robot_security: Option<RobotSecurity>,
 
+    /// Regions to hear from (comma separated), `all` (every region enabled in the account) or `none`:
+    /// the stack stays in the home region, every other one gets a forwarder [default: the home region only]
+    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_REGIONS")]
+    pub regions: Option<String>,
     /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
     pub rules: Option<String>,

@@ -24,6 +24,9 @@ pub struct ConfigFile {
     pub stack_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Regions with a forwarder stack (`deploy --regions`), or `["all"]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
     pub deploy: DeployConfig,
 }
 
@@ -234,6 +237,7 @@ mod tests {
         ConfigFile {
             stack_name: Some("alerts".into()),
             region: Some("ap-southeast-1".into()),
+            regions: Some(vec!["us-east-1".into(), "us-west-2".into()]),
             deploy: DeployConfig {
                 rules: Some(vec!["health".into(), "alarm".into()]),
                 alarm_states: Some("ALARM,OK".into()),
@@ -264,7 +268,8 @@ mod tests {
         let body = text.split_once("\n\n").unwrap().1;
         assert_eq!(
             body,
-            "stack_name = \"alerts\"\nregion = \"ap-southeast-1\"\n\n[deploy]\n\
+            "stack_name = \"alerts\"\nregion = \"ap-southeast-1\"\n\
+             regions = [\"us-east-1\", \"us-west-2\"]\n\n[deploy]\n\
              rules = [\"health\", \"alarm\"]\nalarm_states = \"ALARM,OK\"\nllm = true\n\
              llm_model_id = \"amazon.nova-lite-v1:0\"\nllm_temperature = 0.2\n\
              architecture = \"arm64\"\nmemory = 256\nreserved_concurrency = -1\n\

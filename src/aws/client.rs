@@ -24,6 +24,7 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub account: aws_sdk_account::Client,
 }
 
 impl Aws {
@@ -54,11 +55,23 @@ impl Aws {
             sts: aws_sdk_sts::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
+            account: aws_sdk_account::Client::new(&config),
             config,
         }
     }
 
     /// The region every client uses; `None` only when nothing configured one.
+    /// The same credentials and endpoint in another region: forwarder
+    /// stacks and test events live in other regions than the home stack.
+    pub fn in_region(&self, region: &str) -> Aws {
+        Aws::from_config(
+            self.config
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
     pub fn region(&self) -> Option<&str> {
         self.config.region().map(|r| r.as_ref())
     }

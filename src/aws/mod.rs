@@ -2,6 +2,7 @@
 //! the CloudFormation stack, the artifact bucket, the webhook secret, and the
 //! function zip they deploy.
 
+pub mod account_regions;
 pub mod artifacts;
 pub mod bedrock;
 pub mod build;

@@ -18,6 +18,8 @@ use crate::term::interrupt::WAITING;
 use crate::term::output::Ui;
 
 pub const TEMPLATE: &str = include_str!("../../templates/notifier.yaml");
+/// The stack every other region gets (docs/design.md, "Many regions").
+pub const FORWARDER_TEMPLATE: &str = include_str!("../../templates/forwarder.yaml");
 
 /// CloudFormation's limit for an inline `TemplateBody`.
 const MAX_TEMPLATE_BODY: usize = 51_200;
@@ -120,6 +122,23 @@ pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>> 
         Ok(out) => Ok(out.stacks().first().map(StackInfo::from_sdk)),
         Err(e) if is_missing_stack(&e) => Ok(None),
         Err(e) => Err(e.context(format!("describing the stack {name_or_id}"))),
+    }
+}
+
+/// The deployed stack's template body as it was sent (`None`: no stack).
+pub async fn template_body(aws: &Aws, name_or_id: &str) -> Result<Option<String>> {
+    let res = aws
+        .cloudformation
+        .get_template()
+        .stack_name(name_or_id)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+        .send()
+        .await
+        .aws("cloudformation:GetTemplate");
+    match res {
+        Ok(out) => Ok(out.template_body().map(str::to_string)),
+        Err(e) if is_missing_stack(&e) => Ok(None),
+        Err(e) => Err(e.context(format!("reading the template of stack {name_or_id}"))),
     }
 }
 
@@ -230,6 +249,10 @@ pub enum ChangeSet {
 
 pub struct ChangeSetRequest<'a> {
     pub stack_name: &'a str,
+    /// [`TEMPLATE`] or [`FORWARDER_TEMPLATE`].
+    pub template: &'a str,
+    /// The notifier stack this one belongs to (its `dingtalk-notifier:stack` tag).
+    pub owner: &'a str,
     pub create: bool,
     pub parameters: &'a [(&'static str, String)],
     /// The deployed stack's parameter values, to notice a parameter-only
@@ -260,7 +283,7 @@ pub fn parameters_differ(
 
 /// Creates a change set and waits until CloudFormation has computed it.
 pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<ChangeSet> {
-    if TEMPLATE.len() > MAX_TEMPLATE_BODY {
+    if req.template.len() > MAX_TEMPLATE_BODY {
         bail!("the embedded template is larger than CloudFormation's 51,200-byte inline limit");
     }
     let id = send_change_set(aws, req).await?;
@@ -315,17 +338,12 @@ async fn send_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<String
         } else {
             ChangeSetType::Update
         })
-        .template_body(TEMPLATE)
+        .template_body(req.template)
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .description("dingtalk-notifier deploy")
         .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
-        .tags(
-            Tag::builder()
-                .key(STACK_TAG_KEY)
-                .value(req.stack_name)
-                .build(),
-        );
+        .tags(Tag::builder().key(STACK_TAG_KEY).value(req.owner).build());
     for (key, value) in req.parameters {
         call = call.parameters(
             Parameter::builder()

@@ -35,6 +35,13 @@
 # reservations must leave 100 unreserved; moto checks that only in
 # PutFunctionConcurrency and only with MOTO_LAMBDA_CONCURRENCY_QUOTA set, and
 # not at all when CloudFormation updates ReservedConcurrentExecutions.
+#
+# Account ListRegions: not in moto 5.2.5. Real AWS lists the regions of the
+# caller's partition with their opt-in status (ENABLED_BY_DEFAULT, ENABLED,
+# DISABLED, ENABLING, DISABLING), filtered by RegionOptStatusContains, in
+# pages of MaxResults (1-50). Here: the partition's regions as botocore knows
+# them; opt-in regions are DISABLED; without MaxResults a page holds 10, so a
+# caller that does not follow NextToken misses regions.
 import os
 import sys
 
@@ -147,6 +154,55 @@ def _with_iam_action_names(check):
 
 access_control.IAMRequestBase.check_action_permitted = _with_iam_action_names(
     access_control.IAMRequestBase.check_action_permitted
+)
+
+import moto.account.responses as account_responses  # noqa: E402
+import moto.account.urls as account_urls  # noqa: E402
+from moto.core.responses import ActionResult  # noqa: E402
+from moto.ec2.models.availability_zones_and_regions import (  # noqa: E402
+    RegionsAndZonesBackend,
+)
+from moto.core.exceptions import JsonRESTError  # noqa: E402
+from boto3 import Session  # noqa: E402
+
+
+def _partition_regions(partition):
+    names = Session().get_available_regions("ec2", partition_name=partition)
+    default = RegionsAndZonesBackend.regions_opt_in_not_required
+    return [
+        {
+            "RegionName": name,
+            "RegionOptStatus": "ENABLED_BY_DEFAULT"
+            if partition != "aws" or name in default
+            else "DISABLED",
+        }
+        for name in sorted(names)
+    ]
+
+
+def _list_regions(self):
+    wanted = self._get_param("RegionOptStatusContains") or []
+    size = self._get_param("MaxResults")
+    if size is not None and not 1 <= int(size) <= 50:
+        raise JsonRESTError(
+            "ValidationException", "MaxResults must be between 1 and 50"
+        )
+    size = int(size) if size is not None else 10
+    start = int(self._get_param("NextToken") or 0)
+    regions = [
+        r
+        for r in _partition_regions(self.partition)
+        if not wanted or r["RegionOptStatus"] in wanted
+    ]
+    result = {"Regions": regions[start : start + size]}
+    if start + size < len(regions):
+        result["NextToken"] = str(start + size)
+    return ActionResult(result)
+
+
+account_responses.AccountResponse.list_regions = _list_regions
+account_urls.url_paths["{0}/listRegions$"] = (
+    account_responses.AccountResponse.dispatch
 )
 
 from moto.server import main  # noqa: E402

@@ -92,6 +92,7 @@ pub async fn apply(
             created: secret.created,
             updated: plan.secret.changes(),
         },
+        forwarders: Vec::new(),
     })
 }
 
@@ -103,7 +104,9 @@ fn remember_bucket(ui: &Ui, plan: &Plan, taken: &str, bucket: &str, region: &str
     let mut settings = plan.settings.clone();
     settings.artifact_bucket = Some(bucket.to_string());
     let cfg_path = config::default_path();
-    config::save(&cfg_path, &settings.to_config(region))?;
+    let mut file = settings.to_config(region);
+    file.regions = config::load(&cfg_path)?.and_then(|c| c.regions);
+    config::save(&cfg_path, &file)?;
     ui.info(format!("{bucket} remembered in {}", cfg_path.display()));
     Ok(())
 }
@@ -147,6 +150,8 @@ async fn change_set(
         aws,
         &ChangeSetRequest {
             stack_name: &plan.settings.stack_name,
+            template: stack::TEMPLATE,
+            owner: &plan.settings.stack_name,
             create: plan.create,
             parameters: &parameters,
             current_parameters: plan.current_parameters.as_ref(),

@@ -5,6 +5,7 @@
 
 mod answers;
 mod apply;
+mod forwarders;
 mod plan;
 mod preflight;
 mod queue_timing;
@@ -16,7 +17,7 @@ mod validate;
 use anyhow::{bail, Result};
 
 use crate::aws::connect::connect;
-use crate::aws::{bedrock, secret, stack, Aws};
+use crate::aws::{account_regions, bedrock, secret, stack, Aws};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config;
 use crate::term::output::Ui;
@@ -57,11 +58,15 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     )?;
 
     check_llm_model(&aws, ui, &mut answers.settings, &region).await?;
+    let spec = regions_spec(args, &cfg)?;
+    let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
     }
-    config::save(&cfg_path, &answers.settings.to_config(&region))?;
+    let mut file = answers.settings.to_config(&region);
+    file.regions = spec.to_config();
+    config::save(&cfg_path, &file)?;
     ui.info(format!(
         "Answers saved to {} (no secrets)",
         cfg_path.display()
@@ -69,7 +74,80 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
 
     let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
     let plan = plan::plan(answers, current)?;
-    apply::apply(&aws, ui, args, &plan, &region).await
+    let mut result = apply::apply(&aws, ui, args, &plan, &region).await?;
+    if !fleet.actions.is_empty() {
+        ui.step(format!(
+            "Forwarders to {region} from {} region(s)",
+            fleet.actions.len()
+        ));
+        result.forwarders = forwarders::apply(
+            &aws,
+            ui,
+            &plan.settings,
+            &region,
+            &fleet.actions,
+            &fleet.found,
+        )
+        .await?;
+    }
+    Ok(result)
+}
+
+/// `--regions` (or `DINGTALK_NOTIFIER_REGIONS`), else the remembered list,
+/// else the home region only.
+fn regions_spec(args: &DeployArgs, cfg: &config::ConfigFile) -> Result<regions::RegionsSpec> {
+    match (&args.regions, &cfg.regions) {
+        (Some(flag), _) => regions::RegionsSpec::parse(flag),
+        (None, Some(remembered)) => regions::RegionsSpec::from_config(remembered),
+        (None, None) => Ok(regions::RegionsSpec::HomeOnly),
+    }
+}
+
+/// The forwarder stacks as they are and what to do in each region, decided
+/// before anything changes so a foreign or busy stack stops the deploy early.
+struct Fleet {
+    actions: Vec<(String, regions::Action)>,
+    found: std::collections::BTreeMap<String, regions::Found>,
+}
+
+async fn plan_regions(
+    aws: &Aws,
+    ui: &Ui,
+    settings: &settings::Settings,
+    home: &str,
+    spec: &regions::RegionsSpec,
+    cfg: &config::ConfigFile,
+) -> Result<Fleet> {
+    let previous_spec = match &cfg.regions {
+        Some(r) => regions::RegionsSpec::from_config(r)?,
+        None => regions::RegionsSpec::HomeOnly,
+    };
+    let wants_all = [spec, &previous_spec].contains(&&regions::RegionsSpec::All);
+    let enabled = match wants_all {
+        true => account_regions::enabled(aws).await?,
+        false => Vec::new(),
+    };
+    let health = regions::health_on(settings);
+    let (chosen, added) = regions::forwarder_regions(home, spec, &enabled, health)?;
+    let (previous, _) =
+        regions::forwarder_regions(home, &previous_spec, &enabled, health).unwrap_or_default();
+    if added {
+        ui.info(format!(
+            "{} added: AWS Health sends global events (IAM and other global services) only there",
+            regions::global_events_region(regions::partition(home))
+        ));
+    }
+    let mut lookup = chosen.clone();
+    lookup.extend(previous.iter().filter(|r| !chosen.contains(r)).cloned());
+    if lookup.is_empty() {
+        return Ok(Fleet {
+            actions: Vec::new(),
+            found: Default::default(),
+        });
+    }
+    let found = forwarders::find(aws, &settings.stack_name, &lookup).await?;
+    let actions = regions::plan_forwarders(settings, home, &chosen, &previous, &found)?;
+    Ok(Fleet { actions, found })
 }
 
 /// One tiny Converse call with the deploying user's credentials, so a model

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use super::forwarders::RegionResult;
 use crate::term::output::table;
 
 #[derive(Debug, Serialize)]
@@ -20,6 +21,9 @@ pub struct DeployResult {
     pub rules: Vec<String>,
     pub artifact: ArtifactResult,
     pub secret: SecretResult,
+    /// One entry per forwarder region (`--regions`), sorted by region.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forwarders: Vec<RegionResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +65,14 @@ impl fmt::Display for DeployResult {
             ("Log group".to_string(), output("LogGroupName")),
         ];
         f.write_str(&table(&rows))?;
+        if !self.forwarders.is_empty() {
+            let rows: Vec<(String, String)> = self
+                .forwarders
+                .iter()
+                .map(|r| (r.region.clone(), format!("{} ({})", r.stack, r.outcome)))
+                .collect();
+            write!(f, "\nForwarders to {}:\n{}", self.region, table(&rows))?;
+        }
         f.write_str(
             "\nNext: dingtalk-notifier test-send   (a sample alert to the DingTalk group)\n",
         )
@@ -103,6 +115,7 @@ mod tests {
                 created: true,
                 updated: true,
             },
+            forwarders: Vec::new(),
         };
         assert_eq!(
             result.to_string(),

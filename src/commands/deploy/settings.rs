@@ -177,6 +177,7 @@ impl Settings {
         ConfigFile {
             stack_name: Some(self.stack_name.clone()),
             region: Some(region.to_string()),
+            regions: None,
             deploy: DeployConfig {
                 rules: Some(self.rules.iter().map(|r| r.key().to_string()).collect()),
                 ec2_states: Some(self.ec2_states.clone()),
