@@ -10,6 +10,7 @@ mod client;
 pub mod connect;
 pub mod constraints;
 pub mod export_conflict;
+pub mod forwarder_stacks;
 pub mod function_code;
 pub mod package;
 pub mod region;

@@ -5,17 +5,22 @@
 //! secret already scheduled for deletion. Alerts still waiting in the
 //! stack's queues are counted and confirmed first: they go with the stack.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
+use tokio::task::JoinSet;
 
 use crate::aws::artifacts;
+use crate::aws::forwarder_stacks::{self, Found};
 use crate::aws::secret;
 use crate::aws::stack;
 use crate::aws::Aws;
 use crate::cli::DestroyArgs;
 use crate::commands::redrive;
+use crate::config;
+use crate::regions::{forwarder_stack_name, RegionsSpec};
 use crate::term::output::Ui;
 use crate::term::prompt;
 
@@ -28,6 +33,9 @@ pub struct DestroyResult {
     pub stack_deleted: bool,
     pub secret_deleted: bool,
     pub bucket_deleted: bool,
+    /// Regions whose forwarder stack was deleted (`deploy --regions`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forwarders_deleted: Vec<String>,
 }
 
 impl fmt::Display for DestroyResult {
@@ -58,7 +66,8 @@ pub async fn run(
             bail!(msg);
         }
     }
-    if current.is_none() && existing_secret.is_none() && !args.purge {
+    let forwarders = forwarders_of(aws, ui, stack_name, &region).await?;
+    if current.is_none() && existing_secret.is_none() && forwarders.is_empty() && !args.purge {
         ui.success(format!(
             "No stack named {stack_name} in {region}: nothing to destroy."
         ));
@@ -68,7 +77,16 @@ pub async fn run(
             stack_deleted: false,
             secret_deleted: false,
             bucket_deleted: false,
+            forwarders_deleted: Vec::new(),
         });
+    }
+    if !forwarders.is_empty() {
+        let regions: Vec<&str> = forwarders.keys().map(String::as_str).collect();
+        ui.info(format!(
+            "Its forwarders go too: {} in {}",
+            forwarder_stack_name(stack_name),
+            regions.join(", ")
+        ));
     }
 
     if let Some(s) = &current {
@@ -88,6 +106,7 @@ pub async fn run(
         }
     }
 
+    let forwarders_deleted = delete_forwarders(aws, ui, stack_name, &forwarders).await?;
     let mut bucket = current
         .as_ref()
         .and_then(|s| s.parameters.get("ArtifactBucket").cloned());
@@ -170,7 +189,87 @@ pub async fn run(
         stack_deleted,
         secret_deleted,
         bucket_deleted,
+        forwarders_deleted,
     })
+}
+
+/// The forwarder stacks of the regions remembered in dingtalk-notifier.toml
+/// that this stack owns (its tag); another stack's are left alone.
+async fn forwarders_of(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    home: &str,
+) -> Result<BTreeMap<String, Found>> {
+    let remembered = config::load(&config::default_path())?.and_then(|c| c.regions);
+    let Some(remembered) = remembered else {
+        return Ok(BTreeMap::new());
+    };
+    let spec = RegionsSpec::from_config(&remembered)?;
+    // With Health on, deploy added the global-events region: look there too.
+    let (regions, _) = forwarder_stacks::regions_of(aws, home, &spec, true).await?;
+    let mut found = forwarder_stacks::find(aws, stack_name, &regions).await?;
+    found.retain(|region, f| {
+        let ours = f.stack.is_ours()
+            && f.stack.tags.get(stack::STACK_TAG_KEY).map(String::as_str) == Some(stack_name);
+        if !ours {
+            ui.warn(format!(
+                "{region}: the stack {} is not a forwarder of {stack_name}; leaving it",
+                f.stack.name
+            ));
+        }
+        ours
+    });
+    Ok(found)
+}
+
+/// Deletes every forwarder at once, one line per region.
+async fn delete_forwarders(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    forwarders: &BTreeMap<String, Found>,
+) -> Result<Vec<String>> {
+    if forwarders.is_empty() {
+        return Ok(Vec::new());
+    }
+    ui.step(format!(
+        "Deleting {} in {} region(s)",
+        forwarder_stack_name(stack_name),
+        forwarders.len()
+    ));
+    let mut tasks = JoinSet::new();
+    for (region, f) in forwarders {
+        let (aws, region, id, ui) = (
+            aws.in_region(region),
+            region.clone(),
+            f.stack.id.clone(),
+            *ui,
+        );
+        tasks.spawn(async move {
+            let result = forwarder_stacks::delete(&aws, &id, &region).await;
+            match &result {
+                Ok(()) => ui.info(format!("{region}: deleted")),
+                Err(e) => ui.warn(format!("{e:#}")),
+            }
+            result.map(|()| region)
+        });
+    }
+    let mut deleted = Vec::new();
+    let mut first_error = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined? {
+            Ok(region) => deleted.push(region),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    deleted.sort();
+    Ok(deleted)
 }
 
 /// A clear refusal for a stack CloudFormation is still working on (a review

@@ -7,10 +7,13 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::aws::forwarder_stacks;
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
 use crate::commands::deploy::Rule;
+use crate::config;
 use crate::errors::AwsResultExt;
+use crate::regions::{forwarder_stack_name, RegionsSpec};
 use crate::term::output::table;
 
 /// The deployed function, as Lambda reports it.
@@ -34,7 +37,50 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
         Some(name) => Some(function_info(aws, &name).await?),
         None => None,
     };
-    Ok(StatusResult::new(&info, &region, function.as_ref()))
+    let mut result = StatusResult::new(&info, &region, function.as_ref());
+    result.forwarders = forwarders(aws, &info, &region).await?;
+    Ok(result)
+}
+
+/// One forwarder region as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForwarderStatus {
+    region: String,
+    stack: String,
+    /// The stack status, or `MISSING` (run `deploy` to create it).
+    status: String,
+    /// The home region it forwards to.
+    home_region: Option<String>,
+}
+
+/// The forwarders of the regions remembered in dingtalk-notifier.toml
+/// (resolved as `deploy` resolves them), each looked up in its region.
+async fn forwarders(aws: &Aws, info: &StackInfo, home: &str) -> Result<Vec<ForwarderStatus>> {
+    let remembered = config::load(&config::default_path())?.and_then(|c| c.regions);
+    let Some(remembered) = remembered else {
+        return Ok(Vec::new());
+    };
+    let spec = RegionsSpec::from_config(&remembered)?;
+    let health = info
+        .parameters
+        .get(Rule::Health.parameter())
+        .map(String::as_str)
+        == Some("true");
+    let (regions, _) = forwarder_stacks::regions_of(aws, home, &spec, health).await?;
+    let found = forwarder_stacks::find(aws, &info.name, &regions).await?;
+    let name = forwarder_stack_name(&info.name);
+    Ok(regions
+        .iter()
+        .map(|r| {
+            let f = found.get(r);
+            ForwarderStatus {
+                region: r.clone(),
+                stack: name.clone(),
+                status: f.map_or_else(|| "MISSING".to_string(), |f| f.stack.status.clone()),
+                home_region: f.and_then(|f| f.stack.parameters.get("HomeRegion").cloned()),
+            }
+        })
+        .collect())
 }
 
 /// The `FunctionName` output, else the stack's Lambda function resource (an
@@ -87,6 +133,9 @@ pub struct StatusResult {
     rules: BTreeMap<&'static str, bool>,
     llm: LlmStatus,
     function: Option<FunctionInfo>,
+    /// One entry per forwarder region (`deploy --regions`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    forwarders: Vec<ForwarderStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,6 +168,7 @@ impl StatusResult {
                     .to_string(),
             },
             function: function.cloned(),
+            forwarders: Vec::new(),
         }
     }
 }
@@ -194,6 +244,19 @@ pub fn render_human(doc: &Value) -> String {
                 .collect();
             out.push_str(&table(&rows));
         }
+    }
+    if let Some(forwarders) = doc["forwarders"].as_array() {
+        out.push_str(&format!("\nForwarders to {}:\n", s(&doc["region"])));
+        let rows: Vec<(String, String)> = forwarders
+            .iter()
+            .map(|f| {
+                (
+                    format!("  {}", s(&f["region"])),
+                    format!("{} {}", s(&f["stack"]), s(&f["status"])),
+                )
+            })
+            .collect();
+        out.push_str(&table(&rows));
     }
     out
 }

@@ -12,8 +12,10 @@ use tokio::task::JoinSet;
 
 use super::regions::{self, Action, Found};
 use super::settings::Settings;
+use crate::aws::forwarder_stacks;
 use crate::aws::stack::{self, ChangeSet, ChangeSetRequest, Phase};
 use crate::aws::Aws;
+use crate::regions::forwarder_stack_name;
 use crate::term::output::Ui;
 
 const POLL: Duration = Duration::from_secs(1);
@@ -28,45 +30,6 @@ pub struct RegionResult {
     pub status: String,
 }
 
-/// The forwarder stack (and whether its template is ours) in each region.
-pub async fn find(
-    aws: &Aws,
-    stack_name: &str,
-    regions: &[String],
-) -> Result<BTreeMap<String, Found>> {
-    let name = regions::forwarder_stack_name(stack_name);
-    let mut tasks = JoinSet::new();
-    for region in regions {
-        let (aws, name, region) = (aws.in_region(region), name.clone(), region.clone());
-        tasks.spawn(async move {
-            let found = find_one(&aws, &name).await;
-            (region, found)
-        });
-    }
-    let mut out = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (region, found) = joined.context("a region's lookup stopped")?;
-        if let Some(f) = found.with_context(|| format!("looking for {name} in {region}"))? {
-            out.insert(region, f);
-        }
-    }
-    Ok(out)
-}
-
-async fn find_one(aws: &Aws, name: &str) -> Result<Option<Found>> {
-    let Some(stack) = stack::describe(aws, name).await? else {
-        return Ok(None);
-    };
-    if stack.status == "DELETE_COMPLETE" {
-        return Ok(None);
-    }
-    let body = stack::template_body(aws, &stack.id).await?;
-    Ok(Some(Found {
-        same_template: body.as_deref() == Some(stack::FORWARDER_TEMPLATE),
-        stack,
-    }))
-}
-
 /// Runs every region's action at once; the first failure is reported after
 /// every region has finished, naming the region.
 pub async fn apply(
@@ -77,7 +40,7 @@ pub async fn apply(
     actions: &[(String, Action)],
     found: &BTreeMap<String, Found>,
 ) -> Result<Vec<RegionResult>> {
-    let name = regions::forwarder_stack_name(&settings.stack_name);
+    let name = forwarder_stack_name(&settings.stack_name);
     let mut tasks = JoinSet::new();
     for (region, action) in actions {
         let job = Job {
@@ -219,24 +182,6 @@ impl Job {
     }
 
     async fn delete(&self, id: &str) -> Result<()> {
-        stack::delete_stack(&self.aws, id)
-            .await
-            .with_context(|| format!("{}: deleting the forwarder", self.region))?;
-        loop {
-            let status = stack::describe(&self.aws, id)
-                .await?
-                .map(|s| s.status)
-                .unwrap_or_else(|| "DELETE_COMPLETE".to_string());
-            match status.as_str() {
-                "DELETE_COMPLETE" => return Ok(()),
-                "DELETE_FAILED" => bail!(
-                    "{}: the forwarder stack {} could not be deleted (DELETE_FAILED); see the CloudFormation console of {}",
-                    self.region,
-                    self.name,
-                    self.region
-                ),
-                _ => tokio::time::sleep(POLL).await,
-            }
-        }
+        forwarder_stacks::delete(&self.aws, id, &self.region).await
     }
 }

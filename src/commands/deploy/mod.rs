@@ -17,9 +17,10 @@ mod validate;
 use anyhow::{bail, Result};
 
 use crate::aws::connect::connect;
-use crate::aws::{account_regions, bedrock, secret, stack, Aws};
+use crate::aws::{bedrock, forwarder_stacks, secret, stack, Aws};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config;
+use crate::regions::RegionsSpec;
 use crate::term::output::Ui;
 
 pub use result::DeployResult;
@@ -95,11 +96,11 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
 
 /// `--regions` (or `DINGTALK_NOTIFIER_REGIONS`), else the remembered list,
 /// else the home region only.
-fn regions_spec(args: &DeployArgs, cfg: &config::ConfigFile) -> Result<regions::RegionsSpec> {
+fn regions_spec(args: &DeployArgs, cfg: &config::ConfigFile) -> Result<RegionsSpec> {
     match (&args.regions, &cfg.regions) {
-        (Some(flag), _) => regions::RegionsSpec::parse(flag),
-        (None, Some(remembered)) => regions::RegionsSpec::from_config(remembered),
-        (None, None) => Ok(regions::RegionsSpec::HomeOnly),
+        (Some(flag), _) => RegionsSpec::parse(flag),
+        (None, Some(remembered)) => RegionsSpec::from_config(remembered),
+        (None, None) => Ok(RegionsSpec::HomeOnly),
     }
 }
 
@@ -115,26 +116,28 @@ async fn plan_regions(
     ui: &Ui,
     settings: &settings::Settings,
     home: &str,
-    spec: &regions::RegionsSpec,
+    spec: &RegionsSpec,
     cfg: &config::ConfigFile,
 ) -> Result<Fleet> {
     let previous_spec = match &cfg.regions {
-        Some(r) => regions::RegionsSpec::from_config(r)?,
-        None => regions::RegionsSpec::HomeOnly,
-    };
-    let wants_all = [spec, &previous_spec].contains(&&regions::RegionsSpec::All);
-    let enabled = match wants_all {
-        true => account_regions::enabled(aws).await?,
-        false => Vec::new(),
+        Some(r) => RegionsSpec::from_config(r)?,
+        None => RegionsSpec::HomeOnly,
     };
     let health = regions::health_on(settings);
-    let (chosen, added) = regions::forwarder_regions(home, spec, &enabled, health)?;
-    let (previous, _) =
-        regions::forwarder_regions(home, &previous_spec, &enabled, health).unwrap_or_default();
+    let (chosen, added) = forwarder_stacks::regions_of(aws, home, spec, health).await?;
+    // A previous choice that no longer resolves (say, another partition)
+    // leaves nothing to remove.
+    let previous = match previous_spec == *spec {
+        true => chosen.clone(),
+        false => forwarder_stacks::regions_of(aws, home, &previous_spec, health)
+            .await
+            .map(|(r, _)| r)
+            .unwrap_or_default(),
+    };
     if added {
         ui.info(format!(
             "{} added: AWS Health sends global events (IAM and other global services) only there",
-            regions::global_events_region(regions::partition(home))
+            crate::regions::global_events_region(crate::regions::partition(home))
         ));
     }
     let mut lookup = chosen.clone();
@@ -145,7 +148,7 @@ async fn plan_regions(
             found: Default::default(),
         });
     }
-    let found = forwarders::find(aws, &settings.stack_name, &lookup).await?;
+    let found = forwarder_stacks::find(aws, &settings.stack_name, &lookup).await?;
     let actions = regions::plan_forwarders(settings, home, &chosen, &previous, &found)?;
     Ok(Fleet { actions, found })
 }

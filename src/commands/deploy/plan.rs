@@ -8,10 +8,10 @@ use anyhow::{bail, Result};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 
 use super::answers::{Answers, Webhook};
-use super::regions;
 use super::settings::Settings;
 use crate::aws::secret::{self, ExistingSecret};
 use crate::aws::stack::{self, ChangeRow, Phase, StackInfo};
+use crate::regions;
 
 /// The question asked once the changes are shown.
 pub const CONFIRM_QUESTION: &str = "Deploy these changes?";
