@@ -75,11 +75,87 @@ pub struct BuildRequest {
     pub arch: Arch,
     /// Rebuild even when the cache has this exact input.
     pub force: bool,
+    /// Draw a spinner with cargo's progress. Off for a build that runs in
+    /// the background while `deploy` asks its questions.
+    pub progress: bool,
+    /// Where the running cargo is kept, so a build nobody waits for any more
+    /// can be stopped ([`BuildSlot::stop`]) instead of outliving the CLI.
+    pub slot: BuildSlot,
+}
+
+/// The process a build is running (cargo update, then cargo build), kept
+/// where [`BuildSlot::stop`] can reach it.
+#[derive(Debug, Clone, Default)]
+pub struct BuildSlot(std::sync::Arc<std::sync::Mutex<SlotState>>);
+
+#[derive(Debug, Default)]
+struct SlotState {
+    child: Option<std::process::Child>,
+    stopped: bool,
+}
+
+impl BuildSlot {
+    /// Kills the running process and refuses to start another.
+    pub fn stop(&self) {
+        if let Ok(mut state) = self.0.lock() {
+            state.stopped = true;
+            if let Some(child) = state.child.as_mut() {
+                let _ = child.kill();
+            }
+        }
+    }
+
+    /// Starts `cmd` unless the build was stopped; hands back its stderr.
+    fn spawn(&self, cmd: &mut Command) -> Result<Option<std::process::ChildStderr>> {
+        let mut state = self
+            .0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the build's state is unusable"))?;
+        if state.stopped {
+            bail!("the build was stopped");
+        }
+        let mut child = cmd.spawn().context("starting cargo")?;
+        let stderr = child.stderr.take();
+        state.child = Some(child);
+        Ok(stderr)
+    }
+
+    /// Waits for the process [`spawn`](Self::spawn) started, polling, so
+    /// that `stop` can take the lock meanwhile.
+    fn wait(&self) -> Result<std::process::ExitStatus> {
+        loop {
+            {
+                let mut state = self
+                    .0
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("the build's state is unusable"))?;
+                let child = state
+                    .child
+                    .as_mut()
+                    .context("the build's process went missing")?;
+                if let Some(status) = child.try_wait().context("waiting for cargo")? {
+                    state.child = None;
+                    return Ok(status);
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 impl BuildRequest {
     pub fn new(arch: Arch, force: bool) -> Self {
-        BuildRequest { arch, force }
+        BuildRequest {
+            arch,
+            force,
+            progress: true,
+            slot: BuildSlot::default(),
+        }
+    }
+
+    pub fn in_background(mut self) -> Self {
+        self.progress = false;
+        self
     }
 }
 
@@ -117,18 +193,101 @@ pub async fn ensure_artifact(req: &BuildRequest) -> Result<Artifact> {
     }
     let cache2 = cache.clone();
     let arch = req.arch;
-    let binary = tokio::task::spawn_blocking(move || run_build(&cache2, arch, &tool))
-        .await
-        .context("the build task panicked")??;
+    let progress = req.progress;
+    let slot = req.slot.clone();
+    let binary = tokio::task::spawn_blocking(move || {
+        let _lock = lock_build(&cache2)?;
+        run_build(&cache2, arch, &tool, progress, &slot)
+    })
+    .await
+    .context("the build task panicked")??;
     std::fs::create_dir_all(zip_path.parent().unwrap_or(&cache))
         .with_context(|| format!("creating {}", cache.display()))?;
     // Zip next to the final name, then rename: Ctrl-C never leaves a partial cache entry.
-    let tmp = zip_path.with_extension("zip.tmp");
+    let tmp = zip_path.with_extension(format!("zip.{}.tmp", std::process::id()));
     package::zip_bootstrap(&binary, &tmp)?;
     std::fs::rename(&tmp, &zip_path).with_context(|| format!("writing {}", zip_path.display()))?;
     let mut artifact = artifact_from_zip(&zip_path)?;
     artifact.rebuilt = true;
     Ok(artifact)
+}
+
+/// Holds `<cache>/build.lock` (an OS file lock, released when the process
+/// ends) so two deploys on one machine never extract into or build in the
+/// shared source and target directories at the same time; the second waits.
+fn lock_build(cache: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(cache).with_context(|| format!("creating {}", cache.display()))?;
+    let path = cache.join("build.lock");
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("opening {}", path.display()))?;
+    file.lock()
+        .with_context(|| format!("waiting for {}", path.display()))?;
+    Ok(file)
+}
+
+/// Narrows the tested Cargo.lock to the function's own dependencies
+/// (`cargo update --workspace` only drops what the function does not use),
+/// then refuses any package version the CLI was not tested with, so the
+/// `--locked` build that follows uses exactly the pinned versions.
+/// Offline first: the registry index cached by an earlier build is enough.
+fn pin_lockfile(src: &Path, slot: &BuildSlot) -> Result<()> {
+    let narrow = |offline: bool| -> Result<(bool, String)> {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["update", "--workspace", "--quiet"])
+            .current_dir(src)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if offline {
+            cmd.arg("--offline");
+        }
+        let mut text = String::new();
+        if let Some(mut stderr) = slot.spawn(&mut cmd)? {
+            use std::io::Read;
+            let _ = stderr.read_to_string(&mut text);
+        }
+        Ok((slot.wait()?.success(), text))
+    };
+    if !narrow(true)?.0 {
+        let (ok, why) = narrow(false)?;
+        if !ok {
+            bail!(
+                "cargo could not narrow the function's Cargo.lock: {}",
+                why.trim()
+            );
+        }
+    }
+    let lock = src.join("Cargo.lock");
+    let pruned =
+        std::fs::read_to_string(&lock).with_context(|| format!("reading {}", lock.display()))?;
+    let untested = untested_packages(&pruned, CARGO_LOCK)?;
+    if !untested.is_empty() {
+        bail!(
+            "the function would build with dependency versions this CLI was not tested with: {}",
+            untested.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `name version` of every package in `lock` that `tested` does not pin.
+fn untested_packages(lock: &str, tested: &str) -> Result<Vec<String>> {
+    fn packages(text: &str) -> Result<std::collections::BTreeSet<String>> {
+        let doc: toml::Table = text.parse().context("reading a Cargo.lock")?;
+        let list = doc.get("package").and_then(|p| p.as_array());
+        Ok(list
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                Some(format!(
+                    "{} {}",
+                    p.get("name")?.as_str()?,
+                    p.get("version")?.as_str()?
+                ))
+            })
+            .collect())
+    }
+    let tested = packages(tested)?;
+    Ok(packages(lock)?.difference(&tested).cloned().collect())
 }
 
 /// Hash of everything that decides the binary's bytes.
@@ -193,10 +352,17 @@ fn extract_sources(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
+fn run_build(
+    cache: &Path,
+    arch: Arch,
+    tool: &Tool,
+    progress: bool,
+    slot: &BuildSlot,
+) -> Result<PathBuf> {
     let src = cache.join("lambda-src");
     let target_dir = cache.join("lambda-target");
     extract_sources(&src)?;
+    pin_lockfile(&src, slot)?;
     let triple = arch.target_triple();
     let mut cmd = Command::new("cargo");
     match tool {
@@ -215,16 +381,20 @@ fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
             }
         }
     }
-    cmd.args(["--bin", "bootstrap"])
+    cmd.args(["--locked", "--bin", "bootstrap"])
         .current_dir(&src)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let spinner = crate::term::output::spinner(&format!("compiling the function for {arch}"));
-    let mut child = cmd.spawn().context("starting cargo")?;
+    let spinner = if progress {
+        crate::term::output::spinner(&format!("compiling the function for {arch}"))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let stderr = slot.spawn(&mut cmd)?;
     let mut tail: Vec<String> = Vec::new();
-    if let Some(stderr) = child.stderr.take() {
+    if let Some(stderr) = stderr {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             spinner.set_message(line.trim().chars().take(100).collect::<String>());
             tail.push(line);
@@ -233,7 +403,7 @@ fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
             }
         }
     }
-    let status = child.wait().context("waiting for cargo")?;
+    let status = slot.wait()?;
     spinner.finish_and_clear();
     if !status.success() {
         bail!(
@@ -251,6 +421,49 @@ fn run_build(cache: &Path, arch: Arch, tool: &Tool) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stopped_slot_kills_its_process() {
+        let slot = BuildSlot::default();
+        slot.spawn(Command::new("sleep").arg("30")).unwrap();
+        let started = std::time::Instant::now();
+        slot.stop();
+        assert!(!slot.wait().unwrap().success());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // A stopped build starts nothing more.
+        assert_eq!(
+            slot.spawn(&mut Command::new("true"))
+                .unwrap_err()
+                .to_string(),
+            "the build was stopped"
+        );
+    }
+
+    #[test]
+    fn a_second_build_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_build(dir.path()).unwrap();
+        let other = std::fs::File::open(dir.path().join("build.lock")).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        drop(held);
+        assert!(other.try_lock().is_ok());
+    }
+
+    #[test]
+    fn only_tested_versions_pass() {
+        let tested = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
+        let pruned = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n";
+        assert!(untested_packages(pruned, tested).unwrap().is_empty());
+        let newer = "version = 4\n[[package]]\nname = \"a\"\nversion = \"1.0.1\"\n";
+        assert_eq!(untested_packages(newer, tested).unwrap(), vec!["a 1.0.1"]);
+        assert!(untested_packages(CARGO_LOCK, CARGO_LOCK)
+            .unwrap()
+            .is_empty());
+    }
 
     #[test]
     fn arch_parses_lambda_names() {

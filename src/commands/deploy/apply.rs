@@ -4,6 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 
+use super::early_build::EarlyBuild;
 use super::plan::{confirmation_text, Plan, SecretAction, CONFIRM_QUESTION};
 use super::result::{ArtifactResult, DeployResult, SecretResult};
 use super::settings::Settings;
@@ -31,12 +32,13 @@ pub async fn apply(
     args: &DeployArgs,
     plan: &Plan,
     region: &str,
+    early: Option<EarlyBuild>,
 ) -> Result<DeployResult> {
     let stack_name = plan.settings.stack_name.as_str();
     if let Some(failed) = &plan.recreate {
         recreate_failed_stack(aws, ui, failed).await?;
     }
-    let artifact = obtain_artifact(ui, args, &plan.settings).await?;
+    let artifact = obtain_artifact(ui, args, &plan.settings, early).await?;
     ui.step("Uploading the function");
     let uploaded =
         artifacts::ensure_uploaded(aws, &artifact, plan.settings.artifact_bucket.as_deref())
@@ -316,6 +318,7 @@ async fn obtain_artifact(
     ui: &Ui,
     args: &DeployArgs,
     settings: &Settings,
+    early: Option<EarlyBuild>,
 ) -> Result<build::Artifact> {
     if let Some(path) = &args.artifact {
         ui.step(format!("Using the function zip {}", path.display()));
@@ -326,8 +329,19 @@ async fn obtain_artifact(
         .architecture
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let artifact =
-        build::ensure_artifact(&build::BuildRequest::new(arch, args.force_build)).await?;
+    let artifact = match early {
+        // Started with the deploy, while the questions were asked.
+        Some(early) if early.arch() == arch => {
+            let spinner = crate::term::output::spinner("finishing the build started at launch");
+            let artifact = early.finish().await;
+            spinner.finish_and_clear();
+            artifact?
+        }
+        other => {
+            drop(other); // a guess for another architecture: stop it
+            build::ensure_artifact(&build::BuildRequest::new(arch, args.force_build)).await?
+        }
+    };
     ui.info(if artifact.rebuilt {
         "built"
     } else {

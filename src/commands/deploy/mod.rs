@@ -5,6 +5,7 @@
 
 mod answers;
 mod apply;
+mod early_build;
 mod forwarders;
 mod plan;
 mod preflight;
@@ -29,6 +30,7 @@ pub use settings::{Rule, DEFAULT_STACK_NAME};
 pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<DeployResult> {
     let cfg_path = config::default_path();
     let cfg = config::load(&cfg_path)?.unwrap_or_default();
+    let early = early_build::start(ui.interactive, args, &cfg.deploy);
     for warning in crate::cli::secret_flag_warnings(
         args.webhook_url.as_deref(),
         args.signing_secret.as_deref(),
@@ -75,7 +77,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
 
     let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
     let plan = plan::plan(answers, current)?;
-    let mut result = apply::apply(&aws, ui, args, &plan, &region).await?;
+    let mut result = apply::apply(&aws, ui, args, &plan, &region, early).await?;
     if !fleet.actions.is_empty() {
         ui.step(format!(
             "Forwarders to {region} from {} region(s)",
