@@ -14,6 +14,7 @@ mod config;
 mod errors;
 mod regions;
 mod robot_security;
+mod rules;
 mod term;
 
 use std::process::ExitCode;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::text;
+use common::{rust_homes, text};
 use expectrl::Session;
 
 /// Where `program` is on this machine's PATH.
@@ -37,20 +37,6 @@ fn rust_only_path(dir: &Path, extra: &[(&str, &str)]) -> PathBuf {
             .unwrap();
     }
     bin
-}
-
-fn rust_homes() -> Vec<(&'static str, String)> {
-    let home = std::env::var("HOME").unwrap_or_default();
-    vec![
-        (
-            "RUSTUP_HOME",
-            std::env::var("RUSTUP_HOME").unwrap_or(format!("{home}/.rustup")),
-        ),
-        (
-            "CARGO_HOME",
-            std::env::var("CARGO_HOME").unwrap_or(format!("{home}/.cargo")),
-        ),
-    ]
 }
 
 fn host_triple() -> String {

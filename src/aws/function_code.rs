@@ -5,8 +5,23 @@
 
 use anyhow::{bail, Context, Result};
 
+use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
 use crate::errors::AwsResultExt;
+
+/// The `FunctionName` output, else the stack's Lambda function resource (an
+/// engine may report resources before outputs, or an older template may lack
+/// the output).
+pub async fn function_name(aws: &Aws, info: &StackInfo) -> Result<Option<String>> {
+    if let Some(name) = info.outputs.get("FunctionName") {
+        return Ok(Some(name.clone()));
+    }
+    Ok(stack::resources_of_type(aws, info, "AWS::Lambda::Function")
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, name)| name))
+}
 
 /// Lambda's form of a hex SHA-256: base64 of the digest bytes.
 pub fn lambda_code_sha256(hex_sha256: &str) -> Result<String> {

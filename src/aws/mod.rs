@@ -13,6 +13,7 @@ pub mod export_conflict;
 pub mod forwarder_stacks;
 pub mod function_code;
 pub mod package;
+pub mod queues;
 pub mod region;
 pub mod secret;
 pub mod stack;

@@ -13,12 +13,12 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::aws::artifacts;
+use crate::aws::queues;
 use crate::aws::forwarder_stacks::{self, Found};
 use crate::aws::secret;
 use crate::aws::stack;
 use crate::aws::Aws;
 use crate::cli::DestroyArgs;
-use crate::commands::redrive;
 use crate::config;
 use crate::regions::{forwarder_stack_name, RegionsSpec};
 use crate::term::output::Ui;
@@ -55,30 +55,23 @@ pub async fn run(
     let existing_secret = secret::find(aws, stack_name)
         .await?
         .filter(|s| s.owned_by(stack_name));
-
     if let Some(s) = &current {
-        if !s.is_ours() && s.status != "REVIEW_IN_PROGRESS" {
-            bail!(
-                "the stack {stack_name} was not created by dingtalk-notifier (no app=dingtalk-notifier tag); not deleting it"
-            );
-        }
-        if let Some(msg) = busy_message(stack_name, &s.status) {
-            bail!(msg);
-        }
+        check_deletable(stack_name, s)?;
     }
     let forwarders = forwarders_of(aws, ui, stack_name, &region).await?;
+    let mut result = DestroyResult {
+        stack: stack_name.to_string(),
+        region: region.clone(),
+        stack_deleted: false,
+        secret_deleted: false,
+        bucket_deleted: false,
+        forwarders_deleted: Vec::new(),
+    };
     if current.is_none() && existing_secret.is_none() && forwarders.is_empty() && !args.purge {
         ui.success(format!(
             "No stack named {stack_name} in {region}: nothing to destroy."
         ));
-        return Ok(DestroyResult {
-            stack: stack_name.to_string(),
-            region,
-            stack_deleted: false,
-            secret_deleted: false,
-            bucket_deleted: false,
-            forwarders_deleted: Vec::new(),
-        });
+        return Ok(result);
     }
     if !forwarders.is_empty() {
         let regions: Vec<&str> = forwarders.keys().map(String::as_str).collect();
@@ -88,108 +81,151 @@ pub async fn run(
             regions.join(", ")
         ));
     }
-
     if let Some(s) = &current {
         confirm_held_alerts(aws, ui, stack_name, s).await?;
     }
-    if !ui.assume_yes {
-        if !ui.interactive {
-            bail!("destroy deletes the stack {stack_name} and its webhook secret: pass --yes to confirm without a terminal");
-        }
-        let typed = prompt::text(
-            &format!("This deletes stack {stack_name} in {region}. Type its name to confirm"),
-            None,
-            |_| Ok(()),
-        )?;
-        if typed != stack_name {
-            bail!("cancelled: the name typed does not match {stack_name}; nothing was deleted");
-        }
-    }
+    confirm_name(ui, stack_name, &region)?;
 
-    let forwarders_deleted = delete_forwarders(aws, ui, stack_name, &forwarders).await?;
-    let mut bucket = current
+    result.forwarders_deleted = delete_forwarders(aws, ui, stack_name, &forwarders).await?;
+    let bucket = current
         .as_ref()
         .and_then(|s| s.parameters.get("ArtifactBucket").cloned());
-    let mut stack_deleted = false;
-    if let Some(s) = &current {
-        ui.step(format!("Deleting stack {stack_name}"));
-        let marker = stack::latest_event_id(aws, &s.id).await.ok().flatten();
-        stack::delete_stack(aws, &s.id).await?;
-        let done = stack::wait(aws, ui, &s.id, stack_name, marker.clone(), "Deleting").await?;
-        if done.status != "DELETE_COMPLETE" {
-            if let Ok(lines) = stack::failures(aws, &s.id, marker.as_deref(), 5).await {
-                for l in lines {
-                    eprintln!("  {l}");
-                }
-            }
-            bail!(
-                "the stack {stack_name} could not be deleted: {}",
-                done.status
-            );
-        }
-        stack_deleted = true;
-        ui.success(format!("Stack {stack_name} deleted."));
-    } else {
-        ui.info(format!("No stack named {stack_name} in {region}."));
+    match &current {
+        Some(s) => result.stack_deleted = delete_stack(aws, ui, stack_name, s).await?,
+        None => ui.info(format!("No stack named {stack_name} in {region}.")),
     }
-
-    let mut secret_deleted = false;
     if let Some(s) = &existing_secret {
-        let name = secret::secret_name(stack_name);
-        match secret::force_delete(aws, &s.arn).await {
-            Ok(()) => {
-                secret_deleted = true;
-                ui.success(format!("Secret {name} deleted."));
-            }
-            // Already on its way out: Secrets Manager removes it when its
-            // recovery window ends; nothing is left for destroy to do.
-            Err(_) if s.scheduled_for_deletion => ui.info(format!(
-                "Secret {name} is already scheduled for deletion; Secrets Manager removes it at the end of its recovery window."
-            )),
-            Err(e) => return Err(e),
-        }
+        result.secret_deleted = delete_secret(aws, ui, stack_name, s).await?;
     }
-
-    let mut bucket_deleted = false;
     if args.purge {
-        let name = match bucket.take() {
-            Some(b) => b,
-            None => artifacts::artifact_bucket_name(aws).await?,
-        };
-        let users: Vec<String> = stack::list_ours(aws)
-            .await?
-            .into_iter()
-            .filter(|s| s.name != stack_name && s.status != "DELETE_COMPLETE")
-            .filter(|s| s.parameters.get("ArtifactBucket") == Some(&name))
-            .map(|s| s.name)
-            .collect();
-        if users.is_empty() {
-            ui.step(format!("Deleting the artifact bucket {name}"));
-            match artifacts::purge_bucket(aws, &name).await? {
-                artifacts::Purge::Deleted => {
-                    bucket_deleted = true;
-                    ui.success(format!("Bucket {name} deleted."));
-                }
-                artifacts::Purge::Missing => ui.info(format!("No bucket {name}.")),
-                artifacts::Purge::Kept(why) => {
-                    ui.warn(format!("Keeping the bucket {name}: {why}."))
-                }
-            }
-        } else {
-            ui.info(format!(
-                "Keeping the artifact bucket {name}: used by {}",
-                users.join(", ")
-            ));
-        }
+        result.bucket_deleted = purge_unused_bucket(aws, ui, stack_name, bucket).await?;
     }
+    Ok(result)
+}
 
-    Ok(DestroyResult {
-        stack: stack_name.to_string(),
-        region,
-        stack_deleted,
-        secret_deleted,
-        bucket_deleted,
-        forwarders_deleted,
+/// Only our own stacks, and none CloudFormation is still working on.
+fn check_deletable(stack_name: &str, s: &stack::StackInfo) -> Result<()> {
+    if !s.is_ours() && s.status != "REVIEW_IN_PROGRESS" {
+        bail!(
+            "the stack {stack_name} was not created by dingtalk-notifier (no app=dingtalk-notifier tag); not deleting it"
+        );
+    }
+    if let Some(msg) = busy_message(stack_name, &s.status) {
+        bail!(msg);
+    }
+    Ok(())
+}
+
+/// The stack's name, typed back (`--yes` answers for the user).
+fn confirm_name(ui: &Ui, stack_name: &str, region: &str) -> Result<()> {
+    if ui.assume_yes {
+        return Ok(());
+    }
+    if !ui.interactive {
+        bail!("destroy deletes the stack {stack_name} and its webhook secret: pass --yes to confirm without a terminal");
+    }
+    let typed = prompt::text(
+        &format!("This deletes stack {stack_name} in {region}. Type its name to confirm"),
+        None,
+        |_| Ok(()),
+    )?;
+    if typed != stack_name {
+        bail!("cancelled: the name typed does not match {stack_name}; nothing was deleted");
+    }
+    Ok(())
+}
+
+/// Deletes the stack and waits; a failure lists the resources that stayed.
+async fn delete_stack(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    s: &stack::StackInfo,
+) -> Result<bool> {
+    ui.step(format!("Deleting stack {stack_name}"));
+    let marker = stack::latest_event_id(aws, &s.id).await.ok().flatten();
+    stack::delete_stack(aws, &s.id).await?;
+    let done = stack::wait(aws, ui, &s.id, stack_name, marker.clone(), "Deleting").await?;
+    if done.status != "DELETE_COMPLETE" {
+        if let Ok(lines) = stack::failures(aws, &s.id, marker.as_deref(), 5).await {
+            for l in lines {
+                eprintln!("  {l}");
+            }
+        }
+        bail!(
+            "the stack {stack_name} could not be deleted: {}",
+            done.status
+        );
+    }
+    ui.success(format!("Stack {stack_name} deleted."));
+    Ok(true)
+}
+
+/// Deletes the webhook secret this stack owns; one already scheduled for
+/// deletion is left to Secrets Manager.
+async fn delete_secret(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    s: &secret::ExistingSecret,
+) -> Result<bool> {
+    let name = secret::secret_name(stack_name);
+    match secret::force_delete(aws, &s.arn).await {
+        Ok(()) => {
+            ui.success(format!("Secret {name} deleted."));
+            Ok(true)
+        }
+        // Already on its way out: Secrets Manager removes it when its
+        // recovery window ends; nothing is left for destroy to do.
+        Err(_) if s.scheduled_for_deletion => {
+            ui.info(format!(
+                "Secret {name} is already scheduled for deletion; Secrets Manager removes it at the end of its recovery window."
+            ));
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `--purge`: the artifact bucket, unless another notifier stack uses it.
+async fn purge_unused_bucket(
+    aws: &Aws,
+    ui: &Ui,
+    stack_name: &str,
+    bucket: Option<String>,
+) -> Result<bool> {
+    let name = match bucket {
+        Some(b) => b,
+        None => artifacts::artifact_bucket_name(aws).await?,
+    };
+    let users: Vec<String> = stack::list_ours(aws)
+        .await?
+        .into_iter()
+        .filter(|s| s.name != stack_name && s.status != "DELETE_COMPLETE")
+        .filter(|s| s.parameters.get("ArtifactBucket") == Some(&name))
+        .map(|s| s.name)
+        .collect();
+    if !users.is_empty() {
+        ui.info(format!(
+            "Keeping the artifact bucket {name}: used by {}",
+            users.join(", ")
+        ));
+        return Ok(false);
+    }
+    ui.step(format!("Deleting the artifact bucket {name}"));
+    Ok(match artifacts::purge_bucket(aws, &name).await? {
+        artifacts::Purge::Deleted => {
+            ui.success(format!("Bucket {name} deleted."));
+            true
+        }
+        artifacts::Purge::Missing => {
+            ui.info(format!("No bucket {name}."));
+            false
+        }
+        artifacts::Purge::Kept(why) => {
+            ui.warn(format!("Keeping the bucket {name}: {why}."));
+            false
+        }
     })
 }
 
@@ -324,12 +360,12 @@ async fn confirm_held_alerts(
         return Ok(()); // a review stack has no queues yet
     }
     let region = aws.region().unwrap_or_default().to_string();
-    let Ok(queues) = redrive::find_queues(aws, stack_name, &region).await else {
+    let Ok(queues) = queues::find_queues(aws, stack_name, &region).await else {
         return Ok(()); // an older or half-created stack without both queues
     };
     let count = |(visible, in_flight): (usize, usize)| visible + in_flight;
-    let dead = count(redrive::message_counts(aws, &queues.dead_letter).await?);
-    let buffered = count(redrive::message_counts(aws, &queues.alert).await?);
+    let dead = count(queues::message_counts(aws, &queues.dead_letter).await?);
+    let buffered = count(queues::message_counts(aws, &queues.alert).await?);
     let Some(summary) = held_alerts_summary(dead, buffered) else {
         return Ok(());
     };

@@ -8,12 +8,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::forwarder_stacks;
+use crate::aws::function_code::function_name;
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
-use crate::commands::deploy::Rule;
 use crate::config;
 use crate::errors::AwsResultExt;
 use crate::regions::{forwarder_stack_name, RegionsSpec};
+use crate::rules::Rule;
 use crate::term::output::table;
 
 /// The deployed function, as Lambda reports it.
@@ -81,20 +82,6 @@ async fn forwarders(aws: &Aws, info: &StackInfo, home: &str) -> Result<Vec<Forwa
             }
         })
         .collect())
-}
-
-/// The `FunctionName` output, else the stack's Lambda function resource (an
-/// engine may report resources before outputs, or an older template may lack
-/// the output).
-pub async fn function_name(aws: &Aws, info: &StackInfo) -> Result<Option<String>> {
-    if let Some(name) = info.outputs.get("FunctionName") {
-        return Ok(Some(name.clone()));
-    }
-    Ok(stack::resources_of_type(aws, info, "AWS::Lambda::Function")
-        .await?
-        .into_iter()
-        .next()
-        .map(|(_, name)| name))
 }
 
 async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {

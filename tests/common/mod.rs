@@ -17,18 +17,37 @@ pub fn webhook() -> String {
 }
 
 /// The CLI in `dir` with nothing from the developer's environment: no AWS
-/// profile, no instance metadata lookups, no colors, no terminal.
+/// profile, no instance metadata lookups, no colors, no terminal. Only the
+/// Rust toolchain stays reachable (rustup finds it through RUSTUP_HOME, which
+/// defaults to the real HOME's), so `deploy`'s toolchain check passes as it
+/// does for a user.
 pub fn cli(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"));
     cmd.args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(rust_homes())
         .env("HOME", dir)
         .env("NO_COLOR", "1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(std::process::Stdio::null());
     cmd
+}
+
+/// RUSTUP_HOME and CARGO_HOME as this test process sees them.
+pub fn rust_homes() -> Vec<(&'static str, String)> {
+    let home = std::env::var("HOME").unwrap_or_default();
+    vec![
+        (
+            "RUSTUP_HOME",
+            std::env::var("RUSTUP_HOME").unwrap_or(format!("{home}/.rustup")),
+        ),
+        (
+            "CARGO_HOME",
+            std::env::var("CARGO_HOME").unwrap_or(format!("{home}/.cargo")),
+        ),
+    ]
 }
 
 pub fn text(b: &[u8]) -> String {

@@ -65,7 +65,7 @@ pub async fn apply(
     let final_state = stack::describe(aws, stack_name)
         .await?
         .with_context(|| format!("the stack {stack_name} is missing after deploy"))?;
-    let function = crate::commands::status::function_name(aws, &final_state)
+    let function = crate::aws::function_code::function_name(aws, &final_state)
         .await?
         .with_context(|| format!("the stack {stack_name} has no function to check"))?;
     crate::aws::function_code::verify(aws, &function, &artifact.sha256).await?;

@@ -25,7 +25,7 @@ use crate::regions::RegionsSpec;
 use crate::term::output::Ui;
 
 pub use result::DeployResult;
-pub use settings::{Rule, DEFAULT_STACK_NAME};
+pub use settings::DEFAULT_STACK_NAME;
 
 pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<DeployResult> {
     let cfg_path = config::default_path();

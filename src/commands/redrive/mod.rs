@@ -16,9 +16,9 @@ use std::fmt;
 use anyhow::{bail, Result};
 use serde::Serialize;
 
+use crate::aws::queues::{find_queues, message_counts, queue_name, Queues};
 use alerts::Alert;
-pub(crate) use queues::{find_queues, message_counts};
-use queues::{queue_name, release, Poller, Queues, VISIBILITY_TIMEOUT};
+use queues::{release, Poller, VISIBILITY_TIMEOUT};
 use send::{move_batch, Moved};
 
 use crate::aws::Aws;

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 
 use super::alerts::Alert;
-use super::queues::{queue_name, Dead, Queues, BATCH_ENTRIES};
+use super::queues::{Dead, BATCH_ENTRIES};
+use crate::aws::queues::{queue_name, Queues};
 use crate::aws::Aws;
 use crate::errors::AwsResultExt;
 
