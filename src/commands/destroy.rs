@@ -13,8 +13,8 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use crate::aws::artifacts;
-use crate::aws::queues;
 use crate::aws::forwarder_stacks::{self, Found};
+use crate::aws::queues;
 use crate::aws::secret;
 use crate::aws::stack;
 use crate::aws::Aws;
@@ -136,12 +136,7 @@ fn confirm_name(ui: &Ui, stack_name: &str, region: &str) -> Result<()> {
 }
 
 /// Deletes the stack and waits; a failure lists the resources that stayed.
-async fn delete_stack(
-    aws: &Aws,
-    ui: &Ui,
-    stack_name: &str,
-    s: &stack::StackInfo,
-) -> Result<bool> {
+async fn delete_stack(aws: &Aws, ui: &Ui, stack_name: &str, s: &stack::StackInfo) -> Result<bool> {
     ui.step(format!("Deleting stack {stack_name}"));
     let marker = stack::latest_event_id(aws, &s.id).await.ok().flatten();
     stack::delete_stack(aws, &s.id).await?;

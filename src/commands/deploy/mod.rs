@@ -30,6 +30,9 @@ pub use settings::DEFAULT_STACK_NAME;
 pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<DeployResult> {
     let cfg_path = config::default_path();
     let cfg = config::load(&cfg_path)?.unwrap_or_default();
+    // The toolchain first: the early build needs it, and a missing piece
+    // must show before the first question.
+    preflight::check(ui, args, &cfg.deploy)?;
     let early = early_build::start(ui.interactive, args, &cfg.deploy);
     for warning in crate::cli::secret_flag_warnings(
         args.webhook_url.as_deref(),
@@ -37,7 +40,6 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     ) {
         ui.warn(warning);
     }
-    preflight::check(ui, args, &cfg.deploy)?;
     let stack_name = answers::stack_name(ui, global, &cfg)?;
 
     let aws = connect(global, cfg.region.clone(), ui.interactive).await?;
