@@ -7,6 +7,12 @@ use anyhow::{bail, Result};
 
 use crate::aws::connect::validate_region;
 
+/// The source of `test-send --region`'s events, which both templates'
+/// `TestEventRule` route. Not `aws.…`: EventBridge refuses PutEvents entries
+/// with such a source (NotAuthorizedForSourceException).
+pub const TEST_EVENT_SOURCE: &str = "dingtalk-notifier.test";
+pub const TEST_EVENT_DETAIL_TYPE: &str = "dingtalk-notifier test event";
+
 /// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for
 /// GovCloud, `aws` otherwise.
 pub fn partition(region: &str) -> &'static str {
@@ -136,6 +142,23 @@ pub fn forwarder_stack_name(stack_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_events_are_what_both_templates_route_and_not_an_aws_source() {
+        for template in [
+            crate::aws::stack::TEMPLATE,
+            crate::aws::stack::FORWARDER_TEMPLATE,
+        ] {
+            let t: serde_yaml::Value = serde_yaml::from_str(template).unwrap();
+            let pattern = &t["Resources"]["TestEventRule"]["Properties"]["EventPattern"];
+            assert_eq!(pattern["source"][0].as_str(), Some(TEST_EVENT_SOURCE));
+            assert_eq!(
+                pattern["detail-type"][0].as_str(),
+                Some(TEST_EVENT_DETAIL_TYPE)
+            );
+        }
+        assert!(!TEST_EVENT_SOURCE.starts_with("aws."));
+    }
     fn list(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
     }

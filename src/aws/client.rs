@@ -25,6 +25,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub account: aws_sdk_account::Client,
+    pub events: aws_sdk_eventbridge::Client,
 }
 
 impl Aws {
@@ -56,6 +57,7 @@ impl Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             sqs: aws_sdk_sqs::Client::new(&config),
             account: aws_sdk_account::Client::new(&config),
+            events: aws_sdk_eventbridge::Client::new(&config),
             config,
         }
     }

@@ -23,7 +23,9 @@ use crate::aws::Aws;
 use crate::aws::{secret, stack};
 use crate::cli::GlobalArgs;
 use crate::commands::{connect_for_stack, Reported};
+use crate::config;
 use crate::errors::AwsResultExt;
+use crate::regions;
 use crate::robot_security;
 use crate::term::output::Ui;
 
@@ -75,6 +77,13 @@ pub enum TestSendResult {
     },
     /// `--direct`, refused or not reached.
     DirectFailed { delivered: bool, error: String },
+    /// `--region`: a test event through that region's forwarder.
+    ThroughRegion {
+        region: String,
+        event_id: String,
+        delivered: bool,
+        log: Value,
+    },
     /// Through the stack: the function's outcome line for the message.
     ThroughSns {
         message_id: String,
@@ -97,6 +106,14 @@ impl fmt::Display for TestSendResult {
             } => write!(
                 f,
                 "Delivered: the function sent message {message_id} to DingTalk."
+            ),
+            TestSendResult::ThroughRegion {
+                region,
+                delivered: true,
+                ..
+            } => write!(
+                f,
+                "Delivered: the test event from {region} reached DingTalk through its forwarder."
             ),
             _ => Ok(()),
         }
@@ -122,6 +139,17 @@ pub async fn run(
             }
         };
         return Ok(direct(&cfg, &payload, args.timeout).await);
+    }
+    // `--region` other than the remembered home region: the sample starts
+    // on that region's bus and goes through its forwarder.
+    let home = config::load(&config::default_path())?.and_then(|c| c.region);
+    if let (Some(start), Some(home)) = (&global.region, &home) {
+        if start != home {
+            let mut at_home = global.clone();
+            at_home.region = Some(home.clone());
+            let (aws, stack_name) = connect_for_stack(&at_home, ui).await?;
+            return through_region(&aws, &stack_name, start, ui.json, args).await;
+        }
     }
     let (aws, stack_name) = connect_for_stack(global, ui).await?;
     through_sns(&aws, &stack_name, ui.json, args, &payload).await
@@ -255,6 +283,7 @@ async fn through_sns(
         aws,
         log_group,
         &message_id,
+        outcome_line(&message_id),
         started_ms - 60_000,
         Duration::from_secs(args.timeout),
     )
@@ -279,11 +308,14 @@ async fn through_sns(
     Ok((result, verdict))
 }
 
-/// Polls the log group for the function's outcome line about `message_id`.
+/// Polls the log group for the function's outcome line about `message_id`
+/// (an SNS message id, or the test-event source): log lines containing it
+/// that `outcome` accepts.
 async fn wait_for_outcome(
     aws: &Aws,
     log_group: &str,
     message_id: &str,
+    outcome: impl Fn(&str) -> Option<Value>,
     start_ms: i64,
     timeout: Duration,
 ) -> Result<Value> {
@@ -318,7 +350,7 @@ async fn wait_for_outcome(
                 }
             };
             for event in page.events() {
-                if let Some(line) = event.message().and_then(outcome_line(message_id)) {
+                if let Some(line) = event.message().and_then(&outcome) {
                     spinner.finish_and_clear();
                     return Ok(line);
                 }
@@ -341,13 +373,115 @@ async fn wait_for_outcome(
 
 /// Parses a log line and keeps it when it is the outcome line for `message_id`.
 fn outcome_line(message_id: &str) -> impl Fn(&str) -> Option<Value> + '_ {
+    outcome_where("alert_id", message_id)
+}
+
+/// Parses a log line and keeps it when it is an outcome line whose `field`
+/// is `value`.
+fn outcome_where<'a>(field: &'a str, value: &'a str) -> impl Fn(&str) -> Option<Value> + 'a {
     move |line: &str| {
         let start = line.find('{')?;
-        let value: Value = serde_json::from_str(line[start..].trim()).ok()?;
-        let ours = value.get("alert_id").and_then(Value::as_str) == Some(message_id);
-        let has_outcome = value.get("outcome").and_then(Value::as_str).is_some();
-        (ours && has_outcome).then_some(value)
+        let parsed: Value = serde_json::from_str(line[start..].trim()).ok()?;
+        let ours = parsed.get(field).and_then(Value::as_str) == Some(value);
+        let has_outcome = parsed.get("outcome").and_then(Value::as_str).is_some();
+        (ours && has_outcome).then_some(parsed)
     }
+}
+
+/// `test-send --region <start>`: a test event of our own source on
+/// `start`'s default bus, through its forwarder to the home stack, followed
+/// in the function's log to the first outcome line for that source since
+/// it was put (two test-sends at once may see each other's line).
+async fn through_region(
+    aws: &Aws,
+    stack_name: &str,
+    start: &str,
+    json: bool,
+    args: &TestSendArgs,
+) -> Result<Reported<TestSendResult>> {
+    let home = aws.region().unwrap_or_default().to_string();
+    if regions::partition(start) != regions::partition(&home) {
+        bail!("--region {start} is in another partition than the home region {home}: its events cannot reach the notifier");
+    }
+    if args.event.is_some() {
+        bail!("--event cannot start in another region: EventBridge refuses events with an aws.* source from PutEvents; use --event without --region, or --direct");
+    }
+    let Some(info) = stack::describe(aws, stack_name).await? else {
+        bail!("stack {stack_name} not found in {home} — run `dingtalk-notifier deploy` first");
+    };
+    let log_group = info
+        .outputs
+        .get("LogGroupName")
+        .context("the stack has no LogGroupName output; is the deploy finished? (`dingtalk-notifier status`)")?;
+    let started_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let event_id = put_test_event(&aws.in_region(start), start, &home).await?;
+    if !json {
+        eprintln!("Put test event {event_id} on the default bus of {start}; waiting for the function in {home}…");
+    }
+    let outcome = wait_for_outcome(
+        aws,
+        log_group,
+        regions::TEST_EVENT_SOURCE,
+        outcome_where("source", regions::TEST_EVENT_SOURCE),
+        started_ms - 5_000,
+        Duration::from_secs(args.timeout),
+    )
+    .await?;
+    let delivered = outcome.get("outcome").and_then(Value::as_str) == Some("delivered");
+    let verdict = match delivered {
+        true => Ok(()),
+        false => Err(anyhow::anyhow!(
+            "the function could not deliver the test event from {start}: {}",
+            outcome
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason logged")
+        )),
+    };
+    let result = TestSendResult::ThroughRegion {
+        region: start.to_string(),
+        event_id,
+        delivered,
+        log: outcome,
+    };
+    Ok((result, verdict))
+}
+
+/// PutEvents of one test event; a refused entry is an error with its code.
+async fn put_test_event(aws: &Aws, start: &str, home: &str) -> Result<String> {
+    let detail = json!({
+        "message": format!("dingtalk-notifier test-send: {start} → the notifier in {home}"),
+        "from_region": start,
+        "home_region": home,
+    });
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source(regions::TEST_EVENT_SOURCE)
+        .detail_type(regions::TEST_EVENT_DETAIL_TYPE)
+        .detail(detail.to_string())
+        .event_bus_name("default")
+        .build();
+    let out = aws
+        .events
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .aws("events:PutEvents")
+        .with_context(|| format!("putting the test event on the default bus of {start}"))?;
+    let first = out
+        .entries()
+        .first()
+        .context("EventBridge returned no entry")?;
+    if let Some(code) = first.error_code() {
+        bail!(
+            "EventBridge in {start} refused the test event: {code}: {}",
+            first.error_message().unwrap_or_default()
+        );
+    }
+    Ok(first.event_id().unwrap_or_default().to_string())
 }
 
 #[cfg(test)]

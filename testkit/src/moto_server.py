@@ -36,6 +36,13 @@
 # PutFunctionConcurrency and only with MOTO_LAMBDA_CONCURRENCY_QUOTA set, and
 # not at all when CloudFormation updates ReservedConcurrentExecutions.
 #
+# EventBridge targets: moto 5.2.5 raises NotImplementedError for an SNS
+# target (PutEvents then answers 500 whenever a rule aimed at a topic
+# matches), and puts an event for a bus in another region through PutEvents
+# again, which gives it a new id and time and the receiving region. Real
+# EventBridge publishes the event (JSON) to the topic, and routes it to the
+# other bus as it is: its region stays the one it happened in.
+#
 # Account ListRegions: not in moto 5.2.5. Real AWS lists the regions of the
 # caller's partition with their opt-in status (ENABLED_BY_DEFAULT, ENABLED,
 # DISABLED, ENABLING, DISABLING), filtered by RegionOptStatusContains, in
@@ -154,6 +161,64 @@ def _with_iam_action_names(check):
 
 access_control.IAMRequestBase.check_action_permitted = _with_iam_action_names(
     access_control.IAMRequestBase.check_action_permitted
+)
+
+import copy  # noqa: E402
+import json  # noqa: E402
+
+import moto.events.models as events_models  # noqa: E402
+from moto.utilities.arns import parse_arn  # noqa: E402
+from moto.core.utils import iso_8601_datetime_without_milliseconds, utcfromtimestamp  # noqa: E402
+
+
+def _event_for_delivery(event):
+    event = copy.deepcopy(event)
+    if isinstance(event.get("time"), (int, float)):
+        event["time"] = iso_8601_datetime_without_milliseconds(
+            utcfromtimestamp(float(event["time"]))
+        )
+    event.pop("ingestion-time", None)
+    return event
+
+
+def _with_sns_and_bus_targets(send):
+    def run(self, original_event, transform_input=True):
+        if not self.event_pattern.matches_event(original_event):
+            return
+        ours, others = [], []
+        for target in self.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service == "sns" or (
+                arn.service == "events" and arn.resource_type == "event-bus"
+            ):
+                ours.append((target, arn))
+            else:
+                others.append(target)
+        for target, arn in ours:
+            if arn.service == "sns":
+                from moto.sns.models import sns_backends
+
+                sns_backends[arn.account][arn.region].publish(
+                    json.dumps(_event_for_delivery(original_event)), arn=target["Arn"]
+                )
+            else:
+                backend = events_models.events_backends[arn.account][arn.region]
+                bus = backend.describe_event_bus(arn.resource_id)
+                for rule in list(bus.rules.values()):
+                    rule.send_to_targets(copy.deepcopy(original_event))
+        if others:
+            saved = self.targets
+            self.targets = others
+            try:
+                send(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+
+    return run
+
+
+events_models.Rule.send_to_targets = _with_sns_and_bus_targets(
+    events_models.Rule.send_to_targets
 )
 
 import moto.account.responses as account_responses  # noqa: E402
