@@ -102,9 +102,8 @@ fn an_event_file_and_a_digest() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).starts_with("error: reading the event file missing.json\n"),
-        "{}",
-        text(&out.stderr)
+    assert_eq!(
+        text(&out.stderr),
+        "error: reading the event file missing.json: No such file or directory (os error 2)\n"
     );
 }
