@@ -286,9 +286,11 @@ fn no_escalation_through_iam() {
                     s.sid
                 );
             } else if a == "iam:PassRole" {
-                assert_eq!(
-                    s.condition["StringEquals"]["iam:PassedToService"], "lambda.amazonaws.com",
-                    "{}",
+                // The function role to Lambda, the forwarder role to EventBridge.
+                let to = &s.condition["StringEquals"]["iam:PassedToService"];
+                assert!(
+                    to == "lambda.amazonaws.com" || to == "events.amazonaws.com",
+                    "{}: {to}",
                     s.sid
                 );
             } else {
@@ -368,4 +370,26 @@ fn the_boundary_covers_the_function_role() {
     for a in actions {
         assert!(granted(&boundary, &a), "the boundary cuts {a}");
     }
+}
+
+/// The boundary leaves the forwarder role its one permission (a deployer
+/// with the deploy policy gives it the boundary too).
+#[test]
+fn the_boundary_covers_the_forwarder_role() {
+    let doc = render(&deploy_policy_template(), "aws", "123456789012");
+    let boundary = common::iam::statements_of(&doc["Resources"]["FunctionBoundary"]);
+    let tpl: serde_yaml::Value =
+        serde_yaml::from_str(include_str!("../templates/forwarder.yaml")).unwrap();
+    let tpl: Value = serde_json::to_value(tpl).unwrap();
+    let role = &tpl["Resources"]["ForwarderRole"]["Properties"];
+    assert_eq!(role["Path"], "/dingtalk-notifier/");
+    assert_eq!(
+        role["PermissionsBoundary"]["Fn::If"][1]["Ref"],
+        "PermissionsBoundaryArn"
+    );
+    assert_eq!(
+        role["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"],
+        "events:PutEvents"
+    );
+    assert!(granted(&boundary, "events:PutEvents"));
 }
