@@ -261,6 +261,14 @@ pub struct DeployArgs {
         env = "DINGTALK_NOTIFIER_EXPORT_PREFIX"
     )]
     pub export_prefix: Option<String>,
+    /// E-mail address told when the notifier itself fails (alerts in the dead-letter queue, function errors); SNS mails a confirmation first. '' = no one
+    #[arg(
+        help_heading = "AWS and output",
+        long,
+        env = "DINGTALK_NOTIFIER_OPS_EMAIL",
+        value_name = "ADDRESS"
+    )]
+    pub ops_email: Option<String>,
     /// Permissions boundary ARN for the function's role (the PermissionsBoundaryArn output of docs/iam-deploy-policy.json; empty = none)
     #[arg(
         help_heading = "Function",

@@ -88,6 +88,10 @@ pub struct DeployConfig {
     /// another account: the random-suffix bucket used instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub artifact_bucket: Option<String>,
+    /// Where the notifier's own alarms mail (dead letters, function errors).
+    /// Not a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ops_email: Option<String>,
 }
 
 pub fn default_path() -> PathBuf {

@@ -270,6 +270,7 @@ async fn deploy_update_status_destroy() {
         // 6 x Timeout + BatchWindowSeconds, computed by the CLI.
         ("AlertQueueVisibilityTimeout", "361"),
         ("DebugLogs", "false"),
+        ("OpsEmail", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -385,9 +386,12 @@ async fn deploy_update_status_destroy() {
     assert_eq!(
         keys,
         [
+            "alarms",
+            "dead_letters",
             "function",
             "last_updated",
             "llm",
+            "ops_email",
             "outputs",
             "region",
             "rules",
@@ -482,6 +486,32 @@ async fn missing_or_invalid_input_creates_nothing() {
         "error: deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal\n"
     ), "{}", text(&out.stderr));
 
+    // A bad ops e-mail (flag or environment) is refused before any upload.
+    let out = w.run(
+        w.cmd(&[
+            "deploy",
+            "--yes",
+            "--artifact",
+            &zip,
+            "--ops-email",
+            "ops@example",
+        ])
+        .env("DINGTALK_WEBHOOK_URL", webhook()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: invalid --ops-email: `ops@example` is not an e-mail address; use one such as ops@example.com, or '' for none\n"
+    ), "{}", text(&out.stderr));
+    let out = w.run(
+        w.cmd(&["deploy", "--yes", "--artifact", &zip])
+            .env("DINGTALK_WEBHOOK_URL", webhook())
+            .env("DINGTALK_NOTIFIER_OPS_EMAIL", "ops at example.com"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).ends_with(
+        "error: invalid --ops-email: `ops at example.com` is not an e-mail address; use one such as ops@example.com, or '' for none\n"
+    ), "{}", text(&out.stderr));
+
     // Nothing was created.
     let cf = aws_sdk_cloudformation::Client::new(&cfg);
     assert!(cf
@@ -501,4 +531,151 @@ async fn missing_or_invalid_input_creates_nothing() {
         .is_empty());
     let s3 = aws_sdk_s3::Client::new(&cfg);
     assert!(s3.list_buckets().send().await.unwrap().buckets().is_empty());
+}
+
+/// moto's CloudFormation does not model `AWS::CloudWatch::Alarm` (nor the
+/// ops topic's policy and e-mail subscription: tests/template.rs holds their
+/// exact content). So this test creates the two alarms through CloudWatch's
+/// own API, with the names and metrics the template gives them, as
+/// CloudFormation would; the dead-letter queue is moto's real one.
+async fn create_alarms_as_the_template_would(cw: &aws_sdk_cloudwatch::Client, stack: &str) {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    for (suffix, namespace, metric, statistic) in [
+        (
+            "dead-letters",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            Statistic::Maximum,
+        ),
+        ("function-errors", "AWS/Lambda", "Errors", Statistic::Sum),
+    ] {
+        cw.put_metric_alarm()
+            .alarm_name(format!("{stack}-{suffix}"))
+            .namespace(namespace)
+            .metric_name(metric)
+            .statistic(statistic)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(0.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_dead_letters_the_ops_alarms_and_the_ops_email() {
+    let w = World::new().await;
+    let cfg = w.aws().await;
+    let out = w.deploy(&["--stack-name", "alerts", "--ops-email", "ops@example.com"]);
+    assert_ok(&out);
+    assert!(
+        text(&out.stderr).contains(
+            "SNS mailed a confirmation to ops@example.com: the ops alarms reach it only once it is confirmed\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let config = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(
+        config.contains("\nops_email = \"ops@example.com\"\n"),
+        "{config}"
+    );
+    let s = stack(&cfg, "alerts").await.expect("stack exists");
+    assert_eq!(params(&s)["OpsEmail"], "ops@example.com");
+
+    // Before the alarms exist (a stack from before them; here moto): each is
+    // reported missing, not an error.
+    let link = |name: &str| {
+        format!("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/{name}")
+    };
+    let out = w.run(&mut w.cmd(&["status", "--json"]));
+    assert_ok(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["region"], "us-east-1", "the links below assume it");
+    assert_eq!(doc["dead_letters"], 0);
+    assert_eq!(
+        doc["alarms"],
+        json!([
+            {"name": "alerts-dead-letters", "state": null, "link": link("alerts-dead-letters")},
+            {"name": "alerts-function-errors", "state": null, "link": link("alerts-function-errors")}
+        ])
+    );
+    assert_eq!(doc["ops_email"], "ops@example.com");
+
+    let cw = aws_sdk_cloudwatch::Client::new(&cfg);
+    create_alarms_as_the_template_would(&cw, "alerts").await;
+    cw.set_alarm_state()
+        .alarm_name("alerts-dead-letters")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("Threshold Crossed: 1 datapoint [3.0] was greater than the threshold (0.0).")
+        .send()
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let dlq = doc["outputs"]["DeadLetterQueueUrl"]
+        .as_str()
+        .map(str::to_string);
+    let dlq = match dlq {
+        Some(url) => url,
+        // moto leaves a change-set stack's outputs empty: the resource then.
+        None => {
+            let cf = aws_sdk_cloudformation::Client::new(&cfg);
+            cf.describe_stack_resources()
+                .stack_name("alerts")
+                .send()
+                .await
+                .unwrap()
+                .stack_resources()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some("DeadLetterQueue"))
+                .and_then(|r| r.physical_resource_id())
+                .unwrap()
+                .to_string()
+        }
+    };
+    for i in 0..3 {
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(format!("an undelivered alert {i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let out = w.run(&mut w.cmd(&["status", "--json"]));
+    assert_ok(&out);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["dead_letters"], 3);
+    let state = |i: usize| doc["alarms"][i]["state"].clone();
+    assert_eq!(state(0), "ALARM");
+    // moto starts an alarm as OK (CloudWatch as INSUFFICIENT_DATA).
+    assert_eq!(state(1), "OK");
+
+    let out = w.run(&mut w.cmd(&["status"]));
+    assert_ok(&out);
+    let human = text(&out.stdout);
+    for line in [
+        "Dead letters  3 waiting: fix the cause, then run `dingtalk-notifier redrive`\n"
+            .to_string(),
+        format!(
+            "Alarms        alerts-dead-letters  ALARM  {}\n",
+            link("alerts-dead-letters")
+        ),
+        "Ops e-mail    ops@example.com\n".to_string(),
+    ] {
+        assert!(human.contains(&line), "{line:?} in:\n{human}");
+    }
+
+    // `--ops-email ''` removes the address (and its subscription).
+    let out = w.deploy(&["--stack-name", "alerts", "--ops-email", ""]);
+    assert_ok(&out);
+    let s = stack(&cfg, "alerts").await.expect("stack exists");
+    assert_eq!(params(&s)["OpsEmail"], "");
+    let config = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(!config.contains("ops_email"), "{config}");
+    let out = w.run(&mut w.cmd(&["status", "--json"]));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["ops_email"], Value::Null);
 }

@@ -174,6 +174,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "HealthAbuseRuleName",
             "HealthRuleName",
             "LogGroupName",
+            "OpsTopicArn",
             "SecretArn",
             "SnsTopicArn",
             "TestEventRuleName",
@@ -185,6 +186,9 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
     assert_eq!(out["SnsTopicArn"], out["TopicArn"]);
     assert_eq!(out["SecretArn"], w.secret_arn);
     assert_eq!(out["LogGroupName"], "/dingtalk-notifier/notifier-default");
+    // The ops alarms tell a topic of their own, not the alert topic.
+    assert!(out["OpsTopicArn"].starts_with("arn:aws:sns:us-east-1:"));
+    assert_ne!(out["OpsTopicArn"], out["TopicArn"]);
 
     let topic = &out["TopicArn"];
     let expected = [
@@ -706,6 +710,9 @@ fn every_taggable_resource_is_tagged() {
     ]);
     for name in [
         "Topic",
+        "OpsTopic",
+        "DeadLetterAlarm",
+        "FunctionErrorsAlarm",
         "LogGroup",
         "DeadLetterQueue",
         "AlertQueue",
@@ -878,4 +885,178 @@ fn llm_max_tokens_pattern_is_the_clis_range() {
             "{n}"
         );
     }
+}
+
+// Who watches the watcher. moto's CloudFormation does not model
+// AWS::CloudWatch::Alarm, AWS::SNS::TopicPolicy or AWS::SNS::Subscription
+// (they become placeholders), so their exact content is asserted here; moto
+// checks the ops topic (`default_stack_has_every_rule_function_queue_and_logs`)
+// and `status` reading the alarms by name (tests/cli_deploy.rs).
+
+/// The properties both ops alarms share: one 5-minute period above zero,
+/// no data is no trouble, and both states told to the ops topic.
+fn ops_alarm(name_suffix: &str, description: &str, rest: Value) -> Value {
+    let mut alarm = json!({
+        "AlarmName": {"Fn::Sub": format!("${{AWS::StackName}}-{name_suffix}")},
+        "AlarmDescription": description,
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [{"Ref": "OpsTopic"}],
+        "OKActions": [{"Ref": "OpsTopic"}],
+        "Tags": [
+            {"Key": "app", "Value": "dingtalk-notifier"},
+            {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}
+        ]
+    });
+    for (k, v) in rest.as_object().unwrap() {
+        alarm[k] = v.clone();
+    }
+    alarm
+}
+
+#[test]
+fn dead_letter_alarm_fires_on_any_waiting_alert() {
+    let t = template();
+    let r = &t["Resources"]["DeadLetterAlarm"];
+    assert_eq!(r["Type"], "AWS::CloudWatch::Alarm");
+    assert!(
+        r["Condition"].is_null(),
+        "the alarm exists without an e-mail"
+    );
+    assert_eq!(
+        r["Properties"],
+        ops_alarm(
+            "dead-letters",
+            "dingtalk-notifier could not deliver alerts to DingTalk; they wait in the \
+             dead-letter queue. Fix the cause (webhook, keyword, robot), then run \
+             `dingtalk-notifier redrive`.",
+            json!({
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName",
+                                "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}],
+                "Statistic": "Maximum"
+            })
+        )
+    );
+}
+
+#[test]
+fn function_errors_alarm_fires_on_any_failed_invocation() {
+    let t = template();
+    let r = &t["Resources"]["FunctionErrorsAlarm"];
+    assert_eq!(r["Type"], "AWS::CloudWatch::Alarm");
+    assert!(
+        r["Condition"].is_null(),
+        "the alarm exists without an e-mail"
+    );
+    assert_eq!(
+        r["Properties"],
+        ops_alarm(
+            "function-errors",
+            "The dingtalk-notifier function failed; its alerts are tried again and may \
+             reach the dead-letter queue. Its log group (/dingtalk-notifier/<stack>) says why.",
+            json!({
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "Function"}}],
+                "Statistic": "Sum"
+            })
+        )
+    );
+}
+
+#[test]
+fn ops_topic_is_separate_unencrypted_and_exported() {
+    let t = template();
+    let r = &t["Resources"]["OpsTopic"];
+    assert_eq!(r["Type"], "AWS::SNS::Topic");
+    assert_eq!(
+        r["Properties"],
+        json!({"DisplayName": "dingtalk-notifier ops", "Tags": [
+            {"Key": "app", "Value": "dingtalk-notifier"},
+            {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}
+        ]})
+    );
+    assert_eq!(
+        t["Outputs"]["OpsTopicArn"]["Value"],
+        json!({"Ref": "OpsTopic"})
+    );
+    // Nothing of the DingTalk path refers to the ops topic, and the alarms
+    // never tell the alert topic.
+    for (name, res) in t["Resources"].as_object().unwrap() {
+        let text = res.to_string();
+        if name.starts_with("Ops") || name.ends_with("Alarm") {
+            assert!(!text.contains(r#"{"Ref":"Topic"}"#), "{name}: {text}");
+        } else {
+            assert!(!text.contains("OpsTopic"), "{name}: {text}");
+        }
+    }
+}
+
+#[test]
+fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
+    let t = template();
+    let r = &t["Resources"]["OpsTopicPolicy"];
+    assert_eq!(r["Type"], "AWS::SNS::TopicPolicy");
+    let alarm_arn = |suffix: &str| {
+        json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:${{AWS::StackName}}-{suffix}"
+        )})
+    };
+    assert_eq!(
+        r["Properties"],
+        json!({
+            "Topics": [{"Ref": "OpsTopic"}],
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "AlarmsOfThisStack", "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": {"Ref": "OpsTopic"},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": account()},
+                    "ArnEquals": {"aws:SourceArn": [alarm_arn("dead-letters"), alarm_arn("function-errors")]}
+                }
+            }]}
+        })
+    );
+    // The ARNs name exactly the alarms' names.
+    for (alarm, suffix) in [
+        ("DeadLetterAlarm", "dead-letters"),
+        ("FunctionErrorsAlarm", "function-errors"),
+    ] {
+        assert_eq!(
+            t["Resources"][alarm]["Properties"]["AlarmName"],
+            json!({"Fn::Sub": format!("${{AWS::StackName}}-{suffix}")})
+        );
+    }
+}
+
+#[test]
+fn ops_email_subscription_only_with_an_address() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["OpsEmailSubscription"],
+        json!({
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasOpsEmail",
+            "Properties": {"TopicArn": {"Ref": "OpsTopic"}, "Protocol": "email",
+                           "Endpoint": {"Ref": "OpsEmail"}}
+        })
+    );
+    assert_eq!(
+        t["Conditions"]["HasOpsEmail"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "OpsEmail"}, ""]}]})
+    );
+    let p = &t["Parameters"]["OpsEmail"];
+    assert_eq!(p["Type"], "String");
+    assert_eq!(p["Default"], "");
+    assert_eq!(p["MaxLength"], 254);
+    assert_eq!(
+        p["AllowedPattern"],
+        r"^([^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?$"
+    );
 }

@@ -26,6 +26,7 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub account: aws_sdk_account::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Aws {
@@ -58,6 +59,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(&config),
             account: aws_sdk_account::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             config,
         }
     }

@@ -1,6 +1,6 @@
 //! The AWS plumbing the commands stand on: one `SdkConfig` and its clients,
-//! the CloudFormation stack, the artifact bucket, the webhook secret, and the
-//! function zip they deploy.
+//! the CloudFormation stack, the artifact bucket, the webhook secret, the
+//! function zip they deploy, and the notifier's own alarms.
 
 pub mod account_regions;
 pub mod artifacts;
@@ -12,6 +12,7 @@ pub mod constraints;
 pub mod export_conflict;
 pub mod forwarder_stacks;
 pub mod function_code;
+pub mod ops;
 pub mod package;
 pub mod queues;
 pub mod region;

@@ -1,4 +1,5 @@
-//! `status`: what is deployed, read back from CloudFormation and Lambda.
+//! `status`: what is deployed, read back from CloudFormation and Lambda, and
+//! whether the notifier itself is healthy (dead letters, its alarms).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,6 +10,7 @@ use serde_json::Value;
 
 use crate::aws::forwarder_stacks;
 use crate::aws::function_code::function_name;
+use crate::aws::ops::{self, Alarm};
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
 use crate::config;
@@ -38,7 +40,11 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
         Some(name) => Some(function_info(aws, &name).await?),
         None => None,
     };
-    let mut result = StatusResult::new(&info, &region, function.as_ref());
+    let health = Health {
+        dead_letters: ops::dead_letters(aws, &info).await?,
+        alarms: ops::alarms(aws, &info.name, &region).await?,
+    };
+    let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
     Ok(result)
 }
@@ -84,6 +90,14 @@ async fn forwarders(aws: &Aws, info: &StackInfo, home: &str) -> Result<Vec<Forwa
         .collect())
 }
 
+/// The notifier's own health: what the DingTalk path could not deliver, and
+/// the alarms that watch it.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    pub dead_letters: Option<u64>,
+    pub alarms: Vec<Alarm>,
+}
+
 async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
     let f = aws
         .lambda
@@ -119,6 +133,12 @@ pub struct StatusResult {
     /// Rule key → enabled.
     rules: BTreeMap<&'static str, bool>,
     llm: LlmStatus,
+    /// Alerts waiting in the dead-letter queue; `None` without such a queue.
+    dead_letters: Option<u64>,
+    /// The ops alarms, in template order.
+    alarms: Vec<Alarm>,
+    /// Where the ops alarms mail; `None` when no one is subscribed.
+    ops_email: Option<String>,
     function: Option<FunctionInfo>,
     /// One entry per forwarder region (`deploy --regions`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -133,7 +153,12 @@ struct LlmStatus {
 }
 
 impl StatusResult {
-    pub fn new(info: &StackInfo, region: &str, function: Option<&FunctionInfo>) -> StatusResult {
+    pub fn new(
+        info: &StackInfo,
+        region: &str,
+        function: Option<&FunctionInfo>,
+        health: Health,
+    ) -> StatusResult {
         let param = |k: &str| info.parameters.get(k).map(String::as_str);
         StatusResult {
             stack: info.name.clone(),
@@ -154,6 +179,11 @@ impl StatusResult {
                     .unwrap_or(region)
                     .to_string(),
             },
+            dead_letters: health.dead_letters,
+            alarms: health.alarms,
+            ops_email: param("OpsEmail")
+                .filter(|e| !e.is_empty())
+                .map(str::to_string),
             function: function.cloned(),
             forwarders: Vec::new(),
         }
@@ -169,8 +199,13 @@ impl fmt::Display for StatusResult {
 
 /// The `--json` document as a value, for the tests.
 #[cfg(test)]
-pub fn status_json(info: &StackInfo, region: &str, function: Option<&FunctionInfo>) -> Value {
-    serde_json::to_value(StatusResult::new(info, region, function)).unwrap_or_default()
+pub fn status_json(
+    info: &StackInfo,
+    region: &str,
+    function: Option<&FunctionInfo>,
+    health: Health,
+) -> Value {
+    serde_json::to_value(StatusResult::new(info, region, function, health)).unwrap_or_default()
 }
 
 fn s(v: &Value) -> String {
@@ -216,6 +251,7 @@ pub fn render_human(doc: &Value) -> String {
             "off".into()
         },
     ));
+    rows.extend(health_rows(doc));
     if let Some(f) = doc["function"].as_object() {
         rows.push(("Function".into(), s(&f["name"])));
         rows.push(("Architecture".into(), s(&f["architecture"])));
@@ -246,6 +282,31 @@ pub fn render_human(doc: &Value) -> String {
         out.push_str(&table(&rows));
     }
     out
+}
+
+/// Dead letters, each alarm (name, state, console link) and where they mail.
+fn health_rows(doc: &Value) -> Vec<(String, String)> {
+    let dead_letters = match doc["dead_letters"].as_u64() {
+        Some(0) => "0".to_string(),
+        Some(n) => {
+            format!("{n} waiting: fix the cause, then run `dingtalk-notifier redrive`")
+        }
+        None => "-".to_string(),
+    };
+    let mut rows = vec![("Dead letters".to_string(), dead_letters)];
+    let alarms = doc["alarms"].as_array().cloned().unwrap_or_default();
+    for (i, a) in alarms.iter().enumerate() {
+        let state = a["state"].as_str().unwrap_or("missing (deploy again)");
+        rows.push((
+            if i == 0 { "Alarms" } else { "" }.to_string(),
+            format!("{}  {state}  {}", s(&a["name"]), s(&a["link"])),
+        ));
+    }
+    rows.push((
+        "Ops e-mail".into(),
+        doc["ops_email"].as_str().unwrap_or("none").to_string(),
+    ));
+    rows
 }
 
 #[cfg(test)]
@@ -280,7 +341,27 @@ mod tests {
             memory_size: Some(256),
             last_modified: None,
         };
-        let doc = status_json(&info, "ap-southeast-1", Some(&f));
+        info.parameters
+            .insert("OpsEmail".into(), "ops@example.com".into());
+        let link = |name: &str| {
+            format!("https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#alarmsV2:alarm/{name}")
+        };
+        let health = Health {
+            dead_letters: Some(2),
+            alarms: vec![
+                Alarm {
+                    name: "alerts-dead-letters".into(),
+                    state: Some("ALARM".into()),
+                    link: link("alerts-dead-letters"),
+                },
+                Alarm {
+                    name: "alerts-function-errors".into(),
+                    state: None,
+                    link: link("alerts-function-errors"),
+                },
+            ],
+        };
+        let doc = status_json(&info, "ap-southeast-1", Some(&f), health);
         assert_eq!(
             doc,
             json!({
@@ -289,6 +370,12 @@ mod tests {
                 "outputs": {"TopicArn": "arn:t"},
                 "rules": {"health": true, "health-abuse": false, "ec2": false, "alarm": true},
                 "llm": {"enabled": false, "model_id": "amazon.nova-lite-v1:0", "region": "ap-southeast-1"},
+                "dead_letters": 2,
+                "alarms": [
+                    {"name": "alerts-dead-letters", "state": "ALARM", "link": link("alerts-dead-letters")},
+                    {"name": "alerts-function-errors", "state": null, "link": link("alerts-function-errors")}
+                ],
+                "ops_email": "ops@example.com",
                 "function": {"name": "fn", "architecture": "arm64", "code_sha256": "abc=",
                               "memory_size": 256, "last_modified": null}
             })
@@ -297,6 +384,10 @@ mod tests {
             render_human(&doc),
             "Stack         alerts\nRegion        ap-southeast-1\nStatus        UPDATE_COMPLETE\n\
              Last updated  2026-01-02T03:04:05Z\nRules         health, alarm\nLLM           off\n\
+             Dead letters  2 waiting: fix the cause, then run `dingtalk-notifier redrive`\n\
+             Alarms        alerts-dead-letters  ALARM  https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#alarmsV2:alarm/alerts-dead-letters\n\
+             \x20             alerts-function-errors  missing (deploy again)  https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#alarmsV2:alarm/alerts-function-errors\n\
+             Ops e-mail    ops@example.com\n\
              Function      fn\nArchitecture  arm64\nCode SHA-256  abc=\n\nOutputs:\n  TopicArn  arn:t\n"
         );
     }

@@ -118,8 +118,11 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// condition it cannot evaluate becomes a Deny). So: statements meant only
 /// for CloudFormation's forward access sessions (`aws:CalledViaFirst`) go,
 /// because the CLI's own calls never carry it; other conditions (account,
-/// tags) go, and resources of the other services become `*`. A policy left
-/// empty is dropped. Returns (logical id, document).
+/// tags) go, and resources of the other services become `*`. moto names an
+/// action by the request's signing name, which for CloudWatch is
+/// `monitoring`, so each `cloudwatch:` action is also granted as
+/// `monitoring:` (IAM itself knows only `cloudwatch:`). A policy left empty
+/// is dropped. Returns (logical id, document).
 pub fn for_moto(rendered: &Value) -> Vec<(String, Value)> {
     rendered["Resources"]
         .as_object()
@@ -136,7 +139,14 @@ pub fn for_moto(rendered: &Value) -> Vec<(String, Value)> {
                         .iter()
                         .all(|a| a.starts_with("s3:") || a.starts_with("sqs:"));
                     let resources = if checked { json!(s.resources) } else { json!("*") };
-                    json!({"Sid": s.sid, "Effect": s.effect, "Action": s.actions, "Resource": resources})
+                    let mut actions = s.actions.clone();
+                    actions.extend(
+                        s.actions
+                            .iter()
+                            .filter_map(|a| a.strip_prefix("cloudwatch:"))
+                            .map(|a| format!("monitoring:{a}")),
+                    );
+                    json!({"Sid": s.sid, "Effect": s.effect, "Action": actions, "Resource": resources})
                 })
                 .collect();
             (!kept.is_empty()).then(|| (id.clone(), json!({"Version": "2012-10-17", "Statement": kept})))

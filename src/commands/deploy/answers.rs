@@ -13,8 +13,8 @@ use super::settings::{
 };
 use super::validate::{
     check, check_against_template, normalize_states, validate_architecture, validate_model_id,
-    validate_policy_arn, validate_reserved_concurrency, validate_stack_name, validate_time_zone,
-    ALARM_STATES, DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
+    validate_ops_email, validate_policy_arn, validate_reserved_concurrency, validate_stack_name,
+    validate_time_zone, ALARM_STATES, DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
 };
 use dingtalk_notifier_lambda::config::LLM_MAX_TOKENS_RANGE;
 use dingtalk_notifier_lambda::model_id::{default_llm_region, partition};
@@ -177,6 +177,11 @@ pub fn resolve_settings(
         "--permissions-boundary",
         validate_policy_arn(&permissions_boundary),
     )?;
+    let ops_email = given(&args.ops_email, &cfg.ops_email)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    check("--ops-email", validate_ops_email(&ops_email))?;
 
     let settings = Settings {
         stack_name,
@@ -206,6 +211,7 @@ pub fn resolve_settings(
         webhook_any_host: given(&args.webhook_any_host, &cfg.webhook_any_host).unwrap_or(false),
         artifact_bucket: cfg.artifact_bucket.clone(),
         permissions_boundary,
+        ops_email,
     };
     // The secret's ARN is only known later; this one has its exact length.
     let arn = format!(

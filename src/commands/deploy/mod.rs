@@ -78,6 +78,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     ));
 
     let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
+    let new_ops_email = new_ops_email(&answers.settings, current.stack.as_ref());
     let plan = plan::plan(answers, current)?;
     let mut result = apply::apply(&aws, ui, args, &plan, &region, early).await?;
     if !fleet.actions.is_empty() {
@@ -94,6 +95,11 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
             &fleet.found,
         )
         .await?;
+    }
+    if let Some(email) = new_ops_email {
+        ui.info(format!(
+            "SNS mailed a confirmation to {email}: the ops alarms reach it only once it is confirmed"
+        ));
     }
     Ok(result)
 }
@@ -155,6 +161,17 @@ async fn plan_regions(
     let found = forwarder_stacks::find(aws, &settings.stack_name, &lookup).await?;
     let actions = regions::plan_forwarders(settings, home, &chosen, &previous, &found)?;
     Ok(Fleet { actions, found })
+}
+
+/// The ops e-mail, when this deploy subscribes it anew (SNS then mails a
+/// confirmation that someone must click).
+fn new_ops_email(
+    settings: &settings::Settings,
+    stack: Option<&stack::StackInfo>,
+) -> Option<String> {
+    let before = stack.and_then(|s| s.parameters.get("OpsEmail"));
+    (!settings.ops_email.is_empty() && before != Some(&settings.ops_email))
+        .then(|| settings.ops_email.clone())
 }
 
 /// One tiny Converse call with the deploying user's credentials, so a model

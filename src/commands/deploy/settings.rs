@@ -47,6 +47,8 @@ pub struct Settings {
     pub artifact_bucket: Option<String>,
     /// Permissions boundary ARN of the function role; empty = none.
     pub permissions_boundary: String,
+    /// Where the notifier's own alarms mail (`OpsEmail`); empty = no one.
+    pub ops_email: String,
 }
 
 impl Settings {
@@ -87,6 +89,7 @@ impl Settings {
                 queue_timing::visibility_timeout(self.timeout, self.batch_window).to_string(),
             ),
             ("DebugLogs", self.debug_logs.to_string()),
+            ("OpsEmail", self.ops_email.clone()),
         ]
     }
 
@@ -122,6 +125,7 @@ impl Settings {
                 artifact_bucket: self.artifact_bucket.clone(),
                 permissions_boundary: (!self.permissions_boundary.is_empty())
                     .then(|| self.permissions_boundary.clone()),
+                ops_email: (!self.ops_email.is_empty()).then(|| self.ops_email.clone()),
             },
         }
     }
@@ -162,6 +166,7 @@ pub(crate) mod tests {
             webhook_any_host: false,
             artifact_bucket: None,
             permissions_boundary: String::new(),
+            ops_email: String::new(),
         }
     }
 
@@ -210,7 +215,8 @@ pub(crate) mod tests {
                 "LlmTemperature",
                 "ExportPrefix",
                 "AlertQueueVisibilityTimeout",
-                "DebugLogs"
+                "DebugLogs",
+                "OpsEmail"
             ]
         );
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());

@@ -44,6 +44,37 @@ pub fn validate_policy_arn(s: &str) -> Result<(), String> {
     }
 }
 
+/// Empty (no one), or an e-mail address as the template's `OpsEmail`
+/// pattern accepts it: `^([^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?$`, at
+/// most 254 characters (a test compares the two).
+pub fn validate_ops_email(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    // Java's (CloudFormation's) `\s`: ASCII whitespace, vertical tab included.
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0B' | '\x0C' | '\r');
+    let ok = s.chars().count() <= 254
+        && s.split_once('@').is_some_and(|(local, domain)| {
+            let tld = domain.rsplit_once('.').map(|(_, tld)| tld);
+            !local.is_empty()
+                && !local.chars().any(space)
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+                && domain
+                    .rsplit_once('.')
+                    .is_some_and(|(host, _)| !host.is_empty())
+                && tld.is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an e-mail address; use one such as ops@example.com, or '' for none"
+        ))
+    }
+}
+
 /// The original app's EC2 states: the transitional ones double the messages
 /// for little value.
 pub const DEFAULT_EC2_STATES: &str = "running,stopped,terminated";
@@ -140,6 +171,7 @@ pub const PARAMETER_FLAGS: &[(&str, &str)] = &[
     ("LlmTemperature", "--llm-temperature"),
     ("ExportPrefix", "--export-prefix"),
     ("DebugLogs", "--debug-logs"),
+    ("OpsEmail", "--ops-email"),
 ];
 
 /// Refuses, before anything is built or uploaded, every value the embedded
@@ -194,6 +226,54 @@ mod tests {
         assert!(validate_stack_name("dingtalk-notifier").is_ok());
         assert!(validate_stack_name("1abc").is_err());
         assert!(validate_stack_name("a_b").is_err());
+    }
+
+    /// The CLI refuses exactly what the template's `OpsEmail` refuses, so a
+    /// bad address stops the deploy before anything is uploaded.
+    #[test]
+    fn ops_email_check_is_the_templates_pattern() {
+        let t: serde_json::Value = serde_yaml::from_str(crate::aws::stack::TEMPLATE).unwrap();
+        let p = &t["Parameters"]["OpsEmail"];
+        let re = regex_lite::Regex::new(p["AllowedPattern"].as_str().unwrap()).unwrap();
+        let max = p["MaxLength"].as_u64().unwrap() as usize;
+        assert_eq!(p["Default"], "");
+        let long = format!("{}@example.com", "a".repeat(242));
+        let too_long = format!("{}@example.com", "a".repeat(243));
+        for s in [
+            "",
+            "ops@example.com",
+            "first.last+alerts@mail.example.co.uk",
+            "运维@example.cn",
+            "o@x-y.io",
+            long.as_str(),
+            too_long.as_str(),
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@example",
+            "ops@example.c",
+            "ops@.com",
+            "ops@exa mple.com",
+            "o ps@example.com",
+            "o\x0Bps@example.com",
+            "ops@@example.com",
+            "a@b@example.com",
+            "ops@example.com,dev@example.com",
+            "ops@example.c0m",
+            "ops@example_x.com",
+            "ops@example.com.",
+        ] {
+            let template_accepts = re.is_match(s) && s.chars().count() <= max;
+            assert_eq!(
+                validate_ops_email(s).is_ok(),
+                template_accepts,
+                "CLI and template disagree on `{s}`"
+            );
+        }
+        assert_eq!(
+            check("--ops-email", validate_ops_email("ops@example")).unwrap_err().to_string(),
+            "invalid --ops-email: `ops@example` is not an e-mail address; use one such as ops@example.com, or '' for none"
+        );
     }
 
     #[test]

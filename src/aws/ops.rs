@@ -1,0 +1,138 @@
+//! Who watches the watcher: the notifier's own health, for `status`. When
+//! DingTalk itself is what fails (robot deleted, keyword changed), alerts
+//! pile up in the dead-letter queue and the group hears nothing; the
+//! template's two alarms tell the ops topic (and `deploy --ops-email`), and
+//! `status` shows how many alerts wait and what state the alarms are in.
+
+use anyhow::{Context, Result};
+use dingtalk_notifier_lambda::markdown::links;
+use serde::Serialize;
+
+use crate::aws::queues;
+use crate::aws::stack::{self, StackInfo};
+use crate::aws::Aws;
+use crate::errors::AwsResultExt;
+
+/// The name suffixes of the template's alarms, in template order: the
+/// template names them `<stack>-<suffix>` (docs/design.md).
+pub const ALARM_SUFFIXES: [&str; 2] = ["dead-letters", "function-errors"];
+
+pub fn alarm_names(stack_name: &str) -> Vec<String> {
+    ALARM_SUFFIXES
+        .iter()
+        .map(|suffix| format!("{stack_name}-{suffix}"))
+        .collect()
+}
+
+/// One ops alarm as CloudWatch reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alarm {
+    pub name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`; `None` when the alarm does not
+    /// exist (a stack deployed before the alarms were added).
+    pub state: Option<String>,
+    /// The alarm's page in the console of the region's partition.
+    pub link: String,
+}
+
+/// Pure: each expected alarm with the state CloudWatch gave for it, if any.
+pub fn alarms_from(region: &str, names: &[String], found: &[(String, String)]) -> Vec<Alarm> {
+    names
+        .iter()
+        .map(|name| Alarm {
+            name: name.clone(),
+            state: found
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, state)| state.clone()),
+            link: links::alarm(region, name),
+        })
+        .collect()
+}
+
+/// The state of each of the stack's ops alarms, in template order.
+pub async fn alarms(aws: &Aws, stack_name: &str, region: &str) -> Result<Vec<Alarm>> {
+    let names = alarm_names(stack_name);
+    let out = aws
+        .cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(names.clone()))
+        .send()
+        .await
+        .aws("cloudwatch:DescribeAlarms")
+        .with_context(|| format!("reading the alarms of the stack {stack_name}"))?;
+    let found: Vec<(String, String)> = out
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| {
+            Some((
+                a.alarm_name()?.to_string(),
+                a.state_value()?.as_str().to_string(),
+            ))
+        })
+        .collect();
+    Ok(alarms_from(region, &names, &found))
+}
+
+/// Alerts waiting in the dead-letter queue (visible messages: what the
+/// alarm measures); `None` when the stack has no such queue.
+pub async fn dead_letters(aws: &Aws, info: &StackInfo) -> Result<Option<u64>> {
+    let url = match info.outputs.get("DeadLetterQueueUrl") {
+        Some(url) if !url.is_empty() => Some(url.clone()),
+        _ => stack::resources_of_type(aws, info, "AWS::SQS::Queue")
+            .await?
+            .into_iter()
+            .find(|(logical_id, _)| logical_id == "DeadLetterQueue")
+            .map(|(_, url)| url),
+    };
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    let (visible, _in_flight) = queues::message_counts(aws, &url).await?;
+    Ok(Some(visible as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alarms_keep_template_order_and_say_which_are_missing() {
+        let names = alarm_names("alerts");
+        assert_eq!(names, ["alerts-dead-letters", "alerts-function-errors"]);
+        let found = vec![("alerts-function-errors".to_string(), "OK".to_string())];
+        assert_eq!(
+            alarms_from("us-gov-west-1", &names, &found),
+            vec![
+                Alarm {
+                    name: "alerts-dead-letters".into(),
+                    state: None,
+                    link: "https://us-gov-west-1.console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#alarmsV2:alarm/alerts-dead-letters".into(),
+                },
+                Alarm {
+                    name: "alerts-function-errors".into(),
+                    state: Some("OK".into()),
+                    link: "https://us-gov-west-1.console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#alarmsV2:alarm/alerts-function-errors".into(),
+                },
+            ]
+        );
+    }
+
+    /// The console link follows the region's partition.
+    #[test]
+    fn alarm_links_use_the_partitions_console_domain() {
+        let link = |region: &str| alarms_from(region, &alarm_names("a"), &[])[0].link.clone();
+        assert_eq!(
+            link("ap-southeast-1"),
+            "https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#alarmsV2:alarm/a-dead-letters"
+        );
+        assert_eq!(
+            link("cn-north-1"),
+            "https://cn-north-1.console.amazonaws.cn/cloudwatch/home?region=cn-north-1#alarmsV2:alarm/a-dead-letters"
+        );
+        assert_eq!(
+            link("us-gov-east-1"),
+            "https://us-gov-east-1.console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-east-1#alarmsV2:alarm/a-dead-letters"
+        );
+    }
+}
