@@ -250,6 +250,7 @@ async fn deploy_update_status_destroy() {
         ("WebhookSecretArn", secret_arn.as_str()),
         ("EnableHealthRule", "true"),
         ("HealthEventRegions", "us-east-1,global"),
+        ("HealthForwardedRegions", ""),
         ("EnableHealthAbuseRule", "false"),
         ("EnableEc2StateChangeRule", "false"),
         ("Ec2States", "running,stopped,terminated"),

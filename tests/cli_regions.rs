@@ -157,6 +157,7 @@ async fn forwarders_are_created_remembered_up_to_date_and_removed() {
             ("PermissionsBoundaryArn", ""),
             ("EnableHealthRule", "true"),
             ("HealthEventRegions", region),
+            ("HealthForwardedRegions", ""),
             ("EnableHealthAbuseRule", "false"),
             ("EnableEc2StateChangeRule", "true"),
             ("Ec2States", "running,stopped,terminated"),

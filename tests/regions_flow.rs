@@ -2,7 +2,9 @@
 //! deploys the home stack (us-east-1) and forwarders in two other regions;
 //! an EC2 state change put in a forwarder region goes forwarder rule → home
 //! bus → home rule → SNS topic → alert queue → the real `bootstrap` → the
-//! local robot, and `test-send --region` follows its own event the same way.
+//! local robot, so does a Health event (once, not again from another
+//! region's copy), and `test-send --region` follows its own event the same
+//! way.
 //!
 //! What stands in for AWS, and where it falls short:
 //! - moto 5.2.5 neither delivers EventBridge → SNS nor keeps an event as it
@@ -90,7 +92,7 @@ async fn world() -> World {
             "--keyword",
             "告警",
             "--rules",
-            "ec2,alarm",
+            "health,ec2,alarm",
             "--regions",
             "eu-west-1,ap-southeast-1",
         ],
@@ -300,6 +302,38 @@ async fn an_ec2_event_in_a_forwarder_region_reaches_the_robot_with_its_region() 
         .await
         .unwrap();
 
+    // A Health event about ap-southeast-1, delivered there: forwarded. The
+    // same event as AWS Health's copy in another region (eu-west-1 and the
+    // home region us-east-1, standing in for the backup region): dropped by
+    // the forwarder's detail.eventRegion filter and by the home rule (not
+    // about us-east-1, not from a forwarder), so the group hears of it once.
+    let sample: Value = serde_json::from_str(dingtalk_notifier_lambda::samples::sample_event(
+        dingtalk_notifier_lambda::samples::SampleKind::Health,
+    ))
+    .unwrap();
+    assert_eq!(sample["detail"]["eventRegion"], "ap-southeast-1");
+    for region in ["ap-southeast-1", "eu-west-1", HOME] {
+        let put = aws_sdk_eventbridge::Client::new(&in_region(&w.moto, region))
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .source("aws.health")
+                    .detail_type("AWS Health Event")
+                    .detail(sample["detail"].to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.failed_entry_count(), 0);
+    }
+    let message = w.observed().await;
+    let event: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(event["region"], "ap-southeast-1");
+    assert_eq!(event["detail"], sample["detail"]);
+    let posts = w.wait_for_posts(2);
+    assert_eq!(posts[1], w.expected_post(&message));
+
     // test-send --region: our own source, through the other forwarder.
     let out = cli(
         w.dir.path(),
@@ -317,7 +351,11 @@ async fn an_ec2_event_in_a_forwarder_region_reaches_the_robot_with_its_region() 
     let event: Value = serde_json::from_str(&message).unwrap();
     assert_eq!(event["source"], "dingtalk-notifier.test");
     assert_eq!(event["region"], "ap-southeast-1");
-    let posts = w.wait_for_posts(2);
-    assert_eq!(posts.len(), 2, "the pending state was not delivered");
-    assert_eq!(posts[1], w.expected_post(&message));
+    let posts = w.wait_for_posts(3);
+    assert_eq!(
+        posts.len(),
+        3,
+        "neither the pending state nor the Health copy was delivered"
+    );
+    assert_eq!(posts[2], w.expected_post(&message));
 }

@@ -214,10 +214,17 @@ fn health_rules_filter_on_the_region_an_event_is_about() {
     for t in [forwarder(), notifier()] {
         assert_eq!(
             t["Resources"]["HealthRule"]["Properties"]["EventPattern"],
-            json!({"Fn::If": ["HasHealthEventRegions",
+            json!({"Fn::If": ["HasHealthForwardedRegions",
                 {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
-                 "detail": {"eventRegion": {"Ref": "HealthEventRegions"}}},
-                {"source": ["aws.health"], "detail-type": ["AWS Health Event"]}]})
+                 "$or": [
+                    {"region": [{"Ref": "AWS::Region"}],
+                     "detail": {"eventRegion": {"Ref": "HealthEventRegions"}}},
+                    {"region": {"Ref": "HealthForwardedRegions"}}
+                 ]},
+                {"Fn::If": ["HasHealthEventRegions",
+                    {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+                     "detail": {"eventRegion": {"Ref": "HealthEventRegions"}}},
+                    {"source": ["aws.health"], "detail-type": ["AWS Health Event"]}]}]})
         );
     }
 }
@@ -387,6 +394,32 @@ async fn deployed_forwarder_patterns_equal_the_home_stacks_for_the_same_paramete
             );
         }
     }
+
+    // A home stack with forwarders: its own events about itself, or what
+    // the forwarders sent.
+    let home = w
+        .deploy(
+            "us-east-1",
+            "home-forwarded",
+            NOTIFIER,
+            &[
+                ("ArtifactBucket", "artifacts-test"),
+                ("ArtifactKey", "lambda/abc.zip"),
+                ("WebhookSecretArn", w.secret_arn.as_str()),
+                ("HealthEventRegions", "us-east-1,global"),
+                ("HealthForwardedRegions", "eu-west-1,us-west-2"),
+                ("Ec2States", "running,stopped,terminated"),
+                ("AlarmStates", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        w.pattern("us-east-1", &home["HealthRuleName"]).await,
+        json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"], "$or": [
+            {"region": ["us-east-1"], "detail": {"eventRegion": ["us-east-1", "global"]}},
+            {"region": ["eu-west-1", "us-west-2"]}
+        ]})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

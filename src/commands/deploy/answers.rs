@@ -633,13 +633,14 @@ mod tests {
     #[test]
     fn every_parameter_follows_the_template() {
         use crate::commands::deploy::validate::PARAMETER_FLAGS;
-        // HealthEventRegions: the forwarder work sets it (issue 11); until
-        // then the template's default (every Health event) applies.
-        const LEFT_AT_DEFAULT: [&str; 4] = [
+        // HealthEventRegions, HealthForwardedRegions: not settings but the
+        // stack's region and its forwarders, added by `Plan::parameters`.
+        const LEFT_AT_DEFAULT: [&str; 5] = [
             "BatchSize",
             "BatchWindowSeconds",
             "MaxReceiveCount",
             "HealthEventRegions",
+            "HealthForwardedRegions",
         ];
         const MADE_BY_THE_CLI: [&str; 4] = [
             "ArtifactBucket",

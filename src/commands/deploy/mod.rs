@@ -79,7 +79,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
 
     let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
     let new_ops_email = new_ops_email(&answers.settings, current.stack.as_ref());
-    let plan = plan::plan(answers, current)?;
+    let mut plan = plan::plan(answers, current)?;
+    plan.forwarded_regions = fleet.chosen.clone();
     let mut result = apply::apply(&aws, ui, args, &plan, &region, early).await?;
     if !fleet.actions.is_empty() {
         ui.step(format!(
@@ -117,6 +118,8 @@ fn regions_spec(args: &DeployArgs, cfg: &config::ConfigFile) -> Result<RegionsSp
 /// The forwarder stacks as they are and what to do in each region, decided
 /// before anything changes so a foreign or busy stack stops the deploy early.
 struct Fleet {
+    /// The regions that get a forwarder.
+    chosen: Vec<String>,
     actions: Vec<(String, regions::Action)>,
     found: std::collections::BTreeMap<String, regions::Found>,
 }
@@ -154,13 +157,18 @@ async fn plan_regions(
     lookup.extend(previous.iter().filter(|r| !chosen.contains(r)).cloned());
     if lookup.is_empty() {
         return Ok(Fleet {
+            chosen,
             actions: Vec::new(),
             found: Default::default(),
         });
     }
     let found = forwarder_stacks::find(aws, &settings.stack_name, &lookup).await?;
     let actions = regions::plan_forwarders(settings, home, &chosen, &previous, &found)?;
-    Ok(Fleet { actions, found })
+    Ok(Fleet {
+        chosen,
+        actions,
+        found,
+    })
 }
 
 /// The ops e-mail, when this deploy subscribes it anew (SNS then mails a

@@ -35,6 +35,8 @@ pub struct Plan {
     /// The deployed parameter values, to notice a parameter-only change.
     pub current_parameters: Option<BTreeMap<String, String>>,
     pub secret: SecretPlan,
+    /// Regions with a forwarder: their Health events are the home rule's too.
+    pub forwarded_regions: Vec<String>,
 }
 
 /// The webhook secret's value to store, and how. No `Debug`: it holds the webhook.
@@ -70,6 +72,7 @@ impl Plan {
     ) -> Vec<(&'static str, String)> {
         let mut parameters = self.settings.parameters(bucket, key, secret_arn);
         parameters.push(("HealthEventRegions", regions::health_event_regions(region)));
+        parameters.push(("HealthForwardedRegions", self.forwarded_regions.join(",")));
         parameters
     }
 }
@@ -114,6 +117,7 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         recreate,
         current_parameters: stack.map(|s| s.parameters),
         secret: SecretPlan { action, value },
+        forwarded_regions: Vec::new(),
     })
 }
 
@@ -327,6 +331,7 @@ mod tests {
         assert!(params.contains(&("WebhookSecretArn", "arn:secret".to_string())));
         let mut expected = settings().parameters("b", "k", "arn:secret");
         expected.push(("HealthEventRegions", "us-west-2".to_string()));
+        expected.push(("HealthForwardedRegions", String::new()));
         assert_eq!(params, expected);
     }
 

@@ -38,6 +38,8 @@ pub fn forwarder_parameters(
             .filter(|(k, _)| SHARED.contains(k)),
     );
     out.push(("HealthEventRegions", health_event_regions(region)));
+    // Only the home stack receives forwarded events.
+    out.push(("HealthForwardedRegions", String::new()));
     out
 }
 
