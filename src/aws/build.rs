@@ -290,6 +290,50 @@ fn untested_packages(lock: &str, tested: &str) -> Result<Vec<String>> {
     Ok(packages(lock)?.difference(&tested).cloned().collect())
 }
 
+/// Where this machine's paths end up in the binary (panic locations, debug
+/// strings, C `__FILE__`), and the fixed names they get instead: the same
+/// sources give the same zip on every machine, whatever the user's home or
+/// cache directory is called.
+fn path_remaps(
+    src: &Path,
+    target_dir: &Path,
+    cargo_home: Option<&Path>,
+) -> Vec<(PathBuf, &'static str)> {
+    let mut remaps = Vec::new();
+    if let Some(home) = cargo_home {
+        remaps.push((home.to_path_buf(), "/cargo"));
+    }
+    // Later remaps win in rustc: the specific ones last.
+    remaps.push((target_dir.to_path_buf(), "/target"));
+    remaps.push((src.to_path_buf(), "/build"));
+    remaps
+}
+
+/// `--remap-path-prefix` for rustc, in cargo's 0x1f-separated form (paths may
+/// hold spaces).
+fn encoded_rustflags(remaps: &[(PathBuf, &str)]) -> String {
+    remaps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+/// The same for C code built by build scripts (aws-lc through zig cc).
+fn cflags(remaps: &[(PathBuf, &str)]) -> String {
+    remaps
+        .iter()
+        .map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".cargo")))
+}
+
 /// Hash of everything that decides the binary's bytes.
 fn cache_key(arch: Arch, tool: &Tool) -> String {
     let mut h = Sha256::new();
@@ -302,6 +346,8 @@ fn cache_key(arch: Arch, tool: &Tool) -> String {
     h.update(arch.target_triple().as_bytes());
     h.update(b"release");
     h.update(tool.name().as_bytes());
+    // Paths remapped (see `path_remaps`): older cached zips are rebuilt.
+    h.update(b"remap-path-prefix v1");
     hex::encode(h.finalize())
 }
 
@@ -381,10 +427,13 @@ fn run_build(
             }
         }
     }
+    let remaps = path_remaps(&src, &target_dir, cargo_home().as_deref());
     cmd.args(["--locked", "--bin", "bootstrap"])
         .current_dir(&src)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", encoded_rustflags(&remaps))
+        .env("CFLAGS", cflags(&remaps))
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let spinner = if progress {
@@ -421,6 +470,27 @@ fn run_build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_paths_get_fixed_names() {
+        let remaps = path_remaps(
+            Path::new("/home/ann/.cache/dingtalk-notifier/lambda-src"),
+            Path::new("/home/ann/.cache/dingtalk-notifier/lambda-target"),
+            Some(Path::new("/home/ann/.cargo")),
+        );
+        assert_eq!(
+            encoded_rustflags(&remaps),
+            "--remap-path-prefix=/home/ann/.cargo=/cargo\u{1f}\
+             --remap-path-prefix=/home/ann/.cache/dingtalk-notifier/lambda-target=/target\u{1f}\
+             --remap-path-prefix=/home/ann/.cache/dingtalk-notifier/lambda-src=/build"
+        );
+        assert_eq!(
+            cflags(&remaps),
+            "-ffile-prefix-map=/home/ann/.cargo=/cargo \
+             -ffile-prefix-map=/home/ann/.cache/dingtalk-notifier/lambda-target=/target \
+             -ffile-prefix-map=/home/ann/.cache/dingtalk-notifier/lambda-src=/build"
+        );
+    }
 
     #[cfg(unix)]
     #[test]

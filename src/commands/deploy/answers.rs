@@ -213,6 +213,13 @@ pub fn resolve_settings(
         permissions_boundary,
         ops_email,
     };
+    check_parameters(&settings, region)?;
+    Ok(settings)
+}
+
+/// The parameters as CloudFormation and Lambda will see them: within the
+/// template's constraints, and an environment under Lambda's 4 KB.
+fn check_parameters(settings: &Settings, region: &str) -> Result<()> {
     // The secret's ARN is only known later; this one has its exact length.
     let arn = format!(
         "arn:{}:secretsmanager:{region}:123456789012:secret:{}-AbCdEf",
@@ -227,8 +234,7 @@ pub fn resolve_settings(
             .cloned()
             .collect::<Vec<_>>(),
     )?;
-    bedrock::check_environment(&parameters)?;
-    Ok(settings)
+    bedrock::check_environment(&parameters)
 }
 
 fn resolve_rules(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Vec<Rule>> {
@@ -628,8 +634,7 @@ mod tests {
     }
 
     /// One source of truth: every parameter of the embedded template is set
-    /// by a flag, made by the CLI, or left at its default; and for each probe
-    /// the CLI refuses exactly what the template's constraints refuse.
+    /// by a flag, made by the CLI, or left at its default.
     #[test]
     fn every_parameter_follows_the_template() {
         use crate::commands::deploy::validate::PARAMETER_FLAGS;
@@ -672,6 +677,11 @@ mod tests {
                 "{name} is not in the template"
             );
         }
+    }
+
+    /// For each probe the CLI refuses exactly what the template refuses.
+    #[test]
+    fn the_cli_refuses_what_the_template_refuses() {
         type Set = fn(&mut DeployArgs, &str);
         let probes: [(&str, Set, &[&str]); 5] = [
             (
