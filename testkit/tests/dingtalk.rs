@@ -117,8 +117,17 @@ async fn keywords() {
         post(&server.webhook_url(), &markdown("hello", "world")).await,
         json!({"errcode": 310000, "errmsg": format!("keywords not in content, {MORE}")})
     );
+    // A markdown message needs the keyword in its title and in its text.
     assert_eq!(
         post(&server.webhook_url(), &markdown("告警 x", "world")).await["errcode"],
+        310000
+    );
+    assert_eq!(
+        post(&server.webhook_url(), &markdown("x", "告警 world")).await["errcode"],
+        310000
+    );
+    assert_eq!(
+        post(&server.webhook_url(), &markdown("告警 x", "### 告警 world")).await["errcode"],
         0
     );
     assert_eq!(
