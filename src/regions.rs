@@ -13,17 +13,8 @@ use crate::aws::connect::validate_region;
 pub const TEST_EVENT_SOURCE: &str = "dingtalk-notifier.test";
 pub const TEST_EVENT_DETAIL_TYPE: &str = "dingtalk-notifier test event";
 
-/// The AWS partition of a region: `aws-cn` for China, `aws-us-gov` for
-/// GovCloud, `aws` otherwise.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
+/// The AWS partition of a region: one definition, the function's.
+pub use dingtalk_notifier_lambda::model_id::partition;
 
 /// The region where AWS Health delivers a partition's global events (IAM and
 /// other global services; `detail.eventRegion` = `global`).

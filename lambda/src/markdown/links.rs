@@ -12,13 +12,7 @@ fn encode(s: &str) -> String {
 }
 
 fn console_domain(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "console.amazonaws.cn"
-    } else if region.starts_with("us-gov-") {
-        "console.amazonaws-us-gov.com"
-    } else {
-        "console.aws.amazon.com"
-    }
+    partition_console_domain(crate::model_id::partition(region))
 }
 
 /// AWS Health has its own `health.` host on the commercial and China
@@ -32,9 +26,13 @@ fn health_host(region: &str) -> String {
 
 /// The console domain of an ARN's partition (`arn:aws-cn:...`).
 fn arn_console_domain(arn: &str) -> &'static str {
-    match arn.split(':').nth(1) {
-        Some("aws-cn") => "console.amazonaws.cn",
-        Some("aws-us-gov") => "console.amazonaws-us-gov.com",
+    partition_console_domain(arn.split(':').nth(1).unwrap_or("aws"))
+}
+
+fn partition_console_domain(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "console.amazonaws.cn",
+        "aws-us-gov" => "console.amazonaws-us-gov.com",
         _ => "console.aws.amazon.com",
     }
 }

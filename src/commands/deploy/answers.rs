@@ -22,7 +22,6 @@ use dingtalk_notifier_lambda::model_id::{default_llm_region, partition};
 use crate::aws::bedrock;
 use crate::aws::connect::validate_region;
 use crate::aws::secret::{self, ExistingSecret};
-use crate::aws::stack;
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config::{self, ConfigFile, DeployConfig};
 use crate::robot_security::{self, RobotSecurity};
@@ -202,7 +201,7 @@ pub fn resolve_settings(
         log_retention: function.log_retention,
         time_zone,
         export_prefix,
-        batch_window: queue_timing::default_batch_window(stack::TEMPLATE)?,
+        batch_window: queue_timing::default_batch_window()?,
         debug_logs: given(&args.debug_logs, &cfg.debug_logs).unwrap_or(false),
         robot_security: None,
         at_mobiles: given(&args.at_mobiles, &cfg.at_mobiles).map(split_list),

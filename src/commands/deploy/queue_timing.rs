@@ -10,33 +10,41 @@
 //! in the embedded template: one source, read here.
 
 use anyhow::{Context, Result};
-use serde_json::Value;
+
+use crate::aws::constraints;
 
 /// 6 × `timeout` + `window`, all in seconds.
 pub fn visibility_timeout(timeout: u32, window: u32) -> u32 {
     6 * timeout + window
 }
 
-/// A Number parameter's `Default`, `MinValue` or `MaxValue` in the template.
-pub fn template_number(template: &str, parameter: &str, field: &str) -> Result<u32> {
-    let t: Value = serde_yaml::from_str(template).context("the embedded template is not YAML")?;
-    let v = &t["Parameters"][parameter][field];
-    v.as_u64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        .and_then(|n| u32::try_from(n).ok())
+/// A Number parameter's `Default`, `MinValue` or `MaxValue` in the embedded
+/// template, from the one parse of its parameters (`aws::constraints`).
+pub fn template_number(parameter: &str, field: &str) -> Result<u32> {
+    let c = constraints::all()
+        .get(parameter)
+        .with_context(|| format!("the template has no parameter {parameter}"))?;
+    let value = match field {
+        "Default" => c.default.as_deref().and_then(|d| d.parse::<f64>().ok()),
+        "MinValue" => c.min_value,
+        "MaxValue" => c.max_value,
+        _ => None,
+    };
+    value
+        .filter(|n| n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(n))
+        .map(|n| n as u32)
         .with_context(|| format!("the template's {parameter} has no numeric {field}"))
 }
 
 /// The batching window the stack gets when the CLI passes none.
-pub fn default_batch_window(template: &str) -> Result<u32> {
-    template_number(template, "BatchWindowSeconds", "Default")
+pub fn default_batch_window() -> Result<u32> {
+    template_number("BatchWindowSeconds", "Default")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TEMPLATE: &str = include_str!("../../../templates/notifier.yaml");
     /// SQS's largest visibility timeout (12 hours).
     const SQS_MAX_VISIBILITY_TIMEOUT: u32 = 43_200;
 
@@ -46,9 +54,9 @@ mod tests {
     /// below the function timeout (Lambda refuses such a mapping).
     #[test]
     fn every_accepted_timeout_and_window_meets_the_rule() {
-        let max = template_number(TEMPLATE, "AlertQueueVisibilityTimeout", "MaxValue")
+        let max = template_number("AlertQueueVisibilityTimeout", "MaxValue")
             .unwrap_or_else(|e| panic!("{e}"));
-        let min = template_number(TEMPLATE, "AlertQueueVisibilityTimeout", "MinValue")
+        let min = template_number("AlertQueueVisibilityTimeout", "MinValue")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(max, SQS_MAX_VISIBILITY_TIMEOUT);
         for timeout in 1..=900 {
@@ -63,14 +71,13 @@ mod tests {
 
     #[test]
     fn the_template_default_is_the_rule_over_its_own_defaults() {
-        let number =
-            |p: &str| template_number(TEMPLATE, p, "Default").unwrap_or_else(|e| panic!("{e}"));
+        let number = |p: &str| template_number(p, "Default").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             number("AlertQueueVisibilityTimeout"),
             visibility_timeout(number("Timeout"), number("BatchWindowSeconds"))
         );
         assert_eq!(
-            default_batch_window(TEMPLATE).unwrap_or_default(),
+            default_batch_window().unwrap_or_default(),
             number("BatchWindowSeconds")
         );
         assert_eq!(visibility_timeout(60, 1), 361);
