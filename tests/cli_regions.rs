@@ -154,9 +154,11 @@ async fn forwarders_are_created_remembered_up_to_date_and_removed() {
         assert_eq!(tags["dingtalk-notifier:stack"], "dingtalk-notifier");
         let expected: BTreeMap<String, String> = [
             ("HomeRegion", "us-east-1"),
+            ("HomeAccountId", ""),
             ("PermissionsBoundaryArn", ""),
             ("EnableHealthRule", "true"),
             ("HealthEventRegions", region),
+            ("HealthEventsAboutThisRegion", "false"),
             ("HealthForwardedRegions", ""),
             ("EnableHealthAbuseRule", "false"),
             ("EnableEc2StateChangeRule", "true"),

@@ -30,8 +30,27 @@ fn notifier() -> Value {
     serde_yaml::from_str(NOTIFIER).expect("the notifier template is plain YAML")
 }
 
+/// The home bus: in `HomeAccountId` when set (an organization's StackSet),
+/// else in this account.
 fn home_bus() -> Value {
-    json!({"Fn::Sub": "arn:${AWS::Partition}:events:${HomeRegion}:${AWS::AccountId}:event-bus/default"})
+    json!({"Fn::Sub": [
+        "arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccount}:event-bus/default",
+        {"HomeAccount": {"Fn::If": ["HasHomeAccountId", {"Ref": "HomeAccountId"}, {"Ref": "AWS::AccountId"}]}}
+    ]})
+}
+
+/// A rule's pattern as the notifier stack would have it: the forwarder's
+/// Health rule has one branch of its own first, for a StackSet's forwarders
+/// (`HealthEventsAboutThisRegion`), and the notifier's pattern after it.
+fn shared_pattern(rule: &str, forwarder_rule: &Value) -> Value {
+    let pattern = &forwarder_rule["Properties"]["EventPattern"];
+    match rule {
+        "HealthRule" => {
+            assert_eq!(pattern["Fn::If"][0], "HealthEventsAboutThisRegionOn");
+            pattern["Fn::If"][2].clone()
+        }
+        _ => pattern.clone(),
+    }
 }
 
 /// The names a pattern or condition refers to (`Ref`, `Fn::If`'s condition).
@@ -65,7 +84,8 @@ fn each_forwarder_rule_has_the_home_stacks_pattern_condition_and_switches() {
         let nr = &n["Resources"][rule];
         assert_eq!(fr["Type"], "AWS::Events::Rule", "{rule}");
         assert_eq!(
-            fr["Properties"]["EventPattern"], nr["Properties"]["EventPattern"],
+            shared_pattern(rule, fr),
+            nr["Properties"]["EventPattern"],
             "{rule}'s pattern"
         );
         assert_eq!(fr["Condition"], nr["Condition"], "{rule}'s switch");
@@ -73,7 +93,7 @@ fn each_forwarder_rule_has_the_home_stacks_pattern_condition_and_switches() {
         assert_eq!(fr["Properties"]["State"], "ENABLED", "{rule}");
         // Whatever the pattern and switch refer to means the same in both.
         let mut names = Vec::new();
-        references(&fr["Properties"]["EventPattern"], &mut names);
+        references(&shared_pattern(rule, fr), &mut names);
         references(&json!({"Condition": fr["Condition"]}), &mut names);
         let mut seen = Vec::new();
         while let Some(name) = names.pop() {
@@ -182,11 +202,62 @@ fn forwarder_role_may_only_put_events_on_the_home_bus() {
 }
 
 #[test]
-fn forwarder_refuses_its_own_region_as_home() {
+fn forwarder_refuses_its_own_bus_as_home() {
+    let f = forwarder();
+    // Another region, or (an organization's member account) another
+    // account: only both equal would loop.
+    assert_eq!(
+        f["Rules"]["HomeBusIsAnotherBus"]["Assertions"][0]["Assert"],
+        json!({"Fn::Or": [
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeRegion"}, {"Ref": "AWS::Region"}]}]},
+            {"Fn::And": [
+                {"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeAccountId"}, ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeAccountId"}, {"Ref": "AWS::AccountId"}]}]}
+            ]}
+        ]})
+    );
+    assert_eq!(
+        f["Parameters"]["HomeAccountId"],
+        json!({"Type": "String", "Default": "", "AllowedPattern": "^([0-9]{12})?$",
+               "ConstraintDescription": "must be a 12-digit AWS account id, or empty.",
+               "Description": f["Parameters"]["HomeAccountId"]["Description"]})
+    );
+    assert_eq!(
+        f["Conditions"]["HasHomeAccountId"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeAccountId"}, ""]}]})
+    );
+    assert_eq!(
+        f["Outputs"]["HomeBusArn"]["Value"],
+        home_bus(),
+        "the output names the bus the rules target"
+    );
+}
+
+#[test]
+fn a_stacksets_forwarder_keeps_the_health_events_about_its_own_region() {
     let f = forwarder();
     assert_eq!(
-        f["Rules"]["HomeRegionIsAnotherRegion"]["Assertions"][0]["Assert"],
-        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeRegion"}, {"Ref": "AWS::Region"}]}]})
+        f["Resources"]["HealthRule"]["Properties"]["EventPattern"]["Fn::If"][1],
+        json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+               "detail": {"eventRegion": {"Fn::If": ["InGlobalEventsRegion",
+                    [{"Ref": "AWS::Region"}, "global"], [{"Ref": "AWS::Region"}]]}}})
+    );
+    assert_eq!(
+        f["Conditions"]["HealthEventsAboutThisRegionOn"],
+        json!({"Fn::Equals": [{"Ref": "HealthEventsAboutThisRegion"}, "true"]})
+    );
+    // src/regions.rs global_events_region, for each partition.
+    assert_eq!(
+        f["Conditions"]["InGlobalEventsRegion"],
+        json!({"Fn::Or": [
+            {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+            {"Fn::Equals": [{"Ref": "AWS::Region"}, "cn-north-1"]},
+            {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-gov-west-1"]}
+        ]})
+    );
+    assert_eq!(
+        f["Parameters"]["HealthEventsAboutThisRegion"]["Default"],
+        "false"
     );
 }
 
@@ -211,9 +282,13 @@ fn test_events_use_a_source_eventbridge_accepts_from_us() {
 
 #[test]
 fn health_rules_filter_on_the_region_an_event_is_about() {
-    for t in [forwarder(), notifier()] {
+    let (f, n) = (forwarder(), notifier());
+    for pattern in [
+        shared_pattern("HealthRule", &f["Resources"]["HealthRule"]),
+        n["Resources"]["HealthRule"]["Properties"]["EventPattern"].clone(),
+    ] {
         assert_eq!(
-            t["Resources"]["HealthRule"]["Properties"]["EventPattern"],
+            pattern,
             json!({"Fn::If": ["HasHealthForwardedRegions",
                 {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
                  "$or": [
@@ -464,4 +539,63 @@ async fn deployed_forwarder_targets_the_home_bus_with_its_role() {
             "{output}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_region() {
+    let w = world().await;
+    let out = w
+        .deploy(
+            "us-east-1",
+            "member-fwd",
+            FORWARDER,
+            &[
+                ("HomeRegion", "us-east-1"),
+                ("HomeAccountId", "111122223333"),
+                ("HealthEventsAboutThisRegion", "true"),
+                ("HealthEventRegions", ""),
+                ("Ec2States", "running,stopped,terminated"),
+                ("AlarmStates", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        out["HomeBusArn"],
+        "arn:aws:events:us-east-1:111122223333:event-bus/default"
+    );
+    assert_eq!(
+        w.pattern("us-east-1", &out["HealthRuleName"]).await,
+        json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+               "detail": {"eventRegion": ["us-east-1", "global"]}})
+    );
+    let events = aws_sdk_eventbridge::Client::new(&w.in_region("us-east-1"));
+    for output in OUTPUTS {
+        let targets = events
+            .list_targets_by_rule()
+            .rule(&out[output])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(targets.targets()[0].arn(), out["HomeBusArn"], "{output}");
+    }
+    let elsewhere = w
+        .deploy(
+            "eu-west-1",
+            "member-fwd",
+            FORWARDER,
+            &[
+                ("HomeRegion", "us-east-1"),
+                ("HomeAccountId", "111122223333"),
+                ("HealthEventsAboutThisRegion", "true"),
+                ("HealthEventRegions", ""),
+                ("Ec2States", "running,stopped,terminated"),
+                ("AlarmStates", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        w.pattern("eu-west-1", &elsewhere["HealthRuleName"]).await,
+        json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+               "detail": {"eventRegion": ["eu-west-1"]}})
+    );
 }

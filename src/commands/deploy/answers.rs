@@ -637,14 +637,16 @@ mod tests {
     #[test]
     fn every_parameter_follows_the_template() {
         use crate::commands::deploy::validate::PARAMETER_FLAGS;
-        // HealthEventRegions, HealthForwardedRegions: not settings but the
-        // stack's region and its forwarders, added by `Plan::parameters`.
-        const LEFT_AT_DEFAULT: [&str; 5] = [
+        // HealthEventRegions, HealthForwardedRegions, OrganizationId: not
+        // settings but the stack's region, its forwarders and its
+        // organization, added by `Plan::parameters`.
+        const LEFT_AT_DEFAULT: [&str; 6] = [
             "BatchSize",
             "BatchWindowSeconds",
             "MaxReceiveCount",
             "HealthEventRegions",
             "HealthForwardedRegions",
+            "OrganizationId",
         ];
         const MADE_BY_THE_CLI: [&str; 4] = [
             "ArtifactBucket",

@@ -37,6 +37,9 @@ pub struct Plan {
     pub secret: SecretPlan,
     /// Regions with a forwarder: their Health events are the home rule's too.
     pub forwarded_regions: Vec<String>,
+    /// `deploy --organization`: the organization whose accounts may put
+    /// events on the home bus (`OrganizationId`); empty = none.
+    pub organization_id: String,
 }
 
 /// The webhook secret's value to store, and how. No `Debug`: it holds the webhook.
@@ -73,6 +76,7 @@ impl Plan {
         let mut parameters = self.settings.parameters(bucket, key, secret_arn);
         parameters.push(("HealthEventRegions", regions::health_event_regions(region)));
         parameters.push(("HealthForwardedRegions", self.forwarded_regions.join(",")));
+        parameters.push(("OrganizationId", self.organization_id.clone()));
         parameters
     }
 }
@@ -118,6 +122,7 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         current_parameters: stack.map(|s| s.parameters),
         secret: SecretPlan { action, value },
         forwarded_regions: Vec::new(),
+        organization_id: String::new(),
     })
 }
 
@@ -332,6 +337,7 @@ mod tests {
         let mut expected = settings().parameters("b", "k", "arn:secret");
         expected.push(("HealthEventRegions", "us-west-2".to_string()));
         expected.push(("HealthForwardedRegions", String::new()));
+        expected.push(("OrganizationId", String::new()));
         assert_eq!(params, expected);
     }
 

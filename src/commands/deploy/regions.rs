@@ -30,7 +30,12 @@ pub fn forwarder_parameters(
         "EnableAlarmRule",
         "AlarmStates",
     ];
-    let mut out = vec![("HomeRegion", home.to_string())];
+    // A regional forwarder sends to this account's bus and is told its
+    // region's Health events; the StackSet's are not (`stackset_parameters`).
+    let mut out = vec![
+        ("HomeRegion", home.to_string()),
+        ("HomeAccountId", String::new()),
+    ];
     out.extend(
         settings
             .parameters("", "", "")
@@ -38,6 +43,7 @@ pub fn forwarder_parameters(
             .filter(|(k, _)| SHARED.contains(k)),
     );
     out.push(("HealthEventRegions", health_event_regions(region)));
+    out.push(("HealthEventsAboutThisRegion", "false".to_string()));
     // Only the home stack receives forwarded events.
     out.push(("HealthForwardedRegions", String::new()));
     out

@@ -1,0 +1,64 @@
+//! The notifier template's side of `deploy --organization`
+//! (docs/design.md, "Many accounts"): with an `OrganizationId`, one
+//! statement on the default bus lets the organization's principals put
+//! events there; without one, nothing. moto's CloudFormation does not model
+//! `AWS::Events::EventBusPolicy`, so the content is asserted here.
+
+use serde_json::{json, Value};
+
+const NOTIFIER: &str = include_str!("../templates/notifier.yaml");
+
+fn notifier() -> Value {
+    serde_yaml::from_str(NOTIFIER).expect("the notifier template is plain YAML")
+}
+
+#[test]
+fn the_bus_policy_lets_only_the_organizations_principals_put_events() {
+    let t = notifier();
+    assert_eq!(
+        t["Resources"]["OrganizationBusPolicy"],
+        json!({
+            "Type": "AWS::Events::EventBusPolicy",
+            "Condition": "HasOrganizationId",
+            "Properties": {
+                "EventBusName": "default",
+                "StatementId": {"Fn::Sub": "${AWS::StackName}-organization"},
+                "Statement": {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "events:PutEvents",
+                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+                }
+            }
+        })
+    );
+}
+
+#[test]
+fn no_organization_id_no_bus_policy() {
+    let t = notifier();
+    assert_eq!(
+        t["Conditions"]["HasOrganizationId"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]})
+    );
+    let p = &t["Parameters"]["OrganizationId"];
+    assert_eq!(p["Type"], "String");
+    assert_eq!(p["Default"], "");
+    assert_eq!(p["AllowedPattern"], "^(o-[a-z0-9]{10,32})?$");
+    let policies: Vec<&str> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Events::EventBusPolicy")
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(policies, ["OrganizationBusPolicy"], "the only bus policy");
+}
+
+#[test]
+fn the_statement_id_fits_eventbridges_limit_for_the_longest_stack_name_deploy_allows() {
+    // StatementId: 1-64 of [a-zA-Z0-9-_]; `deploy --organization` refuses a
+    // stack name longer than 51 characters (64 - "-organization").
+    assert_eq!(format!("{}-organization", "a".repeat(51)).len(), 64);
+}
