@@ -257,6 +257,8 @@ async fn deploy_update_status_destroy() {
         ("EnableAlarmRule", "true"),
         ("AlarmStates", "ALARM,OK"),
         ("DisplayTimeZone", "Asia/Shanghai"),
+        // Filled by `deploy --organization` only.
+        ("AccountNames", ""),
         ("LlmEnabled", "false"),
         ("LlmModelId", "amazon.nova-lite-v1:0"),
         ("LlmRegion", ""),

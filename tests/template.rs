@@ -250,6 +250,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("LLM_TEMPERATURE", "0.2"),
         ("DINGTALK_CONCURRENCY", "2"),
         ("DEBUG_LOGS", "false"),
+        ("ACCOUNT_NAMES", ""),
         ("RUST_LOG", "info"),
     ]
     .iter()
@@ -482,6 +483,19 @@ fn debug_logs_switch_feeds_the_function_environment() {
     assert_eq!(
         t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]["DEBUG_LOGS"],
         json!({"Ref": "DebugLogs"})
+    );
+}
+
+#[test]
+fn account_names_feed_the_function_environment_and_default_to_none() {
+    let t = template();
+    let p = &t["Parameters"]["AccountNames"];
+    assert_eq!(p["Type"], "String");
+    assert_eq!(p["Default"], "");
+    assert_eq!(p["MaxLength"], 3500);
+    assert_eq!(
+        t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]["ACCOUNT_NAMES"],
+        json!({"Ref": "AccountNames"})
     );
 }
 

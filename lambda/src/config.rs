@@ -1,5 +1,6 @@
 //! The function's settings, from the environment the template sets.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::format::FormatOptions;
@@ -39,6 +40,7 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ("LLM_TEMPERATURE", EnvSource::Parameter("LlmTemperature")),
     ("DINGTALK_CONCURRENCY", EnvSource::Literal("2")),
     ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
+    ("ACCOUNT_NAMES", EnvSource::Parameter("AccountNames")),
     ("RUST_LOG", EnvSource::Literal("info")),
 ];
 
@@ -88,8 +90,9 @@ pub struct LlmConfig {
 pub struct Config {
     pub secret_arn: String,
     pub format: FormatOptions,
-    /// Set when DISPLAY_TIME_ZONE was not a known zone; logged at start.
-    pub time_zone_warning: Option<String>,
+    /// Settings that were unreadable and left at their defaults (time zone,
+    /// account names); logged at start.
+    pub warnings: Vec<String>,
     /// `None` when the LLM step is off.
     pub llm: Option<LlmConfig>,
     /// Messages the robot accepts per `rate_window` (DingTalk: 20 a minute).
@@ -119,26 +122,58 @@ impl Config {
     /// The same as [`Config::from_env`] over any lookup, so it is testable
     /// without touching the process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let var = |k: &str| {
-            get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
+        let vars = Vars(&get);
+        let secret_arn = vars
+            .get("DINGTALK_SECRET_ARN")
+            .ok_or(ConfigError::Missing("DINGTALK_SECRET_ARN"))?;
+        let (format, warnings) = format_options(&vars);
+        let llm = match vars.switch("LLM_ENABLED")? {
+            true => Some(llm_config(&vars)?),
+            false => None,
         };
-        let secret_arn =
-            var("DINGTALK_SECRET_ARN").ok_or(ConfigError::Missing("DINGTALK_SECRET_ARN"))?;
-        let mut format = FormatOptions::default();
-        let mut time_zone_warning = None;
-        if let Some(tz) = var("DISPLAY_TIME_ZONE") {
-            match tz.parse::<chrono_tz::Tz>() {
-                Ok(z) => format.time_zone = z,
-                Err(_) => {
-                    time_zone_warning = Some(format!(
-                        "DISPLAY_TIME_ZONE `{tz}` is not an IANA time zone; using Asia/Shanghai"
-                    ))
-                }
-            }
-        }
-        let switch = |name: &'static str| match var(name).as_deref() {
+        Ok(Config {
+            secret_arn,
+            format,
+            warnings,
+            llm,
+            rate_limit: vars.whole(
+                "DINGTALK_RATE_LIMIT",
+                crate::dingtalk::DEFAULT_RATE_LIMIT as u64,
+                "messages per window, a positive whole number",
+            )? as usize,
+            rate_window: Duration::from_millis(vars.whole(
+                "DINGTALK_RATE_WINDOW_MS",
+                crate::dingtalk::DEFAULT_RATE_WINDOW.as_millis() as u64,
+                "milliseconds, a positive whole number",
+            )?),
+            concurrency: vars.whole(
+                "DINGTALK_CONCURRENCY",
+                crate::dingtalk::DEFAULT_CONCURRENCY as u64,
+                "function instances sending at once, a positive whole number",
+            )? as usize,
+            digest_min_alerts: vars.whole(
+                "DIGEST_MIN_ALERTS",
+                DEFAULT_DIGEST_MIN_ALERTS as u64,
+                "a positive whole number of alerts",
+            )? as usize,
+            debug_logs: vars.switch("DEBUG_LOGS")?,
+        })
+    }
+}
+
+/// The environment, trimmed, with an empty value read as unset (CloudFormation
+/// passes empty parameters as empty strings).
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn switch(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref() {
             None | Some("false") | Some("0") | Some("no") | Some("off") => Ok(false),
             Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
             Some(other) => Err(ConfigError::Invalid {
@@ -146,100 +181,102 @@ impl Config {
                 value: other.to_string(),
                 expected: "use true or false",
             }),
-        };
-        let enabled = switch("LLM_ENABLED")?;
-        let debug_logs = switch("DEBUG_LOGS")?;
-        let llm =
-            if enabled {
-                let max_tokens =
-                    match var("LLM_MAX_TOKENS") {
-                        None => 400,
-                        Some(v) => v.parse::<i32>().ok().filter(|n| *n > 0).ok_or(
-                            ConfigError::Invalid {
-                                name: "LLM_MAX_TOKENS",
-                                value: v,
-                                expected: "a positive whole number",
-                            },
-                        )?,
-                    };
-                let temperature = match var("LLM_TEMPERATURE") {
-                    None => 0.2,
-                    Some(v) => v
-                        .parse::<f32>()
-                        .ok()
-                        .filter(|t| (0.0..=1.0).contains(t))
-                        .ok_or(ConfigError::Invalid {
-                            name: "LLM_TEMPERATURE",
-                            value: v,
-                            expected: "a number from 0 to 1",
-                        })?,
-                };
-                let timeout_ms =
-                    match var("LLM_TIMEOUT_MS") {
-                        None => 10_000,
-                        Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(
-                            ConfigError::Invalid {
-                                name: "LLM_TIMEOUT_MS",
-                                value: v,
-                                expected: "milliseconds, a positive whole number",
-                            },
-                        )?,
-                    };
-                Some(LlmConfig {
-                    model_id: var("LLM_MODEL_ID").unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
-                    region: var("LLM_REGION"),
-                    system_prompt: var("LLM_SYSTEM_PROMPT"),
-                    max_tokens,
-                    temperature,
-                    timeout: Duration::from_millis(timeout_ms),
-                })
-            } else {
-                None
-            };
-        let whole = |name: &'static str, default: u64, expected: &'static str| match var(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::Invalid {
-                    name,
-                    value: v,
-                    expected,
-                }),
-        };
-        let rate_limit = whole(
-            "DINGTALK_RATE_LIMIT",
-            crate::dingtalk::DEFAULT_RATE_LIMIT as u64,
-            "messages per window, a positive whole number",
-        )? as usize;
-        let rate_window = Duration::from_millis(whole(
-            "DINGTALK_RATE_WINDOW_MS",
-            crate::dingtalk::DEFAULT_RATE_WINDOW.as_millis() as u64,
-            "milliseconds, a positive whole number",
-        )?);
-        let concurrency = whole(
-            "DINGTALK_CONCURRENCY",
-            crate::dingtalk::DEFAULT_CONCURRENCY as u64,
-            "function instances sending at once, a positive whole number",
-        )? as usize;
-        let digest_min_alerts = whole(
-            "DIGEST_MIN_ALERTS",
-            DEFAULT_DIGEST_MIN_ALERTS as u64,
-            "a positive whole number of alerts",
-        )? as usize;
-        Ok(Config {
-            secret_arn,
-            format,
-            time_zone_warning,
-            llm,
-            rate_limit,
-            rate_window,
-            concurrency,
-            digest_min_alerts,
-            debug_logs,
-        })
+        }
     }
+
+    fn whole(
+        &self,
+        name: &'static str,
+        default: u64,
+        expected: &'static str,
+    ) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(value) => {
+                value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError::Invalid {
+                        name,
+                        value,
+                        expected,
+                    })
+            }
+        }
+    }
+}
+
+/// Time zone and account names: a bad value of either only costs readability,
+/// so it becomes a warning logged at start, never a refusal to deliver.
+fn format_options(vars: &Vars) -> (FormatOptions, Vec<String>) {
+    let mut format = FormatOptions::default();
+    let mut warnings = Vec::new();
+    if let Some(tz) = vars.get("DISPLAY_TIME_ZONE") {
+        match tz.parse::<chrono_tz::Tz>() {
+            Ok(z) => format.time_zone = z,
+            Err(_) => warnings.push(format!(
+                "DISPLAY_TIME_ZONE `{tz}` is not an IANA time zone; using Asia/Shanghai"
+            )),
+        }
+    }
+    if let Some(names) = vars.get("ACCOUNT_NAMES") {
+        match parse_account_names(&names) {
+            Some(map) => format.account_names = map,
+            None => warnings.push(
+                "ACCOUNT_NAMES is not a JSON object of account id to name; messages show account ids only"
+                    .to_string(),
+            ),
+        }
+    }
+    (format, warnings)
+}
+
+/// `{"111122223333": "prod-web"}`; `None` for anything else, so one bad
+/// entry cannot put a wrong name on an account.
+fn parse_account_names(raw: &str) -> Option<BTreeMap<String, String>> {
+    let map: BTreeMap<String, String> = serde_json::from_str(raw).ok()?;
+    let valid = |id: &String| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit());
+    map.keys().all(valid).then_some(map)
+}
+
+fn llm_config(vars: &Vars) -> Result<LlmConfig, ConfigError> {
+    let positive = |name: &'static str, default: u64, expected: &'static str| {
+        vars.whole(name, default, expected)
+    };
+    let max_tokens = positive("LLM_MAX_TOKENS", 400, "a positive whole number")?;
+    let max_tokens = i32::try_from(max_tokens).map_err(|_| ConfigError::Invalid {
+        name: "LLM_MAX_TOKENS",
+        value: max_tokens.to_string(),
+        expected: "a positive whole number",
+    })?;
+    let temperature = match vars.get("LLM_TEMPERATURE") {
+        None => 0.2,
+        Some(v) => v
+            .parse::<f32>()
+            .ok()
+            .filter(|t| (0.0..=1.0).contains(t))
+            .ok_or(ConfigError::Invalid {
+                name: "LLM_TEMPERATURE",
+                value: v,
+                expected: "a number from 0 to 1",
+            })?,
+    };
+    let timeout_ms = positive(
+        "LLM_TIMEOUT_MS",
+        10_000,
+        "milliseconds, a positive whole number",
+    )?;
+    Ok(LlmConfig {
+        model_id: vars
+            .get("LLM_MODEL_ID")
+            .unwrap_or_else(|| DEFAULT_MODEL_ID.to_string()),
+        region: vars.get("LLM_REGION"),
+        system_prompt: vars.get("LLM_SYSTEM_PROMPT"),
+        max_tokens,
+        temperature,
+        timeout: Duration::from_millis(timeout_ms),
+    })
 }
 
 #[cfg(test)]
@@ -297,6 +334,31 @@ mod tests {
     }
 
     #[test]
+    fn account_names_are_an_object_of_account_ids_or_a_warning() {
+        let c = cfg(&[
+            ("DINGTALK_SECRET_ARN", "arn"),
+            (
+                "ACCOUNT_NAMES",
+                r#"{"111122223333":"prod-web","444455556666":"dev, eu"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.format.account("111122223333"), "prod-web (111122223333)");
+        assert_eq!(c.format.account("444455556666"), "dev, eu (444455556666)");
+        assert_eq!(c.format.account("777788889999"), "777788889999");
+        assert!(c.warnings.is_empty());
+        for bad in [r#"{"prod":"x"}"#, "[1]", "prod=1", r#"{"111122223333":1}"#] {
+            let c = cfg(&[("DINGTALK_SECRET_ARN", "arn"), ("ACCOUNT_NAMES", bad)]).unwrap();
+            assert!(c.format.account_names.is_empty(), "{bad}");
+            assert_eq!(
+                c.warnings,
+                ["ACCOUNT_NAMES is not a JSON object of account id to name; messages show account ids only"],
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn environment_size_counts_names_and_values() {
         let names: usize = TEMPLATE_ENVIRONMENT.iter().map(|(n, _)| n.len()).sum();
         let literals = "2".len() + "info".len();
@@ -319,7 +381,7 @@ mod tests {
         let llm = c.llm.unwrap();
         assert_eq!(llm.model_id, "apac.amazon.nova-lite-v1:0");
         assert_eq!(llm.max_tokens, 400);
-        assert!(c.time_zone_warning.unwrap().contains("Mars/Base"));
+        assert!(c.warnings[0].contains("Mars/Base"));
         let err = cfg(&[
             ("DINGTALK_SECRET_ARN", "arn:x"),
             ("LLM_ENABLED", "true"),

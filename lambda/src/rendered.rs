@@ -2,18 +2,34 @@
 //! on mentions, to log and to build a digest line. Shared by `events` (which
 //! fills it) and `format` / `handler` (which use it).
 
+use std::collections::BTreeMap;
+
 use crate::message::Message;
 
 #[derive(Debug, Clone)]
 pub struct FormatOptions {
     /// Zone for every time shown in a message.
     pub time_zone: chrono_tz::Tz,
+    /// Account id → name (`ACCOUNT_NAMES`): a group that watches forty
+    /// accounts reads `prod-web`, not a twelve-digit number.
+    pub account_names: BTreeMap<String, String>,
+}
+
+impl FormatOptions {
+    /// `prod-web (111122223333)` for a named account, the id otherwise.
+    pub fn account(&self, id: &str) -> String {
+        match self.account_names.get(id) {
+            Some(name) => format!("{name} ({id})"),
+            None => id.to_string(),
+        }
+    }
 }
 
 impl Default for FormatOptions {
     fn default() -> Self {
         FormatOptions {
             time_zone: chrono_tz::Asia::Shanghai,
+            account_names: BTreeMap::new(),
         }
     }
 }

@@ -143,6 +143,7 @@ fn sar_guardduty_plugin_message_is_text_titled_by_its_first_line() {
 fn time_zone_option_changes_the_shown_time() {
     let opts = FormatOptions {
         time_zone: chrono_tz::UTC,
+        ..FormatOptions::default()
     };
     let r = render(&fixture("ec2_state_stopped"), None, &opts);
     assert!(
@@ -151,6 +152,36 @@ fn time_zone_option_changes_the_shown_time() {
             .contains("- **时间 Time**: 2026-11-25 04:30:00 (UTC)\n"),
         "{}",
         r.message.text
+    );
+}
+
+#[test]
+fn a_named_account_shows_its_name_beside_the_id() {
+    let opts = FormatOptions {
+        account_names: [("123456789012".to_string(), "prod-web".to_string())].into(),
+        ..FormatOptions::default()
+    };
+    let r = render(&fixture("ec2_state_stopped"), None, &opts);
+    assert_eq!(
+        r.message.text,
+        "### 🔴 EC2 实例状态变更 Instance state change\n\n- **实例 Instance**: i-1234567890abcdef0\n- **状态 State**: 🔴 stopped\n- **账号 Account**: prod-web (123456789012)\n- **区域 Region**: ap-southeast-1\n- **时间 Time**: 2026-11-25 12:30:00 (Asia/Shanghai)\n\n[在 EC2 控制台查看 Open in EC2 console](https://ap-southeast-1.console.aws.amazon.com/ec2/home?region=ap-southeast-1#InstanceDetails:instanceId=i-1234567890abcdef0)\n"
+    );
+    assert_eq!(
+        r.context.as_deref(),
+        Some("prod-web · ap-southeast-1 · 11-25 12:30:00")
+    );
+    let other = FormatOptions {
+        account_names: [("111122223333".to_string(), "dev".to_string())].into(),
+        ..FormatOptions::default()
+    };
+    let r = render(&fixture("ec2_state_stopped"), None, &other);
+    assert!(r
+        .message
+        .text
+        .contains("- **账号 Account**: 123456789012\n"));
+    assert_eq!(
+        r.context.as_deref(),
+        Some("ap-southeast-1 · 11-25 12:30:00")
     );
 }
 

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
             return Err(e.into());
         }
     };
-    if let Some(w) = &config.time_zone_warning {
+    for w in &config.warnings {
         tracing::warn!("{w}");
     }
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;

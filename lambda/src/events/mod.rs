@@ -69,7 +69,10 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
     };
     let mut rendered = typed.unwrap_or_else(|| generic::render(env, opts));
     let when = time::short(&env.time, opts.time_zone);
-    let context: Vec<&str> = [env.region.as_str(), when.as_str()]
+    // A digest line names the account only when it has a name: the id alone
+    // would crowd a line that a single-account group does not need it on.
+    let named = opts.account_names.get(&env.account).map(String::as_str);
+    let context: Vec<&str> = [named.unwrap_or(""), env.region.as_str(), when.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect();
@@ -85,7 +88,7 @@ pub fn render_notification(value: &Value) -> Option<Rendered> {
 
 /// Header lines every event message carries: account, region, time.
 pub fn common_fields(doc: &mut Doc, env: &EventEnvelope, opts: &FormatOptions) {
-    doc.field("账号 Account", &env.account);
+    doc.field("账号 Account", &opts.account(&env.account));
     doc.field("区域 Region", &env.region);
     doc.field("时间 Time", &time::show(&env.time, opts.time_zone));
 }

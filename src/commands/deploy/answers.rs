@@ -211,6 +211,7 @@ pub fn resolve_settings(
         artifact_bucket: cfg.artifact_bucket.clone(),
         permissions_boundary,
         ops_email,
+        account_names: String::new(),
     };
     check_parameters(&settings, region)?;
     Ok(settings)
@@ -648,11 +649,12 @@ mod tests {
             "HealthForwardedRegions",
             "OrganizationId",
         ];
-        const MADE_BY_THE_CLI: [&str; 4] = [
+        const MADE_BY_THE_CLI: [&str; 5] = [
             "ArtifactBucket",
             "ArtifactKey",
             "WebhookSecretArn",
             "AlertQueueVisibilityTimeout",
+            "AccountNames",
         ];
         let template = crate::aws::constraints::all();
         let sent: Vec<&str> = settings()

@@ -49,6 +49,9 @@ pub struct Settings {
     pub permissions_boundary: String,
     /// Where the notifier's own alarms mail (`OpsEmail`); empty = no one.
     pub ops_email: String,
+    /// `AccountNames`: account id → name as a JSON object, learned from AWS
+    /// Organizations (not an answer); empty = messages show ids only.
+    pub account_names: String,
 }
 
 impl Settings {
@@ -77,6 +80,7 @@ impl Settings {
             (Rule::Alarm.parameter(), on(Rule::Alarm)),
             ("AlarmStates", self.alarm_states.clone()),
             ("DisplayTimeZone", self.time_zone.clone()),
+            ("AccountNames", self.account_names.clone()),
             ("LlmEnabled", self.llm.to_string()),
             ("LlmModelId", self.llm_model_id.clone()),
             ("LlmRegion", self.llm_region.clone()),
@@ -167,6 +171,7 @@ pub(crate) mod tests {
             artifact_bucket: None,
             permissions_boundary: String::new(),
             ops_email: String::new(),
+            account_names: String::new(),
         }
     }
 
@@ -207,6 +212,7 @@ pub(crate) mod tests {
                 "EnableAlarmRule",
                 "AlarmStates",
                 "DisplayTimeZone",
+                "AccountNames",
                 "LlmEnabled",
                 "LlmModelId",
                 "LlmRegion",
