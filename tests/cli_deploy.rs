@@ -259,6 +259,7 @@ async fn deploy_update_status_destroy() {
         ("DisplayTimeZone", "Asia/Shanghai"),
         // Filled by `deploy --organization` only.
         ("AccountNames", ""),
+        ("OrganizationId", ""),
         ("LlmEnabled", "false"),
         ("LlmModelId", "amazon.nova-lite-v1:0"),
         ("LlmRegion", ""),
