@@ -7,10 +7,9 @@ use anyhow::{bail, Result};
 
 use crate::aws::connect::validate_region;
 
-/// The source of `test-send --region`'s events, which both templates'
-/// `TestEventRule` route. Not `aws.…`: EventBridge refuses PutEvents entries
-/// with such a source (NotAuthorizedForSourceException).
-pub const TEST_EVENT_SOURCE: &str = "dingtalk-notifier.test";
+/// The source of `test-send --region`'s events: the function's, which
+/// logs their `detail.test_id`.
+pub use dingtalk_notifier_lambda::format::TEST_EVENT_SOURCE;
 pub const TEST_EVENT_DETAIL_TYPE: &str = "dingtalk-notifier test event";
 
 /// The AWS partition of a region: one definition, the function's.

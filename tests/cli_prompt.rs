@@ -108,6 +108,10 @@ async fn first_deploy_answering_prompts() {
     screen.send_line("n");
     screen.expect("Function architecture");
     screen.send_line("");
+    // A first deploy asks for other regions; empty keeps the home region only.
+    screen.expect("every other region you name gets a forwarder");
+    screen.expect("Other regions to watch (comma-separated, `all`, or empty for us-east-1 only)");
+    screen.send_line("");
     screen.expect("Deploy these changes?");
     screen.send_line("y");
     screen.expect("Stack alerts created.");

@@ -1,6 +1,7 @@
 //! (b) of the deploy policy: every AWS call the CLI makes is granted. moto
 //! enforces IAM after its first set-up calls (`INITIAL_NO_AUTH_ACTION_COUNT`);
-//! the CLI then runs deploy, status, test-send, redrive and destroy as a user
+//! the CLI then runs deploy (with forwarders in every enabled region),
+//! status, test-send (also `--region`), redrive and destroy as a user
 //! holding only the deploy policy (as moto can evaluate it: see
 //! `common::iam::for_moto`). The set-up uses the AWS CLI, the same one
 //! scripts/setup installs.
@@ -141,17 +142,50 @@ fn the_cli_needs_nothing_beyond_the_deploy_policy() {
         zip,
         "--stack-name",
         "my-alerts",
+        // Forwarders too: account:ListRegions, and stacks, roles and rules
+        // in every other enabled region.
+        "--regions",
+        "all",
     ];
     assert_ok(&deploy, &run(dir.path(), &moto, &deployer, &deploy));
 
     let status = ["status", "--stack-name", "my-alerts"];
     assert_ok(&status, &run(dir.path(), &moto, &deployer, &status));
+    // A re-run compares each forwarder's template (GetTemplate).
+    let out = run(dir.path(), &moto, &deployer, &deploy);
+    assert_ok(&deploy, &out);
+    assert!(
+        text(&out.stderr).contains("ap-southeast-1: up to date"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // No function runs here, so test-send publishes, reads the log group
     // until it gives up, and fails on the wait: every call was granted.
     let test_send = ["test-send", "--stack-name", "my-alerts", "--timeout", "2"];
     let out = run(dir.path(), &moto, &deployer, &test_send);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("after 2s: check the function's logs"),
+        "{}",
+        text(&out.stderr)
+    );
+    let through = [
+        "test-send",
+        "--stack-name",
+        "my-alerts",
+        "--region",
+        "ap-southeast-1",
+        "--timeout",
+        "2",
+    ];
+    let out = run(dir.path(), &moto, &deployer, &through);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("after 2s: check the function's logs"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let stacks = aws(
         &moto,

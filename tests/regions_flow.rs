@@ -350,7 +350,11 @@ async fn an_ec2_event_in_a_forwarder_region_reaches_the_robot_with_its_region() 
     let message = w.observed().await;
     let event: Value = serde_json::from_str(&message).unwrap();
     assert_eq!(event["source"], "dingtalk-notifier.test");
+    assert!(!event["source"].as_str().unwrap().starts_with("aws."));
     assert_eq!(event["region"], "ap-southeast-1");
+    // The id the CLI found the function's outcome line by.
+    let test_id = event["detail"]["test_id"].as_str().unwrap();
+    assert!(test_id.len() == 16 && test_id.bytes().all(|b| b.is_ascii_hexdigit()));
     let posts = w.wait_for_posts(3);
     assert_eq!(
         posts.len(),

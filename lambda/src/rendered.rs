@@ -79,4 +79,13 @@ pub struct Rendered {
     pub link: Option<String>,
     /// `region · MM-DD HH:MM:SS` of an event, for a digest line.
     pub context: Option<String>,
+    /// `detail.test_id` of a `test-send --region` event ([`TEST_EVENT_SOURCE`]),
+    /// logged on its outcome line: the event crosses a forwarder, a bus, SNS
+    /// and SQS, and none of their ids reaches the function unchanged.
+    pub test_id: Option<String>,
 }
+
+/// The source of `test-send --region`'s events, which both templates'
+/// `TestEventRule` route. Not `aws.…`: EventBridge refuses PutEvents entries
+/// with such a source (NotAuthorizedForSourceException).
+pub const TEST_EVENT_SOURCE: &str = "dingtalk-notifier.test";

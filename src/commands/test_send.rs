@@ -390,8 +390,7 @@ fn outcome_where<'a>(field: &'a str, value: &'a str) -> impl Fn(&str) -> Option<
 
 /// `test-send --region <start>`: a test event of our own source on
 /// `start`'s default bus, through its forwarder to the home stack, followed
-/// in the function's log to the first outcome line for that source since
-/// it was put (two test-sends at once may see each other's line).
+/// in the function's log to the outcome line with its `test_id`.
 async fn through_region(
     aws: &Aws,
     stack_name: &str,
@@ -417,15 +416,16 @@ async fn through_region(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
-    let event_id = put_test_event(&aws.in_region(start), start, &home).await?;
+    let test_id = new_test_id()?;
+    let event_id = put_test_event(&aws.in_region(start), start, &home, &test_id).await?;
     if !json {
-        eprintln!("Put test event {event_id} on the default bus of {start}; waiting for the function in {home}…");
+        eprintln!("Put test event {event_id} (test id {test_id}) on the default bus of {start}; waiting for the function in {home}…");
     }
     let outcome = wait_for_outcome(
         aws,
         log_group,
-        regions::TEST_EVENT_SOURCE,
-        outcome_where("source", regions::TEST_EVENT_SOURCE),
+        &test_id,
+        outcome_where("test_id", &test_id),
         started_ms - 5_000,
         Duration::from_secs(args.timeout),
     )
@@ -450,12 +450,22 @@ async fn through_region(
     Ok((result, verdict))
 }
 
+/// What the function logs as `test_id` on this event's outcome line: 16
+/// random hex digits, so two test-sends at once never take each other's.
+fn new_test_id() -> Result<String> {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("reading random bytes for the test event's id: {e}"))?;
+    Ok(hex::encode(bytes))
+}
+
 /// PutEvents of one test event; a refused entry is an error with its code.
-async fn put_test_event(aws: &Aws, start: &str, home: &str) -> Result<String> {
+async fn put_test_event(aws: &Aws, start: &str, home: &str, test_id: &str) -> Result<String> {
     let detail = json!({
         "message": format!("dingtalk-notifier test-send: {start} → the notifier in {home}"),
         "from_region": start,
         "home_region": home,
+        "test_id": test_id,
     });
     let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
         .source(regions::TEST_EVENT_SOURCE)
@@ -496,5 +506,20 @@ mod tests {
         assert!(f(r#"{"outcome":"delivered","alert_id":"other"}"#).is_none());
         assert!(f(r#"{"message":"starting","alert_id":"abc-123"}"#).is_none());
         assert!(f("not json abc-123").is_none());
+    }
+
+    #[test]
+    fn a_region_test_is_found_by_its_own_test_id() {
+        let id = new_test_id().unwrap();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(id, new_test_id().unwrap());
+        let f = outcome_where("test_id", &id);
+        let mine = format!(
+            r#"{{"message":"alert delivered","outcome":"delivered","source":"dingtalk-notifier.test","test_id":"{id}"}}"#
+        );
+        assert_eq!(f(&mine).unwrap()["test_id"], id.as_str());
+        let other = r#"{"message":"alert delivered","outcome":"delivered","source":"dingtalk-notifier.test","test_id":"0000000000000000"}"#;
+        assert!(f(other).is_none());
     }
 }

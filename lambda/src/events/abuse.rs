@@ -37,6 +37,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         state: Some(d.status_code.clone()).filter(|s| !s.is_empty()),
         link: Some(link),
         context: None,
+        test_id: None,
     })
 }
 

@@ -149,6 +149,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         state: Some(new.to_string()),
         link: Some(link),
         context: None,
+        test_id: None,
     })
 }
 

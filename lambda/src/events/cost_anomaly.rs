@@ -149,6 +149,7 @@ fn render_anomaly(a: &Anomaly) -> Rendered {
         state: None,
         link: Some(link),
         context: None,
+        test_id: None,
     }
 }
 

@@ -39,5 +39,6 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         state: Some(d.state),
         link: Some(link),
         context: None,
+        test_id: None,
     })
 }

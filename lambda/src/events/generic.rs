@@ -24,5 +24,6 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         state: None,
         link: None,
         context: None,
+        test_id: None,
     }
 }

@@ -143,6 +143,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         state: Some(level.as_str().to_string()),
         link: Some(link),
         context: None,
+        test_id: None,
     })
 }
 

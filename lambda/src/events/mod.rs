@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::markdown::{time, Doc};
-use crate::rendered::{FormatOptions, Rendered};
+use crate::rendered::{FormatOptions, Rendered, TEST_EVENT_SOURCE};
 
 /// The EventBridge envelope every AWS event shares.
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +77,9 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         .filter(|s| !s.is_empty())
         .collect();
     rendered.context = Some(context.join(" · ")).filter(|s| !s.is_empty());
+    if env.source == TEST_EVENT_SOURCE {
+        rendered.test_id = env.detail["test_id"].as_str().map(str::to_string);
+    }
     rendered
 }
 

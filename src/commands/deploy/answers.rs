@@ -24,6 +24,7 @@ use crate::aws::connect::validate_region;
 use crate::aws::secret::{self, ExistingSecret};
 use crate::cli::{DeployArgs, GlobalArgs};
 use crate::config::{self, ConfigFile, DeployConfig};
+use crate::regions::{global_events_region, RegionsSpec};
 use crate::robot_security::{self, RobotSecurity};
 use crate::term::output::Ui;
 use crate::term::prompt;
@@ -58,6 +59,54 @@ pub fn stack_name(ui: &Ui, global: &GlobalArgs, cfg: &ConfigFile) -> Result<Stri
     };
     check("stack name", validate_stack_name(&stack_name))?;
     Ok(stack_name)
+}
+
+/// `--regions` (or `DINGTALK_NOTIFIER_REGIONS`), else the remembered list,
+/// else, on a first deploy at a terminal, a question; else the home region
+/// only. A deploy with remembered answers and no list stays home-only, as it
+/// was deployed.
+pub fn regions(
+    ui: &Ui,
+    args: &DeployArgs,
+    cfg: &ConfigFile,
+    home: &str,
+    health: bool,
+) -> Result<RegionsSpec> {
+    match (&args.regions, &cfg.regions) {
+        (Some(flag), _) => RegionsSpec::parse(flag),
+        (None, Some(remembered)) => RegionsSpec::from_config(remembered),
+        (None, None) if ui.interactive && cfg.stack_name.is_none() => {
+            for line in regions_note(home, health) {
+                ui.info(line);
+            }
+            let answer = prompt::text(
+                &format!(
+                    "Other regions to watch (comma-separated, `all`, or empty for {home} only)"
+                ),
+                None,
+                |s| RegionsSpec::parse(s).map(|_| ()).map_err(|e| e.to_string()),
+            )?;
+            RegionsSpec::parse(&answer)
+        }
+        (None, None) => Ok(RegionsSpec::HomeOnly),
+    }
+}
+
+/// What the regions question needs known: rules see one region, and where
+/// AWS Health's global events arrive.
+fn regions_note(home: &str, health: bool) -> Vec<String> {
+    let global = global_events_region(partition(home));
+    let mut lines = vec![format!(
+        "EventBridge rules see only their own region: every other region you name gets a \
+         forwarder (rules and one role, no function) that sends its events to {home}."
+    )];
+    if health && home != global {
+        lines.push(format!(
+            "AWS Health's global events (IAM and other global services) arrive only in \
+             {global}: with the Health rule on, {global} is always added."
+        ));
+    }
+    lines
 }
 
 /// The webhook (with the robot's security setting), then the settings, then
@@ -577,6 +626,31 @@ fn ask_robot_security(given: Option<RobotSecurity>, has_secret: bool) -> Result<
 mod tests {
     use super::*;
     use crate::commands::deploy::settings::tests::settings;
+
+    #[test]
+    fn the_regions_question_says_where_global_health_events_arrive() {
+        let forwarder = "EventBridge rules see only their own region: every other region you name \
+                         gets a forwarder (rules and one role, no function) that sends its events to";
+        assert_eq!(
+            regions_note("ap-southeast-1", true),
+            [
+                format!("{forwarder} ap-southeast-1."),
+                "AWS Health's global events (IAM and other global services) arrive only in \
+                 us-east-1: with the Health rule on, us-east-1 is always added."
+                    .to_string()
+            ]
+        );
+        assert_eq!(
+            regions_note("cn-northwest-1", true)[1],
+            "AWS Health's global events (IAM and other global services) arrive only in \
+             cn-north-1: with the Health rule on, cn-north-1 is always added."
+        );
+        assert_eq!(
+            regions_note("us-east-1", true),
+            [format!("{forwarder} us-east-1.")]
+        );
+        assert_eq!(regions_note("ap-southeast-1", false).len(), 1);
+    }
 
     #[test]
     fn defaults_then_file_then_flags() {

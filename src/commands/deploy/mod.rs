@@ -63,7 +63,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     )?;
 
     check_llm_model(&aws, ui, &mut answers.settings, &region).await?;
-    let spec = regions_spec(args, &cfg)?;
+    let health = regions::health_on(&answers.settings);
+    let spec = answers::regions(ui, args, &cfg, &region, health)?;
     let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
 
     if !ui.interactive && !ui.assume_yes {
@@ -103,16 +104,6 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         ));
     }
     Ok(result)
-}
-
-/// `--regions` (or `DINGTALK_NOTIFIER_REGIONS`), else the remembered list,
-/// else the home region only.
-fn regions_spec(args: &DeployArgs, cfg: &config::ConfigFile) -> Result<RegionsSpec> {
-    match (&args.regions, &cfg.regions) {
-        (Some(flag), _) => RegionsSpec::parse(flag),
-        (None, Some(remembered)) => RegionsSpec::from_config(remembered),
-        (None, None) => Ok(RegionsSpec::HomeOnly),
-    }
 }
 
 /// The forwarder stacks as they are and what to do in each region, decided
