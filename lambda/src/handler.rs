@@ -328,13 +328,16 @@ impl Notifier {
             })
             .collect();
         let mut gave_up: Option<String> = None;
+        let mut fail = |piece: &Piece, error: &str, transient: bool| {
+            for &i in &piece.members {
+                log_failed(&items[i], &rendered[i], "skipped", error, transient);
+                errors[i] = Some(error.to_string());
+            }
+        };
         while let Some(piece) = queue.pop_front() {
             if let Some(reason) = &gave_up {
                 let error = format!("not tried after an earlier failure in this batch: {reason}");
-                for &i in &piece.members {
-                    log_failed(&items[i], &rendered[i], "skipped", &error, true);
-                    errors[i] = Some(error.clone());
-                }
+                fail(&piece, &error, true);
                 continue;
             }
             let mention_for = |w: &WebhookConfig| {
@@ -345,21 +348,19 @@ impl Notifier {
             };
             match self.send(&piece.message, mention_for, deadline).await {
                 Ok((report, mention)) => {
+                    let place = DigestPlace {
+                        size: items.len(),
+                        part: piece.part,
+                        parts: count,
+                        isolated: piece.isolated,
+                    };
                     for &i in &piece.members {
-                        tracing::info!(
-                            outcome = "delivered",
-                            alert_id = %items[i].alert_id,
-                            kind = rendered[i].kind.as_str(),
-                            source = %rendered[i].source,
-                            test_id = rendered[i].test_id.as_deref(),
-                            llm = "skipped",
-                            digest_size = items.len(),
-                            digest_part = piece.part,
-                            digest_parts = count,
-                            isolated = piece.isolated,
-                            attempts = report.attempts,
+                        log_delivered_in_digest(
+                            &items[i],
+                            &rendered[i],
+                            &place,
+                            report.attempts,
                             mention,
-                            "alert delivered"
                         );
                     }
                 }
@@ -372,22 +373,13 @@ impl Notifier {
                         alerts = piece.members.len(),
                         "DingTalk refused a digest for its content; sending its alerts again in halves"
                     );
-                    let (a, b) = piece.members.split_at(piece.members.len() / 2);
-                    for p in self
-                        .pieces(rendered, b, piece.part)
-                        .into_iter()
-                        .rev()
-                        .chain(self.pieces(rendered, a, piece.part).into_iter().rev())
-                    {
+                    for p in self.halves(rendered, &piece).into_iter().rev() {
                         queue.push_front(p);
                     }
                 }
                 Err(e) => {
                     let (error, transient) = (e.to_string(), e.is_transient());
-                    for &i in &piece.members {
-                        log_failed(&items[i], &rendered[i], "skipped", &error, transient);
-                        errors[i] = Some(error.clone());
-                    }
+                    fail(&piece, &error, transient);
                     if transient {
                         gave_up = Some(error);
                     }
@@ -395,6 +387,15 @@ impl Notifier {
             }
         }
         errors
+    }
+
+    /// A refused piece's alerts again, in two smaller pieces (first half
+    /// first).
+    fn halves(&self, rendered: &[Rendered], piece: &Piece) -> Vec<Piece> {
+        let (a, b) = piece.members.split_at(piece.members.len() / 2);
+        let mut pieces = self.pieces(rendered, a, piece.part);
+        pieces.extend(self.pieces(rendered, b, piece.part));
+        pieces
     }
 
     /// The messages for a group of a refused digest: a smaller digest, or
@@ -459,6 +460,40 @@ impl SendError {
 }
 
 /// The outcome line of an undelivered alert.
+/// Where an alert went in its batch's digest, for its outcome line.
+struct DigestPlace {
+    size: usize,
+    part: usize,
+    parts: usize,
+    /// Its part was refused for its content and it went out again in a
+    /// smaller group or alone.
+    isolated: bool,
+}
+
+fn log_delivered_in_digest(
+    item: &Item,
+    rendered: &Rendered,
+    digest: &DigestPlace,
+    attempts: u32,
+    mention: bool,
+) {
+    tracing::info!(
+        outcome = "delivered",
+        alert_id = %item.alert_id,
+        kind = rendered.kind.as_str(),
+        source = %rendered.source,
+        test_id = rendered.test_id.as_deref(),
+        llm = "skipped",
+        digest_size = digest.size,
+        digest_part = digest.part,
+        digest_parts = digest.parts,
+        isolated = digest.isolated,
+        attempts,
+        mention,
+        "alert delivered"
+    );
+}
+
 fn log_failed(item: &Item, rendered: &Rendered, llm: &str, error: &str, transient: bool) {
     tracing::error!(
         outcome = "failed",

@@ -340,6 +340,9 @@ fn throttle_answer(opts: &DingTalkOptions) -> Scripted {
     }
 }
 
+/// The robot's answer to one request, checked in DingTalk's order: header,
+/// token, signature, an existing block, size, body, keywords and content,
+/// then the rate limit (the breach itself is refused, and blocks the robot).
 fn check(
     opts: &DingTalkOptions,
     shared: &mut Shared,
@@ -354,30 +357,8 @@ fn check(
     if !content_type.starts_with("application/json") {
         return reply(43004, "无效的HTTP HEADER Content-Type");
     }
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    if param("access_token").as_deref() != Some(opts.access_token.as_str()) {
-        return reply(300001, "token is not exist");
-    }
-    if let Some(secret) = &opts.secret {
-        let (Some(ts), Some(sign)) = (param("timestamp"), param("sign")) else {
-            return reply(310000, &format!("sign not match, {MORE}"));
-        };
-        let Ok(ts_ms) = ts.parse::<i64>() else {
-            return reply(310000, &format!("invalid timestamp {ts}, {MORE}"));
-        };
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default();
-        if (now_ms - ts_ms).abs() > 3_600_000 {
-            return reply(310000, &format!("invalid timestamp {ts}, {MORE}"));
-        }
-        if sign != expected_sign(ts_ms, secret) {
-            return reply(310000, &format!("sign not match, {MORE}"));
-        }
+    if let Err(refused) = check_auth(opts, query) {
+        return refused;
     }
     let now = Instant::now();
     if shared.throttled_until.is_some_and(|t| now < t) {
@@ -387,32 +368,9 @@ fn check(
     if body.len() > MAX_BODY_BYTES {
         return reply(460101, "message too long, exceed 20000 bytes");
     }
-    let Ok(msg) = serde_json::from_slice::<Value>(body) else {
-        return reply(40035, "缺少参数 json");
-    };
-    // The parts that must each carry a keyword: a markdown message's title
-    // (what the chat list and the notification show) and its text.
-    let content: Vec<String> = match msg.get("msgtype").and_then(Value::as_str) {
-        Some("text") => match msg.pointer("/text/content").and_then(Value::as_str) {
-            Some(c) if !c.is_empty() => vec![c.to_string()],
-            _ => return reply(40035, "缺少参数 text"),
-        },
-        Some("markdown") => {
-            let title = msg
-                .pointer("/markdown/title")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let text = msg
-                .pointer("/markdown/text")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if title.is_empty() || text.is_empty() {
-                return reply(40035, "缺少参数 markdown");
-            }
-            vec![title.to_string(), text.to_string()]
-        }
-        Some("link") | Some("actionCard") | Some("feedCard") => vec![msg.to_string()],
-        _ => return reply(40035, "缺少参数 msgtype"),
+    let content = match content_parts(body) {
+        Ok(content) => content,
+        Err(refused) => return refused,
     };
     let has_keyword = |part: &String| opts.keywords.iter().any(|k| part.contains(k.as_str()));
     if !opts.keywords.is_empty() && !content.iter().all(has_keyword) {
@@ -432,17 +390,71 @@ fn check(
         shared.accepted_at.pop_front();
     }
     if shared.accepted_at.len() >= opts.rate_limit as usize {
-        // The breach itself is refused, and blocks the robot.
-        shared.throttled_until = Some(
-            now + if opts.block_windows == 0 {
-                Duration::ZERO
-            } else {
-                block_length(opts)
-            },
-        );
+        let block = match opts.block_windows {
+            0 => Duration::ZERO,
+            _ => block_length(opts),
+        };
+        shared.throttled_until = Some(now + block);
         return throttle_answer(opts);
     }
     reply(0, "ok")
+}
+
+/// The access token, then (for a signing robot) the timestamp, within an
+/// hour of now, and its signature.
+fn check_auth(opts: &DingTalkOptions, query: &str) -> Result<(), Scripted> {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if param("access_token").as_deref() != Some(opts.access_token.as_str()) {
+        return Err(reply(300001, "token is not exist"));
+    }
+    let Some(secret) = &opts.secret else {
+        return Ok(());
+    };
+    let (Some(ts), Some(sign)) = (param("timestamp"), param("sign")) else {
+        return Err(reply(310000, &format!("sign not match, {MORE}")));
+    };
+    let Ok(ts_ms) = ts.parse::<i64>() else {
+        return Err(reply(310000, &format!("invalid timestamp {ts}, {MORE}")));
+    };
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    if (now_ms - ts_ms).abs() > 3_600_000 {
+        return Err(reply(310000, &format!("invalid timestamp {ts}, {MORE}")));
+    }
+    if sign != expected_sign(ts_ms, secret) {
+        return Err(reply(310000, &format!("sign not match, {MORE}")));
+    }
+    Ok(())
+}
+
+/// The parts of a message that must each carry a keyword: a markdown
+/// message's title (what the chat list and the notification show) and its
+/// text; a text message's content; the whole of the other types.
+fn content_parts(body: &[u8]) -> Result<Vec<String>, Scripted> {
+    let Ok(msg) = serde_json::from_slice::<Value>(body) else {
+        return Err(reply(40035, "缺少参数 json"));
+    };
+    let field = |pointer: &str| msg.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    match msg.get("msgtype").and_then(Value::as_str) {
+        Some("text") => match field("/text/content") {
+            "" => Err(reply(40035, "缺少参数 text")),
+            c => Ok(vec![c.to_string()]),
+        },
+        Some("markdown") => {
+            let (title, text) = (field("/markdown/title"), field("/markdown/text"));
+            if title.is_empty() || text.is_empty() {
+                return Err(reply(40035, "缺少参数 markdown"));
+            }
+            Ok(vec![title.to_string(), text.to_string()])
+        }
+        Some("link") | Some("actionCard") | Some("feedCard") => Ok(vec![msg.to_string()]),
+        _ => Err(reply(40035, "缺少参数 msgtype")),
+    }
 }
 
 /// DingTalk's signature: base64(HMAC-SHA256(secret, "{timestamp}\n{secret}")).

@@ -113,39 +113,60 @@ pub fn line(alert: &Rendered) -> String {
 /// The digest for `alerts` (at least one), in as many parts as it takes to
 /// keep each under DingTalk's size limit.
 pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
-    let mut groups: BTreeMap<(Severity, &'static str), Vec<usize>> = BTreeMap::new();
+    let groups = group(alerts);
     let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
+    for ((sev, _), indices) in &groups {
+        *counts.entry(*sev).or_default() += indices.len();
+    }
+    let joined = |show: fn(&Severity, usize) -> String, sep: &str| {
+        counts
+            .iter()
+            .map(|(sev, n)| show(sev, *n))
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let header = Header {
+        total: alerts.len(),
+        summary: joined(|sev, n| format!("{} {n}", sev.label()), " · "),
+        short_counts: joined(|sev, n| format!("{} {n}", sev.icon()), " "),
+        zone: opts.time_zone.name(),
+    };
+    let parts = pack(alerts, &groups);
+    let count = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(n, (body, members))| header.part(n, count, &body, members))
+        .collect()
+}
+
+/// The alerts' indices by severity, then kind: the order a digest lists them.
+fn group(alerts: &[Rendered]) -> BTreeMap<(Severity, &'static str), Vec<usize>> {
+    let mut groups: BTreeMap<(Severity, &'static str), Vec<usize>> = BTreeMap::new();
     for (i, alert) in alerts.iter().enumerate() {
-        let sev = severity(alert);
         groups
-            .entry((sev, kind_label(alert.kind)))
+            .entry((severity(alert), kind_label(alert.kind)))
             .or_default()
             .push(i);
-        *counts.entry(sev).or_default() += 1;
     }
-    let summary = counts
-        .iter()
-        .map(|(sev, n)| format!("{} {n}", sev.label()))
-        .collect::<Vec<_>>()
-        .join(" · ");
-    let short_counts = counts
-        .iter()
-        .map(|(sev, n)| format!("{} {n}", sev.icon()))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let total = alerts.len();
-    let zone = opts.time_zone.name();
+    groups
+}
 
-    // Pack groups into parts; a group that spills over continues in the next
-    // part under the same heading. Sizes are counted as they will be in the
-    // request's JSON (escapes included), so no part is cut on the way out.
+/// Packs the groups into parts (body, members); a group that spills over
+/// continues in the next part under the same heading. Sizes are counted as
+/// they will be in the request's JSON (escapes included), so no part is cut
+/// on the way out.
+fn pack(
+    alerts: &[Rendered],
+    groups: &BTreeMap<(Severity, &'static str), Vec<usize>>,
+) -> Vec<(String, Vec<usize>)> {
     let header_budget = 400;
     let budget = MAX_TEXT_BYTES.saturating_sub(header_budget);
     let mut parts: Vec<(String, Vec<usize>)> = Vec::new();
     let mut body = String::new();
     let mut body_len = 0;
     let mut members = Vec::new();
-    for ((sev, kind), indices) in &groups {
+    for ((sev, kind), indices) in groups {
         let heading = |cont: bool| {
             let cont = if cont { " (续 cont.)" } else { "" };
             format!("**{} · {kind} ({}){cont}**\n\n", sev.label(), indices.len())
@@ -175,39 +196,48 @@ pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
     if !members.is_empty() {
         parts.push((body, members));
     }
-
-    let count = parts.len();
     parts
-        .into_iter()
-        .enumerate()
-        .map(|(n, (body, members))| {
-            let part = if count > 1 {
-                format!(" ({}/{count})", n + 1)
-            } else {
-                String::new()
-            };
-            let shown = if count > 1 {
+}
+
+/// What every part of one digest repeats: the totals and the time zone.
+struct Header {
+    total: usize,
+    summary: String,
+    short_counts: String,
+    zone: &'static str,
+}
+
+impl Header {
+    fn part(&self, n: usize, count: usize, body: &str, members: Vec<usize>) -> DigestPart {
+        let Header {
+            total,
+            summary,
+            short_counts,
+            zone,
+        } = self;
+        let (part, shown) = match count > 1 {
+            true => (
+                format!(" ({}/{count})", n + 1),
                 format!(
                     "，本条 {} 条 this part lists {}",
                     members.len(),
                     members.len()
-                )
-            } else {
-                String::new()
-            };
-            let text = format!(
-                "### 📋 告警汇总 Alert digest{part}: {total} 条 alerts\n\n> {summary}{shown}\n\n{body}\n时间 Times: {zone}\n"
-            );
-            DigestPart {
-                message: Message::new(
-                    format!("📋 {total} 条告警 alerts{part}: {short_counts}"),
-                    text,
-                )
-                .fit(MAX_TEXT_BYTES),
-                members,
-            }
-        })
-        .collect()
+                ),
+            ),
+            false => (String::new(), String::new()),
+        };
+        let text = format!(
+            "### 📋 告警汇总 Alert digest{part}: {total} 条 alerts\n\n> {summary}{shown}\n\n{body}\n时间 Times: {zone}\n"
+        );
+        DigestPart {
+            message: Message::new(
+                format!("📋 {total} 条告警 alerts{part}: {short_counts}"),
+                text,
+            )
+            .fit(MAX_TEXT_BYTES),
+            members,
+        }
+    }
 }
 
 fn one_line(s: &str) -> String {
