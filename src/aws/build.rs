@@ -363,14 +363,18 @@ pub fn is_cached(arch: Arch) -> bool {
     let Ok(cache) = cache_dir() else {
         return false;
     };
-    [Tool::Zigbuild, Tool::Cargo { linker: None }]
-        .iter()
-        .any(|tool| {
-            cache
-                .join("artifacts")
-                .join(format!("{}.zip", cache_key(arch, tool)))
-                .is_file()
-        })
+    [
+        Tool::Zigbuild,
+        Tool::CargoLambda,
+        Tool::Cargo { linker: None },
+    ]
+    .iter()
+    .any(|tool| {
+        cache
+            .join("artifacts")
+            .join(format!("{}.zip", cache_key(arch, tool)))
+            .is_file()
+    })
 }
 
 /// Writes the embedded sources as a standalone crate (see
@@ -398,6 +402,52 @@ fn extract_sources(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// cargo's arguments for `tool`: the release profile of the extracted
+/// manifest, the lock as pinned, only the function's binary. Every tool
+/// leaves the binary at `<target dir>/<triple>/release/bootstrap`.
+///
+/// `cargo lambda build` gets the same target as `cargo zigbuild` (with
+/// glibc pinned: `--arm64` is only a shortcut for the bare triple, which
+/// links against zig's default glibc), `--compiler cargo-zigbuild` whatever
+/// `CARGO_LAMBDA_COMPILER` says, and `--disable-optimizations`: its release
+/// defaults would add `build.rustflags` (`target-cpu`), which our
+/// `CARGO_ENCODED_RUSTFLAGS` overrides anyway, and profile settings the
+/// manifest already makes. `--skip-target-check`: the target was checked
+/// before (`toolchain::choose`), and a background build must never prompt.
+fn build_args(tool: &Tool, arch: Arch) -> Vec<String> {
+    let triple = arch.target_triple();
+    let mut args: Vec<String> = match tool {
+        Tool::Zigbuild => vec!["zigbuild".into()],
+        Tool::CargoLambda => [
+            "lambda",
+            "build",
+            "--compiler",
+            "cargo-zigbuild",
+            "--disable-optimizations",
+            "--skip-target-check",
+        ]
+        .map(String::from)
+        .to_vec(),
+        Tool::Cargo { .. } => vec!["build".into()],
+    };
+    let target = match tool {
+        Tool::Zigbuild | Tool::CargoLambda => format!("{triple}.{GLIBC}"),
+        Tool::Cargo { .. } => triple.to_string(),
+    };
+    args.extend(
+        [
+            "--release",
+            "--target",
+            &target,
+            "--locked",
+            "--bin",
+            "bootstrap",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
 fn run_build(
     cache: &Path,
     arch: Arch,
@@ -411,29 +461,24 @@ fn run_build(
     pin_lockfile(&src, slot)?;
     let triple = arch.target_triple();
     let mut cmd = Command::new("cargo");
-    match tool {
-        Tool::Zigbuild => {
-            cmd.args(["zigbuild", "--release", "--target"])
-                .arg(format!("{triple}.{GLIBC}"));
-        }
-        Tool::Cargo { linker } => {
-            cmd.args(["build", "--release", "--target", triple]);
-            if let Some(linker) = linker {
-                let var = format!(
-                    "CARGO_TARGET_{}_LINKER",
-                    triple.to_uppercase().replace('-', "_")
-                );
-                cmd.env(var, linker);
-            }
-        }
+    cmd.args(build_args(tool, arch));
+    if let Tool::Cargo {
+        linker: Some(linker),
+    } = tool
+    {
+        let var = format!(
+            "CARGO_TARGET_{}_LINKER",
+            triple.to_uppercase().replace('-', "_")
+        );
+        cmd.env(var, linker);
     }
     let remaps = path_remaps(&src, &target_dir, cargo_home().as_deref());
-    cmd.args(["--locked", "--bin", "bootstrap"])
-        .current_dir(&src)
+    cmd.current_dir(&src)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .env("CARGO_ENCODED_RUSTFLAGS", encoded_rustflags(&remaps))
         .env("CFLAGS", cflags(&remaps))
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let spinner = if progress {
@@ -489,6 +534,34 @@ mod tests {
             "-ffile-prefix-map=/home/ann/.cargo=/cargo \
              -ffile-prefix-map=/home/ann/.cache/dingtalk-notifier/lambda-target=/target \
              -ffile-prefix-map=/home/ann/.cache/dingtalk-notifier/lambda-src=/build"
+        );
+    }
+
+    #[test]
+    fn each_tool_builds_the_same_release_binary_with_the_pinned_lock() {
+        let args = |tool: &Tool, arch| build_args(tool, arch).join(" ");
+        assert_eq!(
+            args(&Tool::Zigbuild, Arch::Arm64),
+            "zigbuild --release --target aarch64-unknown-linux-gnu.2.34 --locked --bin bootstrap"
+        );
+        assert_eq!(
+            args(&Tool::CargoLambda, Arch::Arm64),
+            "lambda build --compiler cargo-zigbuild --disable-optimizations --skip-target-check \
+             --release --target aarch64-unknown-linux-gnu.2.34 --locked --bin bootstrap"
+        );
+        assert_eq!(
+            args(&Tool::CargoLambda, Arch::X86_64),
+            "lambda build --compiler cargo-zigbuild --disable-optimizations --skip-target-check \
+             --release --target x86_64-unknown-linux-gnu.2.34 --locked --bin bootstrap"
+        );
+        assert_eq!(
+            args(
+                &Tool::Cargo {
+                    linker: Some("aarch64-linux-gnu-gcc".into())
+                },
+                Arch::Arm64
+            ),
+            "build --release --target aarch64-unknown-linux-gnu --locked --bin bootstrap"
         );
     }
 
@@ -552,6 +625,7 @@ mod tests {
         assert_eq!(a, cache_key(Arch::Arm64, &Tool::Zigbuild));
         assert_ne!(a, cache_key(Arch::X86_64, &Tool::Zigbuild));
         assert_ne!(a, cache_key(Arch::Arm64, &Tool::Cargo { linker: None }));
+        assert_ne!(a, cache_key(Arch::Arm64, &Tool::CargoLambda));
     }
 
     /// A cached zip under the computed key is returned without running cargo.

@@ -1,8 +1,14 @@
 //! What cross-compiling the function needs on this machine: cargo, the Rust
-//! target, and zig with cargo-zigbuild (or, for the host's own architecture
-//! or with a cross linker, plain cargo). [`choose`] decides from a [`Probe`]
-//! without side effects, so `deploy` can check before it asks anything and
-//! the build uses the same decision.
+//! target, and zig with cargo-zigbuild or cargo-lambda (or, for the host's
+//! own architecture or with a cross linker, plain cargo). [`choose`] decides
+//! from a [`Probe`] without side effects, so `deploy` can check before it
+//! asks anything and the build uses the same decision.
+//!
+//! With both zig builders installed, cargo-zigbuild wins: `cargo lambda
+//! build` links through the same cargo-zigbuild code, so it gives nothing
+//! more for this one binary, while it brings its own release defaults
+//! (turned off, see `aws::build`) and may install zig on its own; the
+//! zigbuild path is also the one the tests and CI exercise.
 
 use std::fmt;
 use std::process::{Command, Stdio};
@@ -18,6 +24,8 @@ pub struct Probe {
     pub installed_targets: Option<Vec<String>>,
     pub zig: bool,
     pub cargo_zigbuild: bool,
+    /// `cargo lambda` (the ecosystem's usual tool; it builds with zig too).
+    pub cargo_lambda: bool,
     /// `rustc -vV`'s host triple.
     pub host: Option<String>,
     /// The distribution's cross linker for the target (`aarch64-linux-gnu-gcc`).
@@ -29,6 +37,9 @@ pub struct Probe {
 pub enum Tool {
     /// `cargo zigbuild`, with zig as the linker and glibc pinned.
     Zigbuild,
+    /// `cargo lambda build`, which runs cargo-zigbuild's code: zig as the
+    /// linker and the same glibc pin.
+    CargoLambda,
     /// Plain `cargo build`, optionally with a cross linker from the system.
     Cargo { linker: Option<String> },
 }
@@ -37,6 +48,7 @@ impl Tool {
     pub fn name(&self) -> &'static str {
         match self {
             Tool::Zigbuild => "zigbuild",
+            Tool::CargoLambda => "cargo-lambda",
             Tool::Cargo { .. } => "cargo",
         }
     }
@@ -48,6 +60,7 @@ pub enum Missing {
     Cargo,
     Target(&'static str),
     Zig,
+    /// Neither cargo-zigbuild nor cargo-lambda.
     CargoZigbuild,
 }
 
@@ -62,7 +75,12 @@ impl Missing {
                  && export PATH=\"$HOME/.venvs/zig/bin:$PATH\"   (or brew install zig, \
                  snap install zig --classic --beta, pacman -S zig)"
                 .into(),
-            Missing::CargoZigbuild => "cargo install --locked cargo-zigbuild".into(),
+            // cargo-lambda is no longer published on crates.io (its
+            // installation guide): brew or PyPI, both bringing zig.
+            Missing::CargoZigbuild => "cargo install --locked cargo-zigbuild   (or cargo-lambda, \
+                 zig included: brew install cargo-lambda/tap/cargo-lambda, or python3 -m venv \
+                 ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda)"
+                .into(),
         }
     }
 }
@@ -73,7 +91,7 @@ impl fmt::Display for Missing {
             Missing::Cargo => "Rust (cargo)".to_string(),
             Missing::Target(triple) => format!("the Rust target {triple}"),
             Missing::Zig => "zig".to_string(),
-            Missing::CargoZigbuild => "cargo-zigbuild".to_string(),
+            Missing::CargoZigbuild => "cargo-zigbuild or cargo-lambda".to_string(),
         };
         write!(f, "{what}: {}", self.install_command())
     }
@@ -101,6 +119,8 @@ pub fn choose(probe: &Probe, arch: Arch) -> Result<Tool, Vec<Missing>> {
     }
     let tool = if probe.cargo_zigbuild && probe.zig {
         Tool::Zigbuild
+    } else if probe.cargo_lambda && probe.zig {
+        Tool::CargoLambda
     } else if probe.host.as_deref() == Some(triple) {
         Tool::Cargo { linker: None }
     } else if probe.cross_gcc {
@@ -111,7 +131,7 @@ pub fn choose(probe: &Probe, arch: Arch) -> Result<Tool, Vec<Missing>> {
         if !probe.zig {
             missing.push(Missing::Zig);
         }
-        if !probe.cargo_zigbuild {
+        if !probe.cargo_zigbuild && !probe.cargo_lambda {
             missing.push(Missing::CargoZigbuild);
         }
         return Err(missing);
@@ -155,6 +175,7 @@ pub fn probe(arch: Arch) -> Probe {
         installed_targets,
         zig: zig_available(),
         cargo_zigbuild: succeeds("cargo-zigbuild", &["--version"]),
+        cargo_lambda: succeeds("cargo", &["lambda", "--version"]),
         host: host_triple(),
         cross_gcc: succeeds(cross_gcc(arch), &["--version"]),
     }
@@ -198,6 +219,7 @@ mod tests {
             ]),
             zig: true,
             cargo_zigbuild: true,
+            cargo_lambda: false,
             host: Some("x86_64-unknown-linux-gnu".into()),
             cross_gcc: false,
         }
@@ -206,6 +228,28 @@ mod tests {
     #[test]
     fn zigbuild_when_everything_is_there() {
         assert_eq!(choose(&full(), Arch::Arm64), Ok(Tool::Zigbuild));
+    }
+
+    #[test]
+    fn cargo_lambda_builds_when_cargo_zigbuild_is_missing() {
+        let lambda_only = Probe {
+            cargo_zigbuild: false,
+            cargo_lambda: true,
+            ..full()
+        };
+        assert_eq!(choose(&lambda_only, Arch::Arm64), Ok(Tool::CargoLambda));
+        // Both installed: cargo-zigbuild, the one the tests exercise.
+        let both = Probe {
+            cargo_lambda: true,
+            ..full()
+        };
+        assert_eq!(choose(&both, Arch::Arm64), Ok(Tool::Zigbuild));
+        // cargo-lambda links with zig too: without zig, zig is what is missing.
+        let no_zig = Probe {
+            zig: false,
+            ..lambda_only
+        };
+        assert_eq!(choose(&no_zig, Arch::Arm64), Err(vec![Missing::Zig]));
     }
 
     #[test]
@@ -252,7 +296,9 @@ mod tests {
             ),
             "this machine cannot build the function for arm64 (aarch64-unknown-linux-gnu) yet; install:\n  \
              - the Rust target aarch64-unknown-linux-gnu: rustup target add aarch64-unknown-linux-gnu\n  \
-             - cargo-zigbuild: cargo install --locked cargo-zigbuild\n\
+             - cargo-zigbuild or cargo-lambda: cargo install --locked cargo-zigbuild   \
+             (or cargo-lambda, zig included: brew install cargo-lambda/tap/cargo-lambda, or \
+             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda)\n\
              or build the zip elsewhere and pass --artifact PATH.zip"
         );
     }
