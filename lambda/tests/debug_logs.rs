@@ -4,6 +4,7 @@
 //! publishes the webhook URL itself.
 
 use std::time::Duration;
+use testkit::lambda_events::{sns_notification, sqs_batch};
 
 use dingtalk_notifier_lambda::format::{self, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
@@ -15,36 +16,6 @@ const TOKEN: &str = "tok-debug-93a1c7";
 const SIGNING_SECRET: &str = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0";
 const KEYWORD: &str = "告警";
 const TIMEOUT: Duration = Duration::from_secs(8);
-
-fn sqs_batch(records: &[(&str, String)]) -> Value {
-    let records: Vec<Value> = records
-        .iter()
-        .map(|(id, body)| {
-            json!({
-                "messageId": id,
-                "receiptHandle": "rh",
-                "body": body,
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
-    json!({ "Records": records })
-}
-
-fn notification(message_id: &str, message: &str) -> String {
-    json!({
-        "Type": "Notification",
-        "MessageId": message_id,
-        "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
-        "Message": message,
-        "Timestamp": "2026-11-25T06:00:00.000Z"
-    })
-    .to_string()
-}
 
 fn lines_with(logs: &[String], message: &str) -> Vec<Value> {
     logs.iter()
@@ -96,8 +67,8 @@ async fn debug_logs_show_events_and_messages_but_never_credentials() {
         robot.webhook_url()
     );
     let batch = sqs_batch(&[
-        ("sqs-1", notification("sns-alarm", alarm)),
-        ("sqs-2", notification("sns-leaky", &leaky)),
+        ("sqs-1", sns_notification("sns-alarm", alarm)),
+        ("sqs-2", sns_notification("sns-leaky", &leaky)),
     ]);
     let inv = function
         .invoke(batch.clone(), TIMEOUT)
@@ -122,8 +93,8 @@ async fn debug_logs_show_events_and_messages_but_never_credentials() {
         robot.webhook_url().replace(TOKEN, "<redacted>")
     );
     let expected = sqs_batch(&[
-        ("sqs-1", notification("sns-alarm", alarm)),
-        ("sqs-2", notification("sns-leaky", &redacted_leak)),
+        ("sqs-1", sns_notification("sns-alarm", alarm)),
+        ("sqs-2", sns_notification("sns-leaky", &redacted_leak)),
     ]);
     // The bodies are JSON inside JSON: compare them decoded.
     let bodies = |v: &Value| -> Vec<Value> {
@@ -194,7 +165,7 @@ async fn without_the_switch_nothing_extra_is_logged() {
         let alarm = sample_event(SampleKind::Alarm);
         let inv = function
             .invoke(
-                sqs_batch(&[("sqs-1", notification("sns-1", alarm))]),
+                sqs_batch(&[("sqs-1", sns_notification("sns-1", alarm))]),
                 TIMEOUT,
             )
             .await

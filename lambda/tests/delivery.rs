@@ -6,6 +6,7 @@
 //! next.
 
 use std::time::Duration;
+use testkit::lambda_events::{sns_event, sqs_record};
 
 use dingtalk_notifier_lambda::format::{self, FormatOptions};
 use dingtalk_notifier_lambda::message::TRUNCATION_NOTICE;
@@ -79,35 +80,6 @@ fn alarm(name: &str) -> String {
     .to_string()
 }
 
-fn sns_event(message_id: &str, message: &str) -> Value {
-    json!({"Records": [{
-        "EventSource": "aws:sns",
-        "Sns": {"Type": "Notification", "MessageId": message_id, "Message": message}
-    }]})
-}
-
-fn sqs_record(message_id: &str, body: &str) -> Value {
-    json!({
-        "messageId": message_id, "receiptHandle": "rh", "body": body,
-        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"
-    })
-}
-
-fn outcomes(inv: &Invocation) -> Vec<Value> {
-    inv.logs
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("outcome").is_some())
-        .collect()
-}
-
-fn only_outcome(inv: &Invocation) -> Value {
-    let o = outcomes(inv);
-    assert_eq!(o.len(), 1, "exactly one outcome line: {:#?}", inv.logs);
-    o.into_iter().next().unwrap_or_default()
-}
-
 fn error_of(line: &Value) -> &str {
     line["error"].as_str().unwrap_or_default()
 }
@@ -134,7 +106,7 @@ fn assert_transient_failure(inv: &Invocation, expected: &str) {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(inv);
+    let line = inv.only_outcome();
     assert_eq!(line["outcome"], "failed");
     assert_eq!(line["transient"], true, "{line}");
     assert!(error_of(&line).contains(expected), "{line}");
@@ -157,7 +129,7 @@ async fn busy_is_retried_and_transient() {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["outcome"], "delivered");
     assert_eq!(line["attempts"], 2);
     assert_eq!(answers(&w.robot), ["-1", "0"]);
@@ -257,7 +229,7 @@ async fn a_rotated_secret_is_read_again() {
         .invoke(sns_event("r-1", &alarm("rotate-1")), TIMEOUT)
         .await
         .expect("invoke");
-    assert_eq!(only_outcome(&inv)["outcome"], "delivered");
+    assert_eq!(inv.only_outcome()["outcome"], "delivered");
 
     w.robot.rotate("token-two", Some("SECtwo"));
     w.secrets
@@ -272,7 +244,7 @@ async fn a_rotated_secret_is_read_again() {
         .await
         .expect("invoke");
     assert_eq!(
-        only_outcome(&inv)["outcome"],
+        inv.only_outcome()["outcome"],
         "delivered",
         "{:#?}",
         inv.logs
@@ -298,7 +270,7 @@ async fn a_rotated_secret_is_read_again() {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["transient"], false);
     assert!(error_of(&line).contains("errcode 310000"), "{line}");
     assert_eq!(answers(&w.robot), ["0", "300001", "0", "310000"]);
@@ -361,7 +333,7 @@ async fn a_refused_digest_is_bisected() {
             .sum::<usize>();
         assert_eq!(times, 1, "{name} in {accepted:#?}");
     }
-    let lines = outcomes(&inv);
+    let lines = inv.outcomes();
     assert_eq!(lines.len(), 6, "{:#?}", inv.logs);
     let failed: Vec<&Value> = lines.iter().filter(|l| l["outcome"] == "failed").collect();
     assert_eq!(failed.len(), 1);
@@ -416,7 +388,7 @@ async fn a_huge_alert_is_cut_to_the_whole_body_limit() {
         .await
         .expect("invoke");
     assert_eq!(
-        only_outcome(&inv)["outcome"],
+        inv.only_outcome()["outcome"],
         "delivered",
         "{:#?}",
         inv.logs

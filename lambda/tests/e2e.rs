@@ -4,14 +4,14 @@
 //! differ from production.
 
 use std::time::Duration;
+use testkit::lambda_events::{sns_event, sqs_record};
 
 use dingtalk_notifier_lambda::format::{self, FormatOptions};
 use dingtalk_notifier_lambda::llm;
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use serde_json::{json, Value};
 use testkit::{
-    BedrockMode, BedrockServer, DingTalkOptions, DingTalkServer, Invocation, LambdaEmulator, Moto,
-    Outcome,
+    BedrockMode, BedrockServer, DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, Outcome,
 };
 
 const TOKEN: &str = "tok-e2e-6f1d2c";
@@ -19,50 +19,6 @@ const SIGNING_SECRET: &str = "SECe2e0123456789abcdef";
 const KEYWORD: &str = "NOTIFYKW";
 const MOBILE: &str = "13800000000";
 const TIMEOUT: Duration = Duration::from_secs(8);
-
-fn sns_event(message_id: &str, message: &str) -> Value {
-    json!({"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:alerts:1b2c",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": message_id,
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
-            "Subject": null,
-            "Message": message,
-            "Timestamp": "2026-11-25T06:00:00.000Z"
-        }
-    }]})
-}
-
-fn sqs_record(message_id: &str, body: &str) -> Value {
-    json!({
-        "messageId": message_id,
-        "receiptHandle": "rh",
-        "body": body,
-        "attributes": {},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-        "awsRegion": "us-east-1"
-    })
-}
-
-/// The outcome lines (LOG CONTRACT) of one invocation.
-fn outcomes(inv: &Invocation) -> Vec<Value> {
-    inv.logs
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v.get("outcome").is_some())
-        .collect()
-}
-
-fn only_outcome(inv: &Invocation) -> Value {
-    let o = outcomes(inv);
-    assert_eq!(o.len(), 1, "exactly one outcome line: {:#?}", inv.logs);
-    o.into_iter().next().unwrap_or_default()
-}
 
 /// What the robot must receive for `message` with our keyword and mention.
 fn expected_body(title: &str, text: &str, mention: bool) -> Value {
@@ -162,7 +118,7 @@ async fn function_delivers_retries_and_reports_failures() {
         inv.outcome
     );
     assert_eq!(robot.accepted(), vec![alarm_body.clone()]);
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["message"], "alert delivered");
     assert_eq!(line["outcome"], "delivered");
@@ -187,7 +143,7 @@ async fn function_delivers_retries_and_reports_failures() {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["transient"], true);
     assert!(line["error"]
         .as_str()
@@ -198,7 +154,7 @@ async fn function_delivers_retries_and_reports_failures() {
         .invoke(sns_event("sns-2b", alarm), TIMEOUT)
         .await
         .expect("invoke");
-    assert_eq!(only_outcome(&inv)["outcome"], "delivered");
+    assert_eq!(inv.only_outcome()["outcome"], "delivered");
     assert_eq!(robot.accepted().len(), 2);
 
     // 3. 310000: permanent, the invocation fails, the log says what it means.
@@ -212,7 +168,7 @@ async fn function_delivers_retries_and_reports_failures() {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["level"], "ERROR");
     assert_eq!(line["message"], "alert not delivered");
     assert_eq!(line["outcome"], "failed");
@@ -236,7 +192,7 @@ async fn function_delivers_retries_and_reports_failures() {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["outcome"], "failed");
     assert!(
         line["error"]
@@ -256,7 +212,7 @@ async fn function_delivers_retries_and_reports_failures() {
         "{:?}",
         inv.outcome
     );
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["outcome"], "delivered");
     assert_eq!(line["alert_id"], inv.request_id.as_str());
     let generic = format::render(r#"{"hello":"world"}"#, None, &FormatOptions::default());
@@ -280,7 +236,7 @@ async fn function_delivers_retries_and_reports_failures() {
         inv.outcome,
         Outcome::Response(json!({"batchItemFailures": [{"itemIdentifier": "sqs-a"}]}))
     );
-    let lines = outcomes(&inv);
+    let lines = inv.outcomes();
     assert_eq!(lines.len(), 2, "{:#?}", inv.logs);
     assert_eq!(lines[0]["alert_id"], "sns-in-sqs");
     assert_eq!(lines[0]["outcome"], "failed");
@@ -315,7 +271,7 @@ async fn function_delivers_retries_and_reports_failures() {
         expected_body(&parts[0].message.title, &parts[0].message.text, true),
         "one digest, mentioning because the alarm is in ALARM"
     );
-    let lines = outcomes(&inv);
+    let lines = inv.outcomes();
     let ids: Vec<&str> = lines
         .iter()
         .filter_map(|l| l["alert_id"].as_str())
@@ -334,7 +290,7 @@ async fn function_delivers_retries_and_reports_failures() {
             {"itemIdentifier": "dg-1"}, {"itemIdentifier": "dg-2"}, {"itemIdentifier": "dg-3"}
         ]}))
     );
-    assert!(outcomes(&inv).iter().all(|l| l["outcome"] == "failed"
+    assert!(inv.outcomes().iter().all(|l| l["outcome"] == "failed"
         && l["error"]
             .as_str()
             .unwrap_or_default()
@@ -350,7 +306,7 @@ async fn function_delivers_retries_and_reports_failures() {
         "{:?}",
         inv.outcome
     );
-    assert_eq!(only_outcome(&inv)["llm"], "used");
+    assert_eq!(inv.only_outcome()["llm"], "used");
     let summarized = rendered
         .message
         .with_summary("CPU 持续过高。\n影响 web-1。\n建议扩容。");
@@ -384,7 +340,7 @@ async fn function_delivers_retries_and_reports_failures() {
         "{:?}",
         inv.outcome
     );
-    assert_eq!(only_outcome(&inv)["llm"], "fallback");
+    assert_eq!(inv.only_outcome()["llm"], "fallback");
     assert!(
         inv.logs.iter().any(|l| l.contains("llm_error")),
         "{:#?}",
@@ -422,7 +378,7 @@ async fn function_delivers_retries_and_reports_failures() {
             "{id}: {:?}",
             inv.outcome
         );
-        assert_eq!(only_outcome(&inv)["llm"], "fallback", "{id}");
+        assert_eq!(inv.only_outcome()["llm"], "fallback", "{id}");
         assert_eq!(
             robot.accepted().last().cloned().unwrap_or_default(),
             alarm_body,
@@ -445,7 +401,7 @@ async fn function_delivers_retries_and_reports_failures() {
             {"itemIdentifier": "sqs-c"}, {"itemIdentifier": "sqs-d"}
         ]}))
     );
-    let lines = outcomes(&inv);
+    let lines = inv.outcomes();
     assert_eq!(lines.len(), 2, "{:#?}", inv.logs);
     assert!(
         lines.iter().all(|l| l["outcome"] == "failed"

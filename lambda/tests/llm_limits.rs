@@ -4,6 +4,7 @@
 //! at maxTokens, refusing base model ids on demand.
 
 use std::time::{Duration, Instant};
+use testkit::lambda_events::sns_event;
 
 use dingtalk_notifier_lambda::format::{self, FormatOptions};
 use dingtalk_notifier_lambda::llm;
@@ -17,40 +18,8 @@ use testkit::{
 /// A profile of the emulator's region (us-east-1), served by the local Bedrock.
 const PROFILE: &str = "us.amazon.nova-lite-v1:0";
 
-fn sns_event(message_id: &str, message: &str) -> Value {
-    json!({"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:alerts:1b2c",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": message_id,
-            "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts",
-            "Subject": null,
-            "Message": message,
-            "Timestamp": "2026-11-25T06:00:00.000Z"
-        }
-    }]})
-}
-
-fn log_lines(inv: &Invocation) -> Vec<Value> {
-    inv.logs
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .collect()
-}
-
-fn only_outcome(inv: &Invocation) -> Value {
-    let o: Vec<Value> = log_lines(inv)
-        .into_iter()
-        .filter(|v| v.get("outcome").is_some())
-        .collect();
-    assert_eq!(o.len(), 1, "exactly one outcome line: {:#?}", inv.logs);
-    o.into_iter().next().unwrap_or_default()
-}
-
 fn llm_error(inv: &Invocation) -> String {
-    log_lines(inv)
+    inv.log_lines()
         .iter()
         .find_map(|v| {
             v.get("llm_error")
@@ -137,7 +106,7 @@ async fn the_summary_never_costs_the_alert_its_delivery() {
         inv.logs
     );
     assert!(took < Duration::from_secs(8), "took {took:?}");
-    let line = only_outcome(&inv);
+    let line = inv.only_outcome();
     assert_eq!(line["outcome"], "delivered");
     assert_eq!(line["llm"], "fallback");
     let reason = llm_error(&inv);
@@ -154,7 +123,7 @@ async fn the_summary_never_costs_the_alert_its_delivery() {
         .await
         .expect("invoke");
     assert!(matches!(inv.outcome, Outcome::Response(_)), "{inv:?}");
-    assert_eq!(only_outcome(&inv)["llm"], "skipped");
+    assert_eq!(inv.only_outcome()["llm"], "skipped");
     assert!(
         llm_error(&inv).starts_with("no time for a summary: "),
         "{:#?}",
@@ -171,7 +140,7 @@ async fn the_summary_never_costs_the_alert_its_delivery() {
         .invoke(sns_event("sns-cut", alarm), Duration::from_secs(10))
         .await
         .expect("invoke");
-    assert_eq!(only_outcome(&inv)["llm"], "truncated");
+    assert_eq!(inv.only_outcome()["llm"], "truncated");
     let cut = rendered
         .message
         .with_summary("CPU 持续过高。\n……（摘要超出长度上限，已截断）");
@@ -186,7 +155,7 @@ async fn the_summary_never_costs_the_alert_its_delivery() {
         .invoke(sns_event("sns-cut-2", alarm), Duration::from_secs(10))
         .await
         .expect("invoke");
-    assert_eq!(only_outcome(&inv)["llm"], "fallback");
+    assert_eq!(inv.only_outcome()["llm"], "fallback");
     assert_eq!(
         llm_error(&inv),
         "the summary was cut off by maxTokens before its first sentence ended"
@@ -212,7 +181,7 @@ async fn base_model_ids_and_the_original_apps_prompt() {
         .invoke(sns_event("sns-base", alarm), Duration::from_secs(10))
         .await
         .expect("invoke");
-    assert_eq!(only_outcome(&inv)["llm"], "fallback");
+    assert_eq!(inv.only_outcome()["llm"], "fallback");
     assert_eq!(
         llm_error(&inv),
         format!(
@@ -237,7 +206,7 @@ async fn base_model_ids_and_the_original_apps_prompt() {
         .invoke(sns_event("sns-tpl", alarm), Duration::from_secs(10))
         .await
         .expect("invoke");
-    assert_eq!(only_outcome(&inv)["llm"], "used");
+    assert_eq!(inv.only_outcome()["llm"], "used");
     let asked = w.bedrock.requests();
     let last = asked.last().expect("asked");
     assert_eq!(last.model_id, PROFILE);

@@ -7,7 +7,8 @@
 //!   keywords, message shape and whole-body size, and enforces the rate limit
 //!   (20 a window, then a 10-window block) with the real answers.
 //! - [`BedrockServer`]: Bedrock Runtime's Converse API, including its errors.
-//! - [`LambdaEmulator`]: the Lambda Runtime API, running a real `bootstrap`.
+//! - [`LambdaEmulator`]: the Lambda Runtime API, running a real `bootstrap`;
+//!   [`lambda_events`] builds the events it hands the function.
 //! - [`SnsLambdaBridge`]: SNS topic -> SQS queue -> event source mapping ->
 //!   function -> CloudWatch Logs, the part of AWS that moto cannot do without
 //!   Docker.
@@ -18,6 +19,7 @@
 pub mod bedrock;
 pub mod bridge;
 pub mod dingtalk;
+pub mod lambda_events;
 pub mod lambda_rt;
 pub mod moto;
 mod server;
