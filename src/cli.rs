@@ -189,6 +189,19 @@ pub struct DeployArgs {
     /// the stack stays in the home region, every other one gets a forwarder [default: the home region only]
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_REGIONS")]
     pub regions: Option<String>,
+    /// Also hear from every account of the AWS Organization: forwarders in each member account
+    /// (a service-managed StackSet, new accounts included) send to this account's bus. Run from
+    /// the management account or a StackSets delegated administrator [remembered]
+    #[arg(
+        help_heading = "Alerts",
+        long,
+        env = "DINGTALK_NOTIFIER_ORGANIZATION",
+        overrides_with = "no_organization"
+    )]
+    pub organization: bool,
+    /// Turn --organization off: remove the StackSet's forwarders and the bus policy
+    #[arg(help_heading = "Alerts", long, overrides_with = "organization")]
+    pub no_organization: bool,
     /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
     pub rules: Option<String>,

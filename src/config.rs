@@ -27,6 +27,10 @@ pub struct ConfigFile {
     /// Regions with a forwarder stack (`deploy --regions`), or `["all"]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regions: Option<Vec<String>>,
+    /// `deploy --organization`: the forwarders' StackSet in every member
+    /// account. Written only when on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<bool>,
     pub deploy: DeployConfig,
 }
 
@@ -242,6 +246,7 @@ mod tests {
             stack_name: Some("alerts".into()),
             region: Some("ap-southeast-1".into()),
             regions: Some(vec!["us-east-1".into(), "us-west-2".into()]),
+            organization: Some(true),
             deploy: DeployConfig {
                 rules: Some(vec!["health".into(), "alarm".into()]),
                 alarm_states: Some("ALARM,OK".into()),
@@ -273,7 +278,7 @@ mod tests {
         assert_eq!(
             body,
             "stack_name = \"alerts\"\nregion = \"ap-southeast-1\"\n\
-             regions = [\"us-east-1\", \"us-west-2\"]\n\n[deploy]\n\
+             regions = [\"us-east-1\", \"us-west-2\"]\norganization = true\n\n[deploy]\n\
              rules = [\"health\", \"alarm\"]\nalarm_states = \"ALARM,OK\"\nllm = true\n\
              llm_model_id = \"amazon.nova-lite-v1:0\"\nllm_temperature = 0.2\n\
              architecture = \"arm64\"\nmemory = 256\nreserved_concurrency = -1\n\

@@ -1,5 +1,5 @@
 //! The deploy policy (`docs/iam-deploy-policy.json`, a CloudFormation
-//! template with two managed policies and the function's permissions
+//! template with three managed policies and the function's permissions
 //! boundary), checked against the sources of truth cfn-lint ships:
 //! the resource schemas' `handlers.*.permissions` (what CloudFormation needs
 //! for each resource type of `templates/`) and its IAM reference
@@ -392,4 +392,58 @@ fn the_boundary_covers_the_forwarder_role() {
         "events:PutEvents"
     );
     assert!(granted(&boundary, "events:PutEvents"));
+}
+
+/// Every AWS call `deploy --organization`, `status` and `destroy` make for
+/// the organization (`.aws("service:Action")` in the sources), and nothing
+/// else, is in the organization policy; the StackSet is reachable only
+/// under our name, and created only with our tag.
+#[test]
+fn the_organization_policy_grants_exactly_what_the_organization_code_calls() {
+    let mut called = BTreeSet::new();
+    for source in [
+        include_str!("../src/aws/organization.rs"),
+        include_str!("../src/aws/stack_set.rs"),
+    ] {
+        for (i, _) in source.match_indices(".aws(\"") {
+            let rest = &source[i + 6..];
+            called.insert(rest[..rest.find('"').unwrap()].to_string());
+        }
+    }
+    // The caller's account, read through STS: already in the deploy policy.
+    called.remove("sts:GetCallerIdentity");
+    let rendered = render(&deploy_policy_template(), "aws", "123456789012");
+    let org = common::iam::statements_of(&rendered["Resources"]["OrganizationPolicy"]);
+    let mut direct: BTreeSet<String> = org
+        .iter()
+        .filter(|s| s.condition["StringEquals"]["aws:CalledViaFirst"].is_null())
+        .flat_map(|s| s.actions.iter().cloned())
+        .collect();
+    // StackSets ask it of a delegated administrator's caller.
+    assert!(direct.remove("organizations:ListDelegatedAdministrators"));
+    assert_eq!(direct, called);
+    let by_sid = |sid: &str| org.iter().find(|s| s.sid == sid).unwrap();
+    assert_eq!(
+        by_sid("OurStackSet").resources,
+        [
+            "arn:aws:cloudformation:*:123456789012:stackset/*-forwarders:*",
+            "arn:aws:cloudformation:*:123456789012:stackset-target/*-forwarders:*",
+            "arn:aws:cloudformation:*::type/resource/*"
+        ]
+    );
+    assert_eq!(
+        by_sid("CreateOurStackSet").condition,
+        serde_json::json!({"StringEquals": {"aws:RequestTag/app": "dingtalk-notifier"}})
+    );
+    // The home bus policy only through CloudFormation.
+    for sid in [
+        "BusPolicyThroughCloudFormation",
+        "BusPermissionsThroughCloudFormation",
+    ] {
+        assert_eq!(
+            by_sid(sid).condition,
+            serde_json::json!({"StringEquals": {"aws:CalledViaFirst": "cloudformation.amazonaws.com"}}),
+            "{sid}"
+        );
+    }
 }

@@ -27,6 +27,7 @@ pub struct Aws {
     pub account: aws_sdk_account::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub organizations: aws_sdk_organizations::Client,
 }
 
 impl Aws {
@@ -60,6 +61,7 @@ impl Aws {
             account: aws_sdk_account::Client::new(&config),
             events: aws_sdk_eventbridge::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            organizations: aws_sdk_organizations::Client::new(&config),
             config,
         }
     }

@@ -13,11 +13,13 @@ pub mod export_conflict;
 pub mod forwarder_stacks;
 pub mod function_code;
 pub mod ops;
+pub mod organization;
 pub mod package;
 pub mod queues;
 pub mod region;
 pub mod secret;
 pub mod stack;
+pub mod stack_set;
 pub mod toolchain;
 
 pub use client::{Aws, AwsOptions};

@@ -12,6 +12,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+use super::destroy_organization;
 use crate::aws::artifacts;
 use crate::aws::forwarder_stacks::{self, Found};
 use crate::aws::queues;
@@ -36,6 +37,9 @@ pub struct DestroyResult {
     /// Regions whose forwarder stack was deleted (`deploy --regions`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub forwarders_deleted: Vec<String>,
+    /// The organization's forwarder StackSet was deleted (`deploy --organization`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stack_set_deleted: bool,
 }
 
 impl fmt::Display for DestroyResult {
@@ -59,6 +63,7 @@ pub async fn run(
         check_deletable(stack_name, s)?;
     }
     let forwarders = forwarders_of(aws, ui, stack_name, &region).await?;
+    let org = destroy_organization::find(aws, stack_name).await?;
     let mut result = DestroyResult {
         stack: stack_name.to_string(),
         region: region.clone(),
@@ -66,8 +71,10 @@ pub async fn run(
         secret_deleted: false,
         bucket_deleted: false,
         forwarders_deleted: Vec::new(),
+        stack_set_deleted: false,
     };
-    if current.is_none() && existing_secret.is_none() && forwarders.is_empty() && !args.purge {
+    let nothing = current.is_none() && existing_secret.is_none() && forwarders.is_empty();
+    if nothing && org.is_none() && !args.purge {
         ui.success(format!(
             "No stack named {stack_name} in {region}: nothing to destroy."
         ));
@@ -81,10 +88,23 @@ pub async fn run(
             regions.join(", ")
         ));
     }
+    if let Some(o) = &org {
+        ui.info(format!(
+            "Its organization forwarders go too: StackSet {} ({} instance(s) in {})",
+            o.target.name,
+            o.instances,
+            o.regions.join(", ")
+        ));
+    }
     if let Some(s) = &current {
         confirm_held_alerts(aws, ui, stack_name, s).await?;
     }
     confirm_name(ui, stack_name, &region)?;
+
+    if let Some(o) = &org {
+        destroy_organization::delete(aws, ui, o).await?;
+        result.stack_set_deleted = true;
+    }
 
     result.forwarders_deleted = delete_forwarders(aws, ui, stack_name, &forwarders).await?;
     let bucket = current

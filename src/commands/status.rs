@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::status_organization::{self, OrgStatus};
 use crate::aws::forwarder_stacks;
 use crate::aws::function_code::function_name;
 use crate::aws::ops::{self, Alarm};
@@ -46,6 +47,7 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     };
     let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
+    result.organization = status_organization::fetch(aws, stack_name).await?;
     Ok(result)
 }
 
@@ -143,6 +145,9 @@ pub struct StatusResult {
     /// One entry per forwarder region (`deploy --regions`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     forwarders: Vec<ForwarderStatus>,
+    /// The organization's forwarder StackSet (`deploy --organization`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization: Option<OrgStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -186,6 +191,7 @@ impl StatusResult {
                 .map(str::to_string),
             function: function.cloned(),
             forwarders: Vec::new(),
+            organization: None,
         }
     }
 }
@@ -280,6 +286,9 @@ pub fn render_human(doc: &Value) -> String {
             })
             .collect();
         out.push_str(&table(&rows));
+    }
+    if doc["organization"].is_object() {
+        out.push_str(&status_organization::render(&doc["organization"]));
     }
     out
 }

@@ -49,6 +49,16 @@
 # pages of MaxResults (1-50). Here: the partition's regions as botocore knows
 # them; opt-in regions are DISABLED; without MaxResults a page holds 10, so a
 # caller that does not follow NextToken misses regions.
+#
+# Service-managed StackSets: real StackSets never deploy an instance to the
+# organization's management account, even when its OU (or the root) is
+# targeted, and they honour DeploymentTargets.AccountFilterType (NONE,
+# INTERSECTION, DIFFERENCE, UNION) with DeploymentTargets.Accounts, over the
+# targeted OUs and every OU below them. moto 5.2.5 deploys to the management
+# account, ignores the filter and looks one OU level down. DeleteStackInstances
+# of a service-managed StackSet names its instances by DeploymentTargets;
+# moto reads only Accounts, so it deleted nothing and DeleteStackSet then
+# refused the StackSet as not empty.
 import os
 import sys
 
@@ -268,6 +278,66 @@ def _list_regions(self):
 account_responses.AccountResponse.list_regions = _list_regions
 account_urls.url_paths["{0}/listRegions$"] = (
     account_responses.AccountResponse.dispatch
+)
+
+import moto.cloudformation.responses as cfn_responses  # noqa: E402
+
+
+def _org_accounts(instances, targets):
+    """The accounts DeploymentTargets names, as service-managed StackSets read them."""
+    org = instances.org_backend
+    ous = set(targets.get("OrganizationalUnitIds") or [])
+    grown = True
+    while grown:
+        below = {ou.id for ou in org.ou if getattr(ou, "parent_id", None) in ous}
+        grown = not below <= ous
+        ous |= below
+    in_ous = [a.id for a in org.accounts if a.parent_id in ous]
+    listed = targets.get("Accounts") or []
+    kind = targets.get("AccountFilterType") or "NONE"
+    if kind == "INTERSECTION":
+        chosen = [a for a in in_ous if a in listed]
+    elif kind == "DIFFERENCE":
+        chosen = [a for a in in_ous if a not in listed]
+    elif kind == "UNION":
+        chosen = in_ous + [a for a in listed if a not in in_ous]
+    else:
+        chosen = in_ous
+    management = org.org.master_account_id if org.org else None
+    return [a for a in chosen if a != management]
+
+
+def _create_by_targets(create):
+    def run(self, accounts, regions, parameters, deployment_targets, permission_model):
+        if permission_model == "SERVICE_MANAGED" and deployment_targets:
+            accounts = _org_accounts(self, deployment_targets)
+            deployment_targets = {}
+        return create(self, accounts, regions, parameters, deployment_targets, permission_model)
+
+    return run
+
+
+cfn_models.StackInstances.create_instances = _create_by_targets(
+    cfn_models.StackInstances.create_instances
+)
+
+
+def _delete_by_targets(delete):
+    def run(self):
+        targets = self._get_params().get("DeploymentTargets")
+        name = self._get_param("StackSetName")
+        stackset = self.cloudformation_backend.describe_stack_set(name)
+        if not targets or stackset.permission_model != "SERVICE_MANAGED":
+            return delete(self)
+        accounts = _org_accounts(stackset.instances, targets)
+        stackset.delete_stack_instances(accounts, self._get_param("Regions", []))
+        return ActionResult({"OperationId": stackset.operations[-1]["OperationId"]})
+
+    return run
+
+
+cfn_responses.CloudFormationResponse.delete_stack_instances = _delete_by_targets(
+    cfn_responses.CloudFormationResponse.delete_stack_instances
 )
 
 from moto.server import main  # noqa: E402

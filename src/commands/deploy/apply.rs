@@ -95,6 +95,7 @@ pub async fn apply(
             updated: plan.secret.changes(),
         },
         forwarders: Vec::new(),
+        organization: None,
     })
 }
 

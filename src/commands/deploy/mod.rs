@@ -7,12 +7,14 @@ mod answers;
 mod apply;
 mod early_build;
 mod forwarders;
+mod organization;
 mod plan;
 mod preflight;
 mod queue_timing;
 mod regions;
 mod result;
 mod settings;
+mod stackset;
 mod validate;
 
 use anyhow::{bail, Result};
@@ -66,12 +68,25 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let health = regions::health_on(&answers.settings);
     let spec = answers::regions(ui, args, &cfg, &region, health)?;
     let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
+    let org = organization::prepare(
+        &aws,
+        &answers.settings,
+        &region,
+        &fleet.chosen,
+        organization_on(args, &cfg),
+        cfg.organization == Some(true),
+    )
+    .await?;
+    if let Some(o) = &org {
+        ui.info(o.summary());
+    }
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
     }
     let mut file = answers.settings.to_config(&region);
     file.regions = spec.to_config();
+    file.organization = org.as_ref().filter(|o| o.on).map(|_| true);
     config::save(&cfg_path, &file)?;
     ui.info(format!(
         "Answers saved to {} (no secrets)",
@@ -82,21 +97,19 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let new_ops_email = new_ops_email(&answers.settings, current.stack.as_ref());
     let mut plan = plan::plan(answers, current)?;
     plan.forwarded_regions = fleet.chosen.clone();
+    plan.organization_id = org
+        .as_ref()
+        .map(organization::OrgPlan::organization_id)
+        .unwrap_or_default();
     let mut result = apply::apply(&aws, ui, args, &plan, &region, early).await?;
-    if !fleet.actions.is_empty() {
+    apply_fleet(&aws, ui, &plan.settings, &region, &fleet, &mut result).await?;
+    if let Some(o) = &org {
         ui.step(format!(
-            "Forwarders to {region} from {} region(s)",
-            fleet.actions.len()
+            "Forwarders in the organization's accounts ({})",
+            o.target.name
         ));
-        result.forwarders = forwarders::apply(
-            &aws,
-            ui,
-            &plan.settings,
-            &region,
-            &fleet.actions,
-            &fleet.found,
-        )
-        .await?;
+        result.organization =
+            Some(organization::apply(&aws, ui, o, &plan.settings.stack_name).await?);
     }
     if let Some(email) = new_ops_email {
         ui.info(format!(
@@ -104,6 +117,37 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         ));
     }
     Ok(result)
+}
+
+/// The regional forwarders, all at once, once the home stack is there.
+async fn apply_fleet(
+    aws: &Aws,
+    ui: &Ui,
+    settings: &settings::Settings,
+    home: &str,
+    fleet: &Fleet,
+    result: &mut DeployResult,
+) -> Result<()> {
+    if fleet.actions.is_empty() {
+        return Ok(());
+    }
+    ui.step(format!(
+        "Forwarders to {home} from {} region(s)",
+        fleet.actions.len()
+    ));
+    result.forwarders =
+        forwarders::apply(aws, ui, settings, home, &fleet.actions, &fleet.found).await?;
+    Ok(())
+}
+
+/// `--organization` / `--no-organization` (or `DINGTALK_NOTIFIER_ORGANIZATION`),
+/// else the remembered answer, else off.
+fn organization_on(args: &DeployArgs, cfg: &config::ConfigFile) -> bool {
+    match (args.organization, args.no_organization) {
+        (_, true) => false,
+        (true, _) => true,
+        _ => cfg.organization == Some(true),
+    }
 }
 
 /// The forwarder stacks as they are and what to do in each region, decided

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use super::forwarders::RegionResult;
+pub use super::organization::OrganizationResult;
 use crate::term::output::table;
 
 #[derive(Debug, Serialize)]
@@ -24,6 +25,10 @@ pub struct DeployResult {
     /// One entry per forwarder region (`--regions`), sorted by region.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub forwarders: Vec<RegionResult>,
+    /// The organization's forwarder StackSet (`--organization`, or its
+    /// removal with `--no-organization`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationResult>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +78,19 @@ impl fmt::Display for DeployResult {
                 .collect();
             write!(f, "\nForwarders to {}:\n{}", self.region, table(&rows))?;
         }
+        if let Some(o) = &self.organization {
+            let rows = [(
+                format!("Organization {}", o.organization_id),
+                format!(
+                    "{} ({}, {} member account(s) x {} region(s))",
+                    o.stack_set,
+                    o.outcome,
+                    o.member_accounts,
+                    o.regions.len()
+                ),
+            )];
+            write!(f, "\n{}", table(&rows))?;
+        }
         f.write_str(
             "\nNext: dingtalk-notifier test-send   (a sample alert to the DingTalk group)\n",
         )
@@ -116,6 +134,7 @@ mod tests {
                 updated: true,
             },
             forwarders: Vec::new(),
+            organization: None,
         };
         assert_eq!(
             result.to_string(),

@@ -103,6 +103,7 @@ impl Settings {
             stack_name: Some(self.stack_name.clone()),
             region: Some(region.to_string()),
             regions: None,
+            organization: None,
             deploy: DeployConfig {
                 rules: Some(self.rules.iter().map(|r| r.key().to_string()).collect()),
                 ec2_states: Some(self.ec2_states.clone()),

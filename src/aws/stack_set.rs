@@ -1,0 +1,446 @@
+//! The organization's forwarder StackSet (docs/design.md, "Many accounts"):
+//! service-managed, so CloudFormation itself creates the stacks in the
+//! member accounts (and in accounts that join later). Describe it and its
+//! instances, create, update, add or remove regions, delete, and wait for an
+//! operation with the same progress display and Ctrl-C behaviour as a stack.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_cloudformation::types::{
+    AccountFilterType, AutoDeployment, CallAs, Capability, DeploymentTargets, ManagedExecution,
+    Parameter, PermissionModels, RegionConcurrencyType, StackSetOperationPreferences,
+    StackSetOperationResultStatus, StackSetOperationStatus, Tag,
+};
+
+use crate::aws::organization::{not_allowed, OrgCaller};
+use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE, FORWARDER_TEMPLATE, STACK_TAG_KEY};
+use crate::aws::Aws;
+use crate::errors::{aws_call_error, AwsResultExt, Interrupted};
+use crate::term::interrupt::WAITING;
+use crate::term::output::Ui;
+
+const POLL: Duration = Duration::from_secs(2);
+
+/// Every instance of a region at once; a few refusing accounts (an SCP, a
+/// suspended account) do not stop the rest, more than a tenth does.
+pub const MAX_CONCURRENT_PERCENTAGE: i32 = 100;
+pub const FAILURE_TOLERANCE_PERCENTAGE: i32 = 10;
+
+/// The forwarders' StackSet of a notifier stack.
+pub fn stack_set_name(stack_name: &str) -> String {
+    format!("{stack_name}-forwarders")
+}
+
+/// Which StackSet, and as whom.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub call_as: CallAs,
+    /// The organization's root: every account.
+    pub root_id: String,
+    /// The home account: it has the notifier itself.
+    pub home_account: String,
+    /// The management account, for the error when the caller may not act.
+    pub management_account: String,
+}
+
+impl Target {
+    /// The StackSet of `stack_name`, as the caller may act on it.
+    pub fn new(stack_name: &str, caller: &OrgCaller) -> Target {
+        Target {
+            name: stack_set_name(stack_name),
+            call_as: caller.call_as(),
+            root_id: caller.root_id.clone(),
+            home_account: caller.account.clone(),
+            management_account: caller.management_account.clone(),
+        }
+    }
+}
+
+/// The StackSet as `DescribeStackSet` shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackSetInfo {
+    pub status: String,
+    pub template: String,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl StackSetInfo {
+    pub fn is_ours(&self) -> bool {
+        self.tags.get(APP_TAG_KEY).map(String::as_str) == Some(APP_TAG_VALUE)
+    }
+}
+
+/// One stack instance (an account in a region).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Instance {
+    pub account: String,
+    pub region: String,
+    /// `CURRENT`, `OUTDATED` or `INOPERABLE`.
+    pub status: String,
+    /// `SUCCEEDED`, `FAILED`, `RUNNING`, `PENDING`, `CANCELLED`, …
+    pub detailed_status: String,
+    pub reason: Option<String>,
+}
+
+/// `None` when there is no such StackSet (or only a deleted one).
+pub async fn describe(aws: &Aws, t: &Target) -> Result<Option<StackSetInfo>> {
+    let res = aws
+        .cloudformation
+        .describe_stack_set()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .send()
+        .await
+        .aws("cloudformation:DescribeStackSet");
+    let set = match res {
+        Ok(out) => out.stack_set,
+        Err(e) if code_is(&e, "StackSetNotFoundException") => None,
+        Err(e) => return Err(explain(e, t).context(format!("describing the StackSet {}", t.name))),
+    };
+    Ok(set
+        .filter(|s| s.status().map(|x| x.as_str()) != Some("DELETED"))
+        .map(|s| StackSetInfo {
+            status: s
+                .status()
+                .map(|x| x.as_str().to_string())
+                .unwrap_or_default(),
+            template: s.template_body().unwrap_or_default().to_string(),
+            parameters: s
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_string(),
+                        p.parameter_value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+            tags: s
+                .tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        }))
+}
+
+/// Every instance (ListStackInstances, every page), sorted by region, account.
+pub async fn instances(aws: &Aws, t: &Target) -> Result<Vec<Instance>> {
+    let mut out = Vec::new();
+    let mut pages = aws
+        .cloudformation
+        .list_stack_instances()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .aws("cloudformation:ListStackInstances")
+            .map_err(|e| explain(e, t))
+            .with_context(|| format!("listing the instances of the StackSet {}", t.name))?;
+        out.extend(page.summaries().iter().map(|s| {
+            Instance {
+                account: s.account().unwrap_or_default().to_string(),
+                region: s.region().unwrap_or_default().to_string(),
+                status: s
+                    .status()
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
+                detailed_status: s
+                    .stack_instance_status()
+                    .and_then(|x| x.detailed_status())
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
+                reason: s
+                    .status_reason()
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string),
+            }
+        }));
+    }
+    out.sort_by(|a, b| (&a.region, &a.account).cmp(&(&b.region, &b.account)));
+    Ok(out)
+}
+
+/// The organization's root, less the home account.
+fn targets(t: &Target) -> DeploymentTargets {
+    DeploymentTargets::builder()
+        .organizational_unit_ids(&t.root_id)
+        .accounts(&t.home_account)
+        .account_filter_type(AccountFilterType::Difference)
+        .build()
+}
+
+fn preferences() -> StackSetOperationPreferences {
+    StackSetOperationPreferences::builder()
+        .region_concurrency_type(RegionConcurrencyType::Parallel)
+        .max_concurrent_percentage(MAX_CONCURRENT_PERCENTAGE)
+        .failure_tolerance_percentage(FAILURE_TOLERANCE_PERCENTAGE)
+        .build()
+}
+
+fn parameters(values: &[(&'static str, String)]) -> Vec<Parameter> {
+    values
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(*k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect()
+}
+
+/// CreateStackSet: service-managed, auto-deployed, our tags.
+pub async fn create(
+    aws: &Aws,
+    t: &Target,
+    owner: &str,
+    values: &[(&'static str, String)],
+) -> Result<()> {
+    aws.cloudformation
+        .create_stack_set()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .description(format!("dingtalk-notifier forwarders of the stack {owner}"))
+        .template_body(FORWARDER_TEMPLATE)
+        .set_parameters(Some(parameters(values)))
+        .capabilities(Capability::CapabilityIam)
+        .permission_model(PermissionModels::ServiceManaged)
+        .auto_deployment(
+            AutoDeployment::builder()
+                .enabled(true)
+                .retain_stacks_on_account_removal(false)
+                .build(),
+        )
+        .managed_execution(ManagedExecution::builder().active(true).build())
+        .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
+        .tags(Tag::builder().key(STACK_TAG_KEY).value(owner).build())
+        .send()
+        .await
+        .aws("cloudformation:CreateStackSet")
+        .map_err(|e| explain(e, t))
+        .with_context(|| format!("creating the StackSet {}", t.name))?;
+    Ok(())
+}
+
+/// UpdateStackSet: the embedded template and `values` for the instances in
+/// `regions`; returns the operation id.
+pub async fn update(
+    aws: &Aws,
+    t: &Target,
+    values: &[(&'static str, String)],
+    regions: &[String],
+) -> Result<String> {
+    let mut call = aws
+        .cloudformation
+        .update_stack_set()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .template_body(FORWARDER_TEMPLATE)
+        .set_parameters(Some(parameters(values)))
+        .capabilities(Capability::CapabilityIam)
+        .operation_preferences(preferences());
+    // No instances yet: the StackSet alone.
+    if !regions.is_empty() {
+        call = call
+            .deployment_targets(targets(t))
+            .set_regions(Some(regions.to_vec()));
+    }
+    let out = call
+        .send()
+        .await
+        .aws("cloudformation:UpdateStackSet")
+        .map_err(|e| explain(e, t))
+        .with_context(|| format!("updating the StackSet {}", t.name))?;
+    out.operation_id
+        .context("UpdateStackSet returned no operation id")
+}
+
+/// CreateStackInstances in `regions` for every member account.
+pub async fn add_regions(aws: &Aws, t: &Target, regions: &[String]) -> Result<String> {
+    let out = aws
+        .cloudformation
+        .create_stack_instances()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .deployment_targets(targets(t))
+        .set_regions(Some(regions.to_vec()))
+        .operation_preferences(preferences())
+        .send()
+        .await
+        .aws("cloudformation:CreateStackInstances")
+        .map_err(|e| explain(e, t))
+        .with_context(|| format!("adding regions to the StackSet {}", t.name))?;
+    out.operation_id
+        .context("CreateStackInstances returned no operation id")
+}
+
+/// DeleteStackInstances in `regions` (the stacks go too).
+pub async fn remove_regions(aws: &Aws, t: &Target, regions: &[String]) -> Result<String> {
+    let out = aws
+        .cloudformation
+        .delete_stack_instances()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .deployment_targets(targets(t))
+        .set_regions(Some(regions.to_vec()))
+        .retain_stacks(false)
+        .operation_preferences(preferences())
+        .send()
+        .await
+        .aws("cloudformation:DeleteStackInstances")
+        .map_err(|e| explain(e, t))
+        .with_context(|| format!("removing regions from the StackSet {}", t.name))?;
+    out.operation_id
+        .context("DeleteStackInstances returned no operation id")
+}
+
+/// DeleteStackSet (it must have no instances left).
+pub async fn delete(aws: &Aws, t: &Target) -> Result<()> {
+    aws.cloudformation
+        .delete_stack_set()
+        .stack_set_name(&t.name)
+        .call_as(t.call_as.clone())
+        .send()
+        .await
+        .aws("cloudformation:DeleteStackSet")
+        .map_err(|e| explain(e, t))
+        .with_context(|| format!("deleting the StackSet {}", t.name))?;
+    Ok(())
+}
+
+/// Waits for the operation, a progress line on stderr. Ctrl-C stops waiting
+/// (CloudFormation carries on), says how to resume and returns
+/// [`Interrupted`]. A failed or stopped operation is an error naming the
+/// instances that failed.
+pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) -> Result<()> {
+    WAITING.store(true, Ordering::SeqCst);
+    let progress = ui.progress(format!("{doing} {}", t.name));
+    let poll = async {
+        loop {
+            let status = operation_status(aws, t, operation).await?;
+            progress.set(format!("{doing} {}: {}", t.name, status.as_str()));
+            match status {
+                StackSetOperationStatus::Running
+                | StackSetOperationStatus::Queued
+                | StackSetOperationStatus::Stopping => tokio::time::sleep(POLL).await,
+                other => return Ok::<_, anyhow::Error>(other),
+            }
+        }
+    };
+    let result = tokio::select! {
+        r = poll => r,
+        _ = tokio::signal::ctrl_c() => {
+            progress.finish();
+            WAITING.store(false, Ordering::SeqCst);
+            let state = operation_status(aws, t, operation)
+                .await
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|_| "unknown".to_string());
+            eprintln!(
+                "Stopped waiting. StackSet {} operation {operation} is {state}. CloudFormation keeps working; \
+                 run `dingtalk-notifier status` to follow, or `deploy` again once it settles.",
+                t.name
+            );
+            return Err(Interrupted.into());
+        }
+    };
+    progress.finish();
+    WAITING.store(false, Ordering::SeqCst);
+    let status = result?;
+    if status == StackSetOperationStatus::Succeeded {
+        ui.info(format!(
+            "{} {}: SUCCEEDED after {}s",
+            doing,
+            t.name,
+            progress.elapsed().as_secs()
+        ));
+        return Ok(());
+    }
+    let failed = failed_instances(aws, t, operation)
+        .await
+        .unwrap_or_default();
+    bail!(
+        "the StackSet {} operation {operation} ended {}: {}",
+        t.name,
+        status.as_str(),
+        match failed.is_empty() {
+            true => "see the StackSet's operations in the CloudFormation console".to_string(),
+            false => failed.join("; "),
+        }
+    )
+}
+
+async fn operation_status(
+    aws: &Aws,
+    t: &Target,
+    operation: &str,
+) -> Result<StackSetOperationStatus> {
+    let out = aws
+        .cloudformation
+        .describe_stack_set_operation()
+        .stack_set_name(&t.name)
+        .operation_id(operation)
+        .call_as(t.call_as.clone())
+        .send()
+        .await
+        .aws("cloudformation:DescribeStackSetOperation")
+        .context("reading the StackSet operation")?;
+    out.stack_set_operation
+        .and_then(|o| o.status)
+        .ok_or_else(|| anyhow!("DescribeStackSetOperation returned no status"))
+}
+
+/// Up to five failed instances of an operation, as `account/region: reason`.
+async fn failed_instances(aws: &Aws, t: &Target, operation: &str) -> Result<Vec<String>> {
+    let out = aws
+        .cloudformation
+        .list_stack_set_operation_results()
+        .stack_set_name(&t.name)
+        .operation_id(operation)
+        .call_as(t.call_as.clone())
+        .send()
+        .await
+        .aws("cloudformation:ListStackSetOperationResults")?;
+    Ok(out
+        .summaries()
+        .iter()
+        .filter(|s| s.status() == Some(&StackSetOperationResultStatus::Failed))
+        .take(5)
+        .map(|s| {
+            format!(
+                "{}/{}: {}",
+                s.account().unwrap_or_default(),
+                s.region().unwrap_or_default(),
+                s.status_reason().unwrap_or("no reason given")
+            )
+        })
+        .collect())
+}
+
+fn code_is(err: &anyhow::Error, code: &str) -> bool {
+    aws_call_error(err).is_some_and(|c| c.is_code(&[code]))
+}
+
+/// StackSets' answers when the organization is not set up for them, in words.
+fn explain(err: anyhow::Error, t: &Target) -> anyhow::Error {
+    let Some(c) = aws_call_error(&err) else {
+        return err;
+    };
+    if c.message_contains("not a delegated administrator") {
+        return anyhow!(not_allowed(&t.home_account, &t.management_account));
+    }
+    if c.message_contains("organizations access") || c.message_contains("trusted access") {
+        return anyhow!(
+            "--organization: trusted access between CloudFormation StackSets and AWS Organizations is off: \
+             in the management account run `aws cloudformation activate-organizations-access`"
+        );
+    }
+    err
+}

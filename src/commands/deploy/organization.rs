@@ -1,0 +1,213 @@
+//! `deploy --organization` (docs/design.md, "Many accounts"): who the
+//! caller is in the organization, the StackSet as it is and the steps
+//! [`super::stackset::plan_stack_set`] decides, all before anything changes;
+//! then the steps, each operation waited for.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use super::settings::Settings;
+use super::stackset::{
+    plan_stack_set, stack_set_parameters, stack_set_regions, Found, Step, Wanted, MAX_STACK_NAME,
+};
+use crate::aws::organization::{self, OrgCaller};
+use crate::aws::stack_set::{self, Target};
+use crate::aws::Aws;
+use crate::term::output::Ui;
+
+/// Decided before the first change.
+pub struct OrgPlan {
+    pub caller: OrgCaller,
+    pub target: Target,
+    pub on: bool,
+    pub parameters: Vec<(&'static str, String)>,
+    /// The StackSet's regions (none when turning it off).
+    pub regions: Vec<String>,
+    pub steps: Vec<Step>,
+    /// The organization's accounts (id, name).
+    pub accounts: Vec<(String, String)>,
+}
+
+impl OrgPlan {
+    /// The home stack's `OrganizationId`: empty when off.
+    pub fn organization_id(&self) -> String {
+        match self.on {
+            true => self.caller.organization_id.clone(),
+            false => String::new(),
+        }
+    }
+
+    /// The accounts that get forwarders: all but the home and the
+    /// management account (StackSets never deploy service-managed
+    /// instances there).
+    pub fn member_accounts(&self) -> usize {
+        self.accounts
+            .iter()
+            .filter(|(id, _)| *id != self.caller.account && *id != self.caller.management_account)
+            .count()
+    }
+
+    /// One line for the deploy plan, before the confirmation.
+    pub fn summary(&self) -> String {
+        let what = match outcome(&self.steps) {
+            "up to date" => "up to date".to_string(),
+            _ => steps_text(&self.steps),
+        };
+        match self.on {
+            true => format!(
+                "Organization {}: StackSet {} in {} member account(s) x {} region(s) ({}): {what}",
+                self.caller.organization_id,
+                self.target.name,
+                self.member_accounts(),
+                self.regions.len(),
+                self.regions.join(", ")
+            ),
+            false => format!(
+                "Organization {}: --no-organization: StackSet {}: {what}",
+                self.caller.organization_id, self.target.name
+            ),
+        }
+    }
+}
+
+fn steps_text(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Create => "create".to_string(),
+            Step::Update(r) => format!("update {}", regions_or_set(r)),
+            Step::AddRegions(r) => format!("add {}", r.join(", ")),
+            Step::RemoveRegions(r) => format!("remove {}", r.join(", ")),
+            Step::Delete => "delete".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", then ")
+}
+
+fn regions_or_set(regions: &[String]) -> String {
+    match regions.is_empty() {
+        true => "the StackSet".to_string(),
+        false => regions.join(", "),
+    }
+}
+
+/// `created`, `updated`, `removed` or `up to date`.
+pub fn outcome(steps: &[Step]) -> &'static str {
+    if steps.is_empty() {
+        "up to date"
+    } else if steps.contains(&Step::Create) {
+        "created"
+    } else if steps.contains(&Step::Delete) {
+        "removed"
+    } else {
+        "updated"
+    }
+}
+
+/// What the organization part of `deploy --json` says.
+#[derive(Debug, Serialize)]
+pub struct OrganizationResult {
+    pub organization_id: String,
+    pub stack_set: String,
+    /// `SELF` (management account) or `DELEGATED_ADMIN`.
+    pub call_as: String,
+    pub outcome: String,
+    pub steps: Vec<Step>,
+    pub regions: Vec<String>,
+    pub member_accounts: usize,
+}
+
+/// `None` when the organization is neither wanted nor was (no call made).
+pub async fn prepare(
+    aws: &Aws,
+    settings: &Settings,
+    home: &str,
+    forwarder_regions: &[String],
+    on: bool,
+    was_on: bool,
+) -> Result<Option<OrgPlan>> {
+    if !on && !was_on {
+        return Ok(None);
+    }
+    if on && settings.stack_name.len() > MAX_STACK_NAME {
+        bail!(
+            "--organization: the stack name {} is longer than {MAX_STACK_NAME} characters (the bus policy's statement id is <stack-name>-organization, at most 64); choose a shorter --stack-name",
+            settings.stack_name
+        );
+    }
+    let caller = organization::caller(aws).await?;
+    let target = Target::new(&settings.stack_name, &caller);
+    let found = match stack_set::describe(aws, &target).await? {
+        Some(set) => Some(Found {
+            set,
+            regions: stack_set::instances(aws, &target)
+                .await?
+                .into_iter()
+                .map(|i| i.region)
+                .collect(),
+        }),
+        None => None,
+    };
+    let parameters = stack_set_parameters(settings, home, &caller.account);
+    let regions = match on {
+        true => stack_set_regions(home, forwarder_regions),
+        false => Vec::new(),
+    };
+    let wanted = Wanted {
+        parameters: &parameters,
+        regions: &regions,
+    };
+    let steps = plan_stack_set(&target.name, on.then_some(&wanted), found.as_ref())?;
+    let accounts = match on {
+        true => organization::accounts(aws).await?,
+        false => Vec::new(),
+    };
+    Ok(Some(OrgPlan {
+        caller,
+        target,
+        on,
+        parameters,
+        regions,
+        steps,
+        accounts,
+    }))
+}
+
+/// Carries the steps out, one operation at a time, each waited for.
+pub async fn apply(aws: &Aws, ui: &Ui, plan: &OrgPlan, owner: &str) -> Result<OrganizationResult> {
+    let t = &plan.target;
+    for step in &plan.steps {
+        let operation = match step {
+            Step::Create => {
+                ui.info(format!("StackSet {}: creating", t.name));
+                stack_set::create(aws, t, owner, &plan.parameters).await?;
+                continue;
+            }
+            Step::Delete => {
+                stack_set::delete(aws, t).await?;
+                ui.info(format!("StackSet {}: deleted", t.name));
+                continue;
+            }
+            Step::Update(regions) => stack_set::update(aws, t, &plan.parameters, regions).await?,
+            Step::AddRegions(regions) => stack_set::add_regions(aws, t, regions).await?,
+            Step::RemoveRegions(regions) => stack_set::remove_regions(aws, t, regions).await?,
+        };
+        let doing = match step {
+            Step::Update(_) => "Updating",
+            Step::AddRegions(_) => "Deploying",
+            _ => "Removing",
+        };
+        stack_set::wait(aws, ui, t, &operation, doing).await?;
+    }
+    let result = OrganizationResult {
+        organization_id: plan.caller.organization_id.clone(),
+        stack_set: t.name.clone(),
+        call_as: t.call_as.as_str().to_string(),
+        outcome: outcome(&plan.steps).to_string(),
+        steps: plan.steps.clone(),
+        regions: plan.regions.clone(),
+        member_accounts: plan.member_accounts(),
+    };
+    ui.info(format!("StackSet {}: {}", t.name, result.outcome));
+    Ok(result)
+}

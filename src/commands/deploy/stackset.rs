@@ -1,0 +1,289 @@
+//! What `deploy --organization` does with the organization's forwarder
+//! StackSet (docs/design.md, "Many accounts"): its parameters, and from the
+//! StackSet as found, the steps that bring it where the answers want it.
+//! Pure: [`super::organization`] carries the steps out.
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use super::regions::forwarder_parameters;
+use super::settings::Settings;
+use crate::aws::stack::{self, FORWARDER_TEMPLATE};
+use crate::aws::stack_set::StackSetInfo;
+
+/// EventBridge's limit for a bus policy's statement id (`<stack>-organization`).
+pub const MAX_STACK_NAME: usize = 64 - "-organization".len();
+
+/// The forwarder template's parameters for every instance: the regional
+/// forwarders', aimed at the home account's bus, each instance keeping the
+/// Health events about its own region.
+pub fn stack_set_parameters(
+    settings: &Settings,
+    home_region: &str,
+    home_account: &str,
+) -> Vec<(&'static str, String)> {
+    forwarder_parameters(settings, home_region, home_region)
+        .into_iter()
+        .map(|(k, v)| match k {
+            "HomeAccountId" => (k, home_account.to_string()),
+            "HealthEventsAboutThisRegion" => (k, "true".to_string()),
+            "HealthEventRegions" => (k, String::new()),
+            _ => (k, v),
+        })
+        .collect()
+}
+
+/// What `--organization` asks for.
+pub struct Wanted<'a> {
+    pub parameters: &'a [(&'static str, String)],
+    /// The home region and the forwarder regions.
+    pub regions: &'a [String],
+}
+
+/// The StackSet as found, and the regions it has instances in.
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub set: StackSetInfo,
+    pub regions: BTreeSet<String>,
+}
+
+/// One call (and, but for `Create` and `Delete`, one operation to wait for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "step", content = "regions")]
+pub enum Step {
+    Create,
+    /// The template or parameters changed: update the instances in these
+    /// regions (none yet: the StackSet alone).
+    Update(Vec<String>),
+    AddRegions(Vec<String>),
+    RemoveRegions(Vec<String>),
+    Delete,
+}
+
+/// The steps, in order; none = up to date (or nothing to do). A StackSet of
+/// our name without our tag stops the deploy.
+pub fn plan_stack_set(
+    name: &str,
+    wanted: Option<&Wanted>,
+    found: Option<&Found>,
+) -> Result<Vec<Step>> {
+    if let Some(f) = found {
+        if !f.set.is_ours() {
+            bail!("the StackSet {name} exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); delete it or choose another --stack-name");
+        }
+    }
+    let mut steps = Vec::new();
+    match (wanted, found) {
+        (None, None) => {}
+        (None, Some(f)) => {
+            if !f.regions.is_empty() {
+                steps.push(Step::RemoveRegions(f.regions.iter().cloned().collect()));
+            }
+            steps.push(Step::Delete);
+        }
+        (Some(w), None) => {
+            steps.push(Step::Create);
+            steps.push(Step::AddRegions(w.regions.to_vec()));
+        }
+        (Some(w), Some(f)) => {
+            let differs = f.set.template != FORWARDER_TEMPLATE
+                || stack::parameters_differ(w.parameters, &f.set.parameters);
+            let kept: Vec<String> = w
+                .regions
+                .iter()
+                .filter(|r| f.regions.contains(*r))
+                .cloned()
+                .collect();
+            let added: Vec<String> = w
+                .regions
+                .iter()
+                .filter(|r| !f.regions.contains(*r))
+                .cloned()
+                .collect();
+            let removed: Vec<String> = f
+                .regions
+                .iter()
+                .filter(|r| !w.regions.contains(r))
+                .cloned()
+                .collect();
+            // Updated first, so the regions added get the new template.
+            if differs {
+                steps.push(Step::Update(kept));
+            }
+            if !added.is_empty() {
+                steps.push(Step::AddRegions(added));
+            }
+            if !removed.is_empty() {
+                steps.push(Step::RemoveRegions(removed));
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// The StackSet's regions: the home region (the member accounts' events
+/// there cross accounts, not regions) and every forwarder region, sorted.
+pub fn stack_set_regions(home: &str, forwarder_regions: &[String]) -> Vec<String> {
+    let mut all: BTreeSet<String> = forwarder_regions.iter().cloned().collect();
+    all.insert(home.to_string());
+    all.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE};
+    use crate::commands::deploy::settings::tests::settings;
+
+    fn list(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn found(params: &[(&'static str, String)], template: &str, regions: &[&str]) -> Found {
+        let mut set = StackSetInfo {
+            status: "ACTIVE".into(),
+            template: template.into(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            ..StackSetInfo::default()
+        };
+        set.tags.insert(APP_TAG_KEY.into(), APP_TAG_VALUE.into());
+        Found {
+            set,
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_instance_gets_the_home_accounts_bus_and_its_own_regions_health_events() {
+        let p = stack_set_parameters(&settings(), "ap-southeast-1", "123456789012");
+        let get = |k: &str| p.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(get("HomeRegion"), "ap-southeast-1");
+        assert_eq!(get("HomeAccountId"), "123456789012");
+        assert_eq!(get("HealthEventsAboutThisRegion"), "true");
+        assert_eq!(get("HealthEventRegions"), "");
+        assert_eq!(get("HealthForwardedRegions"), "");
+        assert_eq!(get("AlarmStates"), "ALARM,OK");
+        let keys: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
+        let regional: Vec<&str> = forwarder_parameters(&settings(), "ap-southeast-1", "eu-west-1")
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(
+            keys, regional,
+            "the same parameters as a regional forwarder"
+        );
+    }
+
+    #[test]
+    fn the_regions_are_the_home_region_and_the_forwarder_regions() {
+        assert_eq!(
+            stack_set_regions("ap-southeast-1", &list(&["us-east-1", "eu-west-1"])),
+            list(&["ap-southeast-1", "eu-west-1", "us-east-1"])
+        );
+        assert_eq!(stack_set_regions("us-east-1", &[]), list(&["us-east-1"]));
+    }
+
+    #[test]
+    fn a_new_stack_set_is_created_then_deployed_to_every_region() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let regions = list(&["eu-west-1", "us-east-1"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &regions,
+        };
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), None).unwrap(),
+            vec![Step::Create, Step::AddRegions(regions.clone())]
+        );
+    }
+
+    #[test]
+    fn nothing_changed_is_up_to_date() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let regions = list(&["eu-west-1", "us-east-1"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &regions,
+        };
+        let f = found(&params, FORWARDER_TEMPLATE, &["eu-west-1", "us-east-1"]);
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn changes_update_the_kept_regions_then_add_and_remove() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let mut s = settings();
+        s.alarm_states = "ALARM".into();
+        let changed = stack_set_parameters(&s, "us-east-1", "123456789012");
+        let regions = list(&["eu-west-1", "us-east-1", "us-west-2"]);
+        let w = Wanted {
+            parameters: &changed,
+            regions: &regions,
+        };
+        let f = found(
+            &params,
+            FORWARDER_TEMPLATE,
+            &["ap-south-1", "eu-west-1", "us-east-1"],
+        );
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            vec![
+                Step::Update(list(&["eu-west-1", "us-east-1"])),
+                Step::AddRegions(list(&["us-west-2"])),
+                Step::RemoveRegions(list(&["ap-south-1"])),
+            ]
+        );
+        // Only the template differs (a new CLI version): every region updated.
+        let w = Wanted {
+            parameters: &params,
+            regions: &list(&["eu-west-1", "us-east-1"]),
+        };
+        let f = found(&params, "old template", &["eu-west-1", "us-east-1"]);
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            vec![Step::Update(list(&["eu-west-1", "us-east-1"]))]
+        );
+    }
+
+    #[test]
+    fn no_organization_removes_every_instance_then_the_stack_set() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let f = found(&params, FORWARDER_TEMPLATE, &["eu-west-1", "us-east-1"]);
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", None, Some(&f)).unwrap(),
+            vec![
+                Step::RemoveRegions(list(&["eu-west-1", "us-east-1"])),
+                Step::Delete
+            ]
+        );
+        let empty = found(&params, FORWARDER_TEMPLATE, &[]);
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", None, Some(&empty)).unwrap(),
+            vec![Step::Delete]
+        );
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", None, None).unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn a_stack_set_that_is_not_ours_stops_the_deploy() {
+        let mut f = found(&[], FORWARDER_TEMPLATE, &[]);
+        f.set.tags.clear();
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", None, Some(&f))
+                .unwrap_err()
+                .to_string(),
+            "the StackSet alerts-forwarders exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); delete it or choose another --stack-name"
+        );
+    }
+}

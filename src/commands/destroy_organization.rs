@@ -1,0 +1,58 @@
+//! `destroy` for `deploy --organization` (docs/design.md, "Many accounts"):
+//! the StackSet's instances first (their stacks go with them), then the
+//! StackSet; the bus policy goes with the home stack.
+
+use anyhow::{bail, Result};
+
+use crate::aws::organization;
+use crate::aws::stack_set::{self, Target};
+use crate::aws::Aws;
+use crate::config;
+use crate::term::output::Ui;
+
+/// The StackSet to delete and the regions it has instances in.
+pub struct Teardown {
+    pub target: Target,
+    pub regions: Vec<String>,
+    pub instances: usize,
+}
+
+/// `None` unless dingtalk-notifier.toml remembers `organization = true` and
+/// the StackSet exists. One that is not ours stops the destroy.
+pub async fn find(aws: &Aws, stack_name: &str) -> Result<Option<Teardown>> {
+    let on = config::load(&config::default_path())?.and_then(|c| c.organization);
+    if on != Some(true) {
+        return Ok(None);
+    }
+    let caller = organization::caller(aws).await?;
+    let target = Target::new(stack_name, &caller);
+    let Some(set) = stack_set::describe(aws, &target).await? else {
+        return Ok(None);
+    };
+    if !set.is_ours() {
+        bail!(
+            "the StackSet {} was not created by dingtalk-notifier (no app=dingtalk-notifier tag); not deleting it",
+            target.name
+        );
+    }
+    let instances = stack_set::instances(aws, &target).await?;
+    let mut regions: Vec<String> = instances.iter().map(|i| i.region.clone()).collect();
+    regions.dedup();
+    Ok(Some(Teardown {
+        target,
+        regions,
+        instances: instances.len(),
+    }))
+}
+
+/// DeleteStackInstances (every region, RetainStacks false), wait, DeleteStackSet.
+pub async fn delete(aws: &Aws, ui: &Ui, t: &Teardown) -> Result<()> {
+    ui.step(format!("Deleting StackSet {}", t.target.name));
+    if !t.regions.is_empty() {
+        let operation = stack_set::remove_regions(aws, &t.target, &t.regions).await?;
+        stack_set::wait(aws, ui, &t.target, &operation, "Removing").await?;
+    }
+    stack_set::delete(aws, &t.target).await?;
+    ui.info(format!("StackSet {}: deleted", t.target.name));
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! `status` for `deploy --organization` (docs/design.md, "Many accounts"):
+//! the forwarders' StackSet summarised from its instances, counted per
+//! status and detailed status, with every instance that needs attention.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::organization;
+use crate::aws::stack_set::{self, Instance, Target};
+use crate::aws::Aws;
+use crate::config;
+use crate::term::output::table;
+
+/// What `status` says about the StackSet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrgStatus {
+    pub stack_set: String,
+    /// The StackSet's status (`ACTIVE`), or `MISSING`.
+    pub status: String,
+    pub instances: usize,
+    /// `CURRENT`, `OUTDATED`, `INOPERABLE` → count.
+    pub by_status: BTreeMap<String, usize>,
+    /// `SUCCEEDED`, `FAILED`, `RUNNING`, … → count.
+    pub by_detailed_status: BTreeMap<String, usize>,
+    /// Every instance that is not `CURRENT` or not `SUCCEEDED`.
+    pub problems: Vec<Instance>,
+}
+
+/// Pure: the counts and the instances that need attention.
+pub fn summarise(stack_set: &str, status: &str, instances: &[Instance]) -> OrgStatus {
+    let mut by_status = BTreeMap::new();
+    let mut by_detailed_status = BTreeMap::new();
+    for i in instances {
+        *by_status.entry(i.status.clone()).or_insert(0) += 1;
+        *by_detailed_status
+            .entry(i.detailed_status.clone())
+            .or_insert(0) += 1;
+    }
+    OrgStatus {
+        stack_set: stack_set.to_string(),
+        status: status.to_string(),
+        instances: instances.len(),
+        by_status,
+        by_detailed_status,
+        problems: instances
+            .iter()
+            .filter(|i| i.status != "CURRENT" || i.detailed_status != "SUCCEEDED")
+            .cloned()
+            .collect(),
+    }
+}
+
+/// `None` unless dingtalk-notifier.toml remembers `organization = true`.
+pub async fn fetch(aws: &Aws, stack_name: &str) -> Result<Option<OrgStatus>> {
+    let on = config::load(&config::default_path())?.and_then(|c| c.organization);
+    if on != Some(true) {
+        return Ok(None);
+    }
+    let caller = organization::caller(aws).await?;
+    let target = Target::new(stack_name, &caller);
+    let Some(set) = stack_set::describe(aws, &target).await? else {
+        return Ok(Some(summarise(&target.name, "MISSING", &[])));
+    };
+    let instances = stack_set::instances(aws, &target).await?;
+    Ok(Some(summarise(&target.name, &set.status, &instances)))
+}
+
+fn counts(v: &Value) -> String {
+    let parts: Vec<String> = v
+        .as_object()
+        .map(|m| m.iter().map(|(k, n)| format!("{k} {n}")).collect())
+        .unwrap_or_default();
+    match parts.is_empty() {
+        true => "-".to_string(),
+        false => parts.join(", "),
+    }
+}
+
+/// The human view of the `organization` document.
+pub fn render(doc: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    let mut out = format!(
+        "\nOrganization forwarders (StackSet {}, {}): {} instance(s)\n",
+        text(&doc["stack_set"]),
+        text(&doc["status"]),
+        doc["instances"]
+    );
+    let mut rows = vec![
+        ("  By status".to_string(), counts(&doc["by_status"])),
+        (
+            "  By detail".to_string(),
+            counts(&doc["by_detailed_status"]),
+        ),
+    ];
+    for p in doc["problems"].as_array().into_iter().flatten() {
+        rows.push((
+            format!("  {}/{}", text(&p["account"]), text(&p["region"])),
+            format!(
+                "{} {}: {}",
+                text(&p["status"]),
+                text(&p["detailed_status"]),
+                p["reason"].as_str().unwrap_or("no reason given")
+            ),
+        ));
+    }
+    out.push_str(&table(&rows));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(account: &str, region: &str, status: &str, detail: &str) -> Instance {
+        Instance {
+            account: account.into(),
+            region: region.into(),
+            status: status.into(),
+            detailed_status: detail.into(),
+            reason: (status != "CURRENT")
+                .then(|| "ResourceLogicalId:ForwarderRole, denied by an SCP".into()),
+        }
+    }
+
+    #[test]
+    fn counts_per_status_and_lists_what_needs_attention() {
+        let all = [
+            instance("111111111111", "eu-west-1", "CURRENT", "SUCCEEDED"),
+            instance("222222222222", "eu-west-1", "OUTDATED", "FAILED"),
+            instance("111111111111", "us-east-1", "CURRENT", "SUCCEEDED"),
+            instance("222222222222", "us-east-1", "INOPERABLE", "INOPERABLE"),
+        ];
+        let s = summarise("alerts-forwarders", "ACTIVE", &all);
+        assert_eq!(s.instances, 4);
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::json!({
+                "stack_set": "alerts-forwarders",
+                "status": "ACTIVE",
+                "instances": 4,
+                "by_status": {"CURRENT": 2, "INOPERABLE": 1, "OUTDATED": 1},
+                "by_detailed_status": {"FAILED": 1, "INOPERABLE": 1, "SUCCEEDED": 2},
+                "problems": [
+                    {"account": "222222222222", "region": "eu-west-1", "status": "OUTDATED",
+                     "detailed_status": "FAILED", "reason": "ResourceLogicalId:ForwarderRole, denied by an SCP"},
+                    {"account": "222222222222", "region": "us-east-1", "status": "INOPERABLE",
+                     "detailed_status": "INOPERABLE", "reason": "ResourceLogicalId:ForwarderRole, denied by an SCP"}
+                ]
+            })
+        );
+        assert_eq!(
+            render(&serde_json::to_value(&s).unwrap()),
+            "\nOrganization forwarders (StackSet alerts-forwarders, ACTIVE): 4 instance(s)\n\
+             \x20 By status               CURRENT 2, INOPERABLE 1, OUTDATED 1\n\
+             \x20 By detail               FAILED 1, INOPERABLE 1, SUCCEEDED 2\n\
+             \x20 222222222222/eu-west-1  OUTDATED FAILED: ResourceLogicalId:ForwarderRole, denied by an SCP\n\
+             \x20 222222222222/us-east-1  INOPERABLE INOPERABLE: ResourceLogicalId:ForwarderRole, denied by an SCP\n"
+        );
+    }
+}

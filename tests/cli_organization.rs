@@ -1,0 +1,424 @@
+//! `deploy --organization` with the real binary against moto: an
+//! organization (the caller is its management account) with two member
+//! accounts, one of them in an OU; the home stack lets the organization put
+//! events on its bus, and a service-managed StackSet puts the forwarder in
+//! every member account, in the home region and the forwarder regions.
+//!
+//! What stands in for AWS, and where it falls short:
+//! - moto 5.2.5 deployed service-managed instances to the management account
+//!   and ignored `AccountFilterType`, and deleted nothing for a
+//!   `DeleteStackInstances` by `DeploymentTargets`; testkit's moto_server.py
+//!   teaches it what StackSets document, and this test checks the instances.
+//! - moto runs every StackSet operation at once and reports it `SUCCEEDED`:
+//!   the operation preferences (concurrency, failure tolerance) and a failing
+//!   instance are not exercised here (the decision is unit-tested in
+//!   `commands/deploy/stackset.rs`, the failed-instance summary in
+//!   `commands/status_organization.rs`).
+//! - moto ignores `AutoDeployment`, `ManagedExecution` and `CallAs` and does
+//!   not echo the first two; a delegated administrator cannot be played (its
+//!   StackSet would see no accounts): the caller here is the management
+//!   account (`CallAs` `SELF`).
+//! - moto's CloudFormation does not model `AWS::Events::EventBusPolicy`: its
+//!   exact content is in tests/template_organization.rs; here the
+//!   `OrganizationId` parameter that switches it on.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use common::{artifact_zip, cli, text, webhook, SIGNING, TOKEN};
+use serde_json::{json, Value};
+use testkit::moto::Moto;
+
+const FORWARDER: &str = include_str!("../templates/forwarder.yaml");
+const MANAGEMENT: &str = "123456789012";
+
+struct World {
+    moto: Moto,
+    dir: tempfile::TempDir,
+    zip: PathBuf,
+    config: aws_config::SdkConfig,
+}
+
+/// The organization as the test made it.
+struct Org {
+    id: String,
+    /// (id, name) of the members, in creation order: dev, prod.
+    members: Vec<(String, String)>,
+}
+
+impl World {
+    async fn new() -> World {
+        let moto = Moto::start().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let zip = artifact_zip(dir.path());
+        let config = Moto::sdk_config_for(moto.endpoint())
+            .to_builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        World {
+            moto,
+            dir,
+            zip,
+            config,
+        }
+    }
+
+    /// An organization of this account with `dev` under the root and `prod`
+    /// in the OU `workloads`.
+    async fn organization(&self) -> Org {
+        let org = aws_sdk_organizations::Client::new(&self.config);
+        let id = org
+            .create_organization()
+            .send()
+            .await
+            .unwrap()
+            .organization
+            .unwrap()
+            .id
+            .unwrap();
+        let root = org.list_roots().send().await.unwrap().roots()[0]
+            .id()
+            .unwrap()
+            .to_string();
+        let ou = org
+            .create_organizational_unit()
+            .parent_id(&root)
+            .name("workloads")
+            .send()
+            .await
+            .unwrap()
+            .organizational_unit
+            .unwrap()
+            .id
+            .unwrap();
+        let mut members = Vec::new();
+        for name in ["dev", "prod"] {
+            let status = org
+                .create_account()
+                .account_name(name)
+                .email(format!("{name}@example.com"))
+                .send()
+                .await
+                .unwrap()
+                .create_account_status
+                .unwrap();
+            members.push((status.account_id.unwrap(), name.to_string()));
+        }
+        org.move_account()
+            .account_id(&members[1].0)
+            .source_parent_id(&root)
+            .destination_parent_id(&ou)
+            .send()
+            .await
+            .unwrap();
+        Org { id, members }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = cli(self.dir.path(), args);
+        cmd.envs(self.moto.env());
+        cmd
+    }
+
+    fn deploy(&self, extra: &[&str]) -> Output {
+        let zip = self.zip.to_str().unwrap().to_string();
+        let mut args = vec!["deploy", "--yes", "--json", "--artifact", &zip];
+        args.extend_from_slice(extra);
+        let mut cmd = self.cmd(&args);
+        cmd.env("DINGTALK_WEBHOOK_URL", webhook())
+            .env("DINGTALK_SECRET", SIGNING);
+        let out = cmd.output().unwrap();
+        common::assert_no_secrets(&out, &[TOKEN, SIGNING]);
+        out
+    }
+
+    fn cfn(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.config)
+    }
+
+    /// (account, region) of every instance of the StackSet.
+    async fn instances(&self) -> BTreeSet<(String, String)> {
+        let out = self
+            .cfn()
+            .list_stack_instances()
+            .stack_set_name("dingtalk-notifier-forwarders")
+            .send()
+            .await
+            .unwrap();
+        out.summaries()
+            .iter()
+            .map(|s| {
+                (
+                    s.account().unwrap().to_string(),
+                    s.region().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The rules in `account`'s `region`, through the role AWS Organizations
+    /// creates in every account it creates.
+    async fn member_rules(&self, account: &str, region: &str) -> Vec<(String, String)> {
+        let creds = aws_sdk_sts::Client::new(&self.config)
+            .assume_role()
+            .role_arn(format!(
+                "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+            ))
+            .role_session_name("test")
+            .send()
+            .await
+            .unwrap()
+            .credentials
+            .unwrap();
+        let config = self
+            .config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new(
+                        creds.access_key_id(),
+                        creds.secret_access_key(),
+                        Some(creds.session_token().to_string()),
+                        None,
+                        "test",
+                    ),
+                ),
+            )
+            .build();
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        let mut out = Vec::new();
+        for rule in events.list_rules().send().await.unwrap().rules() {
+            let name = rule.name().unwrap();
+            let targets = events
+                .list_targets_by_rule()
+                .rule(name)
+                .send()
+                .await
+                .unwrap();
+            for t in targets.targets() {
+                let kind = name.split('-').nth(3).unwrap_or(name).to_string();
+                out.push((kind, t.arn().to_string()));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn ok(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
+    let w = World::new().await;
+    let org = w.organization().await;
+    let (dev, prod) = (org.members[0].0.clone(), org.members[1].0.clone());
+
+    let started = Instant::now();
+    let out = w.deploy(&["--organization", "--regions", "eu-west-1"]);
+    let first = started.elapsed();
+    let doc = ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "Organization {}: StackSet dingtalk-notifier-forwarders in 2 member account(s) x 2 region(s) (eu-west-1, us-east-1): create, then add eu-west-1, us-east-1",
+            org.id
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        doc["organization"],
+        json!({
+            "organization_id": org.id,
+            "stack_set": "dingtalk-notifier-forwarders",
+            "call_as": "SELF",
+            "outcome": "created",
+            "steps": [{"step": "create"}, {"step": "add-regions", "regions": ["eu-west-1", "us-east-1"]}],
+            "regions": ["eu-west-1", "us-east-1"],
+            "member_accounts": 2
+        })
+    );
+
+    // The home stack lets the organization in.
+    let home = w
+        .cfn()
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .unwrap();
+    let params: BTreeMap<&str, &str> = home.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| (p.parameter_key().unwrap(), p.parameter_value().unwrap()))
+        .collect();
+    assert_eq!(params["OrganizationId"], org.id);
+
+    // The StackSet: service-managed, ours, the embedded template, aimed at
+    // this account's bus, every region's own Health events.
+    let set = w
+        .cfn()
+        .describe_stack_set()
+        .stack_set_name("dingtalk-notifier-forwarders")
+        .send()
+        .await
+        .unwrap()
+        .stack_set
+        .unwrap();
+    assert_eq!(set.permission_model().unwrap().as_str(), "SERVICE_MANAGED");
+    assert_eq!(set.template_body(), Some(FORWARDER));
+    let tags: BTreeMap<&str, &str> = set
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert_eq!(
+        tags,
+        BTreeMap::from([
+            ("app", "dingtalk-notifier"),
+            ("dingtalk-notifier:stack", "dingtalk-notifier")
+        ])
+    );
+    let params: BTreeMap<&str, &str> = set
+        .parameters()
+        .iter()
+        .map(|p| (p.parameter_key().unwrap(), p.parameter_value().unwrap()))
+        .collect();
+    assert_eq!(
+        params,
+        BTreeMap::from([
+            ("HomeRegion", "us-east-1"),
+            ("HomeAccountId", MANAGEMENT),
+            ("PermissionsBoundaryArn", ""),
+            ("EnableHealthRule", "true"),
+            ("HealthEventRegions", ""),
+            ("HealthEventsAboutThisRegion", "true"),
+            ("HealthForwardedRegions", ""),
+            ("EnableHealthAbuseRule", "true"),
+            ("EnableEc2StateChangeRule", "true"),
+            ("Ec2States", "running,stopped,terminated"),
+            ("EnableAlarmRule", "true"),
+            ("AlarmStates", ""),
+        ])
+    );
+
+    // Every member account (the one in an OU too) in every region; never
+    // the home (management) account.
+    let expected: BTreeSet<(String, String)> = [&dev, &prod]
+        .iter()
+        .flat_map(|a| {
+            ["eu-west-1", "us-east-1"]
+                .iter()
+                .map(move |r| (a.to_string(), r.to_string()))
+        })
+        .collect();
+    assert_eq!(w.instances().await, expected);
+
+    // In a member account, every rule's one target is the home bus, also
+    // in the home region itself.
+    let home_bus = format!("arn:aws:events:us-east-1:{MANAGEMENT}:event-bus/default");
+    for region in ["eu-west-1", "us-east-1"] {
+        let kinds: Vec<(String, String)> = [
+            "AlarmRule",
+            "Ec2StateChangeRule",
+            "HealthAbuseRule",
+            "HealthRule",
+            "TestEventRule",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), home_bus.clone()))
+        .collect();
+        assert_eq!(w.member_rules(&prod, region).await, kinds, "{region}");
+    }
+
+    let toml = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(toml.contains("\norganization = true\n"), "{toml}");
+
+    // Nothing changed: up to date, from the remembered answer.
+    let started = Instant::now();
+    let doc = ok(&w.deploy(&[]));
+    let again = started.elapsed();
+    assert_eq!(doc["organization"]["outcome"], "up to date");
+    assert_eq!(doc["organization"]["steps"], json!([]));
+    eprintln!(
+        "deploy --organization on moto: first {:.1}s, re-run {:.1}s",
+        first.as_secs_f64(),
+        again.as_secs_f64()
+    );
+
+    // status: the instances summarised.
+    let out = w.cmd(&["status", "--json"]).output().unwrap();
+    let doc = ok(&out);
+    assert_eq!(
+        doc["organization"],
+        json!({
+            "stack_set": "dingtalk-notifier-forwarders",
+            "status": "ACTIVE",
+            "instances": 4,
+            "by_status": {"CURRENT": 4},
+            "by_detailed_status": {"SUCCEEDED": 4},
+            "problems": []
+        })
+    );
+    let out = w.cmd(&["status"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).ends_with(
+            "\nOrganization forwarders (StackSet dingtalk-notifier-forwarders, ACTIVE): 4 instance(s)\n\
+             \x20 By status  CURRENT 4\n\
+             \x20 By detail  SUCCEEDED 4\n"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // destroy: the instances, then the StackSet, then the rest.
+    let out = w.cmd(&["destroy", "--yes", "--json"]).output().unwrap();
+    let doc = ok(&out);
+    assert_eq!(doc["stack_set_deleted"], true);
+    assert_eq!(doc["stack_deleted"], true);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "Its organization forwarders go too: StackSet dingtalk-notifier-forwarders (4 instance(s) in eu-west-1, us-east-1)"
+        ),
+        "{stderr}"
+    );
+    let gone = w
+        .cfn()
+        .describe_stack_set()
+        .stack_set_name("dingtalk-notifier-forwarders")
+        .send()
+        .await;
+    assert_eq!(
+        gone.unwrap_err().into_service_error().meta().code(),
+        Some("StackSetNotFoundException")
+    );
+    assert_eq!(w.member_rules(&prod, "eu-west-1").await, vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_outside_any_organization_is_told_so_in_one_line() {
+    let w = World::new().await;
+    let out = w.deploy(&["--organization"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim_end().lines().last().unwrap(),
+        format!(
+            "error: --organization: account {MANAGEMENT} is not in an AWS Organization; deploy without --organization, or join one"
+        )
+    );
+}
