@@ -266,6 +266,10 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
         .map(|p| (p.parameter_key().unwrap(), p.parameter_value().unwrap()))
         .collect();
     assert_eq!(params["OrganizationId"], org.id);
+    // Messages name every account of the organization (ListAccounts).
+    let mut names: BTreeMap<String, String> = org.members.iter().cloned().collect();
+    names.insert(MANAGEMENT.to_string(), "master".to_string());
+    assert_eq!(params["AccountNames"], serde_json::to_string(&names).unwrap());
 
     // The StackSet: service-managed, ours, the embedded template, aimed at
     // this account's bus, every region's own Health events.
@@ -408,6 +412,46 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
         Some("StackSetNotFoundException")
     );
     assert_eq!(w.member_rules(&prod, "eu-west-1").await, vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_organization_removes_the_stack_set_the_bus_policy_and_the_names() {
+    let w = World::new().await;
+    let org = w.organization().await;
+    ok(&w.deploy(&["--organization"]));
+    assert_eq!(w.instances().await.len(), 2, "two members in us-east-1");
+
+    let doc = ok(&w.deploy(&["--no-organization"]));
+    assert_eq!(
+        doc["organization"],
+        json!({
+            "organization_id": org.id,
+            "stack_set": "dingtalk-notifier-forwarders",
+            "call_as": "SELF",
+            "outcome": "removed",
+            "steps": [{"step": "remove-regions", "regions": ["us-east-1"]}, {"step": "delete"}],
+            "regions": [],
+            "member_accounts": 0
+        })
+    );
+    let home = w
+        .cfn()
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .unwrap();
+    let params: BTreeMap<&str, &str> = home.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| (p.parameter_key().unwrap(), p.parameter_value().unwrap()))
+        .collect();
+    assert_eq!((params["OrganizationId"], params["AccountNames"]), ("", ""));
+    let toml = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(!toml.contains("organization"), "{toml}");
+    // Off and forgotten: the next deploy does not ask Organizations at all.
+    let doc = ok(&w.deploy(&[]));
+    assert!(doc.get("organization").is_none(), "{doc}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -266,16 +266,21 @@ pub fn resolve_settings(
     Ok(settings)
 }
 
-/// The parameters as CloudFormation and Lambda will see them: within the
-/// template's constraints, and an environment under Lambda's 4 KB.
-fn check_parameters(settings: &Settings, region: &str) -> Result<()> {
-    // The secret's ARN is only known later; this one has its exact length.
+/// The parameters with values of their deployed sizes: the secret's ARN is
+/// only known later; this one has its exact length.
+pub fn sized_parameters(settings: &Settings, region: &str) -> Vec<(&'static str, String)> {
     let arn = format!(
         "arn:{}:secretsmanager:{region}:123456789012:secret:{}-AbCdEf",
         partition(region),
         secret::secret_name(&settings.stack_name)
     );
-    let parameters = settings.parameters("", "", &arn);
+    settings.parameters("", "", &arn)
+}
+
+/// The parameters as CloudFormation and Lambda will see them: within the
+/// template's constraints, and an environment under Lambda's 4 KB.
+fn check_parameters(settings: &Settings, region: &str) -> Result<()> {
+    let parameters = sized_parameters(settings, region);
     check_against_template(
         &parameters
             .iter()

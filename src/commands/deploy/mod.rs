@@ -3,6 +3,7 @@
 //! the plan: build and upload the function, write the webhook secret, create
 //! or update the stack through a reviewed change set.
 
+mod account_names;
 mod answers;
 mod apply;
 mod early_build;
@@ -80,6 +81,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     if let Some(o) = &org {
         ui.info(o.summary());
     }
+    fill_account_names(ui, &mut answers.settings, &region, org.as_ref());
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
@@ -117,6 +119,28 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         ));
     }
     Ok(result)
+}
+
+/// `AccountNames` from the organization's accounts, as many as Lambda's
+/// environment has room for; empty without `--organization`.
+fn fill_account_names(
+    ui: &Ui,
+    settings: &mut settings::Settings,
+    region: &str,
+    org: Option<&organization::OrgPlan>,
+) {
+    settings.account_names = String::new();
+    let Some(o) = org.filter(|o| o.on) else {
+        return;
+    };
+    let room = account_names::room(&answers::sized_parameters(settings, region));
+    let (names, dropped) = account_names::fit(&o.accounts, room);
+    settings.account_names = names;
+    if dropped > 0 {
+        ui.warn(format!(
+            "{dropped} account name(s) left out of messages (Lambda allows 4 KB for the function's environment): their alerts still arrive, with the account id"
+        ));
+    }
 }
 
 /// The regional forwarders, all at once, once the home stack is there.
