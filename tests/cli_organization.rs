@@ -269,7 +269,10 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     // Messages name every account of the organization (ListAccounts).
     let mut names: BTreeMap<String, String> = org.members.iter().cloned().collect();
     names.insert(MANAGEMENT.to_string(), "master".to_string());
-    assert_eq!(params["AccountNames"], serde_json::to_string(&names).unwrap());
+    assert_eq!(
+        params["AccountNames"],
+        serde_json::to_string(&names).unwrap()
+    );
 
     // The StackSet: service-managed, ours, the embedded template, aimed at
     // this account's bus, every region's own Health events.
