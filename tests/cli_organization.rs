@@ -29,25 +29,18 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use common::org::MANAGEMENT;
 use common::{artifact_zip, cli, text, webhook, SIGNING, TOKEN};
 use serde_json::{json, Value};
 use testkit::moto::Moto;
 
 const FORWARDER: &str = include_str!("../templates/forwarder.yaml");
-const MANAGEMENT: &str = "123456789012";
 
 struct World {
     moto: Moto,
     dir: tempfile::TempDir,
     zip: PathBuf,
     config: aws_config::SdkConfig,
-}
-
-/// The organization as the test made it.
-struct Org {
-    id: String,
-    /// (id, name) of the members, in creation order: dev, prod.
-    members: Vec<(String, String)>,
 }
 
 impl World {
@@ -65,57 +58,6 @@ impl World {
             zip,
             config,
         }
-    }
-
-    /// An organization of this account with `dev` under the root and `prod`
-    /// in the OU `workloads`.
-    async fn organization(&self) -> Org {
-        let org = aws_sdk_organizations::Client::new(&self.config);
-        let id = org
-            .create_organization()
-            .send()
-            .await
-            .unwrap()
-            .organization
-            .unwrap()
-            .id
-            .unwrap();
-        let root = org.list_roots().send().await.unwrap().roots()[0]
-            .id()
-            .unwrap()
-            .to_string();
-        let ou = org
-            .create_organizational_unit()
-            .parent_id(&root)
-            .name("workloads")
-            .send()
-            .await
-            .unwrap()
-            .organizational_unit
-            .unwrap()
-            .id
-            .unwrap();
-        let mut members = Vec::new();
-        for name in ["dev", "prod"] {
-            let status = org
-                .create_account()
-                .account_name(name)
-                .email(format!("{name}@example.com"))
-                .send()
-                .await
-                .unwrap()
-                .create_account_status
-                .unwrap();
-            members.push((status.account_id.unwrap(), name.to_string()));
-        }
-        org.move_account()
-            .account_id(&members[1].0)
-            .source_parent_id(&root)
-            .destination_parent_id(&ou)
-            .send()
-            .await
-            .unwrap();
-        Org { id, members }
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -160,36 +102,9 @@ impl World {
             .collect()
     }
 
-    /// The rules in `account`'s `region`, through the role AWS Organizations
-    /// creates in every account it creates.
+    /// The rules in `account`'s `region`, each with its target.
     async fn member_rules(&self, account: &str, region: &str) -> Vec<(String, String)> {
-        let creds = aws_sdk_sts::Client::new(&self.config)
-            .assume_role()
-            .role_arn(format!(
-                "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-            ))
-            .role_session_name("test")
-            .send()
-            .await
-            .unwrap()
-            .credentials
-            .unwrap();
-        let config = self
-            .config
-            .to_builder()
-            .region(aws_config::Region::new(region.to_string()))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::new(
-                        creds.access_key_id(),
-                        creds.secret_access_key(),
-                        Some(creds.session_token().to_string()),
-                        None,
-                        "test",
-                    ),
-                ),
-            )
-            .build();
+        let config = common::org::as_member(&self.config, account, region).await;
         let events = aws_sdk_eventbridge::Client::new(&config);
         let mut out = Vec::new();
         for rule in events.list_rules().send().await.unwrap().rules() {
@@ -224,7 +139,7 @@ fn ok(out: &Output) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     let w = World::new().await;
-    let org = w.organization().await;
+    let org = common::org::create(&w.config).await;
     let (dev, prod) = (org.members[0].0.clone(), org.members[1].0.clone());
 
     let started = Instant::now();
@@ -420,7 +335,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_organization_removes_the_stack_set_the_bus_policy_and_the_names() {
     let w = World::new().await;
-    let org = w.organization().await;
+    let org = common::org::create(&w.config).await;
     ok(&w.deploy(&["--organization"]));
     assert_eq!(w.instances().await.len(), 2, "two members in us-east-1");
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod iam;
+pub mod org;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

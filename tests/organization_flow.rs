@@ -1,0 +1,289 @@
+//! An event in a member account reaches the DingTalk group: the real CLI
+//! deploys the home stack with `--organization` (us-east-1, forwarder region
+//! eu-west-1); the StackSet's forwarders in the member accounts send their
+//! events to the home bus, in the home region too (another account, same
+//! region), and the real `bootstrap` posts them naming the account.
+//!
+//! What stands in for AWS, and where it falls short:
+//! - moto really creates the StackSet's instance stacks in the member
+//!   accounts (rules and role), and routes an event to another account's bus
+//!   as EventBridge does (testkit's moto_server.py keeps it as it is).
+//! - moto does not check the home bus's policy (nor model the
+//!   `AWS::Events::EventBusPolicy` resource), assume the forwarder's role or
+//!   enforce IAM: the policy and the role are asserted on the templates
+//!   (tests/template_organization.rs, tests/template_forwarder.rs).
+//! - moto does not run the SNS subscription or the event source mapping: the
+//!   testkit bridge does (as in tests/regions_flow.rs).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::org::{as_member, MANAGEMENT};
+use common::{artifact_zip, text};
+use dingtalk_notifier_lambda::dingtalk::request_body;
+use dingtalk_notifier_lambda::format::{render, FormatOptions};
+use dingtalk_notifier_lambda::secret::WebhookConfig;
+use serde_json::{json, Value};
+use testkit::{
+    BridgeOptions, DingTalkOptions, DingTalkServer, LambdaEmulator, Moto, SnsLambdaBridge,
+};
+
+const TOKEN: &str = "of-token-7e6d5c";
+const SIGNING: &str = "SEC1b2c3d4e5f60718293a4b5c6d7e8f9a0";
+const HOME: &str = "us-east-1";
+
+fn cli(dir: &Path, moto: &Moto, args: &[&str]) -> Command {
+    let mut cmd = common::cli(dir, args);
+    cmd.envs(moto.env());
+    cmd
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{}\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    common::assert_no_secrets(out, &[TOKEN, SIGNING]);
+}
+
+fn home_config(moto: &Moto) -> aws_config::SdkConfig {
+    Moto::sdk_config_for(moto.endpoint())
+        .to_builder()
+        .region(aws_config::Region::new(HOME))
+        .build()
+}
+
+struct World {
+    _bridge: SnsLambdaBridge,
+    /// A second subscriber to the home topic: what the function was given.
+    observer: String,
+    robot: DingTalkServer,
+    names: BTreeMap<String, String>,
+    members: Vec<(String, String)>,
+    moto: Moto,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let robot = DingTalkServer::start(DingTalkOptions {
+        access_token: TOKEN.into(),
+        secret: Some(SIGNING.into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let moto = Moto::start().unwrap();
+    let org = common::org::create(&home_config(&moto)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = artifact_zip(dir.path());
+    let out = cli(
+        dir.path(),
+        &moto,
+        &[
+            "deploy",
+            "--yes",
+            "--artifact",
+            zip.to_str().unwrap(),
+            "--webhook-any-host",
+            "--rules",
+            "health,ec2,alarm",
+            "--regions",
+            "eu-west-1",
+            "--organization",
+        ],
+    )
+    .env("DINGTALK_WEBHOOK_URL", robot.webhook_url())
+    .env("DINGTALK_SECRET", SIGNING)
+    .output()
+    .unwrap();
+    ok(&out);
+
+    let home = home_config(&moto);
+    let stack = aws_sdk_cloudformation::Client::new(&home)
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .unwrap();
+    let outputs: BTreeMap<String, String> = stack.stacks()[0]
+        .outputs()
+        .iter()
+        .map(|o| {
+            (
+                o.output_key().unwrap().to_string(),
+                o.output_value().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let function = aws_sdk_lambda::Client::new(&home)
+        .get_function_configuration()
+        .function_name(&outputs["FunctionName"])
+        .send()
+        .await
+        .unwrap();
+    let vars = function.environment().and_then(|e| e.variables()).unwrap();
+    let names: BTreeMap<String, String> = serde_json::from_str(&vars["ACCOUNT_NAMES"]).unwrap();
+    let mut env: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    env.extend(moto.env());
+    let function = LambdaEmulator::start(&testkit::bootstrap_binary().unwrap(), env).unwrap();
+    let bridge = SnsLambdaBridge::start_with(
+        &moto,
+        BridgeOptions {
+            queue_url: Some(outputs["AlertQueueUrl"].clone()),
+            ..BridgeOptions::new(&outputs["TopicArn"], &outputs["LogGroupName"])
+        },
+        function,
+    )
+    .unwrap();
+    let observer = observe(&home, &outputs["TopicArn"]).await;
+    World {
+        _bridge: bridge,
+        observer,
+        robot,
+        names,
+        members: org.members,
+        moto,
+        _dir: dir,
+    }
+}
+
+/// A queue subscribed to the topic, to read what the function was given.
+async fn observe(home: &aws_config::SdkConfig, topic: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(home);
+    let url = sqs
+        .create_queue()
+        .queue_name("observer")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    aws_sdk_sns::Client::new(home)
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+impl World {
+    /// The next SNS notification the topic delivered (its `Message`).
+    async fn observed(&self) -> String {
+        let sqs = aws_sdk_sqs::Client::new(&home_config(&self.moto));
+        let got = sqs
+            .receive_message()
+            .queue_url(&self.observer)
+            .wait_time_seconds(5)
+            .send()
+            .await
+            .unwrap();
+        let body: Value =
+            serde_json::from_str(got.messages()[0].body().unwrap()).expect("an SNS notification");
+        body["Message"].as_str().unwrap().to_string()
+    }
+
+    /// What the robot must have received for `message`, with the names.
+    fn expected_post(&self, message: &str) -> Value {
+        let cfg = WebhookConfig {
+            webhook: self.robot.webhook_url(),
+            secret: Some(SIGNING.into()),
+            at_mobiles: vec![],
+            at_all_on: vec![],
+            keyword: None,
+        };
+        let opts = FormatOptions {
+            account_names: self.names.clone(),
+            ..FormatOptions::default()
+        };
+        request_body(&cfg, &render(message, None, &opts).message, false)
+    }
+
+    fn wait_for_posts(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.robot.accepted().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.robot.accepted()
+    }
+
+    /// Puts an EC2 state change on `account`'s default bus in `region`, as
+    /// EC2 would there.
+    async fn put_ec2_event(&self, account: &str, region: &str, instance: &str) {
+        let config = as_member(&home_config(&self.moto), account, region).await;
+        let put = aws_sdk_eventbridge::Client::new(&config)
+            .put_events()
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                    .source("aws.ec2")
+                    .detail_type("EC2 Instance State-change Notification")
+                    .detail(json!({"instance-id": instance, "state": "stopped"}).to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.failed_entry_count(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
+    let w = world().await;
+    let (dev, prod) = (w.members[0].0.clone(), w.members[1].0.clone());
+    assert_eq!(
+        w.names,
+        BTreeMap::from([
+            (MANAGEMENT.to_string(), "master".to_string()),
+            (dev.clone(), "dev".to_string()),
+            (prod.clone(), "prod".to_string()),
+        ])
+    );
+
+    // Another region of a member account: cross-account and cross-region.
+    w.put_ec2_event(&prod, "eu-west-1", "i-0pr0deu").await;
+    let message = w.observed().await;
+    let event: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(
+        (&event["account"], &event["region"]),
+        (&json!(prod), &json!("eu-west-1")),
+        "the account and region it happened in"
+    );
+    let posts = w.wait_for_posts(1);
+    assert_eq!(posts, vec![w.expected_post(&message)]);
+    let text = posts[0]["markdown"]["text"].as_str().unwrap().to_string();
+    assert!(text.contains(&format!("prod ({prod})")), "{text}");
+
+    // The home region of a member account: another account, same region.
+    w.put_ec2_event(&dev, HOME, "i-0devhome").await;
+    let message = w.observed().await;
+    let event: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(
+        (&event["account"], &event["region"]),
+        (&json!(dev), &json!(HOME))
+    );
+    let posts = w.wait_for_posts(2);
+    assert_eq!(posts.len(), 2, "one more post");
+    assert_eq!(posts[1], w.expected_post(&message));
+    let text = posts[1]["markdown"]["text"].as_str().unwrap().to_string();
+    assert!(text.contains(&format!("dev ({dev})")), "{text}");
+}
