@@ -18,9 +18,9 @@
 //!   not echo the first two; a delegated administrator cannot be played (its
 //!   StackSet would see no accounts): the caller here is the management
 //!   account (`CallAs` `SELF`).
-//! - moto's CloudFormation does not model `AWS::Events::EventBusPolicy`: its
-//!   exact content is in tests/template_organization.rs; here the
-//!   `OrganizationId` parameter that switches it on.
+//! - the bus policy's content is asserted on the template
+//!   (tests/template_organization.rs) and as deployed, with its effect, in
+//!   tests/organization_flow.rs; here the `OrganizationId` that switches it on.
 
 mod common;
 

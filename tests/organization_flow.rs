@@ -8,10 +8,12 @@
 //! - moto really creates the StackSet's instance stacks in the member
 //!   accounts (rules and role), and routes an event to another account's bus
 //!   as EventBridge does (testkit's moto_server.py keeps it as it is).
-//! - moto does not check the home bus's policy (nor model the
-//!   `AWS::Events::EventBusPolicy` resource), assume the forwarder's role or
-//!   enforce IAM: the policy and the role are asserted on the templates
-//!   (tests/template_organization.rs, tests/template_forwarder.rs).
+//! - moto 5.2.5 neither models `AWS::Events::EventBusPolicy` nor checks a
+//!   bus policy when a rule targets another account's bus; testkit's
+//!   moto_server.py teaches it both, and this test checks the policy as
+//!   deployed and that without it nothing gets in.
+//! - moto does not assume the forwarder's role or enforce IAM: the role is
+//!   asserted on the template (tests/template_forwarder.rs).
 //! - moto does not run the SNS subscription or the event source mapping: the
 //!   testkit bridge does (as in tests/regions_flow.rs).
 
@@ -66,6 +68,7 @@ struct World {
     observer: String,
     robot: DingTalkServer,
     names: BTreeMap<String, String>,
+    org_id: String,
     members: Vec<(String, String)>,
     moto: Moto,
     _dir: tempfile::TempDir,
@@ -147,6 +150,7 @@ async fn world() -> World {
         observer,
         robot,
         names,
+        org_id: org.id,
         members: org.members,
         moto,
         _dir: dir,
@@ -286,4 +290,44 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
     assert_eq!(posts[1], w.expected_post(&message));
     let text = posts[1]["markdown"]["text"].as_str().unwrap().to_string();
     assert!(text.contains(&format!("dev ({dev})")), "{text}");
+
+    // The home bus's policy as deployed: the organization, nothing else.
+    let events = aws_sdk_eventbridge::Client::new(&home_config(&w.moto));
+    let bus = events
+        .describe_event_bus()
+        .name("default")
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(bus.policy().unwrap()).unwrap();
+    assert_eq!(
+        policy,
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "dingtalk-notifier-organization",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "events:PutEvents",
+            "Resource": format!("arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/default"),
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": w.org_id}}
+        }]})
+    );
+    // Without it, a member account's events do not get in (testkit's moto
+    // checks a bus policy as EventBridge does).
+    events
+        .remove_permission()
+        .statement_id("dingtalk-notifier-organization")
+        .send()
+        .await
+        .unwrap();
+    w.put_ec2_event(&prod, "eu-west-1", "i-0sh0u1dn0t").await;
+    let sqs = aws_sdk_sqs::Client::new(&home_config(&w.moto));
+    let got = sqs
+        .receive_message()
+        .queue_url(&w.observer)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    assert!(got.messages().is_empty(), "{:?}", got.messages());
+    assert_eq!(w.robot.accepted().len(), 2);
 }

@@ -1,8 +1,8 @@
 //! The notifier template's side of `deploy --organization`
 //! (docs/design.md, "Many accounts"): with an `OrganizationId`, one
 //! statement on the default bus lets the organization's principals put
-//! events there; without one, nothing. moto's CloudFormation does not model
-//! `AWS::Events::EventBusPolicy`, so the content is asserted here.
+//! events there; without one, nothing. tests/organization_flow.rs reads it
+//! back as deployed (testkit teaches moto the resource) and shows its effect.
 
 use serde_json::{json, Value};
 

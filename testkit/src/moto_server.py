@@ -50,6 +50,17 @@
 # them; opt-in regions are DISABLED; without MaxResults a page holds 10, so a
 # caller that does not follow NextToken misses regions.
 #
+# EventBridge bus policies: a rule's target on another account's bus
+# delivers only when that bus's resource policy lets the sending account put
+# events there (EventBridge's cross-account rule); moto delivers regardless.
+# Here a statement allows when its Effect is Allow, its Action covers
+# events:PutEvents, its Principal is "*" or the sender's account, and each
+# condition it has is one of aws:PrincipalOrgID / aws:PrincipalAccount
+# (StringEquals) and holds for the sender; anything else does not allow.
+# moto's CloudFormation does not model AWS::Events::EventBusPolicy: here it
+# adds (and on delete removes) its statement on the bus, as PutPermission
+# with a Policy statement does.
+#
 # Service-managed StackSets: real StackSets never deploy an instance to the
 # organization's management account, even when its OU (or the root) is
 # targeted, and they honour DeploymentTargets.AccountFilterType (NONE,
@@ -191,6 +202,93 @@ def _event_for_delivery(event):
     return event
 
 
+from moto.core.common_models import CloudFormationModel  # noqa: E402
+import moto.cloudformation.parsing as cfn_parsing  # noqa: E402
+from moto.organizations.models import organizations_backends  # noqa: E402
+from moto.utilities.utils import get_partition  # noqa: E402
+
+
+def _org_of(account, partition):
+    """The organization id of `account`, or None."""
+    backend = organizations_backends[account][partition]
+    if backend.org:
+        return backend.org.id
+    owner = organizations_backends.master_accounts.get(account)
+    if owner:
+        org = organizations_backends[owner[0]][owner[1]].org
+        return org.id if org else None
+    return None
+
+
+def _statement_allows(statement, sender, partition):
+    st = statement.describe()
+    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    if st["Effect"] != "Allow" or not any(a in ("events:PutEvents", "events:*", "*") for a in actions):
+        return False
+    principal = st["Principal"]
+    aws = principal.get("AWS") if isinstance(principal, dict) else principal
+    allowed = aws if isinstance(aws, list) else [aws]
+    if not any(p == "*" or p == sender or p == f"arn:{partition}:iam::{sender}:root" for p in allowed):
+        return False
+    facts = {"aws:PrincipalOrgID": _org_of(sender, partition), "aws:PrincipalAccount": sender}
+    for operator, tests in (st.get("Condition") or {}).items():
+        if operator != "StringEquals":
+            return False
+        for key, wanted in tests.items():
+            wanted = wanted if isinstance(wanted, list) else [wanted]
+            if key not in facts or facts[key] not in wanted:
+                return False
+    return True
+
+
+def _bus_accepts(bus, sender, partition):
+    return any(_statement_allows(st, sender, partition) for st in bus._statements.values())
+
+
+class _EventBusPolicy(CloudFormationModel):
+    # moto's model registry reads the service from the module name.
+    __module__ = "moto.events.models"
+
+    def __init__(self, account_id, region_name, bus_name, statement_id):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.bus_name = bus_name
+        self.statement_id = statement_id
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "StatementId"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Events::EventBusPolicy"
+
+    @property
+    def physical_resource_id(self):
+        return self.statement_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json["Properties"]
+        bus_name = props.get("EventBusName", "default")
+        statement = dict(props["Statement"], Sid=props["StatementId"])
+        bus = events_models.events_backends[account_id][region_name].describe_event_bus(bus_name)
+        bus._statements[props["StatementId"]] = events_models.EventBusPolicyStatement.from_dict(statement)
+        return cls(account_id, region_name, bus_name, props["StatementId"])
+
+    def delete(self, account_id, region_name):
+        bus = events_models.events_backends[account_id][region_name].describe_event_bus(self.bus_name)
+        bus.remove_statement(self.statement_id)
+
+
+for _cached in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
+    _cached.cache_clear()
+
+
 def _with_sns_and_bus_targets(send):
     def run(self, original_event, transform_input=True):
         if not self.event_pattern.matches_event(original_event):
@@ -214,6 +312,10 @@ def _with_sns_and_bus_targets(send):
             else:
                 backend = events_models.events_backends[arn.account][arn.region]
                 bus = backend.describe_event_bus(arn.resource_id)
+                if arn.account != self.account_id and not _bus_accepts(
+                    bus, self.account_id, get_partition(arn.region)
+                ):
+                    continue  # EventBridge counts a FailedInvocation; nothing arrives
                 for rule in list(bus.rules.values()):
                     rule.send_to_targets(copy.deepcopy(original_event))
         if others:
