@@ -69,19 +69,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let health = regions::health_on(&answers.settings);
     let spec = answers::regions(ui, args, &cfg, &region, health)?;
     let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
-    let org = organization::prepare(
-        &aws,
-        &answers.settings,
-        &region,
-        &fleet.chosen,
-        organization_on(args, &cfg),
-        cfg.organization == Some(true),
-    )
-    .await?;
-    if let Some(o) = &org {
-        ui.info(o.summary());
-    }
-    fill_account_names(ui, &mut answers.settings, &region, org.as_ref());
+    let org =
+        plan_organization(&aws, ui, args, &cfg, &mut answers.settings, &region, &fleet).await?;
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
@@ -119,6 +108,33 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         ));
     }
     Ok(result)
+}
+
+/// `--organization` (or its removal) decided before anything changes: the
+/// plan line, and the account names for the messages.
+async fn plan_organization(
+    aws: &Aws,
+    ui: &Ui,
+    args: &DeployArgs,
+    cfg: &config::ConfigFile,
+    settings: &mut settings::Settings,
+    region: &str,
+    fleet: &Fleet,
+) -> Result<Option<organization::OrgPlan>> {
+    let org = organization::prepare(
+        aws,
+        settings,
+        region,
+        &fleet.chosen,
+        organization_on(args, cfg),
+        cfg.organization == Some(true),
+    )
+    .await?;
+    if let Some(o) = &org {
+        ui.info(o.summary());
+    }
+    fill_account_names(ui, settings, region, org.as_ref());
+    Ok(org)
 }
 
 /// `AccountNames` from the organization's accounts, as many as Lambda's
