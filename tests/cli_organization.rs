@@ -14,10 +14,13 @@
 //!   instance are not exercised here (the decision is unit-tested in
 //!   `commands/deploy/stackset.rs`, the failed-instance summary in
 //!   `commands/status_organization.rs`).
-//! - moto ignores `AutoDeployment`, `ManagedExecution` and `CallAs` and does
-//!   not echo the first two; a delegated administrator cannot be played (its
-//!   StackSet would see no accounts): the caller here is the management
-//!   account (`CallAs` `SELF`).
+//! - moto ignores `AutoDeployment` and `ManagedExecution` and does not echo
+//!   them; an account that joins later is not exercised.
+//! - moto 5.2.5 knew no delegated administrator for StackSets, answered any
+//!   member's ListRoots and a delegated administrator's ListAccounts with
+//!   nothing, and ignored `CallAs`; testkit teaches it what Organizations and
+//!   StackSets document, and the last test deploys as a delegated
+//!   administrator and as a plain member.
 //! - the bus policy's content is asserted on the template
 //!   (tests/template_organization.rs) and as deployed, with its effect, in
 //!   tests/organization_flow.rs; here the `OrganizationId` that switches it on.
@@ -73,6 +76,23 @@ impl World {
         let mut cmd = self.cmd(&args);
         cmd.env("DINGTALK_WEBHOOK_URL", webhook())
             .env("DINGTALK_SECRET", SIGNING);
+        let out = cmd.output().unwrap();
+        common::assert_no_secrets(&out, &[TOKEN, SIGNING]);
+        out
+    }
+
+    /// `deploy` with the credentials of the member `account`.
+    async fn deploy_as(&self, account: &str, extra: &[&str]) -> Output {
+        let (key, secret, token) = common::org::member_credentials(&self.config, account).await;
+        let zip = self.zip.to_str().unwrap().to_string();
+        let mut args = vec!["deploy", "--yes", "--json", "--artifact", &zip];
+        args.extend_from_slice(extra);
+        let mut cmd = self.cmd(&args);
+        cmd.env("DINGTALK_WEBHOOK_URL", webhook())
+            .env("DINGTALK_SECRET", SIGNING)
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_SESSION_TOKEN", token);
         let out = cmd.output().unwrap();
         common::assert_no_secrets(&out, &[TOKEN, SIGNING]);
         out
@@ -383,4 +403,71 @@ async fn an_account_outside_any_organization_is_told_so_in_one_line() {
             "error: --organization: account {MANAGEMENT} is not in an AWS Organization; deploy without --organization, or join one"
         )
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_member_is_told_how()
+{
+    let w = World::new().await;
+    let org = common::org::create(&w.config).await;
+    let (dev, prod) = (org.members[0].0.clone(), org.members[1].0.clone());
+    aws_sdk_organizations::Client::new(&w.config)
+        .register_delegated_administrator()
+        .account_id(&dev)
+        .service_principal("member.org.stacksets.cloudformation.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+
+    let out = w.deploy_as(&prod, &["--organization"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim_end().lines().last().unwrap(),
+        format!(
+            "error: --organization: account {prod} is neither the organization's management account ({MANAGEMENT}) \
+             nor a delegated administrator for StackSets: run from the management account, or register this one there \
+             with `aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com --account-id {prod}`"
+        )
+    );
+
+    let doc = ok(&w
+        .deploy_as(&dev, &["--organization", "--regions", "eu-west-1"])
+        .await);
+    assert_eq!(
+        doc["organization"],
+        json!({
+            "organization_id": org.id,
+            "stack_set": "dingtalk-notifier-forwarders",
+            "call_as": "DELEGATED_ADMIN",
+            "outcome": "created",
+            "steps": [{"step": "create"}, {"step": "add-regions", "regions": ["eu-west-1", "us-east-1"]}],
+            "regions": ["eu-west-1", "us-east-1"],
+            "member_accounts": 1
+        })
+    );
+    // The administrator is a member: excluded (AccountFilterType DIFFERENCE),
+    // or it would forward to itself; the management account never has one.
+    let as_dev = common::org::as_member(&w.config, &dev, "us-east-1").await;
+    let out = aws_sdk_cloudformation::Client::new(&as_dev)
+        .list_stack_instances()
+        .stack_set_name("dingtalk-notifier-forwarders")
+        .call_as(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin)
+        .send()
+        .await
+        .unwrap();
+    let instances: BTreeSet<(&str, &str)> = out
+        .summaries()
+        .iter()
+        .map(|s| (s.account().unwrap(), s.region().unwrap()))
+        .collect();
+    assert_eq!(
+        instances,
+        BTreeSet::from([(prod.as_str(), "eu-west-1"), (prod.as_str(), "us-east-1")])
+    );
+    let home_bus = format!("arn:aws:events:us-east-1:{dev}:event-bus/default");
+    assert!(w
+        .member_rules(&prod, "us-east-1")
+        .await
+        .iter()
+        .all(|(_, target)| *target == home_bus));
 }

@@ -61,6 +61,18 @@
 # adds (and on delete removes) its statement on the bus, as PutPermission
 # with a Policy statement does.
 #
+# Delegated administrators: AWS Organizations registers one for StackSets
+# (member.org.stacksets.cloudformation.amazonaws.com), which moto 5.2.5 does
+# not know. ListRoots and ListAccounts answer the management account or a
+# delegated administrator, and refuse (AccessDeniedException) any other
+# member; moto answered every member's ListRoots and gave a delegated
+# administrator an empty ListAccounts. A StackSet call with CallAs
+# DELEGATED_ADMIN from an account not registered for StackSets is refused
+# ("Account used is not a delegated administrator"); a delegated
+# administrator's service-managed StackSet reaches the organization's
+# accounts (moto looked for them in the administrator's own, empty,
+# organization backend).
+#
 # Service-managed StackSets: real StackSets never deploy an instance to the
 # organization's management account, even when its OU (or the root) is
 # targeted, and they honour DeploymentTargets.AccountFilterType (NONE,
@@ -441,6 +453,95 @@ def _delete_by_targets(delete):
 cfn_responses.CloudFormationResponse.delete_stack_instances = _delete_by_targets(
     cfn_responses.CloudFormationResponse.delete_stack_instances
 )
+
+import moto.organizations.models as org_models  # noqa: E402
+import moto.organizations.responses as org_responses  # noqa: E402
+from moto.organizations.exceptions import OrganizationsClientError  # noqa: E402
+
+org_models.FakeDelegatedAdministrator.SUPPORTED_SERVICES.append(
+    "member.org.stacksets.cloudformation.amazonaws.com"
+)
+
+
+def _management_backend(account, partition):
+    """The organization backend that holds `account`'s organization."""
+    owner = organizations_backends.master_accounts.get(account)
+    if owner:
+        return organizations_backends[owner[0]][owner[1]]
+    return organizations_backends[account][partition]
+
+
+def _delegated_for(account, partition, principal=None):
+    backend = _management_backend(account, partition)
+    return any(
+        admin.account.id == account and (principal is None or principal in admin.services)
+        for admin in backend.admins
+    )
+
+
+def _management_or_delegated(handler):
+    def run(self):
+        account, partition = self.current_account, self.partition
+        owner = organizations_backends.master_accounts.get(account)
+        if owner and owner[0] != account:
+            if not _delegated_for(account, partition):
+                raise OrganizationsClientError(
+                    "AccessDeniedException",
+                    "You don't have permissions to access this resource.",
+                )
+            self.current_account = owner[0]
+            try:
+                return handler(self)
+            finally:
+                self.current_account = account
+        return handler(self)
+
+    return run
+
+
+for _name in ("list_roots", "list_accounts"):
+    setattr(
+        org_responses.OrganizationsResponse,
+        _name,
+        _management_or_delegated(getattr(org_responses.OrganizationsResponse, _name)),
+    )
+
+cfn_models.StackInstances.org_backend = property(
+    lambda self: _management_backend(self.account_id, self.partition)
+)
+
+_STACKSETS = "member.org.stacksets.cloudformation.amazonaws.com"
+
+
+def _as_delegated_admin(handler):
+    def run(self):
+        if self._get_param("CallAs") == "DELEGATED_ADMIN" and not _delegated_for(
+            self.current_account, self.partition, _STACKSETS
+        ):
+            raise cfn_models.ValidationError(
+                message="Account used is not a delegated administrator"
+            )
+        return handler(self)
+
+    return run
+
+
+for _name in (
+    "create_stack_set",
+    "describe_stack_set",
+    "update_stack_set",
+    "delete_stack_set",
+    "create_stack_instances",
+    "delete_stack_instances",
+    "list_stack_instances",
+    "describe_stack_set_operation",
+    "list_stack_set_operation_results",
+):
+    setattr(
+        cfn_responses.CloudFormationResponse,
+        _name,
+        _as_delegated_admin(getattr(cfn_responses.CloudFormationResponse, _name)),
+    )
 
 from moto.server import main  # noqa: E402
 

@@ -64,8 +64,8 @@ pub async fn create(config: &SdkConfig) -> Org {
     Org { id, members }
 }
 
-/// `config` as the member `account`, in `region`.
-pub async fn as_member(config: &SdkConfig, account: &str, region: &str) -> SdkConfig {
+/// Credentials of the member `account`: access key, secret key, session token.
+pub async fn member_credentials(config: &SdkConfig, account: &str) -> (String, String, String) {
     let creds = aws_sdk_sts::Client::new(config)
         .assume_role()
         .role_arn(format!(
@@ -77,18 +77,22 @@ pub async fn as_member(config: &SdkConfig, account: &str, region: &str) -> SdkCo
         .unwrap()
         .credentials
         .unwrap();
+    (
+        creds.access_key_id().to_string(),
+        creds.secret_access_key().to_string(),
+        creds.session_token().to_string(),
+    )
+}
+
+/// `config` as the member `account`, in `region`.
+pub async fn as_member(config: &SdkConfig, account: &str, region: &str) -> SdkConfig {
+    let (key, secret, token) = member_credentials(config, account).await;
     config
         .to_builder()
         .region(aws_config::Region::new(region.to_string()))
         .credentials_provider(
             aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new(
-                    creds.access_key_id(),
-                    creds.secret_access_key(),
-                    Some(creds.session_token().to_string()),
-                    None,
-                    "test",
-                ),
+                aws_credential_types::Credentials::new(key, secret, Some(token), None, "test"),
             ),
         )
         .build()
