@@ -424,12 +424,37 @@ fn the_organization_policy_grants_exactly_what_the_organization_code_calls() {
     assert_eq!(direct, called);
     let by_sid = |sid: &str| org.iter().find(|s| s.sid == sid).unwrap();
     assert_eq!(
-        by_sid("OurStackSet").resources,
+        by_sid("ReadOurStackSet").resources,
+        ["arn:aws:cloudformation:*:123456789012:stackset/*-forwarders:*"]
+    );
+    assert!(by_sid("ReadOurStackSet").condition.is_null());
+    // Changing a StackSet is acting in every member account: only ours,
+    // tagged as such, never another `*-forwarders` set.
+    assert_eq!(
+        by_sid("ChangeOnlyOurStackSet").resources,
         [
             "arn:aws:cloudformation:*:123456789012:stackset/*-forwarders:*",
             "arn:aws:cloudformation:*:123456789012:stackset-target/*-forwarders:*",
-            "arn:aws:cloudformation:*::type/resource/*"
         ]
+    );
+    assert_eq!(
+        by_sid("ChangeOnlyOurStackSet").condition,
+        serde_json::json!({"StringEquals": {"aws:ResourceTag/app": "dingtalk-notifier"}})
+    );
+    // From a delegated administrator, the StackSet is the management
+    // account's (CloudFormation keeps service-managed sets there).
+    let raw = deploy_policy_template();
+    let statements =
+        &raw["Resources"]["OrganizationPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+    let change = statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "ChangeOnlyOurStackSet")
+        .unwrap();
+    assert_eq!(
+        change["Resource"][0]["Fn::If"][1],
+        serde_json::json!({"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${StackSetsAccountId}:stackset/*-forwarders:*"})
     );
     assert_eq!(
         by_sid("CreateOurStackSet").condition,

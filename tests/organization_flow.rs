@@ -230,6 +230,36 @@ impl World {
         self.robot.accepted()
     }
 
+    /// A rule of `account`'s own in `region` that sends EC2 events to the
+    /// home bus through `role_arn` (replacing the rule's target each time).
+    async fn forward_ec2_events_as(&self, account: &str, region: &str, role_arn: &str) {
+        let config = as_member(&home_config(&self.moto), account, region).await;
+        let events = aws_sdk_eventbridge::Client::new(&config);
+        events
+            .put_rule()
+            .name("own-copy")
+            .event_pattern(json!({"source": ["aws.ec2"]}).to_string())
+            .send()
+            .await
+            .unwrap();
+        events
+            .put_targets()
+            .rule("own-copy")
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("home")
+                    .arn(format!(
+                        "arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/default"
+                    ))
+                    .role_arn(role_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Puts an EC2 state change on `account`'s default bus in `region`, as
     /// EC2 would there.
     async fn put_ec2_event(&self, account: &str, region: &str, instance: &str) {
@@ -308,9 +338,31 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
             "Principal": "*",
             "Action": "events:PutEvents",
             "Resource": format!("arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/default"),
-            "Condition": {"StringEquals": {"aws:PrincipalOrgID": w.org_id}}
+            "Condition": {
+                "StringEquals": {"aws:PrincipalOrgID": w.org_id},
+                "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/dingtalk-notifier/*"}
+            }
         }]})
     );
+    // Only the forwarders' roles get in: a member's own rule to the home bus,
+    // in a region without a forwarder, delivers through a role on the
+    // forwarders' path and not through any other.
+    let quiet = "ap-northeast-1";
+    w.forward_ec2_events_as(&dev, quiet, &format!("arn:aws:iam::{dev}:role/ops/other"))
+        .await;
+    w.put_ec2_event(&dev, quiet, "i-0n0tf0rwarder").await;
+    w.forward_ec2_events_as(
+        &dev,
+        quiet,
+        &format!("arn:aws:iam::{dev}:role/dingtalk-notifier/copy"),
+    )
+    .await;
+    w.put_ec2_event(&dev, quiet, "i-0f0rwarderpath").await;
+    let message = w.observed().await;
+    assert!(message.contains("i-0f0rwarderpath"), "{message}");
+    assert!(!message.contains("i-0n0tf0rwarder"), "{message}");
+    let posts = w.wait_for_posts(3);
+    assert_eq!(posts[2], w.expected_post(&message));
     // Without it, a member account's events do not get in (testkit's moto
     // checks a bus policy as EventBridge does).
     events
@@ -329,5 +381,5 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
         .await
         .unwrap();
     assert!(got.messages().is_empty(), "{:?}", got.messages());
-    assert_eq!(w.robot.accepted().len(), 2);
+    assert_eq!(w.robot.accepted().len(), 3);
 }

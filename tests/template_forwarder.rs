@@ -150,7 +150,7 @@ fn each_forwarder_rule_targets_only_the_home_bus_through_the_role() {
 }
 
 #[test]
-fn forwarder_role_is_assumable_only_by_eventbridge_for_this_account() {
+fn forwarder_role_is_assumable_only_by_this_stacks_rules() {
     let f = forwarder();
     let role = &f["Resources"]["ForwarderRole"];
     assert_eq!(role["Type"], "AWS::IAM::Role");
@@ -160,7 +160,10 @@ fn forwarder_role_is_assumable_only_by_eventbridge_for_this_account() {
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"}}
+            }
         }]})
     );
     // The deploy policy changes and passes only roles on this path.

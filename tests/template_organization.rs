@@ -28,7 +28,10 @@ fn the_bus_policy_lets_only_the_organizations_principals_put_events() {
                     "Principal": "*",
                     "Action": "events:PutEvents",
                     "Resource": {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
-                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+                    "Condition": {
+                        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+                        "ArnLike": {"aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/dingtalk-notifier/*"}}
+                    }
                 }
             }
         })

@@ -459,7 +459,6 @@ impl SendError {
     }
 }
 
-/// The outcome line of an undelivered alert.
 /// Where an alert went in its batch's digest, for its outcome line.
 struct DigestPlace {
     size: usize,
@@ -470,6 +469,7 @@ struct DigestPlace {
     isolated: bool,
 }
 
+/// The outcome line of an alert delivered in a digest.
 fn log_delivered_in_digest(
     item: &Item,
     rendered: &Rendered,
@@ -494,6 +494,7 @@ fn log_delivered_in_digest(
     );
 }
 
+/// The outcome line of an undelivered alert.
 fn log_failed(item: &Item, rendered: &Rendered, llm: &str, error: &str, transient: bool) {
     tracing::error!(
         outcome = "failed",

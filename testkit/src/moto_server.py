@@ -56,7 +56,9 @@
 # Here a statement allows when its Effect is Allow, its Action covers
 # events:PutEvents, its Principal is "*" or the sender's account, and each
 # condition it has is one of aws:PrincipalOrgID / aws:PrincipalAccount
-# (StringEquals) and holds for the sender; anything else does not allow.
+# (StringEquals) or aws:PrincipalArn (ArnLike, StringLike: the target's
+# RoleArn, the role EventBridge puts the event as; the account's root
+# without one) and holds for the sender; anything else does not allow.
 # moto's CloudFormation does not model AWS::Events::EventBusPolicy: here it
 # adds (and on delete removes) its statement on the bus, as PutPermission
 # with a Policy statement does.
@@ -197,6 +199,7 @@ access_control.IAMRequestBase.check_action_permitted = _with_iam_action_names(
 )
 
 import copy  # noqa: E402
+import fnmatch  # noqa: E402
 import json  # noqa: E402
 
 import moto.events.models as events_models  # noqa: E402
@@ -232,7 +235,17 @@ def _org_of(account, partition):
     return None
 
 
-def _statement_allows(statement, sender, partition):
+def _condition_holds(operator, wanted, fact):
+    if fact is None:
+        return False
+    if operator == "StringEquals":
+        return fact in wanted
+    if operator in ("ArnLike", "StringLike"):
+        return any(fnmatch.fnmatchcase(fact, w) for w in wanted)
+    return False
+
+
+def _statement_allows(statement, sender, partition, role_arn=None):
     st = statement.describe()
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
     if st["Effect"] != "Allow" or not any(a in ("events:PutEvents", "events:*", "*") for a in actions):
@@ -242,19 +255,23 @@ def _statement_allows(statement, sender, partition):
     allowed = aws if isinstance(aws, list) else [aws]
     if not any(p == "*" or p == sender or p == f"arn:{partition}:iam::{sender}:root" for p in allowed):
         return False
-    facts = {"aws:PrincipalOrgID": _org_of(sender, partition), "aws:PrincipalAccount": sender}
+    facts = {
+        "aws:PrincipalOrgID": _org_of(sender, partition),
+        "aws:PrincipalAccount": sender,
+        "aws:PrincipalArn": role_arn or f"arn:{partition}:iam::{sender}:root",
+    }
     for operator, tests in (st.get("Condition") or {}).items():
-        if operator != "StringEquals":
-            return False
         for key, wanted in tests.items():
             wanted = wanted if isinstance(wanted, list) else [wanted]
-            if key not in facts or facts[key] not in wanted:
+            if not _condition_holds(operator, wanted, facts.get(key)):
                 return False
     return True
 
 
-def _bus_accepts(bus, sender, partition):
-    return any(_statement_allows(st, sender, partition) for st in bus._statements.values())
+def _bus_accepts(bus, sender, partition, role_arn=None):
+    return any(
+        _statement_allows(st, sender, partition, role_arn) for st in bus._statements.values()
+    )
 
 
 class _EventBusPolicy(CloudFormationModel):
@@ -325,7 +342,7 @@ def _with_sns_and_bus_targets(send):
                 backend = events_models.events_backends[arn.account][arn.region]
                 bus = backend.describe_event_bus(arn.resource_id)
                 if arn.account != self.account_id and not _bus_accepts(
-                    bus, self.account_id, get_partition(arn.region)
+                    bus, self.account_id, get_partition(arn.region), target.get("RoleArn")
                 ):
                     continue  # EventBridge counts a FailedInvocation; nothing arrives
                 for rule in list(bus.rules.values()):

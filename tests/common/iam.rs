@@ -36,6 +36,10 @@ fn resolve(v: &Value, partition: &str, account: &str, refs: &Map<String, Value>)
             .unwrap()
             .replace("${AWS::Partition}", partition)
             .replace("${AWS::AccountId}", account)),
+        // The branch a parameter left at its default (empty) takes.
+        Value::Object(o) if o.len() == 1 && o.contains_key("Fn::If") => {
+            resolve(&o["Fn::If"][2], partition, account, refs)
+        }
         Value::Object(o)
             if o.len() == 1
                 && o.get("Ref")

@@ -103,7 +103,8 @@ fn regions_note(home: &str, health: bool) -> Vec<String> {
     if health && home != global {
         lines.push(format!(
             "AWS Health's global events (IAM and other global services) arrive only in \
-             {global}: with the Health rule on, {global} is always added."
+             {global}: with the Health rule on, {global} is added whenever you name another \
+             region; with {home} alone they are not delivered."
         ));
     }
     lines
@@ -641,14 +642,16 @@ mod tests {
             [
                 format!("{forwarder} ap-southeast-1."),
                 "AWS Health's global events (IAM and other global services) arrive only in \
-                 us-east-1: with the Health rule on, us-east-1 is always added."
+                 us-east-1: with the Health rule on, us-east-1 is added whenever you name \
+                 another region; with ap-southeast-1 alone they are not delivered."
                     .to_string()
             ]
         );
         assert_eq!(
             regions_note("cn-northwest-1", true)[1],
             "AWS Health's global events (IAM and other global services) arrive only in \
-             cn-north-1: with the Health rule on, cn-north-1 is always added."
+             cn-north-1: with the Health rule on, cn-north-1 is added whenever you name \
+             another region; with cn-northwest-1 alone they are not delivered."
         );
         assert_eq!(
             regions_note("us-east-1", true),
