@@ -11,11 +11,13 @@
 //!   teaches it what StackSets document, and this test checks the instances.
 //! - moto runs every StackSet operation at once and reports it `SUCCEEDED`:
 //!   the operation preferences (concurrency, failure tolerance) and a failing
-//!   instance are not exercised here (the decision is unit-tested in
-//!   `commands/deploy/stackset.rs`, the failed-instance summary in
-//!   `commands/status_organization.rs`).
+//!   instance are not exercised here (the preferences and the warning about
+//!   failed instances are unit-tested in `aws/stack_set.rs`, the decision,
+//!   retrying failed instances too, in `commands/deploy/stackset.rs`, the
+//!   failed-instance summary in `commands/status_organization.rs`).
 //! - moto ignores `AutoDeployment` and `ManagedExecution` and does not echo
-//!   them; an account that joins later is not exercised.
+//!   them (their values are unit-tested in `aws/stack_set.rs`); an account
+//!   that joins later is not exercised.
 //! - moto 5.2.5 knew no delegated administrator for StackSets, answered any
 //!   member's ListRoots and a delegated administrator's ListAccounts with
 //!   nothing, and ignored `CallAs`; testkit teaches it what Organizations and
@@ -470,4 +472,90 @@ async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_m
         .await
         .iter()
         .all(|(_, target)| *target == home_bus));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_toml_the_home_stack_says_organization_and_destroy_removes_the_stack_set() {
+    let w = World::new().await;
+    common::org::create(&w.config).await;
+    ok(&w.deploy(&["--organization"]));
+    let toml = w.dir.path().join("dingtalk-notifier.toml");
+    std::fs::remove_file(&toml).unwrap();
+
+    // deploy without a flag keeps the organization's forwarders, as deployed.
+    let doc = ok(&w.deploy(&[]));
+    assert_eq!(doc["organization"]["outcome"], "up to date");
+    let text_toml = std::fs::read_to_string(&toml).unwrap();
+    assert!(text_toml.contains("\norganization = true\n"), "{text_toml}");
+    std::fs::remove_file(&toml).unwrap();
+
+    // status and destroy find the StackSet from the home stack.
+    let doc = ok(&w.cmd(&["status", "--json"]).output().unwrap());
+    assert_eq!(doc["organization"]["instances"], 2);
+    let doc = ok(&w.cmd(&["destroy", "--yes", "--json"]).output().unwrap());
+    assert_eq!(doc["stack_set_deleted"], true);
+    let gone = w
+        .cfn()
+        .describe_stack_set()
+        .stack_set_name("dingtalk-notifier-forwarders")
+        .send()
+        .await;
+    assert_eq!(
+        gone.unwrap_err().into_service_error().meta().code(),
+        Some("StackSetNotFoundException")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stack_set_steps_are_confirmed_even_when_the_home_stack_is_up_to_date() {
+    let w = World::new().await;
+    let org = common::org::create(&w.config).await;
+    ok(&w.deploy(&["--organization"]));
+    // Someone changed the StackSet's parameters: only it differs.
+    let params: Vec<aws_sdk_cloudformation::types::Parameter> = w
+        .cfn()
+        .describe_stack_set()
+        .stack_set_name("dingtalk-notifier-forwarders")
+        .send()
+        .await
+        .unwrap()
+        .stack_set
+        .unwrap()
+        .parameters()
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            if p.parameter_key() == Some("AlarmStates") {
+                p.parameter_value = Some("ALARM".into());
+            }
+            p
+        })
+        .collect();
+    w.cfn()
+        .update_stack_set()
+        .stack_set_name("dingtalk-notifier-forwarders")
+        .template_body(FORWARDER)
+        .set_parameters(Some(params))
+        .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+        .send()
+        .await
+        .unwrap();
+
+    let out = w.deploy(&[]);
+    let doc = ok(&out);
+    assert_eq!(doc["updated"], false, "the home stack is up to date");
+    assert_eq!(doc["organization"]["outcome"], "updated");
+    let stderr = text(&out.stderr);
+    let line = format!(
+        "  ~ Organization {}: StackSet dingtalk-notifier-forwarders in 2 member account(s) x 1 region(s) (us-east-1): update us-east-1\n",
+        org.id
+    );
+    let shown = stderr.find(&line).unwrap_or_else(|| panic!("{stderr}"));
+    let applied = stderr
+        .find("Forwarders in the organization's accounts")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        shown < applied,
+        "asked before the StackSet changes: {stderr}"
+    );
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use aws_sdk_cloudformation::types::{
-    AccountFilterType, AutoDeployment, CallAs, Capability, DeploymentTargets, ManagedExecution,
-    Parameter, PermissionModels, RegionConcurrencyType, StackSetOperationPreferences,
-    StackSetOperationResultStatus, StackSetOperationStatus, Tag,
+    AccountFilterType, AutoDeployment, CallAs, Capability, ConcurrencyMode, DeploymentTargets,
+    ManagedExecution, Parameter, PermissionModels, RegionConcurrencyType,
+    StackSetOperationPreferences, StackSetOperationResultStatus, StackSetOperationStatus, Tag,
 };
 
 use crate::aws::organization::{not_allowed, OrgCaller};
@@ -176,12 +176,28 @@ fn targets(t: &Target) -> DeploymentTargets {
         .build()
 }
 
+/// Soft failure tolerance: the default (strict) caps the concurrency at
+/// the tolerance + 1 accounts, not every account of a region at once.
 fn preferences() -> StackSetOperationPreferences {
     StackSetOperationPreferences::builder()
         .region_concurrency_type(RegionConcurrencyType::Parallel)
         .max_concurrent_percentage(MAX_CONCURRENT_PERCENTAGE)
         .failure_tolerance_percentage(FAILURE_TOLERANCE_PERCENTAGE)
+        .concurrency_mode(ConcurrencyMode::SoftFailureTolerance)
         .build()
+}
+
+/// Accounts that join get the forwarder; accounts that leave lose it.
+fn auto_deployment() -> AutoDeployment {
+    AutoDeployment::builder()
+        .enabled(true)
+        .retain_stacks_on_account_removal(false)
+        .build()
+}
+
+/// One operation at a time, queued by CloudFormation, never refused as busy.
+fn managed_execution() -> ManagedExecution {
+    ManagedExecution::builder().active(true).build()
 }
 
 fn parameters(values: &[(&'static str, String)]) -> Vec<Parameter> {
@@ -212,13 +228,8 @@ pub async fn create(
         .set_parameters(Some(parameters(values)))
         .capabilities(Capability::CapabilityIam)
         .permission_model(PermissionModels::ServiceManaged)
-        .auto_deployment(
-            AutoDeployment::builder()
-                .enabled(true)
-                .retain_stacks_on_account_removal(false)
-                .build(),
-        )
-        .managed_execution(ManagedExecution::builder().active(true).build())
+        .auto_deployment(auto_deployment())
+        .managed_execution(managed_execution())
         .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
         .tags(Tag::builder().key(STACK_TAG_KEY).value(owner).build())
         .send()
@@ -338,7 +349,6 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
         r = poll => r,
         _ = tokio::signal::ctrl_c() => {
             progress.finish();
-            WAITING.store(false, Ordering::SeqCst);
             let state = operation_status(aws, t, operation)
                 .await
                 .map(|s| s.as_str().to_string())
@@ -348,6 +358,9 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
                  run `dingtalk-notifier status` to follow, or `deploy` again once it settles.",
                 t.name
             );
+            // Only now: a second Ctrl-C while the line was pending would
+            // exit before it printed.
+            WAITING.store(false, Ordering::SeqCst);
             return Err(Interrupted.into());
         }
     };
@@ -361,11 +374,20 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
             t.name,
             progress.elapsed().as_secs()
         ));
+        // Within the failure tolerance, some instances may still have failed.
+        match failed_instances(aws, t, operation).await {
+            Ok(failed) if !failed.is_empty() => ui.warn(failed_warning(&t.name, &failed)),
+            Ok(_) => {}
+            Err(e) => ui.warn(format!("{e:#}")),
+        }
         return Ok(());
     }
-    let failed = failed_instances(aws, t, operation)
+    let failed: Vec<String> = failed_instances(aws, t, operation)
         .await
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .take(SHOWN_FAILURES)
+        .collect();
     bail!(
         "the StackSet {} operation {operation} ended {}: {}",
         t.name,
@@ -391,37 +413,72 @@ async fn operation_status(
         .send()
         .await
         .aws("cloudformation:DescribeStackSetOperation")
-        .context("reading the StackSet operation")?;
+        .map_err(|e| explain(e, t))
+        .with_context(|| {
+            format!(
+                "reading the operation {operation} of the StackSet {} (DescribeStackSetOperation)",
+                t.name
+            )
+        })?;
     out.stack_set_operation
         .and_then(|o| o.status)
         .ok_or_else(|| anyhow!("DescribeStackSetOperation returned no status"))
 }
 
-/// Up to five failed instances of an operation, as `account/region: reason`.
+/// How many failed instances a message lists.
+const SHOWN_FAILURES: usize = 5;
+
+/// Every failed instance of an operation (every page), as
+/// `account/region: reason`.
 async fn failed_instances(aws: &Aws, t: &Target, operation: &str) -> Result<Vec<String>> {
-    let out = aws
+    let mut out = Vec::new();
+    let mut pages = aws
         .cloudformation
         .list_stack_set_operation_results()
         .stack_set_name(&t.name)
         .operation_id(operation)
         .call_as(t.call_as.clone())
-        .send()
-        .await
-        .aws("cloudformation:ListStackSetOperationResults")?;
-    Ok(out
-        .summaries()
-        .iter()
-        .filter(|s| s.status() == Some(&StackSetOperationResultStatus::Failed))
-        .take(5)
-        .map(|s| {
-            format!(
-                "{}/{}: {}",
-                s.account().unwrap_or_default(),
-                s.region().unwrap_or_default(),
-                s.status_reason().unwrap_or("no reason given")
-            )
-        })
-        .collect())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .aws("cloudformation:ListStackSetOperationResults")
+            .map_err(|e| explain(e, t))
+            .with_context(|| {
+                format!(
+                    "reading the failed instances of the StackSet {} operation {operation}",
+                    t.name
+                )
+            })?;
+        out.extend(
+            page.summaries()
+                .iter()
+                .filter(|s| s.status() == Some(&StackSetOperationResultStatus::Failed))
+                .map(|s| {
+                    format!(
+                        "{}/{}: {}",
+                        s.account().unwrap_or_default(),
+                        s.region().unwrap_or_default(),
+                        s.status_reason().unwrap_or("no reason given")
+                    )
+                }),
+        );
+    }
+    Ok(out)
+}
+
+/// The warning after a `SUCCEEDED` operation that still has failed
+/// instances (within the failure tolerance): how many, the first few.
+fn failed_warning(name: &str, failed: &[String]) -> String {
+    let more = match failed.len() > SHOWN_FAILURES {
+        true => format!("; and {} more", failed.len() - SHOWN_FAILURES),
+        false => String::new(),
+    };
+    format!(
+        "StackSet {name}: {} instance(s) failed (deploy again to retry): {}{more}",
+        failed.len(),
+        failed[..failed.len().min(SHOWN_FAILURES)].join("; ")
+    )
 }
 
 fn code_is(err: &anyhow::Error, code: &str) -> bool {
@@ -443,4 +500,51 @@ fn explain(err: anyhow::Error, t: &Target) -> anyhow::Error {
         );
     }
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_account_of_a_region_at_once_within_a_soft_tolerance() {
+        let p = preferences();
+        assert_eq!(
+            p.region_concurrency_type(),
+            Some(&RegionConcurrencyType::Parallel)
+        );
+        assert_eq!(p.max_concurrent_percentage(), Some(100));
+        assert_eq!(p.failure_tolerance_percentage(), Some(10));
+        assert_eq!(
+            p.concurrency_mode(),
+            Some(&ConcurrencyMode::SoftFailureTolerance)
+        );
+        assert_eq!(p.max_concurrent_count(), None);
+        assert_eq!(p.failure_tolerance_count(), None);
+    }
+
+    #[test]
+    fn joining_accounts_get_forwarders_leaving_ones_lose_them_one_operation_at_a_time() {
+        let a = auto_deployment();
+        assert_eq!(a.enabled(), Some(true));
+        assert_eq!(a.retain_stacks_on_account_removal(), Some(false));
+        assert_eq!(managed_execution().active(), Some(true));
+    }
+
+    #[test]
+    fn failed_instances_of_a_successful_operation_are_counted_and_the_first_five_listed() {
+        let failed: Vec<String> = (1..=7)
+            .map(|n| format!("{n}{n}{n}/us-east-1: denied by an SCP"))
+            .collect();
+        assert_eq!(
+            failed_warning("alerts-forwarders", &failed[..1]),
+            "StackSet alerts-forwarders: 1 instance(s) failed (deploy again to retry): 111/us-east-1: denied by an SCP"
+        );
+        assert_eq!(
+            failed_warning("alerts-forwarders", &failed),
+            "StackSet alerts-forwarders: 7 instance(s) failed (deploy again to retry): \
+             111/us-east-1: denied by an SCP; 222/us-east-1: denied by an SCP; 333/us-east-1: denied by an SCP; \
+             444/us-east-1: denied by an SCP; 555/us-east-1: denied by an SCP; and 2 more"
+        );
+    }
 }

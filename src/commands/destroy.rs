@@ -63,7 +63,7 @@ pub async fn run(
         check_deletable(stack_name, s)?;
     }
     let forwarders = forwarders_of(aws, ui, stack_name, &region).await?;
-    let org = destroy_organization::find(aws, stack_name).await?;
+    let org = destroy_organization::find(aws, stack_name, current.as_ref()).await?;
     let mut result = DestroyResult {
         stack: stack_name.to_string(),
         region: region.clone(),

@@ -5,6 +5,7 @@
 use anyhow::{bail, Result};
 
 use crate::aws::organization;
+use crate::aws::stack::StackInfo;
 use crate::aws::stack_set::{self, Target};
 use crate::aws::Aws;
 use crate::config;
@@ -17,11 +18,30 @@ pub struct Teardown {
     pub instances: usize,
 }
 
-/// `None` unless dingtalk-notifier.toml remembers `organization = true` and
-/// the StackSet exists. One that is not ours stops the destroy.
-pub async fn find(aws: &Aws, stack_name: &str) -> Result<Option<Teardown>> {
-    let on = config::load(&config::default_path())?.and_then(|c| c.organization);
-    if on != Some(true) {
+/// Whether the StackSet is to be looked at: dingtalk-notifier.toml
+/// remembers `organization = true`, or the home stack was deployed with an
+/// `OrganizationId` (the toml may be elsewhere, or not yet written).
+pub fn was_on(stack: Option<&StackInfo>) -> Result<bool> {
+    let remembered = config::load(&config::default_path())?.and_then(|c| c.organization);
+    Ok(remembered == Some(true) || stack.is_some_and(deployed_for_organization))
+}
+
+/// The home stack's `OrganizationId` is set.
+pub fn deployed_for_organization(stack: &StackInfo) -> bool {
+    stack
+        .parameters
+        .get("OrganizationId")
+        .is_some_and(|id| !id.is_empty())
+}
+
+/// `None` unless [`was_on`] and the StackSet exists. One that is not ours
+/// stops the destroy.
+pub async fn find(
+    aws: &Aws,
+    stack_name: &str,
+    stack: Option<&StackInfo>,
+) -> Result<Option<Teardown>> {
+    if !was_on(stack)? {
         return Ok(None);
     }
     let caller = organization::caller(aws).await?;

@@ -47,7 +47,7 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     };
     let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
-    result.organization = status_organization::fetch(aws, stack_name).await?;
+    result.organization = status_organization::fetch(aws, &info).await?;
     Ok(result)
 }
 

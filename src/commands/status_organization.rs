@@ -8,10 +8,11 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::destroy_organization::was_on;
 use crate::aws::organization;
+use crate::aws::stack::StackInfo;
 use crate::aws::stack_set::{self, Instance, Target};
 use crate::aws::Aws;
-use crate::config;
 use crate::term::output::table;
 
 /// What `status` says about the StackSet.
@@ -53,12 +54,13 @@ pub fn summarise(stack_set: &str, status: &str, instances: &[Instance]) -> OrgSt
     }
 }
 
-/// `None` unless dingtalk-notifier.toml remembers `organization = true`.
-pub async fn fetch(aws: &Aws, stack_name: &str) -> Result<Option<OrgStatus>> {
-    let on = config::load(&config::default_path())?.and_then(|c| c.organization);
-    if on != Some(true) {
+/// `None` unless dingtalk-notifier.toml remembers `organization = true` or
+/// the home stack has an `OrganizationId`.
+pub async fn fetch(aws: &Aws, stack: &StackInfo) -> Result<Option<OrgStatus>> {
+    if !was_on(Some(stack))? {
         return Ok(None);
     }
+    let stack_name = stack.name.as_str();
     let caller = organization::caller(aws).await?;
     let target = Target::new(stack_name, &caller);
     let Some(set) = stack_set::describe(aws, &target).await? else {

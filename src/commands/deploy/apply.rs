@@ -108,7 +108,9 @@ fn remember_bucket(ui: &Ui, plan: &Plan, taken: &str, bucket: &str, region: &str
     settings.artifact_bucket = Some(bucket.to_string());
     let cfg_path = config::default_path();
     let mut file = settings.to_config(region);
-    file.regions = config::load(&cfg_path)?.and_then(|c| c.regions);
+    let before = config::load(&cfg_path)?;
+    file.regions = before.as_ref().and_then(|c| c.regions.clone());
+    file.organization = before.and_then(|c| c.organization);
     config::save(&cfg_path, &file)?;
     ui.info(format!("{bucket} remembered in {}", cfg_path.display()));
     Ok(())
@@ -167,12 +169,17 @@ async fn change_set(
     change_set
 }
 
-/// The stack is up to date; only the secret's value may change.
+/// The stack is up to date; the secret's value and the organization's
+/// StackSet may still change, confirmed like any change.
 async fn update_secret_only(aws: &Aws, ui: &Ui, plan: &Plan, secret: &StoredSecret) -> Result<()> {
-    if plan.secret.changes() {
-        if !confirm(ui, &confirmation_text("", None, true))? {
+    let organization = plan.organization_steps.as_deref();
+    if plan.secret.changes() || organization.is_some() {
+        let text = confirmation_text("", None, plan.secret.changes(), organization);
+        if !confirm(ui, &text)? {
             bail!("cancelled: nothing was changed");
         }
+    }
+    if plan.secret.changes() {
         secret::put_value(aws, &secret.arn, &plan.secret.value).await?;
         ui.success("Webhook secret updated.");
     }
@@ -189,7 +196,12 @@ async fn deploy_change_set(
     changes: &[ChangeRow],
 ) -> Result<()> {
     let stack_name = plan.settings.stack_name.as_str();
-    let text = confirmation_text(stack_name, Some(changes), plan.secret.changes());
+    let text = confirmation_text(
+        stack_name,
+        Some(changes),
+        plan.secret.changes(),
+        plan.organization_steps.as_deref(),
+    );
     if !confirm(ui, &text)? {
         cancel(aws, plan, secret, id).await?;
         bail!("cancelled: nothing was deployed");

@@ -69,22 +69,33 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let health = regions::health_on(&answers.settings);
     let spec = answers::regions(ui, args, &cfg, &region, health)?;
     let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
-    let org =
-        plan_organization(&aws, ui, args, &cfg, &mut answers.settings, &region, &fleet).await?;
+    let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
+    let org = plan_organization(
+        &aws,
+        ui,
+        args,
+        &cfg,
+        &mut answers.settings,
+        &region,
+        &fleet,
+        current.stack.as_ref(),
+    )
+    .await?;
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
     }
     let mut file = answers.settings.to_config(&region);
     file.regions = spec.to_config();
-    file.organization = org.as_ref().filter(|o| o.on).map(|_| true);
+    // On while a StackSet may exist: dropped only once it is gone, so
+    // status and destroy keep finding it whatever fails in between.
+    file.organization = org.as_ref().map(|_| true);
     config::save(&cfg_path, &file)?;
     ui.info(format!(
         "Answers saved to {} (no secrets)",
         cfg_path.display()
     ));
 
-    let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
     let new_ops_email = new_ops_email(&answers.settings, current.stack.as_ref());
     let mut plan = plan::plan(answers, current)?;
     plan.forwarded_regions = fleet.chosen.clone();
@@ -92,6 +103,10 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         .as_ref()
         .map(organization::OrgPlan::organization_id)
         .unwrap_or_default();
+    plan.organization_steps = org
+        .as_ref()
+        .filter(|o| !o.steps.is_empty())
+        .map(organization::OrgPlan::summary);
     let mut result = apply::apply(&aws, ui, args, &plan, &region, early).await?;
     apply_fleet(&aws, ui, &plan.settings, &region, &fleet, &mut result).await?;
     if let Some(o) = &org {
@@ -101,6 +116,9 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         ));
         result.organization =
             Some(organization::apply(&aws, ui, o, &plan.settings.stack_name).await?);
+        if !o.on {
+            forget_organization(&cfg_path)?;
+        }
     }
     if let Some(email) = new_ops_email {
         ui.info(format!(
@@ -110,8 +128,18 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     Ok(result)
 }
 
+/// The StackSet is gone: `organization = true` leaves dingtalk-notifier.toml.
+fn forget_organization(cfg_path: &std::path::Path) -> Result<()> {
+    if let Some(mut file) = config::load(cfg_path)? {
+        file.organization = None;
+        config::save(cfg_path, &file)?;
+    }
+    Ok(())
+}
+
 /// `--organization` (or its removal) decided before anything changes: the
 /// plan line, and the account names for the messages.
+#[allow(clippy::too_many_arguments)]
 async fn plan_organization(
     aws: &Aws,
     ui: &Ui,
@@ -120,14 +148,17 @@ async fn plan_organization(
     settings: &mut settings::Settings,
     region: &str,
     fleet: &Fleet,
+    home: Option<&stack::StackInfo>,
 ) -> Result<Option<organization::OrgPlan>> {
+    let deployed =
+        home.is_some_and(crate::commands::destroy_organization::deployed_for_organization);
     let org = organization::prepare(
         aws,
         settings,
         region,
         &fleet.chosen,
-        organization_on(args, cfg),
-        cfg.organization == Some(true),
+        organization_on(args, cfg, deployed),
+        cfg.organization == Some(true) || deployed,
     )
     .await?;
     if let Some(o) = &org {
@@ -181,12 +212,14 @@ async fn apply_fleet(
 }
 
 /// `--organization` / `--no-organization` (or `DINGTALK_NOTIFIER_ORGANIZATION`),
-/// else the remembered answer, else off.
-fn organization_on(args: &DeployArgs, cfg: &config::ConfigFile) -> bool {
+/// else the remembered answer, else the home stack as deployed (`deployed`:
+/// it has an `OrganizationId`), so a deploy from another directory does not
+/// remove the organization's forwarders.
+fn organization_on(args: &DeployArgs, cfg: &config::ConfigFile, deployed: bool) -> bool {
     match (args.organization, args.no_organization) {
         (_, true) => false,
         (true, _) => true,
-        _ => cfg.organization == Some(true),
+        _ => cfg.organization == Some(true) || deployed,
     }
 }
 

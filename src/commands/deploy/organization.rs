@@ -138,14 +138,7 @@ pub async fn prepare(
     let caller = organization::caller(aws).await?;
     let target = Target::new(&settings.stack_name, &caller);
     let found = match stack_set::describe(aws, &target).await? {
-        Some(set) => Some(Found {
-            set,
-            regions: stack_set::instances(aws, &target)
-                .await?
-                .into_iter()
-                .map(|i| i.region)
-                .collect(),
-        }),
+        Some(set) => Some(Found::new(set, &stack_set::instances(aws, &target).await?)),
         None => None,
     };
     let parameters = stack_set_parameters(settings, home, &caller.account);

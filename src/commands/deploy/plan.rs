@@ -40,6 +40,8 @@ pub struct Plan {
     /// `deploy --organization`: the organization whose accounts may put
     /// events on the home bus (`OrganizationId`); empty = none.
     pub organization_id: String,
+    /// The StackSet's plan line when it has steps: confirmed with the rest.
+    pub organization_steps: Option<String>,
 }
 
 /// The webhook secret's value to store, and how. No `Debug`: it holds the webhook.
@@ -123,6 +125,7 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         secret: SecretPlan { action, value },
         forwarded_regions: Vec::new(),
         organization_id: String::new(),
+        organization_steps: None,
     })
 }
 
@@ -149,11 +152,13 @@ fn stack_to_recreate(stack_name: &str, current: Option<&StackInfo>) -> Result<Op
 }
 
 /// What is shown before [`CONFIRM_QUESTION`]: the change set's resources
-/// (`None` when the stack itself does not change) and the secret's change.
+/// (`None` when the stack itself does not change), the secret's change and
+/// the organization's StackSet steps.
 pub fn confirmation_text(
     stack_name: &str,
     changes: Option<&[ChangeRow]>,
     secret_changes: bool,
+    organization: Option<&str>,
 ) -> String {
     let mut text = String::new();
     if let Some(changes) = changes {
@@ -166,6 +171,9 @@ pub fn confirmation_text(
     }
     if secret_changes {
         text.push_str("  ~ the webhook secret's value changes\n");
+    }
+    if let Some(o) = organization {
+        text.push_str(&format!("  ~ {o}\n"));
     }
     text
 }
@@ -377,8 +385,21 @@ mod tests {
         let p = plan(answers(new_webhook()), current).unwrap();
         assert!(p.secret.changes());
         assert_eq!(
-            confirmation_text("alerts", None, p.secret.changes()),
+            confirmation_text("alerts", None, p.secret.changes(), None),
             "  ~ the webhook secret's value changes\n"
+        );
+    }
+
+    #[test]
+    fn the_organizations_stack_set_steps_are_confirmed_with_the_rest() {
+        let line = "Organization o-1: StackSet alerts-forwarders in 2 member account(s) x 1 region(s) (us-east-1): update us-east-1";
+        assert_eq!(
+            confirmation_text("alerts", None, false, Some(line)),
+            format!("  ~ {line}\n")
+        );
+        assert_eq!(
+            confirmation_text("alerts", None, true, Some(line)),
+            format!("  ~ the webhook secret's value changes\n  ~ {line}\n")
         );
     }
 
@@ -462,12 +483,12 @@ mod tests {
             replacement: None,
         }];
         assert_eq!(
-            confirmation_text("alerts", Some(&rows), true),
+            confirmation_text("alerts", Some(&rows), true, None),
             "Changes to stack alerts:\n  ~ Modify  Function  AWS::Lambda::Function\n  \
              ~ the webhook secret's value changes\n"
         );
         assert_eq!(
-            confirmation_text("alerts", Some(&[]), false),
+            confirmation_text("alerts", Some(&[]), false, None),
             "Changes to stack alerts:\n  parameters only (no resource is added, modified or removed)\n"
         );
     }

@@ -11,14 +11,17 @@ use serde::Serialize;
 use super::regions::forwarder_parameters;
 use super::settings::Settings;
 use crate::aws::stack::{self, FORWARDER_TEMPLATE};
-use crate::aws::stack_set::StackSetInfo;
+use crate::aws::stack_set::{Instance, StackSetInfo};
 
 /// EventBridge's limit for a bus policy's statement id (`<stack>-organization`).
 pub const MAX_STACK_NAME: usize = 64 - "-organization".len();
 
 /// The forwarder template's parameters for every instance: the regional
 /// forwarders', aimed at the home account's bus, each instance keeping the
-/// Health events about its own region.
+/// Health events about its own region. No permissions boundary: the member
+/// accounts' role is created by StackSets' execution role, not by a deployer
+/// bound by the home account's boundary, and that boundary's ARN names a
+/// policy of the home account that does not exist in the members.
 pub fn stack_set_parameters(
     settings: &Settings,
     home_region: &str,
@@ -29,7 +32,7 @@ pub fn stack_set_parameters(
         .map(|(k, v)| match k {
             "HomeAccountId" => (k, home_account.to_string()),
             "HealthEventsAboutThisRegion" => (k, "true".to_string()),
-            "HealthEventRegions" => (k, String::new()),
+            "HealthEventRegions" | "PermissionsBoundaryArn" => (k, String::new()),
             _ => (k, v),
         })
         .collect()
@@ -47,6 +50,23 @@ pub struct Wanted<'a> {
 pub struct Found {
     pub set: StackSetInfo,
     pub regions: BTreeSet<String>,
+    /// The regions with an instance not `CURRENT` or not `SUCCEEDED` (a
+    /// failed or interrupted operation, an opt-in region): updated again.
+    pub unhealthy: BTreeSet<String>,
+}
+
+impl Found {
+    pub fn new(set: StackSetInfo, instances: &[Instance]) -> Found {
+        Found {
+            set,
+            regions: instances.iter().map(|i| i.region.clone()).collect(),
+            unhealthy: instances
+                .iter()
+                .filter(|i| i.status != "CURRENT" || i.detailed_status != "SUCCEEDED")
+                .map(|i| i.region.clone())
+                .collect(),
+        }
+    }
 }
 
 /// One call (and, but for `Create` and `Delete`, one operation to wait for).
@@ -54,8 +74,9 @@ pub struct Found {
 #[serde(rename_all = "kebab-case", tag = "step", content = "regions")]
 pub enum Step {
     Create,
-    /// The template or parameters changed: update the instances in these
-    /// regions (none yet: the StackSet alone).
+    /// The template or parameters changed, or instances failed: update the
+    /// instances in these regions (none: the StackSet alone, which then has
+    /// no instances left).
     Update(Vec<String>),
     AddRegions(Vec<String>),
     RemoveRegions(Vec<String>),
@@ -63,7 +84,9 @@ pub enum Step {
 }
 
 /// The steps, in order; none = up to date (or nothing to do). A StackSet of
-/// our name without our tag stops the deploy.
+/// our name without our tag stops the deploy. Regions are removed first, so
+/// the update (which, without regions, means every instance) never touches
+/// an instance about to go; added last, so they get the new template.
 pub fn plan_stack_set(
     name: &str,
     wanted: Option<&Wanted>,
@@ -108,15 +131,21 @@ pub fn plan_stack_set(
                 .filter(|r| !w.regions.contains(r))
                 .cloned()
                 .collect();
-            // Updated first, so the regions added get the new template.
+            if !removed.is_empty() {
+                steps.push(Step::RemoveRegions(removed));
+            }
+            let retried: Vec<String> = kept
+                .iter()
+                .filter(|r| f.unhealthy.contains(*r))
+                .cloned()
+                .collect();
             if differs {
                 steps.push(Step::Update(kept));
+            } else if !retried.is_empty() {
+                steps.push(Step::Update(retried));
             }
             if !added.is_empty() {
                 steps.push(Step::AddRegions(added));
-            }
-            if !removed.is_empty() {
-                steps.push(Step::RemoveRegions(removed));
             }
         }
     }
@@ -155,7 +184,92 @@ mod tests {
         Found {
             set,
             regions: regions.iter().map(|r| r.to_string()).collect(),
+            ..Found::default()
         }
+    }
+
+    fn instance(account: &str, region: &str, status: &str, detail: &str) -> Instance {
+        Instance {
+            account: account.into(),
+            region: region.into(),
+            status: status.into(),
+            detailed_status: detail.into(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn instances_not_current_or_not_succeeded_are_updated_again() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let regions = list(&["eu-west-1", "us-east-1", "us-west-2"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &regions,
+        };
+        let set = found(&params, FORWARDER_TEMPLATE, &[]).set;
+        let instances = [
+            instance("111111111111", "eu-west-1", "CURRENT", "SUCCEEDED"),
+            instance("222222222222", "eu-west-1", "CURRENT", "SUCCEEDED"),
+            instance("111111111111", "us-east-1", "CURRENT", "SUCCEEDED"),
+            instance("222222222222", "us-east-1", "OUTDATED", "FAILED"),
+            instance("111111111111", "us-west-2", "CURRENT", "SUCCEEDED"),
+            instance("222222222222", "us-west-2", "OUTDATED", "CANCELLED"),
+            instance("111111111111", "ap-south-1", "INOPERABLE", "INOPERABLE"),
+        ];
+        let f = Found::new(set.clone(), &instances);
+        assert_eq!(
+            f.unhealthy,
+            BTreeSet::from(["ap-south-1", "us-east-1", "us-west-2"].map(String::from))
+        );
+        // Same template and parameters: the kept regions that failed, once
+        // the removed region is gone.
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            vec![
+                Step::RemoveRegions(list(&["ap-south-1"])),
+                Step::Update(list(&["us-east-1", "us-west-2"])),
+            ]
+        );
+        // All healthy: up to date.
+        let healthy = Found::new(set, &instances[..3]);
+        let kept = list(&["eu-west-1", "us-east-1"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &kept,
+        };
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), Some(&healthy)).unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn no_region_kept_removes_before_updating_the_stack_set_alone() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let regions = list(&["eu-west-1"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &regions,
+        };
+        let f = found(&params, "old template", &["us-east-1"]);
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            vec![
+                Step::RemoveRegions(list(&["us-east-1"])),
+                Step::Update(vec![]),
+                Step::AddRegions(list(&["eu-west-1"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_home_accounts_permissions_boundary_is_not_passed_to_the_members() {
+        let mut s = settings();
+        s.permissions_boundary =
+            "arn:aws:iam::123456789012:policy/dingtalk-notifier-boundary".into();
+        let p = stack_set_parameters(&s, "us-east-1", "123456789012");
+        let get = |k: &str| p.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(get("PermissionsBoundaryArn"), "");
     }
 
     #[test]
@@ -218,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn changes_update_the_kept_regions_then_add_and_remove() {
+    fn changes_remove_then_update_the_kept_regions_then_add() {
         let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
         let mut s = settings();
         s.alarm_states = "ALARM".into();
@@ -236,9 +350,9 @@ mod tests {
         assert_eq!(
             plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
             vec![
+                Step::RemoveRegions(list(&["ap-south-1"])),
                 Step::Update(list(&["eu-west-1", "us-east-1"])),
                 Step::AddRegions(list(&["us-west-2"])),
-                Step::RemoveRegions(list(&["ap-south-1"])),
             ]
         );
         // Only the template differs (a new CLI version): every region updated.
