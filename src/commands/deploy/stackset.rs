@@ -52,6 +52,9 @@ pub struct Found {
     pub regions: BTreeSet<String>,
     /// The regions with an instance not `CURRENT` or not `SUCCEEDED` (a
     /// failed or interrupted operation, an opt-in region): updated again.
+    /// Not for `INOPERABLE` (a failed delete: CloudFormation leaves it out
+    /// of updates) or a suspended account (skipped): retrying those would
+    /// never end up to date; `status` lists them.
     pub unhealthy: BTreeSet<String>,
 }
 
@@ -63,6 +66,13 @@ impl Found {
             unhealthy: instances
                 .iter()
                 .filter(|i| i.status != "CURRENT" || i.detailed_status != "SUCCEEDED")
+                .filter(|i| {
+                    i.status != "INOPERABLE"
+                        && !matches!(
+                            i.detailed_status.as_str(),
+                            "INOPERABLE" | "SKIPPED_SUSPENDED_ACCOUNT"
+                        )
+                })
                 .map(|i| i.region.clone())
                 .collect(),
         }
@@ -214,6 +224,7 @@ mod tests {
             instance("222222222222", "us-east-1", "OUTDATED", "FAILED"),
             instance("111111111111", "us-west-2", "CURRENT", "SUCCEEDED"),
             instance("222222222222", "us-west-2", "OUTDATED", "CANCELLED"),
+            instance("111111111111", "ap-south-1", "OUTDATED", "RUNNING"),
             instance("111111111111", "ap-south-1", "INOPERABLE", "INOPERABLE"),
         ];
         let f = Found::new(set.clone(), &instances);
@@ -221,6 +232,18 @@ mod tests {
             f.unhealthy,
             BTreeSet::from(["ap-south-1", "us-east-1", "us-west-2"].map(String::from))
         );
+        // A failed delete (INOPERABLE) or a suspended account: updates
+        // leave them out, so they never make the region stale.
+        let stuck = [
+            instance("111111111111", "eu-west-1", "INOPERABLE", "INOPERABLE"),
+            instance(
+                "222222222222",
+                "eu-west-1",
+                "OUTDATED",
+                "SKIPPED_SUSPENDED_ACCOUNT",
+            ),
+        ];
+        assert_eq!(Found::new(set.clone(), &stuck).unhealthy, BTreeSet::new());
         // Same template and parameters: the kept regions that failed, once
         // the removed region is gone.
         assert_eq!(
