@@ -70,17 +70,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let spec = answers::regions(ui, args, &cfg, &region, health)?;
     let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
     let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
-    let org = plan_organization(
-        &aws,
-        ui,
-        args,
-        &cfg,
-        &mut answers.settings,
-        &region,
-        &fleet,
-        current.stack.as_ref(),
-    )
-    .await?;
+    let switch = organization_switch(args, &cfg, current.stack.as_ref());
+    let org = plan_organization(&aws, ui, &mut answers.settings, &region, &fleet, switch).await?;
 
     if !ui.interactive && !ui.assume_yes {
         bail!("deploy changes your AWS account and needs a confirmation: pass --yes to deploy without a terminal");
@@ -99,26 +90,11 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let new_ops_email = new_ops_email(&answers.settings, current.stack.as_ref());
     let mut plan = plan::plan(answers, current)?;
     plan.forwarded_regions = fleet.chosen.clone();
-    plan.organization_id = org
-        .as_ref()
-        .map(organization::OrgPlan::organization_id)
-        .unwrap_or_default();
-    plan.organization_steps = org
-        .as_ref()
-        .filter(|o| !o.steps.is_empty())
-        .map(organization::OrgPlan::summary);
+    with_organization(&mut plan, org.as_ref());
     let mut result = apply::apply(&aws, ui, args, &plan, &region, early).await?;
     apply_fleet(&aws, ui, &plan.settings, &region, &fleet, &mut result).await?;
     if let Some(o) = &org {
-        ui.step(format!(
-            "Forwarders in the organization's accounts ({})",
-            o.target.name
-        ));
-        result.organization =
-            Some(organization::apply(&aws, ui, o, &plan.settings.stack_name).await?);
-        if !o.on {
-            forget_organization(&cfg_path)?;
-        }
+        result.organization = Some(apply_organization(&aws, ui, o, &plan, &cfg_path).await?);
     }
     if let Some(email) = new_ops_email {
         ui.info(format!(
@@ -128,37 +104,81 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     Ok(result)
 }
 
-/// The StackSet is gone: `organization = true` leaves dingtalk-notifier.toml.
-fn forget_organization(cfg_path: &std::path::Path) -> Result<()> {
-    if let Some(mut file) = config::load(cfg_path)? {
-        file.organization = None;
-        config::save(cfg_path, &file)?;
+/// The home stack's `OrganizationId` and the StackSet's steps, which the
+/// deploy's confirmation shows.
+fn with_organization(plan: &mut plan::Plan, org: Option<&organization::OrgPlan>) {
+    plan.organization_id = org
+        .map(organization::OrgPlan::organization_id)
+        .unwrap_or_default();
+    plan.organization_steps = org
+        .filter(|o| !o.steps.is_empty())
+        .map(organization::OrgPlan::summary);
+}
+
+/// The StackSet's steps, once the home stack is there; when it is gone,
+/// `organization = true` leaves dingtalk-notifier.toml.
+async fn apply_organization(
+    aws: &Aws,
+    ui: &Ui,
+    o: &organization::OrgPlan,
+    plan: &plan::Plan,
+    cfg_path: &std::path::Path,
+) -> Result<organization::OrganizationResult> {
+    ui.step(format!(
+        "Forwarders in the organization's accounts ({})",
+        o.target.name
+    ));
+    let result = organization::apply(aws, ui, o, &plan.settings.stack_name).await?;
+    if !o.on {
+        if let Some(mut file) = config::load(cfg_path)? {
+            file.organization = None;
+            config::save(cfg_path, &file)?;
+        }
     }
-    Ok(())
+    Ok(result)
+}
+
+/// Whether `--organization` is wanted, and whether it was on (the StackSet
+/// is to be looked at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OrgSwitch {
+    on: bool,
+    was_on: bool,
+}
+
+/// From the flags, dingtalk-notifier.toml and the home stack as deployed
+/// (its `OrganizationId`): the toml may be missing, or written before a
+/// StackSet step that failed.
+fn organization_switch(
+    args: &DeployArgs,
+    cfg: &config::ConfigFile,
+    home: Option<&stack::StackInfo>,
+) -> OrgSwitch {
+    let deployed =
+        home.is_some_and(crate::commands::destroy_organization::deployed_for_organization);
+    OrgSwitch {
+        on: organization_on(args, cfg, deployed),
+        was_on: cfg.organization == Some(true) || deployed,
+    }
 }
 
 /// `--organization` (or its removal) decided before anything changes: the
 /// plan line, and the account names for the messages.
-#[allow(clippy::too_many_arguments)]
 async fn plan_organization(
     aws: &Aws,
     ui: &Ui,
-    args: &DeployArgs,
-    cfg: &config::ConfigFile,
     settings: &mut settings::Settings,
     region: &str,
     fleet: &Fleet,
-    home: Option<&stack::StackInfo>,
+    switch: OrgSwitch,
 ) -> Result<Option<organization::OrgPlan>> {
-    let deployed =
-        home.is_some_and(crate::commands::destroy_organization::deployed_for_organization);
     let org = organization::prepare(
         aws,
         settings,
         region,
         &fleet.chosen,
-        organization_on(args, cfg, deployed),
-        cfg.organization == Some(true) || deployed,
+        switch.on,
+        switch.was_on,
     )
     .await?;
     if let Some(o) = &org {
@@ -337,4 +357,60 @@ async fn current_state(
         secret: existing_secret,
         secret_value,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home(organization_id: &str) -> stack::StackInfo {
+        let mut s = stack::StackInfo::default();
+        s.parameters
+            .insert("OrganizationId".into(), organization_id.into());
+        s
+    }
+
+    #[test]
+    fn the_home_stack_remembers_the_organization_when_the_toml_does_not() {
+        let none = DeployArgs::default();
+        let no_toml = config::ConfigFile::default();
+        let on = OrgSwitch {
+            on: true,
+            was_on: true,
+        };
+        let off = OrgSwitch {
+            on: false,
+            was_on: false,
+        };
+        // Another directory: no toml, a home stack deployed for an organization.
+        assert_eq!(
+            organization_switch(&none, &no_toml, Some(&home("o-abc"))),
+            on
+        );
+        assert_eq!(organization_switch(&none, &no_toml, Some(&home(""))), off);
+        assert_eq!(organization_switch(&none, &no_toml, None), off);
+        let no = DeployArgs {
+            no_organization: true,
+            ..DeployArgs::default()
+        };
+        assert_eq!(
+            organization_switch(&no, &no_toml, Some(&home("o-abc"))),
+            OrgSwitch {
+                on: false,
+                was_on: true
+            }
+        );
+        // The toml written before a StackSet step that failed.
+        let remembered = config::ConfigFile {
+            organization: Some(true),
+            ..config::ConfigFile::default()
+        };
+        assert_eq!(
+            organization_switch(&no, &remembered, Some(&home(""))),
+            OrgSwitch {
+                on: false,
+                was_on: true
+            }
+        );
+    }
 }
