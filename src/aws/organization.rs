@@ -35,7 +35,16 @@ impl OrgCaller {
 }
 
 /// What to do when the caller may not manage the organization's StackSets.
+/// Why ListRoots was refused: the management account lacks the permission;
+/// any other account lacks the delegation (or the permission: the fix for
+/// the delegation comes first).
 pub fn not_allowed(account: &str, management: &str) -> String {
+    if account == management {
+        return format!(
+            "--organization: the management account {account} may not call organizations:ListRoots: \
+             attach the dingtalk-notifier-organization policy (docs/iam-deploy-policy.json) to the caller"
+        );
+    }
     format!(
         "--organization: account {account} is neither the organization's management account ({management}) \
          nor a delegated administrator for StackSets: run from the management account, or register this one there \
@@ -134,6 +143,11 @@ mod tests {
             "--organization: account 222222222222 is neither the organization's management account (111111111111) \
              nor a delegated administrator for StackSets: run from the management account, or register this one there \
              with `aws organizations register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com --account-id 222222222222`"
+        );
+        assert_eq!(
+            not_allowed("111111111111", "111111111111"),
+            "--organization: the management account 111111111111 may not call organizations:ListRoots: \
+             attach the dingtalk-notifier-organization policy (docs/iam-deploy-policy.json) to the caller"
         );
     }
 }

@@ -15,6 +15,17 @@ use crate::aws::stack_set::{self, Target};
 use crate::aws::Aws;
 use crate::term::output::Ui;
 
+/// The bus policy's statement id is `<stack-name>-organization`, and
+/// EventBridge allows 64 characters.
+fn check_stack_name(name: &str) -> Result<()> {
+    if name.len() > MAX_STACK_NAME {
+        bail!(
+            "--organization: the stack name {name} is longer than {MAX_STACK_NAME} characters (the bus policy's statement id is <stack-name>-organization, at most 64); choose a shorter --stack-name"
+        );
+    }
+    Ok(())
+}
+
 /// Decided before the first change.
 pub struct OrgPlan {
     pub caller: OrgCaller,
@@ -129,11 +140,8 @@ pub async fn prepare(
     if !on && !was_on {
         return Ok(None);
     }
-    if on && settings.stack_name.len() > MAX_STACK_NAME {
-        bail!(
-            "--organization: the stack name {} is longer than {MAX_STACK_NAME} characters (the bus policy's statement id is <stack-name>-organization, at most 64); choose a shorter --stack-name",
-            settings.stack_name
-        );
+    if on {
+        check_stack_name(&settings.stack_name)?;
     }
     let caller = organization::caller(aws).await?;
     let target = Target::new(&settings.stack_name, &caller);
@@ -203,4 +211,21 @@ pub async fn apply(aws: &Aws, ui: &Ui, plan: &OrgPlan, owner: &str) -> Result<Or
     };
     ui.info(format!("StackSet {}: {}", t.name, result.outcome));
     Ok(result)
+}
+
+#[cfg(test)]
+mod stack_name_tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_stack_name_makes_a_64_character_statement_id() {
+        let longest = "a".repeat(51);
+        assert!(check_stack_name(&longest).is_ok());
+        assert_eq!(format!("{longest}-organization").len(), 64);
+        let over = "b".repeat(52);
+        assert_eq!(
+            check_stack_name(&over).unwrap_err().to_string(),
+            format!("--organization: the stack name {over} is longer than 51 characters (the bus policy's statement id is <stack-name>-organization, at most 64); choose a shorter --stack-name")
+        );
+    }
 }
