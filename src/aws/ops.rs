@@ -33,6 +33,10 @@ pub struct Alarm {
     pub state: Option<String>,
     /// The alarm's page in the console of the region's partition.
     pub link: String,
+    /// Why the state could not be read (the caller may not
+    /// `cloudwatch:DescribeAlarms`): `status` shows the rest anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// Pure: each expected alarm with the state CloudWatch gave for it, if any.
@@ -46,6 +50,18 @@ pub fn alarms_from(region: &str, names: &[String], found: &[(String, String)]) -
                 .find(|(n, _)| n == name)
                 .map(|(_, state)| state.clone()),
             link: links::alarm(region, name),
+            unreadable: None,
+        })
+        .collect()
+}
+
+/// Pure: the expected alarms when their states could not be read.
+pub fn alarms_unreadable(region: &str, names: &[String], why: &str) -> Vec<Alarm> {
+    alarms_from(region, names, &[])
+        .into_iter()
+        .map(|a| Alarm {
+            unreadable: Some(why.to_string()),
+            ..a
         })
         .collect()
 }
@@ -59,8 +75,15 @@ pub async fn alarms(aws: &Aws, stack_name: &str, region: &str) -> Result<Vec<Ala
         .set_alarm_names(Some(names.clone()))
         .send()
         .await
-        .aws("cloudwatch:DescribeAlarms")
-        .with_context(|| format!("reading the alarms of the stack {stack_name}"))?;
+        .aws("cloudwatch:DescribeAlarms");
+    let out = match out {
+        Ok(out) => out,
+        Err(e) if is_access_denied(&e) => {
+            let why = "not allowed cloudwatch:DescribeAlarms";
+            return Ok(alarms_unreadable(region, &names, why));
+        }
+        Err(e) => return Err(e.context(format!("reading the alarms of the stack {stack_name}"))),
+    };
     let found: Vec<(String, String)> = out
         .metric_alarms()
         .iter()
@@ -72,6 +95,12 @@ pub async fn alarms(aws: &Aws, stack_name: &str, region: &str) -> Result<Vec<Ala
         })
         .collect();
     Ok(alarms_from(region, &names, &found))
+}
+
+/// A read-only caller without CloudWatch still gets the rest of `status`.
+fn is_access_denied(err: &anyhow::Error) -> bool {
+    crate::errors::aws_call_error(err)
+        .is_some_and(|c| c.is_code(&["AccessDenied", "AccessDeniedException"]))
 }
 
 /// Alerts waiting in the dead-letter queue (visible messages: what the
@@ -108,13 +137,37 @@ mod tests {
                     name: "alerts-dead-letters".into(),
                     state: None,
                     link: "https://us-gov-west-1.console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#alarmsV2:alarm/alerts-dead-letters".into(),
+                    unreadable: None,
                 },
                 Alarm {
                     name: "alerts-function-errors".into(),
                     state: Some("OK".into()),
                     link: "https://us-gov-west-1.console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#alarmsV2:alarm/alerts-function-errors".into(),
+                    unreadable: None,
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn alarms_a_caller_may_not_read_are_listed_as_unreadable() {
+        let alarms = alarms_unreadable(
+            "us-east-1",
+            &alarm_names("a"),
+            "not allowed cloudwatch:DescribeAlarms",
+        );
+        assert_eq!(alarms.len(), 2);
+        assert!(alarms.iter().all(|a| a.state.is_none()
+            && a.unreadable.as_deref() == Some("not allowed cloudwatch:DescribeAlarms")));
+        assert_eq!(
+            serde_json::to_value(&alarms[0]).unwrap()["unreadable"],
+            "not allowed cloudwatch:DescribeAlarms"
+        );
+        assert!(
+            serde_json::to_value(&alarms_from("us-east-1", &alarm_names("a"), &[])[0])
+                .unwrap()
+                .get("unreadable")
+                .is_none()
         );
     }
 

@@ -305,7 +305,11 @@ fn health_rows(doc: &Value) -> Vec<(String, String)> {
     let mut rows = vec![("Dead letters".to_string(), dead_letters)];
     let alarms = doc["alarms"].as_array().cloned().unwrap_or_default();
     for (i, a) in alarms.iter().enumerate() {
-        let state = a["state"].as_str().unwrap_or("missing (deploy again)");
+        let state = match (a["state"].as_str(), a["unreadable"].as_str()) {
+            (_, Some(why)) => format!("unreadable ({why})"),
+            (Some(state), None) => state.to_string(),
+            (None, None) => "missing (deploy again)".to_string(),
+        };
         rows.push((
             if i == 0 { "Alarms" } else { "" }.to_string(),
             format!("{}  {state}  {}", s(&a["name"]), s(&a["link"])),
@@ -322,6 +326,27 @@ fn health_rows(doc: &Value) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unreadable_alarms_say_why_and_the_rest_still_shows() {
+        let doc = json!({
+            "dead_letters": 0,
+            "alarms": [{"name": "a-dead-letters", "state": null, "link": "https://l", "unreadable": "not allowed cloudwatch:DescribeAlarms"}],
+            "ops_email": null
+        });
+        assert_eq!(
+            health_rows(&doc),
+            [
+                ("Dead letters".to_string(), "0".to_string()),
+                (
+                    "Alarms".to_string(),
+                    "a-dead-letters  unreadable (not allowed cloudwatch:DescribeAlarms)  https://l"
+                        .to_string()
+                ),
+                ("Ops e-mail".to_string(), "none".to_string()),
+            ]
+        );
+    }
 
     #[test]
     fn json_and_human_views() {
@@ -362,11 +387,13 @@ mod tests {
                     name: "alerts-dead-letters".into(),
                     state: Some("ALARM".into()),
                     link: link("alerts-dead-letters"),
+                    unreadable: None,
                 },
                 Alarm {
                     name: "alerts-function-errors".into(),
                     state: None,
                     link: link("alerts-function-errors"),
+                    unreadable: None,
                 },
             ],
         };
