@@ -4,7 +4,7 @@
 //! template's two alarms tell the ops topic (and `deploy --ops-email`), and
 //! `status` shows how many alerts wait and what state the alarms are in.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use dingtalk_notifier_lambda::markdown::links;
 use serde::Serialize;
 
