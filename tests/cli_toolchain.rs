@@ -83,7 +83,7 @@ fn without_zig_deploy_names_each_install_command_before_anything_else() {
              zig --classic --beta, pacman -S zig)\n\
              \x20 - cargo-zigbuild or cargo-lambda: cargo install --locked cargo-zigbuild   \
              (or cargo-lambda, zig included: brew install cargo-lambda/tap/cargo-lambda, or \
-             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda)\n\
+             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda && export PATH=\"$HOME/.venvs/zig/bin:$PATH\")\n\
              or build the zip elsewhere and pass --artifact PATH.zip\n",
             arch.0, arch.1
         )

@@ -79,7 +79,7 @@ impl Missing {
             // installation guide): brew or PyPI, both bringing zig.
             Missing::CargoZigbuild => "cargo install --locked cargo-zigbuild   (or cargo-lambda, \
                  zig included: brew install cargo-lambda/tap/cargo-lambda, or python3 -m venv \
-                 ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda)"
+                 ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda && export PATH=\"$HOME/.venvs/zig/bin:$PATH\")"
                 .into(),
         }
     }
@@ -298,7 +298,7 @@ mod tests {
              - the Rust target aarch64-unknown-linux-gnu: rustup target add aarch64-unknown-linux-gnu\n  \
              - cargo-zigbuild or cargo-lambda: cargo install --locked cargo-zigbuild   \
              (or cargo-lambda, zig included: brew install cargo-lambda/tap/cargo-lambda, or \
-             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda)\n\
+             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda && export PATH=\"$HOME/.venvs/zig/bin:$PATH\")\n\
              or build the zip elsewhere and pass --artifact PATH.zip"
         );
     }
