@@ -393,6 +393,9 @@ impl DingTalkClient {
     /// `limit`: what this instance may send per `window` (its share of the
     /// robot's limit, see [`instance_limit`]).
     pub fn with_rate_limit(limit: usize, window: Duration) -> Self {
+        // reqwest is built without a crypto provider of its own (Cargo.toml):
+        // ring becomes the process's default unless one is there already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(5))

@@ -25,7 +25,17 @@ async fn main() -> Result<(), Error> {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // The SDK's HTTPS client with rustls on ring, the provider reqwest uses
+    // too (see Cargo.toml); the one SdkConfig carries it to every client.
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await;
     let secrets = SecretStore::new(
         aws_sdk_secretsmanager::Client::new(&aws),
         config.secret_arn.clone(),
