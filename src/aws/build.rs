@@ -403,8 +403,8 @@ fn extract_sources(dir: &Path) -> Result<()> {
 }
 
 /// cargo's arguments for `tool`: the release profile of the extracted
-/// manifest, the lock as pinned, only the function's binary. Every tool
-/// leaves the binary at `<target dir>/<triple>/release/bootstrap`.
+/// manifest, the lock as pinned, only the function's binary ([`built_binary`]
+/// says where it ends up).
 ///
 /// `cargo lambda build` gets the same target as `cargo zigbuild` (with
 /// glibc pinned: `--arm64` is only a shortcut for the bare triple, which
@@ -446,6 +446,21 @@ fn build_args(tool: &Tool, arch: Arch) -> Vec<String> {
         .map(String::from),
     );
     args
+}
+
+/// Where `tool` leaves the binary: cargo's own place, except that `cargo
+/// lambda build` moves it to `<target dir>/lambda/<bin>/bootstrap`.
+fn built_binary(tool: &Tool, target_dir: &Path, arch: Arch) -> PathBuf {
+    match tool {
+        Tool::CargoLambda => target_dir
+            .join("lambda")
+            .join("bootstrap")
+            .join("bootstrap"),
+        Tool::Zigbuild | Tool::Cargo { .. } => target_dir
+            .join(arch.target_triple())
+            .join("release")
+            .join("bootstrap"),
+    }
 }
 
 fn run_build(
@@ -505,7 +520,7 @@ fn run_build(
             tail.join("\n")
         );
     }
-    let binary = target_dir.join(triple).join("release").join("bootstrap");
+    let binary = built_binary(tool, &target_dir, arch);
     if !binary.is_file() {
         bail!("cargo finished but {} is missing", binary.display());
     }
@@ -562,6 +577,19 @@ mod tests {
                 Arch::Arm64
             ),
             "build --release --target aarch64-unknown-linux-gnu --locked --bin bootstrap"
+        );
+    }
+
+    #[test]
+    fn cargo_lambda_leaves_the_binary_in_its_lambda_dir() {
+        let t = Path::new("/c/lambda-target");
+        assert_eq!(
+            built_binary(&Tool::CargoLambda, t, Arch::Arm64),
+            Path::new("/c/lambda-target/lambda/bootstrap/bootstrap")
+        );
+        assert_eq!(
+            built_binary(&Tool::Zigbuild, t, Arch::Arm64),
+            Path::new("/c/lambda-target/aarch64-unknown-linux-gnu/release/bootstrap")
         );
     }
 
