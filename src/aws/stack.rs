@@ -60,21 +60,8 @@ impl StackInfo {
                 .iter()
                 .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
                 .collect(),
-            parameters: s
-                .parameters()
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        p.parameter_key()?.to_string(),
-                        p.parameter_value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect(),
-            tags: s
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect(),
+            parameters: parameter_map(s.parameters()),
+            tags: tag_map(s.tags()),
             created: s.creation_time().map(fmt_time),
             last_updated: s.last_updated_time().map(fmt_time),
         }
@@ -645,6 +632,28 @@ fn failed_lines(events: &[&StackEvent], limit: usize) -> Vec<String> {
                 e.resource_status_reason().unwrap_or("no reason given")
             )
         })
+        .collect()
+}
+
+/// A stack's or StackSet's parameters, by key (an unset value is empty).
+pub fn parameter_map(
+    parameters: &[aws_sdk_cloudformation::types::Parameter],
+) -> BTreeMap<String, String> {
+    parameters
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_string(),
+                p.parameter_value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// A stack's or StackSet's tags, by key.
+pub fn tag_map(tags: &[aws_sdk_cloudformation::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect()
 }
 

@@ -110,21 +110,8 @@ pub async fn describe(aws: &Aws, t: &Target) -> Result<Option<StackSetInfo>> {
                 .map(|x| x.as_str().to_string())
                 .unwrap_or_default(),
             template: s.template_body().unwrap_or_default().to_string(),
-            parameters: s
-                .parameters()
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        p.parameter_key()?.to_string(),
-                        p.parameter_value().unwrap_or_default().to_string(),
-                    ))
-                })
-                .collect(),
-            tags: s
-                .tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-                .collect(),
+            parameters: crate::aws::stack::parameter_map(s.parameters()),
+            tags: crate::aws::stack::tag_map(s.tags()),
         }))
 }
 
