@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use testkit::{LambdaEmulator, Moto, Outcome, SnsLambdaBridge};
 
+/// The markers are upper case with an underscore because the SQS events the
+/// bridge delivers carry moto's receipt handles: 185 random lower-case letters,
+/// which spelled "fail" once in CI and turned an echo into an error.
 const FAKE_BOOTSTRAP: &str = r#"#!/bin/sh
 API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 H=$(mktemp)
@@ -18,8 +21,8 @@ while true; do
   echo "{\"message\":\"handling\",\"id\":\"$ID\"}"
   echo "to stderr" >&2
   case "$EVENT" in
-    *slow*) sleep 3; curl -sS -X POST -d '{"late":true}' "$API/invocation/$ID/response" >/dev/null ;;
-    *fail*) curl -sS -X POST -d '{"errorType":"Boom","errorMessage":"failed"}' "$API/invocation/$ID/error" >/dev/null ;;
+    *SLOW_NOW*) sleep 3; curl -sS -X POST -d '{"late":true}' "$API/invocation/$ID/response" >/dev/null ;;
+    *FAIL_NOW*) curl -sS -X POST -d '{"errorType":"Boom","errorMessage":"failed"}' "$API/invocation/$ID/error" >/dev/null ;;
     *) curl -sS -X POST -d "{\"echo\":$EVENT,\"deadline\":$DEADLINE}" "$API/invocation/$ID/response" >/dev/null ;;
   esac
   echo "after $ID"
@@ -79,7 +82,7 @@ fn emulator_runs_a_bootstrap() {
     assert_eq!(emu.logs()[0], "init dingtalk-notifier-test us-east-1 x1");
 
     let inv2 = emu
-        .invoke_blocking(json!({"x": "fail"}), Duration::from_secs(30))
+        .invoke_blocking(json!({"x": "FAIL_NOW"}), Duration::from_secs(30))
         .unwrap();
     assert_ne!(inv2.request_id, inv.request_id);
     assert_eq!(
@@ -99,7 +102,7 @@ fn emulator_times_out_like_lambda_and_starts_a_fresh_process() {
     let emu = LambdaEmulator::start(&fake_bootstrap(dir.path()), vec![]).unwrap();
     let first_pid = emu.pid();
     let inv = emu
-        .invoke_blocking(json!({"x": "slow"}), Duration::from_secs(1))
+        .invoke_blocking(json!({"x": "SLOW_NOW"}), Duration::from_secs(1))
         .unwrap();
     assert_eq!(
         inv.outcome,
