@@ -70,6 +70,18 @@ impl Screen {
         self.session.send_line(line).unwrap();
     }
 
+    /// For a masked prompt: typed only once echo is off, since the switch
+    /// (TCSAFLUSH) discards what was typed before it.
+    fn send_hidden_line(&mut self, line: &str) {
+        let waited = std::time::Instant::now();
+        while self.session.get_process().get_echo().unwrap_or(false)
+            && waited.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.send_line(line);
+    }
+
     fn finish(&mut self) -> String {
         if let Ok(found) = self.session.expect(Eof) {
             self.seen.extend_from_slice(found.as_bytes());
@@ -94,14 +106,14 @@ async fn first_deploy_answering_prompts() {
     screen.expect("Stack name");
     screen.send_line("alerts");
     screen.expect("webhook URL (input hidden)");
-    screen.send_line(&format!(
+    screen.send_hidden_line(&format!(
         "https://oapi.dingtalk.com/robot/send?access_token={TOKEN}"
     ));
     // The robot's security setting, as DingTalk shows it; 加签 is the default.
     screen.expect("Robot security setting");
     screen.send_line("");
     screen.expect("signing secret");
-    screen.send_line(SIGNING);
+    screen.send_hidden_line(SIGNING);
     screen.expect("Alerts to deliver");
     screen.send_line("");
     screen.expect("Bedrock (LLM) summary");

@@ -141,8 +141,15 @@ fn a_missing_rust_target_is_offered_and_added_on_yes() {
         .unwrap();
     // Only now the first question.
     session.expect("Stack name").unwrap();
+    // The background build's own check runs beside the first question.
+    let log_path = bin.join("rustup.log");
+    let waited = std::time::Instant::now();
+    let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    while read_log().lines().count() < 3 && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     session.get_process_mut().exit(true).unwrap();
-    let log = std::fs::read_to_string(bin.join("rustup.log")).unwrap();
+    let log = read_log();
     // Then the build started while the questions are asked looks again.
     assert!(
         log.starts_with(&format!(

@@ -194,8 +194,17 @@ impl World {
             .send()
             .await
             .unwrap();
+        let message = &got.messages()[0];
+        // Deleted once read: left in the queue, it would come back after the
+        // 30 s visibility timeout, ahead of the next test's message.
+        sqs.delete_message()
+            .queue_url(&self.observer)
+            .receipt_handle(message.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
         let body: Value =
-            serde_json::from_str(got.messages()[0].body().unwrap()).expect("an SNS notification");
+            serde_json::from_str(message.body().unwrap()).expect("an SNS notification");
         body["Message"].as_str().unwrap().to_string()
     }
 

@@ -105,7 +105,8 @@ async fn the_summary_never_costs_the_alert_its_delivery() {
         inv.outcome,
         inv.logs
     );
-    assert!(took < Duration::from_secs(8), "took {took:?}");
+    // Done with time to spare before Lambda's 10 s (the send deadline is 8 s).
+    assert!(took < Duration::from_millis(9_500), "took {took:?}");
     let line = inv.only_outcome();
     assert_eq!(line["outcome"], "delivered");
     assert_eq!(line["llm"], "fallback");

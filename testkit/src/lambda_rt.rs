@@ -231,8 +231,12 @@ impl LambdaEmulator {
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        // The line readers run on their own threads; let them catch up.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        settle(
+            &self.state.logs,
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+        )
+        .await;
         let logs = self
             .logs()
             .get(start..)
@@ -316,6 +320,14 @@ impl Drop for LambdaEmulator {
 async fn next(State(state): State<Arc<AppState>>) -> Response {
     let call = state.next_calls.fetch_add(1, Ordering::SeqCst) + 1;
     loop {
+        // Lines printed before this call (the init lines, say) belong before
+        // the invocation's start index.
+        settle(
+            &state.logs,
+            Duration::from_millis(30),
+            Duration::from_millis(500),
+        )
+        .await;
         {
             let mut shared = state.shared.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(p) = shared.queue.pop_front() {
@@ -342,6 +354,23 @@ async fn next(State(state): State<Arc<AppState>>) -> Response {
             }
         }
         state.notify.notified().await;
+    }
+}
+
+/// Waits until no line has arrived for `quiet`, at most `max`. The line
+/// readers run on their own threads: on a loaded machine a line written
+/// before an API call can reach `logs` well after the call, and a fixed
+/// pause (50 ms once) put it in the wrong invocation.
+async fn settle(logs: &Mutex<Vec<String>>, quiet: Duration, max: Duration) {
+    let len = || logs.lock().unwrap_or_else(|p| p.into_inner()).len();
+    let started = Instant::now();
+    let (mut seen, mut since) = (len(), Instant::now());
+    while started.elapsed() < max && since.elapsed() < quiet {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let now = len();
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        }
     }
 }
 

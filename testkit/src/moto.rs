@@ -48,6 +48,10 @@ impl Moto {
             // The interpreter pip installed moto_server with (scripts/setup).
             let mut cmd = Command::new("python3");
             cmd.args(["-c", LAUNCHER, "-H", "127.0.0.1", "-p", &port.to_string()]);
+            // moto runs Lambda functions in Docker when it finds a daemon (an
+            // event source mapping invokes inside SendMessage): every machine
+            // behaves like CI's, which has none, and the bridge invokes instead.
+            cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
             if let Some(n) = opts.initial_no_auth_action_count {
                 cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
             }
@@ -138,9 +142,15 @@ fn wait_ready(port: u16, child: &mut Child, timeout: Duration) -> bool {
             return false;
         }
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            // moto's dashboard answers 200; another test's server that took
+            // the port before moto bound it answers 404 (then moto exits and
+            // the caller tries another port).
             let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n");
             let mut buf = [0u8; 12];
-            if std::io::Read::read(&mut s, &mut buf).unwrap_or(0) > 0 {
+            if std::io::Read::read_exact(&mut s, &mut buf).is_ok()
+                && buf.starts_with(b"HTTP/1.")
+                && buf.ends_with(b" 200")
+            {
                 return true;
             }
         }

@@ -424,15 +424,23 @@ async fn bridge_batches_and_leaves_reported_failures_for_redrive() {
     .unwrap();
     assert_eq!(bridge.queue_url(), queue_url);
 
-    // Three alerts within the batching window: one invocation.
-    for m in ["ok-1", "keep-2", "ok-3"] {
-        sns.publish()
-            .topic_arn(&topic_arn)
-            .message(m)
-            .send()
-            .await
-            .unwrap();
-    }
+    // Three alerts within the batching window: one invocation. One
+    // PublishBatch, so a loaded machine cannot spread them over two windows.
+    let entries = ["ok-1", "keep-2", "ok-3"].iter().enumerate().map(|(i, m)| {
+        aws_sdk_sns::types::PublishBatchRequestEntry::builder()
+            .id(format!("m{i}"))
+            .message(*m)
+            .build()
+            .unwrap()
+    });
+    let published = sns
+        .publish_batch()
+        .topic_arn(&topic_arn)
+        .set_publish_batch_request_entries(Some(entries.collect()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.successful().len(), 3, "{published:?}");
     // The failed one comes back once (receive 2 of maxReceiveCount 2) ...
     assert!(bridge.wait_for_batches(2, Duration::from_secs(20)));
     let batches = bridge.batches();
