@@ -193,26 +193,7 @@ async fn observe(home: &aws_config::SdkConfig, topic: &str) -> String {
 impl World {
     /// The next SNS notification the topic delivered (its `Message`).
     async fn observed(&self) -> String {
-        let sqs = aws_sdk_sqs::Client::new(&home_config(&self.moto));
-        let got = sqs
-            .receive_message()
-            .queue_url(&self.observer)
-            .wait_time_seconds(5)
-            .send()
-            .await
-            .unwrap();
-        let message = &got.messages()[0];
-        // Deleted once read: left in the queue, it would come back after the
-        // 30 s visibility timeout, ahead of the next test's message.
-        sqs.delete_message()
-            .queue_url(&self.observer)
-            .receipt_handle(message.receipt_handle().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let body: Value =
-            serde_json::from_str(message.body().unwrap()).expect("an SNS notification");
-        body["Message"].as_str().unwrap().to_string()
+        common::take_notification(&home_config(&self.moto), &self.observer).await
     }
 
     /// What the robot must have received for `message`, with the names.

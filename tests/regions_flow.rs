@@ -186,26 +186,7 @@ async fn world() -> World {
 impl World {
     /// The next SNS notification the topic delivered (its `Message`).
     async fn observed(&self) -> String {
-        let sqs = aws_sdk_sqs::Client::new(&in_region(&self.moto, HOME));
-        let got = sqs
-            .receive_message()
-            .queue_url(&self.observer)
-            .wait_time_seconds(5)
-            .send()
-            .await
-            .unwrap();
-        let message = &got.messages()[0];
-        // Deleted once read: left in the queue, it would come back after the
-        // 30 s visibility timeout, ahead of the next test's message.
-        sqs.delete_message()
-            .queue_url(&self.observer)
-            .receipt_handle(message.receipt_handle().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let body: Value =
-            serde_json::from_str(message.body().unwrap()).expect("an SNS notification");
-        body["Message"].as_str().unwrap().to_string()
+        common::take_notification(&in_region(&self.moto, HOME), &self.observer).await
     }
 
     fn wait_for_posts(&self, n: usize) -> Vec<Value> {

@@ -111,3 +111,27 @@ pub fn fixed_answer_server(status: u16, body: &str) -> String {
     });
     url
 }
+
+/// The `Message` of the one SNS notification that reaches `queue` within 5 s.
+/// Deleted once read: left in the queue, it would come back after the 30 s
+/// visibility timeout, ahead of the next one.
+pub async fn take_notification(config: &aws_config::SdkConfig, queue: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let got = sqs
+        .receive_message()
+        .queue_url(queue)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    let message = &got.messages()[0];
+    sqs.delete_message()
+        .queue_url(queue)
+        .receipt_handle(message.receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(message.body().unwrap()).expect("an SNS notification");
+    body["Message"].as_str().unwrap().to_string()
+}
