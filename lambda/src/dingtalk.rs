@@ -29,8 +29,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The least time a POST is started with. A request cut short after the
 /// robot accepted it becomes a duplicate when the alert comes back from the
 /// queue; a send that cannot give its request this long leaves the alert to
-/// the queue unsent instead (a storm test once saw a 100 ms request time out
-/// after the robot took it).
+/// the queue unsent instead (after a pacing wait or a backoff, a request
+/// used to start with as little as 100 ms).
 const MIN_REQUEST_TIME: Duration = Duration::from_secs(1);
 /// DingTalk's documented limit per robot.
 pub const DEFAULT_RATE_LIMIT: usize = 20;
