@@ -196,6 +196,12 @@ pub fn aws_call_error(err: &anyhow::Error) -> Option<&AwsCallError> {
     err.chain().find_map(|e| e.downcast_ref::<AwsCallError>())
 }
 
+/// The AWS call behind `err` failed with one of `codes`: the answers a
+/// caller handles (not found, not allowed) rather than reports.
+pub fn has_code(err: &anyhow::Error, codes: &[&str]) -> bool {
+    aws_call_error(err).is_some_and(|c| c.is_code(codes))
+}
+
 pub const NO_CREDENTIALS: &str =
     "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or run `aws sso login` for an SSO profile";
 pub const NO_REGION: &str = "no AWS region: pass --region or set AWS_REGION";

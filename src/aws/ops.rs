@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::aws::queues;
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
-use crate::errors::AwsResultExt;
+use crate::errors::{has_code, AwsResultExt};
 
 /// The name suffixes of the template's alarms, in template order: the
 /// template names them `<stack>-<suffix>` (docs/design.md).
@@ -78,7 +78,7 @@ pub async fn alarms(aws: &Aws, stack_name: &str, region: &str) -> Result<Vec<Ala
         .aws("cloudwatch:DescribeAlarms");
     let out = match out {
         Ok(out) => out,
-        Err(e) if is_access_denied(&e) => {
+        Err(e) if has_code(&e, &["AccessDenied", "AccessDeniedException"]) => {
             let why = "not allowed cloudwatch:DescribeAlarms";
             return Ok(alarms_unreadable(region, &names, why));
         }
@@ -98,11 +98,6 @@ pub async fn alarms(aws: &Aws, stack_name: &str, region: &str) -> Result<Vec<Ala
 }
 
 /// A read-only caller without CloudWatch still gets the rest of `status`.
-fn is_access_denied(err: &anyhow::Error) -> bool {
-    crate::errors::aws_call_error(err)
-        .is_some_and(|c| c.is_code(&["AccessDenied", "AccessDeniedException"]))
-}
-
 /// Alerts waiting in the dead-letter queue (visible messages: what the
 /// alarm measures); `None` when the stack has no such queue.
 pub async fn dead_letters(aws: &Aws, info: &StackInfo) -> Result<Option<u64>> {

@@ -8,7 +8,7 @@ use aws_sdk_cloudformation::types::CallAs;
 
 use crate::aws::artifacts::caller_account;
 use crate::aws::Aws;
-use crate::errors::{aws_call_error, AwsResultExt};
+use crate::errors::{has_code, AwsResultExt};
 
 /// The service principal a delegated administrator is registered for.
 pub const STACKSETS_PRINCIPAL: &str = "member.org.stacksets.cloudformation.amazonaws.com";
@@ -65,7 +65,7 @@ pub async fn caller(aws: &Aws) -> Result<OrgCaller> {
         Ok(out) => out.organization.context(
             "organizations:DescribeOrganization returned no organization",
         )?,
-        Err(e) if is_code(&e, "AWSOrganizationsNotInUseException") => bail!(
+        Err(e) if has_code(&e, &["AWSOrganizationsNotInUseException"]) => bail!(
             "--organization: account {account} is not in an AWS Organization; deploy without --organization, or join one"
         ),
         Err(e) => return Err(e.context("--organization: reading the organization")),
@@ -84,7 +84,9 @@ pub async fn caller(aws: &Aws) -> Result<OrgCaller> {
             .and_then(|r| r.id())
             .map(str::to_string)
             .context("organizations:ListRoots returned no root")?,
-        Err(e) if is_code(&e, "AccessDeniedException") => bail!(not_allowed(&account, &management)),
+        Err(e) if has_code(&e, &["AccessDeniedException"]) => {
+            bail!(not_allowed(&account, &management))
+        }
         Err(e) => return Err(e.context("--organization: reading the organization's root")),
     };
     Ok(OrgCaller {
@@ -111,10 +113,6 @@ pub async fn accounts(aws: &Aws) -> Result<Vec<(String, String)>> {
         }));
     }
     Ok(out)
-}
-
-fn is_code(err: &anyhow::Error, code: &str) -> bool {
-    aws_call_error(err).is_some_and(|c| c.is_code(&[code]))
 }
 
 #[cfg(test)]

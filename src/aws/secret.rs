@@ -9,7 +9,7 @@ use aws_sdk_secretsmanager::types::Tag;
 
 use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE, STACK_TAG_KEY};
 use crate::aws::Aws;
-use crate::errors::{aws_call_error, AwsResultExt};
+use crate::errors::{has_code, AwsResultExt};
 
 pub fn secret_name(stack: &str) -> String {
     format!("dingtalk-notifier/{stack}/webhook")
@@ -119,13 +119,9 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<Option<ExistingSecret>> {
                 .collect(),
             scheduled_for_deletion: out.deleted_date().is_some(),
         })),
-        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(None),
         Err(e) => Err(e.context(format!("looking up the secret {name}"))),
     }
-}
-
-fn is_not_found(err: &anyhow::Error) -> bool {
-    aws_call_error(err).is_some_and(|c| c.is_code(&["ResourceNotFoundException"]))
 }
 
 /// The stored value. Callers never print it.

@@ -71,6 +71,15 @@ impl StackInfo {
     pub fn is_ours(&self) -> bool {
         self.tags.get(APP_TAG_KEY).map(String::as_str) == Some(APP_TAG_VALUE)
     }
+
+    /// The home stack's `OrganizationId` is set: it was deployed with
+    /// `--organization`, whatever dingtalk-notifier.toml says (deploy and
+    /// destroy both read it).
+    pub fn deployed_for_organization(&self) -> bool {
+        self.parameters
+            .get("OrganizationId")
+            .is_some_and(|id| !id.is_empty())
+    }
 }
 
 fn fmt_time(t: &aws_smithy_types::DateTime) -> String {

@@ -18,7 +18,7 @@ use aws_sdk_cloudformation::types::{
 use crate::aws::organization::{not_allowed, OrgCaller};
 use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE, FORWARDER_TEMPLATE, STACK_TAG_KEY};
 use crate::aws::Aws;
-use crate::errors::{aws_call_error, AwsResultExt, Interrupted};
+use crate::errors::{aws_call_error, has_code, AwsResultExt, Interrupted};
 use crate::term::interrupt::WAITING;
 use crate::term::output::Ui;
 
@@ -99,7 +99,7 @@ pub async fn describe(aws: &Aws, t: &Target) -> Result<Option<StackSetInfo>> {
         .aws("cloudformation:DescribeStackSet");
     let set = match res {
         Ok(out) => out.stack_set,
-        Err(e) if code_is(&e, "StackSetNotFoundException") => None,
+        Err(e) if has_code(&e, &["StackSetNotFoundException"]) => None,
         Err(e) => return Err(explain(e, t).context(format!("describing the StackSet {}", t.name))),
     };
     Ok(set
@@ -466,10 +466,6 @@ fn failed_warning(name: &str, failed: &[String]) -> String {
         failed.len(),
         failed[..failed.len().min(SHOWN_FAILURES)].join("; ")
     )
-}
-
-fn code_is(err: &anyhow::Error, code: &str) -> bool {
-    aws_call_error(err).is_some_and(|c| c.is_code(&[code]))
 }
 
 /// StackSets' answers when the organization is not set up for them, in words.

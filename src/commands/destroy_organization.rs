@@ -23,15 +23,7 @@ pub struct Teardown {
 /// `OrganizationId` (the toml may be elsewhere, or not yet written).
 pub fn was_on(stack: Option<&StackInfo>) -> Result<bool> {
     let remembered = config::load(&config::default_path())?.and_then(|c| c.organization);
-    Ok(remembered == Some(true) || stack.is_some_and(deployed_for_organization))
-}
-
-/// The home stack's `OrganizationId` is set.
-pub fn deployed_for_organization(stack: &StackInfo) -> bool {
-    stack
-        .parameters
-        .get("OrganizationId")
-        .is_some_and(|id| !id.is_empty())
+    Ok(remembered == Some(true) || stack.is_some_and(StackInfo::deployed_for_organization))
 }
 
 /// `None` unless [`was_on`] and the StackSet exists. One that is not ours

@@ -154,8 +154,7 @@ fn organization_switch(
     cfg: &config::ConfigFile,
     home: Option<&stack::StackInfo>,
 ) -> OrgSwitch {
-    let deployed =
-        home.is_some_and(crate::commands::destroy_organization::deployed_for_organization);
+    let deployed = home.is_some_and(stack::StackInfo::deployed_for_organization);
     OrgSwitch {
         on: organization_on(args, cfg, deployed),
         was_on: cfg.organization == Some(true) || deployed,
