@@ -621,6 +621,12 @@ mod tests {
             Err(std::fs::TryLockError::WouldBlock)
         ));
         drop(held);
+        // Another test of this process may be spawning a child right now: its
+        // copy of our descriptor keeps the lock until it execs (CLOEXEC).
+        let released = std::time::Instant::now();
+        while other.try_lock().is_err() && released.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert!(other.try_lock().is_ok());
     }
 
