@@ -24,5 +24,6 @@ pub mod pacing;
 pub mod rendered;
 pub mod samples;
 pub mod secret;
+pub mod severity;
 #[cfg(feature = "sources")]
 pub mod sources;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::message::Message;
+pub use crate::severity::Severity;
 
 #[derive(Debug, Clone)]
 pub struct FormatOptions {
@@ -44,6 +45,10 @@ pub enum AlertKind {
     CostAnomaly,
     Generic,
     Text,
+    /// A typed message of `events::security` or `events::operations`, named
+    /// by its log `kind` (`securityhub_finding`, `ecs_task_stopped`, ...):
+    /// one variant, so adding a type touches only its own module.
+    Typed(&'static str),
 }
 
 impl AlertKind {
@@ -57,6 +62,7 @@ impl AlertKind {
             AlertKind::CostAnomaly => "cost_anomaly",
             AlertKind::Generic => "generic",
             AlertKind::Text => "text",
+            AlertKind::Typed(kind) => kind,
         }
     }
 }
@@ -75,6 +81,9 @@ pub struct Rendered {
     /// the Health `statusCode`, the EC2 instance state, the GuardDuty
     /// severity level (`low`, `medium`, `high`, `critical`).
     pub state: Option<String>,
+    /// Where the alert sits on the one scale every source maps to; the
+    /// mention rules and digest order read it.
+    pub severity: Severity,
     /// The console page the message links to, for a digest line.
     pub link: Option<String>,
     /// `region · MM-DD HH:MM:SS` of an event, for a digest line.

@@ -5,7 +5,7 @@
 use super::health::{entities, HealthDetail};
 use super::{common_fields, EventEnvelope};
 use crate::markdown::{links, Doc};
-use crate::rendered::{AlertKind, FormatOptions, Rendered};
+use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
 const DESCRIPTION_BYTES: usize = 4_000;
 
@@ -35,6 +35,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(d.status_code.clone()).filter(|s| !s.is_empty()),
+        severity: Severity::High,
         link: Some(link),
         context: None,
         test_id: None,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{common_fields, EventEnvelope};
 use crate::markdown::{links, time, Doc};
-use crate::rendered::{AlertKind, FormatOptions, Rendered};
+use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -89,6 +89,16 @@ pub fn state_icon(state: &str) -> &'static str {
     }
 }
 
+/// An alarm going into ALARM is high: someone chose to be told; a recovery
+/// or missing data is not a page.
+pub fn severity(state: &str) -> Severity {
+    match state {
+        "ALARM" => Severity::High,
+        "INSUFFICIENT_DATA" => Severity::Low,
+        _ => Severity::Info,
+    }
+}
+
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let d: AlarmDetail = env.detail_as()?;
     let new = d.state.value.as_str();
@@ -147,6 +157,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(new.to_string()),
+        severity: severity(new),
         link: Some(link),
         context: None,
         test_id: None,

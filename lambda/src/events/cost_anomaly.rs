@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::markdown::{links, Doc};
-use crate::rendered::{AlertKind, Rendered};
+use crate::rendered::{AlertKind, Rendered, Severity};
 
 /// More root causes than this are summarised with a count.
 const MAX_ROOT_CAUSES: usize = 10;
@@ -147,6 +147,7 @@ fn render_anomaly(a: &Anomaly) -> Rendered {
         source: "aws.ce".into(),
         event_id: Some(a.anomaly_id.clone()).filter(|s| !s.is_empty()),
         state: None,
+        severity: Severity::Medium,
         link: Some(link),
         context: None,
         test_id: None,

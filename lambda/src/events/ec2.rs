@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::{common_fields, EventEnvelope};
 use crate::markdown::{links, Doc};
-use crate::rendered::{AlertKind, FormatOptions, Rendered};
+use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Ec2StateDetail {
@@ -37,6 +37,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(d.state),
+        severity: Severity::Info,
         link: Some(link),
         context: None,
         test_id: None,

@@ -4,7 +4,7 @@
 
 use super::{common_fields, EventEnvelope};
 use crate::markdown::{Doc, GENERIC_BODY_BYTES};
-use crate::rendered::{AlertKind, FormatOptions, Rendered};
+use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
     let mut doc = Doc::new(format!("📣 {}", env.detail_type));
@@ -22,6 +22,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: None,
+        severity: Severity::Info,
         link: None,
         context: None,
         test_id: None,

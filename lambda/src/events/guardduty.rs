@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{common_fields, EventEnvelope};
 use crate::markdown::{clip, links, time, Doc};
-use crate::rendered::{AlertKind, FormatOptions, Rendered};
+use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
 const DESCRIPTION_BYTES: usize = 2_000;
 
@@ -72,6 +72,16 @@ impl Level {
             Level::Medium => "medium",
             Level::High => "high",
             Level::Critical => "critical",
+        }
+    }
+
+    /// GuardDuty's own bands are the scale's.
+    pub fn severity(self) -> Severity {
+        match self {
+            Level::Low => Severity::Low,
+            Level::Medium => Severity::Medium,
+            Level::High => Severity::High,
+            Level::Critical => Severity::Critical,
         }
     }
 
@@ -141,6 +151,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(level.as_str().to_string()),
+        severity: level.severity(),
         link: Some(link),
         context: None,
         test_id: None,

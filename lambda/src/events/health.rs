@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{common_fields, EventEnvelope};
 use crate::markdown::{links, time, Doc};
-use crate::rendered::{AlertKind, FormatOptions, Rendered};
+use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
 /// Long descriptions are cut here; the console link has the rest.
 const DESCRIPTION_BYTES: usize = 4_000;
@@ -152,6 +152,11 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
         state: Some(d.status_code.clone()).filter(|s| !s.is_empty()),
+        severity: if d.status_code == "closed" {
+            Severity::Info
+        } else {
+            Severity::Medium
+        },
         link: Some(link),
         context: None,
         test_id: None,

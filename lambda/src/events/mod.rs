@@ -13,6 +13,8 @@ pub mod ec2;
 mod generic;
 pub mod guardduty;
 pub mod health;
+pub mod operations;
+pub mod security;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -65,7 +67,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         ("aws.ec2", "EC2 Instance State-change Notification") => ec2::render(env, opts),
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => alarm::render(env, opts),
         ("aws.guardduty", "GuardDuty Finding") => guardduty::render(env, opts),
-        _ => None,
+        _ => security::render(env, opts).or_else(|| operations::render(env, opts)),
     };
     let mut rendered = typed.unwrap_or_else(|| generic::render(env, opts));
     let when = time::short(&env.time, opts.time_zone);

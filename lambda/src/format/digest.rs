@@ -65,7 +65,9 @@ pub fn severity(alert: &Rendered) -> Severity {
             "medium" => Severity::Warning,
             _ => Severity::Info,
         },
-        AlertKind::CostAnomaly | AlertKind::Generic | AlertKind::Text => Severity::Warning,
+        AlertKind::CostAnomaly | AlertKind::Generic | AlertKind::Text | AlertKind::Typed(_) => {
+            Severity::Warning
+        }
     }
 }
 
@@ -78,6 +80,7 @@ fn kind_label(kind: AlertKind) -> &'static str {
         AlertKind::GuardDutyFinding => "GuardDuty",
         AlertKind::CostAnomaly => "成本异常 Cost anomaly",
         AlertKind::Generic | AlertKind::Text => "其他 Other",
+        AlertKind::Typed(kind) => kind,
     }
 }
 

@@ -13,7 +13,7 @@
 pub mod digest;
 
 pub use crate::markdown::clip;
-pub use crate::rendered::{AlertKind, FormatOptions, Rendered, TEST_EVENT_SOURCE};
+pub use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity, TEST_EVENT_SOURCE};
 
 use serde_json::Value;
 
@@ -50,6 +50,7 @@ fn render_json(value: &Value, subject: Option<&str>) -> Rendered {
         source: "sns".into(),
         event_id: None,
         state: None,
+        severity: Severity::Info,
         link: None,
         context: Some(snippet(&value.to_string())),
         test_id: None,
@@ -83,6 +84,7 @@ fn render_string(text: &str, subject: Option<&str>) -> Rendered {
         source: "sns".into(),
         event_id: None,
         state: None,
+        severity: Severity::Info,
         link: None,
         context: Some(snippet(&body)).filter(|s| !s.is_empty()),
         test_id: None,
@@ -107,6 +109,7 @@ fn render_text(text: &str, subject: Option<&str>) -> Rendered {
         source: "sns".into(),
         event_id: None,
         state: None,
+        severity: Severity::Info,
         link: None,
         context: Some(snippet(body)),
         test_id: None,

@@ -1,0 +1,13 @@
+//! Operations: ECS, Backup, CodePipeline, CodeBuild, CodeDeploy, Auto
+//! Scaling, RDS, EC2 Spot, EBS, ACM, Systems Manager, Glue, Cost Anomaly
+//! Detection's EventBridge form. One module per source; this table picks one
+//! by `source` and `detail-type`.
+
+use super::EventEnvelope;
+use crate::rendered::{FormatOptions, Rendered};
+
+/// `None` when the type is not one of ours or its `detail` does not parse.
+pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
+    let _ = (env, opts);
+    None
+}
