@@ -134,7 +134,7 @@ fn render_anomaly(a: &Anomaly) -> Rendered {
     let link = a
         .anomaly_details_link
         .clone()
-        .filter(|l| l.starts_with("https://"))
+        .filter(|l| links::is_aws_site(l))
         .unwrap_or_else(|| links::cost_anomalies(&a.monitor_arn));
     doc.link("在成本异常检测中查看 Open in Cost Anomaly Detection", &link);
     let title = match &impact {

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::{AlertKind, FormatOptions, Rendered};
+use crate::markdown::escape::{line_start, link_target, text};
 use crate::message::{json_len, Message, MAX_TEXT_BYTES};
 
 /// Longest single line; a pathological title cannot crowd out the others.
@@ -92,11 +93,12 @@ pub struct DigestPart {
     pub members: Vec<usize>,
 }
 
-/// The line an alert gets in a digest.
+/// The line an alert gets in a digest. A title is plain text (the chat
+/// list shows it as it is) and holds data, so here it is escaped.
 pub fn line(alert: &Rendered) -> String {
-    let mut line = format!("- {}", one_line(&alert.message.title));
+    let mut line = format!("- {}", line_start(&one_line(&alert.message.title)));
     if let Some(context) = &alert.context {
-        line.push_str(&format!(" · {context}"));
+        line.push_str(&format!(" · {}", text(&one_line(context))));
     }
     if line.len() > MAX_LINE_BYTES {
         let mut cut = MAX_LINE_BYTES;
@@ -106,7 +108,7 @@ pub fn line(alert: &Rendered) -> String {
         line.truncate(cut);
         line.push('…');
     }
-    if let Some(link) = &alert.link {
+    if let Some(link) = alert.link.as_deref().and_then(link_target) {
         line.push_str(&format!(" · [查看 Open]({link})"));
     }
     line.push('\n');

@@ -8,6 +8,8 @@
 
 use serde_json::Value;
 
+use super::escape::{line_start, text};
+
 /// Deeper levels are shown as compact JSON on one line, so a pathological
 /// payload cannot produce a staircase.
 const MAX_DEPTH: usize = 6;
@@ -20,7 +22,7 @@ pub fn field_list(value: &Value, max_bytes: usize) -> String {
     let mut lines = Vec::new();
     match value {
         Value::Object(_) | Value::Array(_) => push_items(&mut lines, value, 0),
-        scalar => lines.push(format!("- {}", scalar_text(scalar))),
+        scalar => lines.push(format!("- {}", line_start(&scalar_text(scalar)))),
     }
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
@@ -42,7 +44,7 @@ fn push_items(lines: &mut Vec<String>, value: &Value, depth: usize) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
-                let label = format!("{indent}- **{}**", one_line(key));
+                let label = format!("{indent}- **{}**", text(&one_line(key)));
                 push_entry(lines, label, v, depth);
             }
         }
@@ -51,11 +53,11 @@ fn push_items(lines: &mut Vec<String>, value: &Value, depth: usize) {
                 let label = format!("{indent}- **#{}**", i + 1);
                 match v {
                     Value::Object(_) | Value::Array(_) => push_entry(lines, label, v, depth),
-                    scalar => lines.push(format!("{indent}- {}", scalar_text(scalar))),
+                    scalar => lines.push(format!("{indent}- {}", line_start(&scalar_text(scalar)))),
                 }
             }
         }
-        scalar => lines.push(format!("{indent}- {}", scalar_text(scalar))),
+        scalar => lines.push(format!("{indent}- {}", line_start(&scalar_text(scalar)))),
     }
 }
 
@@ -68,9 +70,14 @@ fn push_entry(lines: &mut Vec<String>, label: String, v: &Value, depth: usize) {
         _ => true,
     };
     if empty {
-        lines.push(format!("{label}: {}", scalar_text(v)));
+        // `{}` and `[]` are ours; a string is data.
+        let shown = match v {
+            Value::Object(_) | Value::Array(_) => v.to_string(),
+            scalar => text(&scalar_text(scalar)),
+        };
+        lines.push(format!("{label}: {shown}"));
     } else if depth + 1 >= MAX_DEPTH {
-        lines.push(format!("{label}: {}", clip_value(&v.to_string())));
+        lines.push(format!("{label}: {}", text(&clip_value(&v.to_string()))));
     } else {
         lines.push(format!("{label}:"));
         push_items(lines, v, depth + 1);
