@@ -74,4 +74,34 @@ goldens! {
     alarm_metric_alarm;
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
     alarm_composite;
+    // detail.findings[0]: aws-solutions/automated-security-response-on-aws simtest/simdata/afsbp-ec2.1.json (AWS's own ASFF finding);
+    // envelope: https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-cwe-event-formats.html
+    securityhub_finding_critical;
+    // detail.findings[0]: aws-solutions/automated-security-response-on-aws simtest/simdata/afsbp-s3.2.json;
+    // envelope: https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-cwe-event-formats.html
+    securityhub_finding_resolved;
+    // https://docs.aws.amazon.com/inspector/latest/user/eventbridge-integration.html ("Amazon EC2 package vulnerability finding")
+    inspector2_finding_closed;
+    // https://docs.aws.amazon.com/inspector/latest/user/eventbridge-integration.html ("Amazon ECR package vulnerability finding")
+    inspector2_finding_ecr;
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-eventbridge.html (awsdocs/iam-user-guide)
+    access_analyzer_finding;
+    // detail: awsdocs/aws-cloudtrail-user-guide doc_source/cloudtrail-event-reference-aws-console-sign-in-events.md
+    // (root user, no MFA); envelope as EventBridge delivers CloudTrail records (source aws.signin, id = eventID)
+    cloudtrail_console_signin_root;
+    // detail: same page, "an IAM user's unsuccessful sign-in attempt"; envelope as above
+    cloudtrail_console_signin_failure;
+    // detail: awsdocs/aws-cloudtrail-user-guide doc_source/cloudtrail-log-file-examples.md (IAM CreateUser by Alice);
+    // envelope (source aws.iam, region = awsRegion; the record has no eventID) as EventBridge delivers it
+    cloudtrail_api_call;
+    // detail: awsdocs/aws-config-developer-guide doc_source/example-config-rule-compliance-notification.md (its Message);
+    // envelope: doc_source/monitor-config-with-cloudwatchevents.md ("Amazon EventBridge format for AWS Config")
+    config_compliance_change;
+    // awsdocs/aws-config-developer-guide doc_source/example-config-rule-compliance-notification.md: the Message and its Subject
+    config_compliance_sns subject = "[AWS Config:us-east-2] AWS::::Account 123456789012 is COMPLIANT with cloudtrail-enabled in Accoun...";
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html ("Event for a completed image scan";
+    // the page's curly quote after MEDIUM straightened so it parses)
+    ecr_image_scan;
+    // aws-solutions/quota-monitor-for-aws source/lambda/services/snsPublisher/__tests__/sns-publish.spec.ts (sampleEvent)
+    trusted_advisor_check;
 }

@@ -87,8 +87,8 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
 
 /// Renders JSON that is not an EventBridge event when it is a notification
 /// we know (Cost Anomaly Detection's SNS message); `None` otherwise.
-pub fn render_notification(value: &Value) -> Option<Rendered> {
-    cost_anomaly::render_notification(value)
+pub fn render_notification(value: &Value, opts: &FormatOptions) -> Option<Rendered> {
+    cost_anomaly::render_notification(value).or_else(|| security::render_notification(value, opts))
 }
 
 /// Header lines every event message carries: account, region, time.

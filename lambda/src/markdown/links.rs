@@ -7,11 +7,11 @@ const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.');
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, ENCODE).to_string()
 }
 
-fn console_domain(region: &str) -> &'static str {
+pub(crate) fn console_domain(region: &str) -> &'static str {
     partition_console_domain(crate::model_id::partition(region))
 }
 
