@@ -7,7 +7,8 @@ const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.');
 
-fn encode(s: &str) -> String {
+/// One path or fragment component, percent-encoded (`-`, `_`, `.` kept).
+pub fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, ENCODE).to_string()
 }
 
@@ -35,6 +36,17 @@ fn partition_console_domain(partition: &str) -> &'static str {
         "aws-us-gov" => "console.amazonaws-us-gov.com",
         _ => "console.aws.amazon.com",
     }
+}
+
+/// `https://<region>.<console domain>`: the regional console that the
+/// typed messages' own links (`events::operations::console`) build on.
+pub fn regional_console(region: &str) -> String {
+    format!("https://{region}.{}", console_domain(region))
+}
+
+/// `https://<console domain>` of the region's partition, for global pages.
+pub fn global_console(region: &str) -> String {
+    format!("https://{}", console_domain(region))
 }
 
 pub fn health_event(event_arn: &str, region: &str) -> String {
