@@ -131,7 +131,7 @@ goldens! {
     ssm_command_invocation_success;
     // awsdocs/amazon-cloudwatch-events-user-guide doc_source/EventTypes.md (AWS Glue Events, Failed Job Run)
     glue_job_failed;
-    // https://docs.aws.amazon.com/cost-management/latest/userguide/cad-eventbridge.html (its `<placeholders>` and `//` comments filled in)
+    // AWS Cost Management User Guide, "Using EventBridge with Cost Anomaly Detection" (its example event; `<placeholders>` filled in, `//` comments removed)
     cost_anomaly_event;
     // https://docs.aws.amazon.com/aws-backup/latest/devguide/backup-notifications.html (Example: Backup job failed, its Subject and Message)
     backup_sns_failed subject = "Notification from AWS Backup";
