@@ -12,16 +12,26 @@ pub enum SampleKind {
     Abuse,
     GuardDuty,
     CostAnomaly,
+    EcsTask,
+    Backup,
+    Pipeline,
+    Spot,
+    Acm,
 }
 
 impl SampleKind {
-    pub const ALL: [SampleKind; 6] = [
+    pub const ALL: [SampleKind; 11] = [
         SampleKind::Health,
         SampleKind::Ec2,
         SampleKind::Alarm,
         SampleKind::Abuse,
         SampleKind::GuardDuty,
         SampleKind::CostAnomaly,
+        SampleKind::EcsTask,
+        SampleKind::Backup,
+        SampleKind::Pipeline,
+        SampleKind::Spot,
+        SampleKind::Acm,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -32,6 +42,11 @@ impl SampleKind {
             SampleKind::Abuse => "abuse",
             SampleKind::GuardDuty => "guardduty",
             SampleKind::CostAnomaly => "cost-anomaly",
+            SampleKind::EcsTask => "ecs-task",
+            SampleKind::Backup => "backup",
+            SampleKind::Pipeline => "pipeline",
+            SampleKind::Spot => "spot",
+            SampleKind::Acm => "acm",
         }
     }
 }
@@ -43,7 +58,7 @@ impl fmt::Display for SampleKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly")]
+#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup, pipeline, spot, acm")]
 pub struct UnknownSample(String);
 
 impl FromStr for SampleKind {
@@ -66,6 +81,11 @@ pub fn sample_event(kind: SampleKind) -> &'static str {
         SampleKind::Abuse => include_str!("../tests/fixtures/health_abuse_dos.json"),
         SampleKind::GuardDuty => include_str!("../tests/fixtures/guardduty_finding.json"),
         SampleKind::CostAnomaly => include_str!("../tests/fixtures/cost_anomaly_sns.json"),
+        SampleKind::EcsTask => include_str!("../tests/fixtures/ecs_task_stopped_spot.json"),
+        SampleKind::Backup => include_str!("../tests/fixtures/backup_job_failed.json"),
+        SampleKind::Pipeline => include_str!("../tests/fixtures/codepipeline_pipeline_failed.json"),
+        SampleKind::Spot => include_str!("../tests/fixtures/ec2_spot_interruption.json"),
+        SampleKind::Acm => include_str!("../tests/fixtures/acm_certificate_expiring.json"),
     }
 }
 
@@ -89,6 +109,11 @@ mod tests {
                 AlertKind::HealthAbuse,
                 AlertKind::GuardDutyFinding,
                 AlertKind::CostAnomaly,
+                AlertKind::Typed("ecs_task_stopped"),
+                AlertKind::Typed("backup_job"),
+                AlertKind::Typed("codepipeline_pipeline"),
+                AlertKind::Typed("ec2_spot_interruption"),
+                AlertKind::Typed("acm_certificate_expiration"),
             ]
         );
     }
@@ -100,7 +125,7 @@ mod tests {
         }
         assert_eq!(
             "rds".parse::<SampleKind>().unwrap_err().to_string(),
-            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly"
+            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup, pipeline, spot, acm"
         );
     }
 }

@@ -123,8 +123,8 @@ fn unknown_event_detail_is_an_indented_field_list() {
         "generic_ebs_snapshot",
         AlertKind::Generic,
         None,
-        "AWS EBS Snapshot Notification",
-        "### 📣 EBS Snapshot Notification\n\n- **来源 Source**: aws.ec2\n- **类型 Type**: EBS Snapshot Notification\n- **账号 Account**: 123456789012\n- **区域 Region**: us-west-2\n- **时间 Time**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **资源 Resources**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n\n**详情 Detail**\n\n- **cause**: Source volume is in an error state\n- **endTime**: 2026-11-25T03:00:00Z\n- **event**: createSnapshot\n- **request-id**: (空 empty)\n- **result**: failed\n- **snapshot\\_id**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n- **source**: arn:aws:ec2::us-west-2:volume/vol-01234567\n- **startTime**: 2026-11-25T02:58:00Z\n- **tags**:\n    - **env**: prod\n    - **team**: data\n- **volumes**:\n    - **#1**:\n        - **id**: vol-01234567\n        - **size**: 100\n",
+        "AWS EBS Multi-Volume Snapshots Completion Status",
+        "### 📣 EBS Multi-Volume Snapshots Completion Status\n\n- **来源 Source**: aws.ec2\n- **类型 Type**: EBS Multi-Volume Snapshots Completion Status\n- **账号 Account**: 123456789012\n- **区域 Region**: us-west-2\n- **时间 Time**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **资源 Resources**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n\n**详情 Detail**\n\n- **cause**: Source volume is in an error state\n- **endTime**: 2026-11-25T03:00:00Z\n- **event**: createSnapshot\n- **request-id**: (空 empty)\n- **result**: failed\n- **snapshot\\_id**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n- **source**: arn:aws:ec2::us-west-2:volume/vol-01234567\n- **startTime**: 2026-11-25T02:58:00Z\n- **tags**:\n    - **env**: prod\n    - **team**: data\n- **volumes**:\n    - **#1**:\n        - **id**: vol-01234567\n        - **size**: 100\n",
     );
 }
 

@@ -30,7 +30,8 @@ Needs no AWS account, no robot and no network.";
 #[derive(Args, Debug, Clone)]
 #[command(after_help = PREVIEW_AFTER_HELP)]
 pub struct PreviewArgs {
-    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, or all
+    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup,
+    /// pipeline, spot, acm, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
     /// Preview this payload instead: an EventBridge event (JSON), other JSON, or text
@@ -317,7 +318,12 @@ mod tests {
                 "alarm",
                 "abuse",
                 "guardduty",
-                "cost-anomaly"
+                "cost-anomaly",
+                "ecs-task",
+                "backup",
+                "pipeline",
+                "spot",
+                "acm"
             ]
         );
         let mut storm = args("all");

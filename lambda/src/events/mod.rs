@@ -91,6 +91,12 @@ pub fn render_notification(value: &Value, opts: &FormatOptions) -> Option<Render
     cost_anomaly::render_notification(value).or_else(|| security::render_notification(value, opts))
 }
 
+/// Renders plain text that a service we know publishes to SNS with its
+/// own subject (AWS Budgets, AWS Backup); `None` for any other text.
+pub fn render_text_notification(text: &str, subject: Option<&str>) -> Option<Rendered> {
+    operations::render_text(text, subject)
+}
+
 /// Header lines every event message carries: account, region, time.
 pub fn common_fields(doc: &mut Doc, env: &EventEnvelope, opts: &FormatOptions) {
     doc.field("账号 Account", &opts.account(&env.account));

@@ -33,7 +33,8 @@ pub fn render(payload: &str, subject: Option<&str>, opts: &FormatOptions) -> Ren
                 events::render_notification(&v, opts).unwrap_or_else(|| render_json(&v, subject))
             }
         },
-        None => render_text(trimmed, subject),
+        None => events::render_text_notification(trimmed, subject)
+            .unwrap_or_else(|| render_text(trimmed, subject)),
     };
     rendered.message = rendered.message.fit(MAX_TEXT_BYTES);
     rendered
