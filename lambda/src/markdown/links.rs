@@ -7,12 +7,8 @@ const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.');
 
-<<<<<<< HEAD
-pub(crate) fn encode(s: &str) -> String {
-=======
 /// One path or fragment component, percent-encoded (`-`, `_`, `.` kept).
 pub fn encode(s: &str) -> String {
->>>>>>> issue-17c
     percent_encoding::utf8_percent_encode(s, ENCODE).to_string()
 }
 
@@ -42,7 +38,6 @@ fn partition_console_domain(partition: &str) -> &'static str {
     }
 }
 
-<<<<<<< HEAD
 /// True for an `https://` address on one of AWS's own sites (under
 /// `aws.amazon.com`, `amazonaws.cn` or `amazonaws-us-gov.com`, no user
 /// part): the only links taken from a payload (Cost Anomaly Detection's
@@ -59,7 +54,8 @@ pub fn is_aws_site(address: &str) -> bool {
         && ["aws.amazon.com", "amazonaws.cn", "amazonaws-us-gov.com"]
             .iter()
             .any(|d| host == *d || host.ends_with(&format!(".{d}")))
-=======
+}
+
 /// `https://<region>.<console domain>`: the regional console that the
 /// typed messages' own links (`events::operations::console`) build on.
 pub fn regional_console(region: &str) -> String {
@@ -69,7 +65,6 @@ pub fn regional_console(region: &str) -> String {
 /// `https://<console domain>` of the region's partition, for global pages.
 pub fn global_console(region: &str) -> String {
     format!("https://{}", console_domain(region))
->>>>>>> issue-17c
 }
 
 pub fn health_event(event_arn: &str, region: &str) -> String {

@@ -121,7 +121,7 @@ fn a_failed_build_names_its_phase_and_never_its_environment() {
     assert_eq!(r.severity, Severity::High);
     assert_eq!(r.message.title, "🟠 CodeBuild FAILED: web");
     assert!(r.message.text.contains(
-        "- **失败阶段 Failed phase**: BUILD FAILED : COMMAND_EXECUTION_ERROR: Error while executing command: npm test. Reason: exit status 1\n"
+        "- **失败阶段 Failed phase**: BUILD FAILED : COMMAND\\_EXECUTION\\_ERROR: Error while executing command: npm test. Reason: exit status 1\n"
     ));
     assert!(!r.message.text.contains("npm_s3cr3t"));
     assert!(!r.message.text.contains("NPM_TOKEN"));
