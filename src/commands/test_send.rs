@@ -31,7 +31,19 @@ use crate::term::output::Ui;
 
 const SUBJECT: &str = "dingtalk-notifier test-send";
 
+const TEST_SEND_AFTER_HELP: &str = "\
+Examples:
+  # Through the deployed stack (SNS, the queue, the function, DingTalk):
+  dingtalk-notifier test-send
+  dingtalk-notifier test-send --sample health
+  # Straight to the robot, no AWS (webhook and secret from the environment):
+  dingtalk-notifier test-send --direct
+
+Through the stack, it waits for the function's delivery line in its log
+(--timeout, 120 s). --direct waits up to 15 s for the robot's answer.";
+
 #[derive(Args, Debug, Clone)]
+#[command(after_help = TEST_SEND_AFTER_HELP)]
 pub struct TestSendArgs {
     /// Post straight to the webhook instead of going through the deployed stack
     #[arg(long)]
