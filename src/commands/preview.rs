@@ -17,13 +17,19 @@ use dingtalk_notifier_lambda::secret::WebhookConfig;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::term::output::Ui;
+
 const PREVIEW_AFTER_HELP: &str = "\
 Examples:
-  dingtalk-notifier preview                       # every sample alert, as the group sees it
+  # Every sample alert, as the group sees it:
+  dingtalk-notifier preview
   dingtalk-notifier preview --sample alarm
-  dingtalk-notifier preview --event my-event.json # any EventBridge event (or text) you have
-  dingtalk-notifier preview --digest 200          # an alarm storm: 200 alerts in one batch
-  dingtalk-notifier preview --sample health --json  # the exact request body the robot receives
+  # Any EventBridge event (or text) you have:
+  dingtalk-notifier preview --event my-event.json
+  # An alarm storm: 200 alerts in one batch:
+  dingtalk-notifier preview --digest 200
+  # The exact request body the robot receives:
+  dingtalk-notifier preview --sample health --json
 
 Needs no AWS account, no robot and no network.";
 
@@ -90,10 +96,35 @@ impl fmt::Display for PreviewResult {
     }
 }
 
-pub fn run(args: &PreviewArgs) -> Result<PreviewResult> {
+pub fn run(ui: &Ui, args: &PreviewArgs) -> Result<PreviewResult> {
+    if let Some(path) = &args.event {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Some(note) = json_note(&path.display().to_string(), &text) {
+                ui.warn(note);
+            }
+        }
+    }
     Ok(PreviewResult {
         messages: build(args)?,
     })
+}
+
+/// A file that looks like JSON but does not parse is shown as text, as the
+/// function would show it; say so, and where the JSON breaks. serde_json's
+/// syntax errors never quote the input.
+fn json_note(name: &str, text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return None;
+    }
+    let err = serde_json::from_str::<Value>(text).err()?;
+    let why = err.to_string();
+    let why = why.split(" at line ").next().unwrap_or_default();
+    Some(format!(
+        "{name} is not valid JSON (line {}, column {}: {why}), shown as text",
+        err.line(),
+        err.column()
+    ))
 }
 
 /// The messages for `args`, without printing: pure apart from reading `--event`.
@@ -272,6 +303,16 @@ mod tests {
             time_zone: None,
             keyword: None,
         }
+    }
+
+    #[test]
+    fn broken_json_is_pointed_at() {
+        assert_eq!(
+            json_note("e.json", "{\n  \"a\": 1,\n  \"b\" 2\n}").as_deref(),
+            Some("e.json is not valid JSON (line 3, column 7: expected `:`), shown as text")
+        );
+        assert_eq!(json_note("e.json", "{\"a\": 1}"), None);
+        assert_eq!(json_note("note.txt", "disk full on web-1"), None);
     }
 
     #[test]

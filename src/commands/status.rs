@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::status_organization::{self, OrgStatus};
 use crate::aws::forwarder_stacks;
-use crate::aws::function_code::function_name;
+use crate::aws::function_code::{self, function_name};
 use crate::aws::ops::{self, Alarm};
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
@@ -116,7 +116,7 @@ async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
             .first()
             .map(|a| a.as_str().to_string())
             .unwrap_or_else(|| "x86_64".to_string()),
-        code_sha256: f.code_sha256().unwrap_or_default().to_string(),
+        code_sha256: function_code::hex_code_sha256(f.code_sha256().unwrap_or_default()),
         memory_size: f.memory_size(),
         last_modified: f.last_modified().map(str::to_string),
     })

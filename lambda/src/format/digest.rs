@@ -177,8 +177,7 @@ fn pack(
             format!("**{} · {kind} ({}){cont}**\n\n", sev.label(), indices.len())
         };
         let mut pending_heading = Some(heading(false));
-        for &i in indices {
-            let line = line(&alerts[i]);
+        for (line, same) in collapse(alerts, indices) {
             let head_len = pending_heading.as_deref().map_or(0, json_len);
             if !members.is_empty() && body_len + head_len + json_len(&line) + 2 > budget {
                 parts.push((std::mem::take(&mut body), std::mem::take(&mut members)));
@@ -195,13 +194,38 @@ fn pack(
             }
             body_len += json_len(&line);
             body.push_str(&line);
-            members.push(i);
+            members.extend(same);
         }
     }
     if !members.is_empty() {
         parts.push((body, members));
     }
     parts
+}
+
+/// The group's lines, each distinct one once (in first-seen order) with
+/// the alerts it stands for: `×N` ends a line N alerts share, so a storm of
+/// one alarm is a line, not a page of repeats.
+fn collapse(alerts: &[Rendered], indices: &[usize]) -> Vec<(String, Vec<usize>)> {
+    let mut lines: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for &i in indices {
+        let text = line(&alerts[i]);
+        match seen.get(&text) {
+            Some(&at) => lines[at].1.push(i),
+            None => {
+                seen.insert(text.clone(), lines.len());
+                lines.push((text, vec![i]));
+            }
+        }
+    }
+    for (text, same) in &mut lines {
+        if same.len() > 1 {
+            text.pop();
+            text.push_str(&format!(" ×{}\n", same.len()));
+        }
+    }
+    lines
 }
 
 /// What every part of one digest repeats: the totals and the time zone.
@@ -335,6 +359,28 @@ mod tests {
              - 💰 AWS 成本异常 Cost anomaly: ServiceName +$1001.00 · 2021-05-25 · [查看 Open](https://console.aws.amazon.com/cost-management/home#/anomaly-detection/monitors/abcdef12-1234-4ea0-84cc-918a97d736ef/anomalies/12345678-abcd-ef12-3456-987654321a12)\n\n\
              **🟢 信息 Info · GuardDuty (1)**\n\n\
              - 🔵 GuardDuty LOW: low · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dlow)\n\n\
+             时间 Times: Asia/Shanghai\n"
+        );
+    }
+
+    #[test]
+    fn identical_lines_are_one_line_with_a_count() {
+        let alerts = rendered(&[
+            alarm("cpu-high", "ALARM"),
+            alarm("disk-full", "ALARM"),
+            alarm("cpu-high", "ALARM"),
+            alarm("cpu-high", "ALARM"),
+        ]);
+        let parts = digest(&alerts, &FormatOptions::default());
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].members, vec![0, 2, 3, 1]);
+        assert_eq!(
+            parts[0].message.text,
+            "### 📋 告警汇总 Alert digest: 4 条 alerts\n\n\
+             > 🔴 严重 Critical 4\n\n\
+             **🔴 严重 Critical · CloudWatch 告警 Alarm (4)**\n\n\
+             - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high) ×3\n\
+             - 🔴 ALARM: disk-full · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-full)\n\n\
              时间 Times: Asia/Shanghai\n"
         );
     }

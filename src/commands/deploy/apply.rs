@@ -352,7 +352,11 @@ async fn obtain_artifact(
         }
         other => {
             drop(other); // a guess for another architecture: stop it
-            build::ensure_artifact(&build::BuildRequest::new(arch, args.force_build)).await?
+            let mut request = build::BuildRequest::new(arch, args.force_build);
+            if ui.quiet {
+                request = request.in_background();
+            }
+            build::ensure_artifact(&request).await?
         }
     };
     ui.info(if artifact.rebuilt {
