@@ -317,8 +317,28 @@ pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<
     }
 }
 
-/// `CreateChangeSet` with the embedded template, our tags and the
-/// parameters; returns the change set's id.
+/// The resource types a template declares, sorted: `CreateChangeSet`'s
+/// `ResourceTypes`. CloudFormation then refuses any other type in the
+/// change set, and the deploy policy allows a change set only with this
+/// list (its `cloudformation:ResourceTypes` condition).
+pub fn resource_types(template: &str) -> Result<Vec<String>> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template).context("reading the embedded template")?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .context("the embedded template has no Resources")?;
+    let mut types: Vec<String> = resources
+        .values()
+        .filter_map(|r| r.get("Type")?.as_str().map(str::to_string))
+        .collect();
+    types.sort();
+    types.dedup();
+    Ok(types)
+}
+
+/// `CreateChangeSet` with the embedded template, its resource types, our
+/// tags and the parameters; returns the change set's id.
 async fn send_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<String> {
     let name = format!(
         "dingtalk-notifier-{}",
@@ -340,6 +360,9 @@ async fn send_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<String
         .description("dingtalk-notifier deploy")
         .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
         .tags(Tag::builder().key(STACK_TAG_KEY).value(req.owner).build());
+    for resource_type in resource_types(req.template)? {
+        call = call.resource_types(resource_type);
+    }
     for (key, value) in req.parameters {
         call = call.parameters(
             Parameter::builder()
@@ -695,6 +718,18 @@ mod tests {
              \x20 ~ Modify  Role       AWS::IAM::Role         (replacement: Conditional)\n\
              \x20 - Remove  AlarmRule  AWS::Events::Rule\n"
         );
+    }
+
+    #[test]
+    fn resource_types_of_the_embedded_templates() {
+        assert_eq!(
+            resource_types(FORWARDER_TEMPLATE).unwrap(),
+            ["AWS::Events::Rule", "AWS::IAM::Role"]
+        );
+        let types = resource_types(TEMPLATE).unwrap();
+        assert!(types.contains(&"AWS::Lambda::Function".to_string()));
+        assert!(types.windows(2).all(|w| w[0] < w[1]), "{types:?}");
+        assert!(resource_types("Resources: []").is_err());
     }
 
     #[test]
