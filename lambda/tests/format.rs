@@ -80,7 +80,7 @@ fn alarm_composite() {
         AlertKind::AlarmStateChange,
         Some("OK"),
         "✅ OK: ServiceAggregatedAlarm",
-        "### ✅ CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n- **状态 State**: 🔴 ALARM → ✅ OK\n- **告警 Alarm**: ServiceAggregatedAlarm\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **组合规则 Composite rule**: ALARM(CPUUtilizationTooHigh) OR ALARM(DiskReadOpsTooHigh)\n- **原因 Reason**: arn:aws:cloudwatch:us-east-1:123456789012:alarm:CPUUtilizationTooHigh transitioned to OK at Wednesday 25 November, 2026 05:00:00 UTC\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServiceAggregatedAlarm)\n",
+        "### ✅ CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n- **状态 State**: 🔴 ALARM → ✅ OK\n- **告警 Alarm**: ServiceAggregatedAlarm\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **组合规则 Composite rule**: ALARM(CPUUtilizationTooHigh) OR ALARM(DiskReadOpsTooHigh)\n- **抑制告警 Suppressor**: ServiceMaintenanceAlarm\n- **原因 Reason**: arn:aws:cloudwatch:us-east-1:123456789012:alarm:CPUUtilizationTooHigh transitioned to OK at Wednesday 25 November, 2026 05:00:00 UTC\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServiceAggregatedAlarm)\n",
     );
 }
 

@@ -51,7 +51,8 @@ pub fn golden(name: &str, subject: Option<&str>) {
     let deepest = text
         .lines()
         .filter(|l| l.trim_start().starts_with("- "))
-        .map(|l| (l.len() - l.trim_start().len()) / 2 + 1)
+        // Nested items are indented 4 spaces (see markdown/fields.rs).
+        .map(|l| (l.len() - l.trim_start().len()) / 4 + 1)
         .max()
         .unwrap_or(0);
     assert!(deepest <= 2, "{name}: {deepest} list levels > 2");
@@ -74,4 +75,8 @@ goldens! {
     alarm_metric_alarm;
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
     alarm_composite;
+    // The Message of aws/aws-lambda-go events/testdata/cloudwatch-alarm-sns-payload-single-metric.json
+    alarm_sns_single_metric;
+    // The Message of aws/aws-lambda-go events/testdata/cloudwatch-alarm-sns-payload-multiple-metrics.json
+    alarm_sns_metric_math;
 }

@@ -29,7 +29,9 @@ pub fn render(payload: &str, subject: Option<&str>, opts: &FormatOptions) -> Ren
         Some(Value::String(s)) => render_string(&s, subject),
         Some(v) => match EventEnvelope::from_value(&v) {
             Some(env) => events::render(&env, opts),
-            None => events::render_notification(&v).unwrap_or_else(|| render_json(&v, subject)),
+            None => {
+                events::render_notification(&v, opts).unwrap_or_else(|| render_json(&v, subject))
+            }
         },
         None => render_text(trimmed, subject),
     };
