@@ -79,4 +79,6 @@ goldens! {
     alarm_sns_single_metric;
     // The Message of aws/aws-lambda-go events/testdata/cloudwatch-alarm-sns-payload-multiple-metrics.json
     alarm_sns_metric_math;
+    // aws/aws-health-tools automated-actions/AWS_RISK_CREDENTIALS_EXPOSED/README.md ("Testing the Example")
+    health_risk_credentials_exposed;
 }
