@@ -57,7 +57,8 @@ pub fn golden(name: &str, subject: Option<&str>) {
     let deepest = text
         .lines()
         .filter(|l| l.trim_start().starts_with("- "))
-        .map(|l| (l.len() - l.trim_start().len()) / 2 + 1)
+        // Nested items are indented 4 spaces (see markdown/fields.rs).
+        .map(|l| (l.len() - l.trim_start().len()) / 4 + 1)
         .max()
         .unwrap_or(0);
     assert!(deepest <= 2, "{name}: {deepest} list levels > 2");
@@ -170,4 +171,10 @@ goldens! {
     // AWS publishes no sample of this text: the Subject and Message as AWS Budgets sent them, quoted
     // verbatim in public test code (a `mock_budget_alert`, 2022-09-26, account 017790921725)
     budgets_sns_actual subject = "AWS Budgets: Test Budget has exceeded your alert threshold";
+    // The Message of aws/aws-lambda-go events/testdata/cloudwatch-alarm-sns-payload-single-metric.json
+    alarm_sns_single_metric;
+    // The Message of aws/aws-lambda-go events/testdata/cloudwatch-alarm-sns-payload-multiple-metrics.json
+    alarm_sns_metric_math;
+    // aws/aws-health-tools automated-actions/AWS_RISK_CREDENTIALS_EXPOSED/README.md ("Testing the Example")
+    health_risk_credentials_exposed;
 }

@@ -30,6 +30,8 @@ Examples:
   dingtalk-notifier preview --digest 200
   # The exact request body the robot receives:
   dingtalk-notifier preview --sample health --json
+  # An SNS message as the group sees it:
+  dingtalk-notifier preview --event note.txt --subject \"Budget alert\"
 
 Needs no AWS account, no robot and no network.";
 
@@ -40,9 +42,14 @@ pub struct PreviewArgs {
     /// pipeline, spot, acm, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
-    /// Preview this payload instead: an EventBridge event (JSON), other JSON, or text
+    /// Preview this payload instead: an EventBridge event (JSON), an SNS notification
+    /// (the JSON SNS delivers: Type, Message, Subject) or a Lambda SNS/SQS event, other JSON, or text
     #[arg(long, value_name = "FILE")]
     pub event: Option<PathBuf>,
+    /// The SNS Subject the payload arrives with (overrides an envelope's), as a plain-text
+    /// notification is titled by it
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
     /// Show the digest the function sends when a batch holds N alerts (N >= 2)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub digest: Option<u32>,
@@ -130,18 +137,27 @@ fn json_note(name: &str, text: &str) -> Option<String> {
 /// The messages for `args`, without printing: pure apart from reading `--event`.
 pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
     let opts = format_options(args.time_zone.as_deref())?;
-    let payloads: Vec<(String, String)> = match &args.event {
+    let payloads: Vec<(String, String, Option<String>)> = match &args.event {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the event file {}", path.display()))?;
-            vec![(path.display().to_string(), text)]
+            unwrap_envelope(&text)
+                .into_iter()
+                .map(|(payload, subject)| (path.display().to_string(), payload, subject))
+                .collect()
         }
         None => args
             .sample
             .0
             .iter()
-            .map(|k| (k.to_string(), sample_event(*k).to_string()))
+            .map(|k| (k.to_string(), sample_event(*k).to_string(), None))
             .collect(),
+    };
+    let subject = |own: &Option<String>| -> Option<String> {
+        args.subject
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| own.clone())
     };
     let cfg = WebhookConfig {
         webhook: String::new(),
@@ -157,14 +173,17 @@ pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
     Ok(match args.digest {
         None => payloads
             .into_iter()
-            .map(|(label, payload)| preview(label, render(&payload, None, &opts).message))
+            .map(|(label, payload, own)| {
+                let subject = subject(&own);
+                preview(label, render(&payload, subject.as_deref(), &opts).message)
+            })
             .collect(),
         Some(n) => {
             let alerts: Vec<Rendered> = payloads
                 .iter()
                 .cycle()
                 .take(n as usize)
-                .map(|(_, payload)| render(payload, None, &opts))
+                .map(|(_, payload, own)| render(payload, subject(own).as_deref(), &opts))
                 .collect();
             let parts = digest(&alerts, &opts);
             let count = parts.len();
@@ -182,6 +201,31 @@ pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
                 .collect()
         }
     })
+}
+
+/// What the function would be handed for this file: the `Message` and
+/// `Subject` of an SNS notification (the JSON SNS delivers to SQS or HTTP),
+/// each record of a Lambda SNS or SQS event (the function's own envelope
+/// parsing), or the file as the payload.
+fn unwrap_envelope(text: &str) -> Vec<(String, Option<String>)> {
+    let Ok(v) = serde_json::from_str::<Value>(text.trim()) else {
+        return vec![(text.to_string(), None)];
+    };
+    let wrapped =
+        v.get("Type").and_then(Value::as_str) == Some("Notification") && v.get("Message").is_some();
+    if wrapped || v.get("Records").is_some() {
+        // An SNS notification is what an SQS record's body holds.
+        let event = if wrapped {
+            serde_json::json!({"Records": [{"eventSource": "aws:sqs", "messageId": "preview", "body": v.to_string()}]})
+        } else {
+            v
+        };
+        let items = dingtalk_notifier_lambda::envelope::parse(&event, "preview").items;
+        if !items.is_empty() {
+            return items.into_iter().map(|i| (i.payload, i.subject)).collect();
+        }
+    }
+    vec![(text.to_string(), None)]
 }
 
 fn format_options(time_zone: Option<&str>) -> Result<FormatOptions> {
@@ -302,6 +346,7 @@ mod tests {
             digest: None,
             time_zone: None,
             keyword: None,
+            subject: None,
         }
     }
 
@@ -313,6 +358,8 @@ mod tests {
         );
         assert_eq!(json_note("e.json", "{\"a\": 1}"), None);
         assert_eq!(json_note("note.txt", "disk full on web-1"), None);
+  # An SNS message as the group sees it:
+  dingtalk-notifier preview --event note.txt --subject \"Budget alert\"
     }
 
     #[test]

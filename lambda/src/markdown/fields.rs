@@ -45,7 +45,11 @@ fn push_items(lines: &mut Vec<String>, value: &Value, depth: usize) {
         Value::Object(map) => {
             for (key, v) in map {
                 let label = format!("{indent}- **{}**", text(&one_line(key)));
-                push_entry(lines, label, v, depth);
+                if is_sensitive(key) && !v.is_null() {
+                    lines.push(format!("{label}: {REDACTED}"));
+                } else {
+                    push_entry(lines, label, v, depth);
+                }
             }
         }
         Value::Array(items) => {
@@ -82,6 +86,26 @@ fn push_entry(lines: &mut Vec<String>, label: String, v: &Value, depth: usize) {
         lines.push(format!("{label}:"));
         push_items(lines, v, depth + 1);
     }
+}
+
+/// Shown instead of a value that must not reach a chat group.
+const REDACTED: &str = "(已隐藏 redacted)";
+
+/// Keys whose values are never posted: an ECS container override's or a
+/// CodeBuild project's environment variables, passwords, secrets, tokens,
+/// credentials. The key stays, so the reader knows something was there.
+fn is_sensitive(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "environment",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "credential",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -122,6 +146,20 @@ mod tests {
             field_list(&v, 10_000),
             "- **a**: x y\n- **b**: 1\n- **empty**: {}\n- **nested**:\n    - **k**: null\n    - **list**:\n        - 1\n        - **#2**:\n            - **id**: i-1\n- **none**: []\n- **s**: (空 empty)\n"
         );
+    }
+
+    #[test]
+    fn secrets_and_environments_are_redacted() {
+        let v = json!({
+            "containerOverrides": [{"name": "web", "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}]}],
+            "SessionToken": "abc", "dbPassword": "p", "clientSecret": null, "state": "ok"
+        });
+        let out = field_list(&v, 10_000);
+        assert_eq!(
+            out,
+            "- **SessionToken**: (已隐藏 redacted)\n- **clientSecret**: null\n- **containerOverrides**:\n    - **#1**:\n        - **environment**: (已隐藏 redacted)\n        - **name**: web\n- **dbPassword**: (已隐藏 redacted)\n- **state**: ok\n"
+        );
+        assert!(!out.contains("hunter2"));
     }
 
     #[test]
