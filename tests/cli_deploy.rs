@@ -409,7 +409,11 @@ async fn deploy_update_status_destroy() {
     assert_eq!(st["status"], "UPDATE_COMPLETE");
     assert_eq!(
         st["rules"],
-        json!({"health": true, "health-abuse": false, "ec2": false, "alarm": true})
+        json!({"health": true, "health-abuse": false, "ec2": false, "alarm": true,
+            "securityhub": false, "guardduty": false,
+            "inspector": false, "access-analyzer": false, "root": false, "config": false,
+            "ecr-scan": false, "trusted-advisor": false, "backup": false, "pipelines": false,
+            "ecs": false, "acm": false})
     );
     assert_eq!(
         st["llm"],

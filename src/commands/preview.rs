@@ -30,7 +30,8 @@ Needs no AWS account, no robot and no network.";
 #[derive(Args, Debug, Clone)]
 #[command(after_help = PREVIEW_AFTER_HELP)]
 pub struct PreviewArgs {
-    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, or all
+    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, securityhub, inspector,
+    /// root-sign-in, ecr-scan, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
     /// Preview this payload instead: an EventBridge event (JSON), other JSON, or text
@@ -317,7 +318,11 @@ mod tests {
                 "alarm",
                 "abuse",
                 "guardduty",
-                "cost-anomaly"
+                "cost-anomaly",
+                "securityhub",
+                "inspector",
+                "root-sign-in",
+                "ecr-scan"
             ]
         );
         let mut storm = args("all");
