@@ -232,7 +232,9 @@ pub struct DeployArgs {
     /// Turn --organization off: remove the StackSet's forwarders and the bus policy
     #[arg(help_heading = "Alerts", long, overrides_with = "organization")]
     pub no_organization: bool,
-    /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
+    /// Rules to enable, comma separated: default (health, health-abuse, ec2, alarm) and the
+    /// opt-in securityhub, guardduty, inspector, access-analyzer, root,
+    /// config, ecr-scan, trusted-advisor, backup, pipelines, ecs, acm; or all, or none
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
     pub rules: Option<String>,
     /// EC2 states to report (comma separated; empty = all) [default: running,stopped,terminated]

@@ -17,10 +17,14 @@ pub enum SampleKind {
     Pipeline,
     Spot,
     Acm,
+    SecurityHub,
+    Inspector,
+    RootSignIn,
+    EcrScan,
 }
 
 impl SampleKind {
-    pub const ALL: [SampleKind; 11] = [
+    pub const ALL: [SampleKind; 15] = [
         SampleKind::Health,
         SampleKind::Ec2,
         SampleKind::Alarm,
@@ -32,6 +36,10 @@ impl SampleKind {
         SampleKind::Pipeline,
         SampleKind::Spot,
         SampleKind::Acm,
+        SampleKind::SecurityHub,
+        SampleKind::Inspector,
+        SampleKind::RootSignIn,
+        SampleKind::EcrScan,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -47,6 +55,10 @@ impl SampleKind {
             SampleKind::Pipeline => "pipeline",
             SampleKind::Spot => "spot",
             SampleKind::Acm => "acm",
+            SampleKind::SecurityHub => "securityhub",
+            SampleKind::Inspector => "inspector",
+            SampleKind::RootSignIn => "root-sign-in",
+            SampleKind::EcrScan => "ecr-scan",
         }
     }
 }
@@ -58,7 +70,10 @@ impl fmt::Display for SampleKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup, pipeline, spot, acm")]
+#[error(
+    "unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, \
+     ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan"
+)]
 pub struct UnknownSample(String);
 
 impl FromStr for SampleKind {
@@ -86,6 +101,14 @@ pub fn sample_event(kind: SampleKind) -> &'static str {
         SampleKind::Pipeline => include_str!("../tests/fixtures/codepipeline_pipeline_failed.json"),
         SampleKind::Spot => include_str!("../tests/fixtures/ec2_spot_interruption.json"),
         SampleKind::Acm => include_str!("../tests/fixtures/acm_certificate_expiring.json"),
+        SampleKind::SecurityHub => {
+            include_str!("../tests/fixtures/securityhub_finding_critical.json")
+        }
+        SampleKind::Inspector => include_str!("../tests/fixtures/inspector2_finding_ecr.json"),
+        SampleKind::RootSignIn => {
+            include_str!("../tests/fixtures/cloudtrail_console_signin_root.json")
+        }
+        SampleKind::EcrScan => include_str!("../tests/fixtures/ecr_image_scan.json"),
     }
 }
 
@@ -114,6 +137,10 @@ mod tests {
                 AlertKind::Typed("codepipeline_pipeline"),
                 AlertKind::Typed("ec2_spot_interruption"),
                 AlertKind::Typed("acm_certificate_expiration"),
+                AlertKind::Typed("securityhub_finding"),
+                AlertKind::Typed("inspector_finding"),
+                AlertKind::Typed("console_sign_in"),
+                AlertKind::Typed("ecr_image_scan"),
             ]
         );
     }
@@ -125,7 +152,8 @@ mod tests {
         }
         assert_eq!(
             "rds".parse::<SampleKind>().unwrap_err().to_string(),
-            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup, pipeline, spot, acm"
+            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, \
+             ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan"
         );
     }
 }

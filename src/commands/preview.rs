@@ -39,7 +39,7 @@ Needs no AWS account, no robot and no network.";
 #[command(after_help = PREVIEW_AFTER_HELP)]
 pub struct PreviewArgs {
     /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup,
-    /// pipeline, spot, acm, or all
+    /// pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
     /// Preview this payload instead: an EventBridge event (JSON), an SNS notification
@@ -411,7 +411,11 @@ mod tests {
                 "backup",
                 "pipeline",
                 "spot",
-                "acm"
+                "acm",
+                "securityhub",
+                "inspector",
+                "root-sign-in",
+                "ecr-scan"
             ]
         );
         let mut storm = args("all");

@@ -404,7 +404,11 @@ mod tests {
                 "stack": "alerts", "region": "ap-southeast-1", "status": "UPDATE_COMPLETE",
                 "status_reason": null, "last_updated": "2026-01-02T03:04:05Z",
                 "outputs": {"TopicArn": "arn:t"},
-                "rules": {"health": true, "health-abuse": false, "ec2": false, "alarm": true},
+                "rules": {"health": true, "health-abuse": false, "ec2": false, "alarm": true,
+                          "securityhub": false, "guardduty": false, "inspector": false,
+                          "access-analyzer": false, "root": false, "config": false,
+                          "ecr-scan": false, "trusted-advisor": false, "backup": false,
+                          "pipelines": false, "ecs": false, "acm": false},
                 "llm": {"enabled": false, "model_id": "amazon.nova-lite-v1:0", "region": "ap-southeast-1"},
                 "dead_letters": 2,
                 "alarms": [
