@@ -358,8 +358,41 @@ mod tests {
         );
         assert_eq!(json_note("e.json", "{\"a\": 1}"), None);
         assert_eq!(json_note("note.txt", "disk full on web-1"), None);
-  # An SNS message as the group sees it:
-  dingtalk-notifier preview --event note.txt --subject \"Budget alert\"
+    }
+
+    #[test]
+    fn an_sns_notification_is_previewed_with_its_subject() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notification.json");
+        // The shape SNS delivers (Type, MessageId, Subject, Message, ...).
+        let notification = json!({
+            "Type": "Notification", "MessageId": "m-1",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+            "Subject": "AWS Budgets: monthly has exceeded your alert threshold",
+            "Message": "AWS Budget Notification\nYou requested that we alert you.",
+            "Timestamp": "2026-11-25T06:00:00.000Z"
+        });
+        std::fs::write(&path, notification.to_string()).unwrap();
+        let mut a = args("all");
+        a.event = Some(path.clone());
+        let previews = build(&a).unwrap();
+        assert_eq!(
+            previews[0].body["markdown"],
+            json!({
+                "title": "AWS Budgets: monthly has exceeded your alert threshold",
+                "text": "### 📣 AWS Budgets: monthly has exceeded your alert threshold\n\nAWS Budget Notification\n\nYou requested that we alert you.\n"
+            })
+        );
+        // --subject wins over the envelope's, and titles plain text.
+        a.subject = Some("预算告警".into());
+        let previews = build(&a).unwrap();
+        assert_eq!(previews[0].body["markdown"]["title"], "预算告警");
+        std::fs::write(&path, "disk almost full").unwrap();
+        let previews = build(&a).unwrap();
+        assert_eq!(
+            previews[0].body["markdown"],
+            json!({"title": "预算告警", "text": "### 📣 预算告警\n\ndisk almost full\n"})
+        );
     }
 
     #[test]

@@ -348,8 +348,8 @@ mod tests {
         assert_eq!(
             parts[0].message.text,
             "### 📋 告警汇总 Alert digest: 4 条 alerts\n\n\
-             > 🔴 严重 Critical 4\n\n\
-             **🔴 严重 Critical · CloudWatch 告警 Alarm (4)**\n\n\
+             > 🟠 高 High 4\n\n\
+             **🟠 高 High · CloudWatch 告警 Alarm (4)**\n\n\
              - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high) ×3\n\
              - 🔴 ALARM: disk-full · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-full)\n\n\
              时间 Times: Asia/Shanghai\n"
