@@ -524,7 +524,11 @@ fn deploy_rights_are_not_takeover_rights() {
     };
     assert_eq!(subscribe(admin_topic.as_str(), "sqs", our_queue_arn), "403");
     assert_eq!(
-        subscribe(our_topic.as_str(), "https", "https://collector.example.com/"),
+        subscribe(
+            our_topic.as_str(),
+            "https",
+            "https://collector.example.com/"
+        ),
         "403"
     );
     assert_eq!(subscribe(our_topic.as_str(), "sqs", our_queue_arn), "OK");
@@ -606,7 +610,12 @@ fn deploy_rights_are_not_takeover_rights() {
         aws_try(
             &moto,
             &deployer,
-            &["events", "put-events", "--entries", event("payments.app").as_str()],
+            &[
+                "events",
+                "put-events",
+                "--entries",
+                event("payments.app").as_str(),
+            ],
         ),
         "events:PutEvents",
     );
