@@ -252,7 +252,8 @@ pub(crate) mod tests {
                 "ExportPrefix",
                 "AlertQueueVisibilityTimeout",
                 "DebugLogs",
-                "OpsEmail"
+                "OpsEmail",
+                "KmsKeyArn"
             ]
         );
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
