@@ -221,11 +221,11 @@ fn opt_in_rules_deliver_to_the_topic_at_home_and_to_the_home_bus_from_a_forwarde
 #[test]
 fn both_templates_fit_cloudformations_inline_limit() {
     // A template over the limit fails every deploy at the first call.
-    assert!(
-        NOTIFIER.len() <= MAX_TEMPLATE_BODY,
-        "{} bytes",
-        NOTIFIER.len()
-    );
+    // `deploy` sends the notifier as compact JSON (`aws::stack::compact`):
+    // its comments do not count.
+    let doc: serde_json::Value = serde_yaml::from_str(NOTIFIER).unwrap();
+    let sent = serde_json::to_string(&doc).unwrap();
+    assert!(sent.len() <= MAX_TEMPLATE_BODY, "{} bytes", sent.len());
     assert!(
         FORWARDER.len() <= MAX_TEMPLATE_BODY,
         "{} bytes",

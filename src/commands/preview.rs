@@ -378,15 +378,16 @@ mod tests {
         let previews = build(&a).unwrap();
         assert_eq!(
             previews[0].body["markdown"],
+            // AWS Budgets' text is known by its subject: the typed message.
             json!({
-                "title": "AWS Budgets: monthly has exceeded your alert threshold",
-                "text": "### 📣 AWS Budgets: monthly has exceeded your alert threshold\n\nAWS Budget Notification\n\nYou requested that we alert you.\n"
+                "title": "🔵 AWS Budgets: monthly has exceeded your alert threshold",
+                "text": "### 🔵 AWS Budgets: monthly has exceeded your alert threshold\n\nYou requested that we alert you.\n\n[在 AWS Budgets 中查看 Open in AWS Budgets](https://console.aws.amazon.com/billing/home#/budgets)\n"
             })
         );
         // --subject wins over the envelope's, and titles plain text.
         a.subject = Some("预算告警".into());
         let previews = build(&a).unwrap();
-        assert_eq!(previews[0].body["markdown"]["title"], "预算告警");
+        assert_eq!(previews[0].body["markdown"]["title"], "🔵 预算告警");
         std::fs::write(&path, "disk almost full").unwrap();
         let previews = build(&a).unwrap();
         assert_eq!(

@@ -151,11 +151,12 @@ async fn change_set(
         &secret.arn,
         aws.region().unwrap_or_default(),
     );
+    let template = stack::compact(stack::TEMPLATE)?;
     let change_set = stack::create_change_set(
         aws,
         &ChangeSetRequest {
             stack_name: &plan.settings.stack_name,
-            template: stack::TEMPLATE,
+            template: &template,
             owner: &plan.settings.stack_name,
             create: plan.create,
             parameters: &parameters,
