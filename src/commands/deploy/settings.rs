@@ -252,8 +252,7 @@ pub(crate) mod tests {
                 "ExportPrefix",
                 "AlertQueueVisibilityTimeout",
                 "DebugLogs",
-                "OpsEmail",
-                "KmsKeyArn"
+                "OpsEmail"
             ]
         );
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
