@@ -49,8 +49,6 @@ pub struct Settings {
     pub permissions_boundary: String,
     /// Where the notifier's own alarms mail (`OpsEmail`); empty = no one.
     pub ops_email: String,
-    /// `KmsKeyArn`: the topics' and log group's key; empty = none.
-    pub kms_key: String,
     /// `AccountNames`: account id → name as a JSON object, learned from AWS
     /// Organizations (not an answer); empty = messages show ids only.
     pub account_names: String,
@@ -105,7 +103,6 @@ impl Settings {
             ),
             ("DebugLogs", self.debug_logs.to_string()),
             ("OpsEmail", self.ops_email.clone()),
-            ("KmsKeyArn", self.kms_key.clone()),
         ]);
         out
     }
@@ -144,7 +141,6 @@ impl Settings {
                 permissions_boundary: (!self.permissions_boundary.is_empty())
                     .then(|| self.permissions_boundary.clone()),
                 ops_email: (!self.ops_email.is_empty()).then(|| self.ops_email.clone()),
-                kms_key: (!self.kms_key.is_empty()).then(|| self.kms_key.clone()),
             },
         }
     }
@@ -186,7 +182,6 @@ pub(crate) mod tests {
             artifact_bucket: None,
             permissions_boundary: String::new(),
             ops_email: String::new(),
-            kms_key: String::new(),
             account_names: String::new(),
         }
     }
