@@ -320,7 +320,7 @@ fn preview_says_where_broken_json_breaks() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr),
-        "warning: event.json is not valid JSON (line 3, column 25: trailing comma), shown as \
+        "warning: event.json is not valid JSON (line 3, column 21: trailing comma), shown as \
          text\n"
     );
 }
