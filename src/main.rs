@@ -78,7 +78,11 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
         }
         Command::Status => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;
-            print_result(&ui, &status::run(&aws, &stack).await?)
+            print_result(
+                &ui,
+                &ui.during(format!("reading {stack}"), status::run(&aws, &stack))
+                    .await?,
+            )
         }
         Command::Destroy(args) => {
             let (aws, stack) = connect_for_stack(&global, &ui).await?;

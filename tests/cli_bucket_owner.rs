@@ -5,7 +5,7 @@
 //! testkit's moto enforces like S3), moves to a random-suffix bucket that it
 //! remembers, and checks the function's CodeSha256 after deploying.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

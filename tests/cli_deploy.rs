@@ -2,7 +2,7 @@
 //! update, status, destroy, and what happens when input is missing.
 //! `--artifact` skips the cross build (CLI-build tests that).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

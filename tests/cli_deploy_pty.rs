@@ -3,7 +3,7 @@
 //! screen left behind (no empty lines from the progress display), not the
 //! bytes. Then the plain cases: NO_COLOR, a non-terminal stderr, --quiet.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! profile), help that pastes at 80 columns, completions into a new
 //! directory, and `preview` pointing at broken JSON.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::process::{Command, Output};
@@ -171,6 +171,32 @@ fn an_unknown_region_is_refused_before_any_call_with_the_closest_one() {
 
 /// Nothing listens there: a call fails at once.
 const CLOSED: &str = "http://127.0.0.1:1";
+
+#[test]
+fn forwarder_and_bedrock_regions_are_checked_before_any_call_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = Endpoint::new();
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "--no-input", "--region", "us-east-1"];
+        args.extend_from_slice(extra);
+        run(with_credentials(&mut cli(dir.path(), &args), &endpoint))
+    };
+    let out = deploy(&["--regions", "us-west-2,eu-wst-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: invalid --regions: `eu-wst-1` is not an AWS region this release knows: did you \
+         mean eu-west-1? (a region newer than this release: pass --allow-unknown-region)\n"
+    );
+    let out = deploy(&["--llm", "on", "--llm-region", "ap-northeest-1"]);
+    assert_eq!(
+        text(&out.stderr),
+        "error: invalid --llm-region: `ap-northeest-1` is not an AWS region this release knows: \
+         did you mean ap-northeast-1? (a region newer than this release: pass \
+         --allow-unknown-region)\n"
+    );
+    assert_eq!(endpoint.connections(), 0, "no call was made");
+}
 
 #[test]
 fn a_missing_profile_is_named_as_such() {

@@ -2,7 +2,7 @@
 //! the real one, refuses base model ids on demand: the CLI checks the model
 //! with one tiny Converse call and switches to the region's profile.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

@@ -1,6 +1,6 @@
 //! Help, exit codes and the one-line errors a new user meets first.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

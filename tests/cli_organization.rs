@@ -27,7 +27,7 @@
 //!   (tests/template_organization.rs) and as deployed, with its effect, in
 //!   tests/organization_flow.rs; here the `OrganizationId` that switches it on.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

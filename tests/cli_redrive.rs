@@ -3,7 +3,7 @@
 //! the shapes that really land there, then dry run, refusal without a
 //! terminal, the move itself, `--max`, and the clear errors.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

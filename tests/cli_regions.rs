@@ -2,7 +2,7 @@
 //! region, with the real binary against moto (one server holds every
 //! region). `--artifact` skips the cross build.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! 1,000 concurrent executions leaves fewer than 100 unreserved (testkit's
 //! moto enforces that quota and rolls the stack back like CloudFormation).
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

@@ -2,7 +2,7 @@
 //! with a PATH that holds Rust (cargo, rustc) but no zig, no cargo-zigbuild
 //! and no Python, no AWS settings at all, and an empty build cache.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

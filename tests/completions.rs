@@ -1,6 +1,6 @@
 //! `completions`: scripts for each shell, and the bash one really completes.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

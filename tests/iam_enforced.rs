@@ -6,7 +6,7 @@
 //! `common::iam::for_moto`). The set-up uses the AWS CLI, the same one
 //! scripts/setup installs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -6,7 +6,7 @@
 //! (`Policies.json`: which actions take which resource ARNs).
 //! `tests/iam_enforced.rs` runs the CLI itself as a user holding only it.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

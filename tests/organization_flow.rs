@@ -17,7 +17,7 @@
 //! - moto does not run the SNS subscription or the event source mapping: the
 //!   testkit bridge does (as in tests/regions_flow.rs).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `preview`: what the DingTalk group would get, from the real binary with no
 //! AWS settings at all and no network.
 
-mod common;
+use crate::common;
 
 use common::{cli, text};
 use dingtalk_notifier_lambda::dingtalk::request_body;

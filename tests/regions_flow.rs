@@ -17,7 +17,7 @@
 //! - moto does not run the SNS subscription or the event source mapping: the
 //!   testkit bridge does (as in tests/test_send.rs).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 //! emulator, and the testkit bridge standing in for the SNS subscription and
 //! the SQS event source mapping that moto does not run.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

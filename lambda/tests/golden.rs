@@ -1,7 +1,7 @@
 //! Golden files: every AWS sample event renders to exactly the message in
 //! `tests/golden/<name>.md` (title, kind, severity, state, then the text).
 //! After an intended change, re-bless them with
-//! `BLESS=1 cargo test -p dingtalk-notifier-lambda --test golden`
+//! `BLESS=1 cargo test -p dingtalk-notifier-lambda --test integration golden::`
 //! and review the diff like any other change.
 //!
 //! Every fixture is a real AWS sample; its source is the comment beside its

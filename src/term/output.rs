@@ -96,6 +96,20 @@ impl Ui {
         }
     }
 
+    /// Runs `work` under a spinner named `msg`, so no network wait of over a
+    /// second is silent on a terminal; where stderr is not one, nothing is
+    /// drawn (the step lines around it already say what runs).
+    pub async fn during<F: std::future::Future>(
+        &self,
+        msg: impl Into<String>,
+        work: F,
+    ) -> F::Output {
+        let progress = self.progress(msg);
+        let out = work.await;
+        progress.finish();
+        out
+    }
+
     /// Progress lines are printed (not drawn) when this is false.
     pub fn stderr_is_terminal(&self) -> bool {
         self.stderr_tty

@@ -426,6 +426,12 @@ async fn init_error(State(state): State<Arc<AppState>>, body: Bytes) -> Response
 
 /// The debug `bootstrap`, built once per test process (for the CLI's tests;
 /// the lambda crate's own tests use `CARGO_BIN_EXE_bootstrap`).
+///
+/// It builds what `cargo test --workspace` builds (every bin and test target),
+/// not just `-p dingtalk-notifier-lambda --bin bootstrap`: alone, the lambda
+/// crate resolves the AWS SDK's features differently from the workspace, and
+/// that second build of the SDK cost CI two minutes. Under `cargo test
+/// --workspace` this is a no-op that takes a second.
 pub fn bootstrap_binary() -> Result<PathBuf> {
     static BUILT: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
     BUILT
@@ -436,13 +442,7 @@ pub fn bootstrap_binary() -> Result<PathBuf> {
                 .ok_or("no workspace root")?;
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "-p",
-                    "dingtalk-notifier-lambda",
-                    "--bin",
-                    "bootstrap",
-                ])
+                .args(["build", "--workspace", "--bins", "--tests"])
                 .current_dir(&root)
                 .status()
                 .map_err(|e| e.to_string())?;

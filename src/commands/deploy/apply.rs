@@ -40,9 +40,12 @@ pub async fn apply(
     }
     let artifact = obtain_artifact(ui, args, &plan.settings, early).await?;
     ui.step("Uploading the function");
-    let uploaded =
-        artifacts::ensure_uploaded(aws, &artifact, plan.settings.artifact_bucket.as_deref())
-            .await?;
+    let uploaded = ui
+        .during(
+            "uploading the function zip",
+            artifacts::ensure_uploaded(aws, &artifact, plan.settings.artifact_bucket.as_deref()),
+        )
+        .await?;
     if let Some(taken) = &uploaded.taken {
         remember_bucket(ui, plan, taken, &uploaded.bucket, region)?;
     }
@@ -68,7 +71,11 @@ pub async fn apply(
     let function = crate::aws::function_code::function_name(aws, &final_state)
         .await?
         .with_context(|| format!("the stack {stack_name} has no function to check"))?;
-    crate::aws::function_code::verify(aws, &function, &artifact.sha256).await?;
+    ui.during(
+        "checking the deployed function's code",
+        crate::aws::function_code::verify(aws, &function, &artifact.sha256),
+    )
+    .await?;
     Ok(DeployResult {
         stack: final_state.name,
         region: region.to_string(),
@@ -126,7 +133,12 @@ async fn ensure_secret(aws: &Aws, ui: &Ui, plan: &Plan) -> Result<StoredSecret> 
         },
         SecretAction::Create => {
             ui.step("Storing the webhook in Secrets Manager");
-            let arn = secret::create(aws, stack_name, &plan.secret.value).await?;
+            let arn = ui
+                .during(
+                    "writing the secret",
+                    secret::create(aws, stack_name, &plan.secret.value),
+                )
+                .await?;
             ui.info(format!("created {}", secret::secret_name(stack_name)));
             StoredSecret { arn, created: true }
         }
@@ -152,18 +164,20 @@ async fn change_set(
         aws.region().unwrap_or_default(),
     );
     let template = stack::compact(stack::TEMPLATE)?;
-    let change_set = stack::create_change_set(
-        aws,
-        &ChangeSetRequest {
-            stack_name: &plan.settings.stack_name,
-            template: &template,
-            owner: &plan.settings.stack_name,
-            create: plan.create,
-            parameters: &parameters,
-            current_parameters: plan.current_parameters.as_ref(),
-        },
-    )
-    .await;
+    let request = ChangeSetRequest {
+        stack_name: &plan.settings.stack_name,
+        template: &template,
+        owner: &plan.settings.stack_name,
+        create: plan.create,
+        parameters: &parameters,
+        current_parameters: plan.current_parameters.as_ref(),
+    };
+    let change_set = ui
+        .during(
+            "waiting for CloudFormation to compute the changes",
+            stack::create_change_set(aws, &request),
+        )
+        .await;
     if change_set.is_err() && secret.created {
         secret::force_delete(aws, &secret.arn).await.ok();
     }

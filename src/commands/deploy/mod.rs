@@ -45,13 +45,23 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     }
     let stack_name = answers::stack_name(ui, global, &cfg)?;
 
+    validate::check_region_flags(
+        args.regions.as_deref(),
+        args.llm_region.as_deref(),
+        global.allow_unknown_region,
+    )?;
     let aws = connect(global, cfg.region.clone(), ui.interactive).await?;
     let region = aws.region().unwrap_or_default().to_string();
     ui.step(format!(
         "Deploying stack {} to {region}",
         ui.bold(&stack_name)
     ));
-    let existing_secret = secret::find(&aws, &stack_name).await?;
+    let existing_secret = ui
+        .during(
+            "looking for the stack's secret",
+            secret::find(&aws, &stack_name),
+        )
+        .await?;
     if let Some(s) = &existing_secret {
         s.ensure_usable(&stack_name)?;
     }
@@ -69,7 +79,12 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let health = regions::health_on(&answers.settings);
     let spec = answers::regions(ui, args, &cfg, &region, health)?;
     let fleet = plan_regions(&aws, ui, &answers.settings, &region, &spec, &cfg).await?;
-    let current = current_state(&aws, &answers.settings.stack_name, existing_secret).await?;
+    let current = ui
+        .during(
+            "reading the deployed stack",
+            current_state(&aws, &answers.settings.stack_name, existing_secret),
+        )
+        .await?;
     let switch = organization_switch(args, &cfg, current.stack.as_ref());
     let org = plan_organization(&aws, ui, &mut answers.settings, &region, &fleet, switch).await?;
 
@@ -329,7 +344,12 @@ async fn check_llm_model(
         "Checking {} in {llm_region} (one tiny Bedrock call)",
         settings.llm_model_id
     ));
-    let checked = bedrock::check_model(&aws.config, &llm_region, &settings.llm_model_id).await?;
+    let checked = ui
+        .during(
+            "waiting for Bedrock",
+            bedrock::check_model(&aws.config, &llm_region, &settings.llm_model_id),
+        )
+        .await?;
     if let Some(info) = &checked.info {
         ui.info(info.clone());
     }

@@ -146,6 +146,33 @@ pub fn check(field: &str, r: Result<(), String>) -> Result<()> {
     r.map_err(|e| anyhow::anyhow!("invalid {field}: {e}"))
 }
 
+/// `--regions` and `--llm-region` get the same check as `--region`, before
+/// any call: a typo there would otherwise surface as a network error from a
+/// forwarder region or Bedrock endpoint that does not exist.
+pub fn check_region_flags(
+    regions: Option<&str>,
+    llm_region: Option<&str>,
+    allow_unknown: bool,
+) -> Result<()> {
+    let check_one = |r: &str| match allow_unknown {
+        true => crate::aws::region::validate(r),
+        false => crate::aws::region::check_known(r),
+    };
+    let listed = regions
+        .filter(|s| !matches!(s.trim(), "" | "all" | "none"))
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    for r in listed {
+        check("--regions", check_one(r))?;
+    }
+    match llm_region.map(str::trim) {
+        Some(r) if !r.is_empty() => check("--llm-region", check_one(r)),
+        _ => Ok(()),
+    }
+}
+
 /// The flag that sets each template parameter the CLI passes, to name it in
 /// an error. `ArtifactBucket`, `ArtifactKey`, `WebhookSecretArn` and
 /// `AlertQueueVisibilityTimeout` are made by the CLI itself.
@@ -207,6 +234,24 @@ pub fn check_against_template(parameters: &[(&'static str, String)]) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn region_flags_are_checked_like_region() {
+        let err = super::check_region_flags(Some("us-east-1, ap-southest-1"), None, false)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid --regions: `ap-southest-1` is not an AWS region this release knows: did you \
+             mean ap-southeast-1? (a region newer than this release: pass --allow-unknown-region)"
+        );
+        let err = super::check_region_flags(None, Some("eu-wst-1"), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("invalid --llm-region: `eu-wst-1` is not an AWS region"));
+        assert!(super::check_region_flags(Some("all"), Some(""), false).is_ok());
+        assert!(super::check_region_flags(Some("xx-newplace-1"), None, true).is_ok());
+    }
+
     use super::*;
     use crate::aws::connect::validate_region;
 

@@ -1,0 +1,8 @@
+//! Every one of the test world's integration tests, in one binary (as ripgrep
+//! does): a binary per file linked the AWS SDK once per file, and that
+//! linking was most of a CI run. Each module is one area; `cargo test
+//! --test integration <module>::` runs one of them.
+
+mod bedrock;
+mod dingtalk;
+mod world;
