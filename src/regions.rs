@@ -139,7 +139,7 @@ mod tests {
             crate::aws::stack::TEMPLATE,
             crate::aws::stack::FORWARDER_TEMPLATE,
         ] {
-            let t: serde_yaml::Value = serde_yaml::from_str(template).unwrap();
+            let t: yaml_serde::Value = yaml_serde::from_str(template).unwrap();
             let pattern = &t["Resources"]["TestEventRule"]["Properties"]["EventPattern"];
             assert_eq!(pattern["source"][0].as_str(), Some(TEST_EVENT_SOURCE));
             assert_eq!(

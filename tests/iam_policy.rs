@@ -43,8 +43,8 @@ fn template_resource_types() -> BTreeSet<String> {
         if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
             continue;
         }
-        let doc: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let doc: yaml_serde::Value =
+            yaml_serde::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         for (_, res) in doc["Resources"].as_mapping().unwrap() {
             types.insert(res["Type"].as_str().unwrap().to_string());
         }
@@ -336,8 +336,8 @@ fn no_escalation_through_iam() {
 fn the_boundary_covers_the_function_role() {
     let doc = render(&deploy_policy_template(), "aws", "123456789012");
     let boundary = common::iam::statements_of(&doc["Resources"]["FunctionBoundary"]);
-    let tpl: serde_yaml::Value =
-        serde_yaml::from_str(include_str!("../templates/notifier.yaml")).unwrap();
+    let tpl: yaml_serde::Value =
+        yaml_serde::from_str(include_str!("../templates/notifier.yaml")).unwrap();
     let tpl: Value = serde_json::to_value(tpl).unwrap();
     let role = &tpl["Resources"]["FunctionRole"]["Properties"];
     assert_eq!(role["Path"], "/dingtalk-notifier/");
@@ -378,8 +378,8 @@ fn the_boundary_covers_the_function_role() {
 fn the_boundary_covers_the_forwarder_role() {
     let doc = render(&deploy_policy_template(), "aws", "123456789012");
     let boundary = common::iam::statements_of(&doc["Resources"]["FunctionBoundary"]);
-    let tpl: serde_yaml::Value =
-        serde_yaml::from_str(include_str!("../templates/forwarder.yaml")).unwrap();
+    let tpl: yaml_serde::Value =
+        yaml_serde::from_str(include_str!("../templates/forwarder.yaml")).unwrap();
     let tpl: Value = serde_json::to_value(tpl).unwrap();
     let role = &tpl["Resources"]["ForwarderRole"]["Properties"];
     assert_eq!(role["Path"], "/dingtalk-notifier/");

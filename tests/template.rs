@@ -422,7 +422,7 @@ async fn switches_remove_rules_and_filters_narrow_patterns() {
 }
 
 fn template() -> Value {
-    serde_yaml::from_str(TEMPLATE).expect("the template is plain YAML")
+    yaml_serde::from_str(TEMPLATE).expect("the template is plain YAML")
 }
 
 /// A Number parameter's default, as CloudFormation reads it.

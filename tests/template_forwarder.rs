@@ -35,11 +35,11 @@ const RULES: [&str; 17] = [
 ];
 
 fn forwarder() -> Value {
-    serde_yaml::from_str(FORWARDER).expect("the forwarder template is plain YAML")
+    yaml_serde::from_str(FORWARDER).expect("the forwarder template is plain YAML")
 }
 
 fn notifier() -> Value {
-    serde_yaml::from_str(NOTIFIER).expect("the notifier template is plain YAML")
+    yaml_serde::from_str(NOTIFIER).expect("the notifier template is plain YAML")
 }
 
 /// The home bus: in `HomeAccountId` when set (an organization's StackSet),

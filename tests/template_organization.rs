@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 const NOTIFIER: &str = include_str!("../templates/notifier.yaml");
 
 fn notifier() -> Value {
-    serde_yaml::from_str(NOTIFIER).expect("the notifier template is plain YAML")
+    yaml_serde::from_str(NOTIFIER).expect("the notifier template is plain YAML")
 }
 
 #[test]

@@ -158,7 +158,7 @@ fn opt_in() -> Vec<(&'static str, &'static str, Value)> {
 }
 
 fn yaml(text: &str) -> Value {
-    serde_yaml::from_str(text).expect("the template is plain YAML")
+    yaml_serde::from_str(text).expect("the template is plain YAML")
 }
 
 fn pattern(template: &Value, rule: &str) -> Value {
@@ -223,7 +223,7 @@ fn both_templates_fit_cloudformations_inline_limit() {
     // A template over the limit fails every deploy at the first call.
     // `deploy` sends the notifier as compact JSON (`aws::stack::compact`):
     // its comments do not count.
-    let doc: serde_json::Value = serde_yaml::from_str(NOTIFIER).unwrap();
+    let doc: serde_json::Value = yaml_serde::from_str(NOTIFIER).unwrap();
     let sent = serde_json::to_string(&doc).unwrap();
     assert!(sent.len() <= MAX_TEMPLATE_BODY, "{} bytes", sent.len());
     assert!(

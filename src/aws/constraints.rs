@@ -38,25 +38,25 @@ struct TemplateParameters {
 
 /// `AllowedValues: [1, 3]` and `["true", "false"]` alike, as strings.
 fn scalars<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let values = Vec::<serde_yaml::Value>::deserialize(d)?;
+    let values = Vec::<yaml_serde::Value>::deserialize(d)?;
     values
         .into_iter()
         .map(|v| match v {
-            serde_yaml::Value::String(s) => Ok(s),
-            serde_yaml::Value::Number(n) => Ok(n.to_string()),
-            serde_yaml::Value::Bool(b) => Ok(b.to_string()),
+            yaml_serde::Value::String(s) => Ok(s),
+            yaml_serde::Value::Number(n) => Ok(n.to_string()),
+            yaml_serde::Value::Bool(b) => Ok(b.to_string()),
             _ => Err(serde::de::Error::custom("AllowedValues holds a non-scalar")),
         })
         .collect()
 }
 
 fn scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value = Option::<serde_yaml::Value>::deserialize(d)?;
+    let value = Option::<yaml_serde::Value>::deserialize(d)?;
     match value {
         None => Ok(None),
-        Some(serde_yaml::Value::String(s)) => Ok(Some(s)),
-        Some(serde_yaml::Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(serde_yaml::Value::Bool(b)) => Ok(Some(b.to_string())),
+        Some(yaml_serde::Value::String(s)) => Ok(Some(s)),
+        Some(yaml_serde::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(yaml_serde::Value::Bool(b)) => Ok(Some(b.to_string())),
         Some(_) => Err(serde::de::Error::custom("Default is not a scalar")),
     }
 }
@@ -67,7 +67,7 @@ pub fn all() -> &'static BTreeMap<String, Constraint> {
     PARSED.get_or_init(|| {
         // The template is compiled in; `tests::the_embedded_template_parses`
         // proves this cannot fail at run time.
-        serde_yaml::from_str::<TemplateParameters>(TEMPLATE)
+        yaml_serde::from_str::<TemplateParameters>(TEMPLATE)
             .map(|t| t.parameters)
             .unwrap_or_default()
     })
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn the_embedded_template_parses() {
-        let parsed: TemplateParameters = serde_yaml::from_str(TEMPLATE).unwrap();
+        let parsed: TemplateParameters = yaml_serde::from_str(TEMPLATE).unwrap();
         assert_eq!(&parsed.parameters, all());
         assert_eq!(
             all()["Timeout"],

@@ -283,7 +283,7 @@ pub fn parameters_differ(
 /// limit; the template uses no short-form tags (`!Ref`), so nothing is lost.
 pub fn compact(template: &str) -> Result<String> {
     let doc: serde_json::Value =
-        serde_yaml::from_str(template).context("reading the embedded template")?;
+        yaml_serde::from_str(template).context("reading the embedded template")?;
     serde_json::to_string(&doc).context("writing the embedded template as JSON")
 }
 
@@ -711,7 +711,7 @@ mod tests {
     fn the_notifier_template_is_sent_within_the_inline_limit() {
         let sent = compact(TEMPLATE).unwrap();
         assert!(sent.len() <= MAX_TEMPLATE_BODY, "{} bytes", sent.len());
-        let yaml: serde_json::Value = serde_yaml::from_str(TEMPLATE).unwrap();
+        let yaml: serde_json::Value = yaml_serde::from_str(TEMPLATE).unwrap();
         let json: serde_json::Value = serde_json::from_str(&sent).unwrap();
         assert_eq!(json, yaml);
     }

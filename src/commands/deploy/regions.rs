@@ -152,7 +152,7 @@ mod tests {
         let p = forwarder_parameters(&s, "ap-southeast-1", "us-east-1");
         let mut keys: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
         keys.sort();
-        let template: serde_yaml::Value = serde_yaml::from_str(stack::FORWARDER_TEMPLATE).unwrap();
+        let template: yaml_serde::Value = yaml_serde::from_str(stack::FORWARDER_TEMPLATE).unwrap();
         let mut declared: Vec<&str> = template["Parameters"]
             .as_mapping()
             .unwrap()

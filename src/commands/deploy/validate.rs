@@ -289,7 +289,7 @@ mod tests {
     /// bad address stops the deploy before anything is uploaded.
     #[test]
     fn ops_email_check_is_the_templates_pattern() {
-        let t: serde_json::Value = serde_yaml::from_str(crate::aws::stack::TEMPLATE).unwrap();
+        let t: serde_json::Value = yaml_serde::from_str(crate::aws::stack::TEMPLATE).unwrap();
         let p = &t["Parameters"]["OpsEmail"];
         let re = regex_lite::Regex::new(p["AllowedPattern"].as_str().unwrap()).unwrap();
         let max = p["MaxLength"].as_u64().unwrap() as usize;
