@@ -105,11 +105,13 @@ pub struct Metric {
     pub dimensions: BTreeMap<String, String>,
 }
 
+/// The icon of a state is its severity's icon (ALARM 🟠 high,
+/// INSUFFICIENT_DATA 🔵 low), so a digest's header and its lines agree; a
+/// recovery is ✅ like every other success.
 pub fn state_icon(state: &str) -> &'static str {
     match state {
-        "ALARM" => "🔴",
         "OK" => "✅",
-        "INSUFFICIENT_DATA" => "⚪",
+        "ALARM" | "INSUFFICIENT_DATA" => severity(state).icon(),
         _ => "❔",
     }
 }
@@ -346,7 +348,7 @@ mod tests {
         assert!(r.message.text.starts_with(
             "### 🔕 CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n\
              > 🔕 动作已被抑制，不通知值班 Actions suppressed, nobody is paged: Alarm ServiceMaintenanceAlarm is in ALARM state\n\n\
-             - **状态 State**: ✅ OK → 🔴 ALARM\n"
+             - **状态 State**: ✅ OK → 🟠 ALARM\n"
         ), "{}", r.message.text);
         // "None" is what an unsuppressed transition carries.
         let r = render(raw, None, &FormatOptions::default());
