@@ -119,12 +119,15 @@ fn cost_anomaly_sns_notification() {
 
 #[test]
 fn unknown_event_detail_is_an_indented_field_list() {
+    // The detail's own words set the title and severity (`result: failed`),
+    // those fields come first, the rest keep the event's order, times are
+    // in the zone and nothing is deeper than two levels.
     check(
         "generic_ebs_snapshot",
         AlertKind::Generic,
-        None,
-        "AWS EBS Multi-Volume Snapshots Completion Status",
-        "### 📣 EBS Multi-Volume Snapshots Completion Status\n\n- **来源 Source**: aws.ec2\n- **类型 Type**: EBS Multi-Volume Snapshots Completion Status\n- **账号 Account**: 123456789012\n- **区域 Region**: us-west-2\n- **时间 Time**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **资源 Resources**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n\n**详情 Detail**\n\n- **cause**: Source volume is in an error state\n- **endTime**: 2026-11-25T03:00:00Z\n- **event**: createSnapshot\n- **request-id**: (空 empty)\n- **result**: failed\n- **snapshot\\_id**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n- **source**: arn:aws:ec2::us-west-2:volume/vol-01234567\n- **startTime**: 2026-11-25T02:58:00Z\n- **tags**:\n    - **env**: prod\n    - **team**: data\n- **volumes**:\n    - **#1**:\n        - **id**: vol-01234567\n        - **size**: 100\n",
+        Some("failed"),
+        "🟠 EBS Multi-Volume Snapshots Completion Status failed: snapshot/snap-01234567",
+        "### 🟠 EBS Multi-Volume Snapshots Completion Status\n\n- **来源 Source**: aws.ec2\n- **账号 Account**: 123456789012\n- **区域 Region**: us-west-2\n- **时间 Time**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **资源 Resources**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n\n**详情 Detail**\n\n- **result**: failed\n- **cause**: Source volume is in an error state\n- **event**: createSnapshot\n- **request-id**: (空 empty)\n- **snapshot\\_id**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n- **source**: arn:aws:ec2::us-west-2:volume/vol-01234567\n- **startTime**: 2026-11-25 10:58:00 (Asia/Shanghai)\n- **endTime**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **tags**:\n    - **team**: data\n    - **env**: prod\n- **volumes**:\n    - **#1**: id: vol-01234567; size: 100\n",
     );
 }
 
@@ -211,7 +214,7 @@ fn non_event_json_is_an_indented_field_list() {
     assert_eq!(r.kind, AlertKind::Generic);
     assert_eq!(
         r.message.text,
-        "### 📣 AWS 通知 Notification\n\n- **a**: x\n- **b**: 1\n- **c**:\n    - **d**:\n        - true\n        - null\n"
+        "### 📣 AWS 通知 Notification\n\n- **b**: 1\n- **a**: x\n- **c**:\n    - **d**: true, null\n"
     );
 }
 
@@ -302,7 +305,7 @@ fn known_type_with_wrong_detail_falls_back_to_generic() {
     let payload = r#"{"id":"x","detail-type":"CloudWatch Alarm State Change","source":"aws.cloudwatch","account":"1","time":"2026-11-25T00:00:00Z","region":"us-east-1","detail":{"alarmName":5}}"#;
     let r = render(payload, None, &FormatOptions::default());
     assert_eq!(r.kind, AlertKind::Generic);
-    assert_eq!(r.message.title, "AWS CloudWatch Alarm State Change");
+    assert_eq!(r.message.title, "📣 CloudWatch Alarm State Change");
     assert!(
         r.message.text.contains("\n- **alarmName**: 5\n"),
         "{}",

@@ -20,7 +20,7 @@ pub mod security;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::markdown::{time, Doc};
+use crate::markdown::{time, Doc, Ordered};
 use crate::rendered::{FormatOptions, Rendered, TEST_EVENT_SOURCE};
 
 /// The EventBridge envelope every AWS event shares.
@@ -41,6 +41,10 @@ pub struct EventEnvelope {
     pub resources: Vec<String>,
     #[serde(default)]
     pub detail: Value,
+    /// `detail` in the payload's key order, for the generic message
+    /// (`Value` sorts keys); filled by `format::render`, `None` otherwise.
+    #[serde(skip)]
+    pub detail_in_order: Option<Ordered>,
 }
 
 impl EventEnvelope {
