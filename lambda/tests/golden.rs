@@ -177,4 +177,15 @@ goldens! {
     alarm_sns_metric_math;
     // aws/aws-health-tools automated-actions/AWS_RISK_CREDENTIALS_EXPOSED/README.md ("Testing the Example")
     health_risk_credentials_exposed;
+    // Generic messages (issue 17 §3): events no typed renderer handles.
+    // awsdocs/amazon-ecs-developer-guide doc_source/ecs_cwe_events.md ("Example Task state change event": RUNNING, with overrides)
+    generic_ecs_task_running;
+    // awsdocs/aws-batch-user-guide doc_source/batch_cwe_events.md ("Example Job State Change Event": container environment and secrets)
+    generic_batch_job_runnable;
+    // awsdocs/aws-codebuild-user-guide doc_source/sample-build-notifications.md (Build phase change notification; its build environment)
+    generic_codebuild_phase_change;
+    // awsdocs/aws-step-functions-developer-guide doc_source/cw-events.md ("Execution Failed")
+    generic_stepfunctions_failed;
+    // awsdocs/amazon-s3-userguide doc_source/ev-events.md ("Object deleted (using lifecycle expiration)")
+    generic_s3_object_deleted;
 }
