@@ -177,6 +177,16 @@ goldens! {
     alarm_sns_metric_math;
     // aws/aws-health-tools automated-actions/AWS_RISK_CREDENTIALS_EXPOSED/README.md ("Testing the Example")
     health_risk_credentials_exposed;
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+    // (awsdocs/amazon-cloudwatch-user-guide doc_source/cloudwatch-and-eventbridge.md, "State change for an anomaly detection alarm")
+    alarm_anomaly_detection;
+    // Same page, "Composite alarm with suppressor alarm" state change, as quoted verbatim in
+    // typelevel/feral lambda/shared/src/test/scala/feral/lambda/events/ScheduledEventSuite.scala
+    alarm_composite_suppressed;
+    // Same page, alarm configuration change events, "Update of a metric alarm" (same quote as above)
+    alarm_config_update;
+    // Same page, "Creation of a composite alarm with suppressor alarm" (same quote as above)
+    alarm_config_create_composite;
     // Generic messages (issue 17 §3): events no typed renderer handles.
     // awsdocs/amazon-ecs-developer-guide doc_source/ecs_cwe_events.md ("Example Task state change event": RUNNING, with overrides)
     generic_ecs_task_running;

@@ -185,7 +185,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
 
 /// `AWS/EC2 / CPUUtilization (InstanceId=i-1), Average / 300s`, or an
 /// expression with its label.
-fn metric_line(q: &MetricQuery) -> Option<(&'static str, String)> {
+pub(super) fn metric_line(q: &MetricQuery) -> Option<(&'static str, String)> {
     if let Some(ms) = &q.metric_stat {
         let dims: Vec<(&str, &str)> = ms
             .metric
@@ -299,24 +299,34 @@ pub fn message(v: &View<'_>, opts: &FormatOptions) -> Rendered {
     }
 }
 
-/// `reasonData` is JSON inside a string: `{"threshold":50.0,"recentDatapoints":[99.5],...}`.
+/// `reasonData` is JSON inside a string: `{"threshold":50.0,"recentDatapoints":[99.5],...}`;
+/// an anomaly detection alarm has the band instead (`recentLowerThresholds`,
+/// `recentUpperThresholds`), shown as `低 lower – 高 upper`.
 fn threshold(reason_data: Option<&str>) -> Option<String> {
     let v: Value = serde_json::from_str(reason_data?).ok()?;
-    let t = v.get("threshold")?.as_f64()?;
-    let recent = v
-        .get("recentDatapoints")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_f64)
-                .map(|x| format!("{x}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .filter(|s| !s.is_empty());
-    Some(match recent {
+    let numbers = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_f64)
+                    .map(|x| format!("{x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+    };
+    let t = match v.get("threshold").and_then(Value::as_f64) {
+        Some(t) => format!("{t}"),
+        None => format!(
+            "异常带 band {} – {}",
+            numbers("recentLowerThresholds")?,
+            numbers("recentUpperThresholds")?
+        ),
+    };
+    Some(match numbers("recentDatapoints") {
         Some(r) => format!("{t} (最近数据 recent: {r})"),
-        None => format!("{t}"),
+        None => t,
     })
 }
 

@@ -8,6 +8,7 @@
 
 pub mod abuse;
 pub mod alarm;
+mod alarm_config;
 mod alarm_sns;
 pub mod cost_anomaly;
 pub mod ec2;
@@ -71,6 +72,9 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         ("aws.health", "AWS Health Abuse Event") => abuse::render(env, opts),
         ("aws.ec2", "EC2 Instance State-change Notification") => ec2::render(env, opts),
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => alarm::render(env, opts),
+        ("aws.cloudwatch", "CloudWatch Alarm Configuration Change") => {
+            alarm_config::render(env, opts)
+        }
         ("aws.guardduty", "GuardDuty Finding") => guardduty::render(env, opts),
         _ => security::render(env, opts).or_else(|| operations::render(env, opts)),
     };
