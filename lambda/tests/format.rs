@@ -35,8 +35,8 @@ fn health_issue() {
         "health_issue",
         AlertKind::Health,
         Some("open"),
-        "🔴 AWS Health: EC2 AWS_EC2_OPERATIONAL_ISSUE (公共 public)",
-        "### 🔴 AWS Health: EC2 (公共 public)\n\n- **事件 Event**: AWS\\_EC2\\_OPERATIONAL\\_ISSUE\n- **类别 Category**: 服务问题 Service issue\n- **范围 Scope**: 公共 Public: 该区域所有客户 every customer in the region\n- **状态 Status**: 🔴 进行中 open\n- **账号 Account**: 123456789012\n- **区域 Region**: af-south-1\n- **时间 Time**: 2023-01-27 17:01:22 (Asia/Shanghai)\n- **开始 Start**: 2023-01-27 14:02:51 (Asia/Shanghai)\n\nCurrent severity level: Degraded\n\n\\[Increased Error Rates\\] We are investigating increased error rates for the EC2 RunInstances API in the AF-SOUTH-1 Region.\n\n[在 AWS Health 控制台查看 Open in AWS Health](https://health.console.aws.amazon.com/health/home#/account/event-log?eventID=arn%3Aaws%3Ahealth%3Aaf-south-1%3A%3Aevent%2FEC2%2FAWS_EC2_OPERATIONAL_ISSUE%2FAWS_EC2_OPERATIONAL_ISSUE_7f35c8ae-af1f-54e6-a526-d0179ed6d68f&eventTab=details)\n",
+        "🟡 AWS Health: EC2 AWS_EC2_OPERATIONAL_ISSUE (公共 public)",
+        "### 🟡 AWS Health: EC2 (公共 public)\n\n- **事件 Event**: AWS\\_EC2\\_OPERATIONAL\\_ISSUE\n- **类别 Category**: 服务问题 Service issue\n- **范围 Scope**: 公共 Public: 该区域所有客户 every customer in the region\n- **状态 Status**: 🔴 进行中 open\n- **账号 Account**: 123456789012\n- **区域 Region**: af-south-1\n- **时间 Time**: 2023-01-27 17:01:22 (Asia/Shanghai)\n- **开始 Start**: 2023-01-27 14:02:51 (Asia/Shanghai)\n\nCurrent severity level: Degraded\n\n\\[Increased Error Rates\\] We are investigating increased error rates for the EC2 RunInstances API in the AF-SOUTH-1 Region.\n\n[在 AWS Health 控制台查看 Open in AWS Health](https://health.console.aws.amazon.com/health/home#/account/event-log?eventID=arn%3Aaws%3Ahealth%3Aaf-south-1%3A%3Aevent%2FEC2%2FAWS_EC2_OPERATIONAL_ISSUE%2FAWS_EC2_OPERATIONAL_ISSUE_7f35c8ae-af1f-54e6-a526-d0179ed6d68f&eventTab=details)\n",
     );
 }
 

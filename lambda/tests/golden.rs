@@ -187,6 +187,13 @@ goldens! {
     alarm_config_update;
     // Same page, "Creation of a composite alarm with suppressor alarm" (same quote as above)
     alarm_config_create_composite;
+    // https://docs.aws.amazon.com/health/latest/ug/aws-health-events-eventbridge-schema.html
+    // ("Public Health Event - Amazon EC2 operational issue")
+    health_public_issue;
+    // Same page, "Account-specific AWS Health Event - Elastic Load Balancing API Issue"
+    health_account_issue;
+    // Same page, "Account-specific AWS Health Event - Amazon EC2 Instance Retirement"
+    health_instance_retirement;
     // Generic messages (issue 17 §3): events no typed renderer handles.
     // awsdocs/amazon-ecs-developer-guide doc_source/ecs_cwe_events.md ("Example Task state change event": RUNNING, with overrides)
     generic_ecs_task_running;
