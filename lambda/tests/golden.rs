@@ -194,6 +194,13 @@ goldens! {
     health_account_issue;
     // Same page, "Account-specific AWS Health Event - Amazon EC2 Instance Retirement"
     health_instance_retirement;
+    // https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html ("Scan Job State Change", State: COMPLETED:
+    // a GuardDuty malware scan of an EC2 recovery point that found threats)
+    backup_malware_scan_threats;
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html
+    // ("Value matching": the Macie finding AWS shows "truncated"; cut after `count`, its `...` removed, the
+    // object closed, the description's line break joined)
+    macie_finding_policy;
     // Generic messages (issue 17 §3): events no typed renderer handles.
     // awsdocs/amazon-ecs-developer-guide doc_source/ecs_cwe_events.md ("Example Task state change event": RUNNING, with overrides)
     generic_ecs_task_running;
