@@ -24,9 +24,13 @@ pub const MAX_LEVELS: usize = 2;
 const MAX_VALUE_BYTES: usize = 1_000;
 /// A summarised container is cut here.
 const MAX_SUMMARY_BYTES: usize = 400;
+/// Lines a list may take, so a generic message (ten lines of heading and
+/// envelope fields around it) stays within 40 lines on a phone.
+pub const MAX_LIST_LINES: usize = 28;
 
-/// The list for `value`, at most about `max_bytes` long: lines past the
-/// budget are left out and a last line says so.
+/// The list for `value`, at most about `max_bytes` long and
+/// [`MAX_LIST_LINES`] lines: lines past either budget are left out and a
+/// last line says so.
 pub fn field_list(value: &Ordered, max_bytes: usize, tz: Tz) -> String {
     let mut lines = Vec::new();
     let list = List { tz };
@@ -38,7 +42,8 @@ pub fn field_list(value: &Ordered, max_bytes: usize, tz: Tz) -> String {
     }
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
-        if out.len() + line.len() + 1 > max_bytes {
+        let last_room = i + 1 == MAX_LIST_LINES && lines.len() > MAX_LIST_LINES;
+        if last_room || out.len() + line.len() + 1 > max_bytes {
             let more = lines.len() - i;
             out.push_str(&format!(
                 "- … 另有 {more} 行 and {more} more lines (truncated)\n"
@@ -315,6 +320,19 @@ mod tests {
              - **startDate**: 2019-02-27 07:54:31 (Asia/Shanghai)\n\
              - **count**: 1551225271984\n- **id**: 2026-11-25\n"
         );
+    }
+
+    #[test]
+    fn a_list_keeps_to_its_line_budget() {
+        let v = serde_json::to_string(&(0..40).collect::<Vec<_>>()).unwrap();
+        let out = list(&v, 10_000);
+        assert_eq!(out.lines().count(), MAX_LIST_LINES);
+        assert!(
+            out.ends_with("- 26\n- … 另有 13 行 and 13 more lines (truncated)\n"),
+            "{out}"
+        );
+        let v = serde_json::to_string(&(0..28).collect::<Vec<_>>()).unwrap();
+        assert!(list(&v, 10_000).ends_with("- 27\n"));
     }
 
     #[test]
