@@ -186,6 +186,9 @@ impl List {
         match v {
             Value::String(s) if s.trim().is_empty() => "(空 empty)".into(),
             Value::String(s) if looks_like_time(s) => time::show(s, self.tz),
+            Value::String(s) if codebuild_time(s).is_some() => codebuild_time(s)
+                .map(|t| time::show(&t, self.tz))
+                .unwrap_or_default(),
             Value::String(s) => clip(&one_line(s), MAX_VALUE_BYTES),
             Value::Number(n) if key.is_some_and(named_like_time) => n
                 .as_i64()
@@ -230,6 +233,17 @@ fn looks_like_time(s: &str) -> bool {
         && b[4] == b'-'
         && b.get(10) == Some(&b'T')
         && time::parse(s).is_some()
+}
+
+/// CodeBuild's `Sep 1, 2017 4:12:29 PM` (UTC: its sample's event `time`
+/// 16:14:21Z is the `4:14:21 PM` of the phase that ended then), as RFC 3339.
+fn codebuild_time(s: &str) -> Option<String> {
+    if !(s.ends_with(" AM") || s.ends_with(" PM")) || s.len() > 30 {
+        return None;
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%b %d, %Y %I:%M:%S %p")
+        .ok()
+        .map(|t| t.and_utc().to_rfc3339())
 }
 
 /// `startDate`, `stopTime`, `createdAt`, `timestamp`: keys whose number is
@@ -308,7 +322,8 @@ mod tests {
     fn times_are_shown_in_the_zone() {
         let out = field_list(
             &Ordered::parse(
-                r#"{"startTime": "2026-11-25T02:58:00Z", "startDate": 1551225271984, "count": 1551225271984, "id": "2026-11-25"}"#,
+                r#"{"startTime": "2026-11-25T02:58:00Z", "startDate": 1551225271984, "count": 1551225271984, "id": "2026-11-25",
+                    "build-start-time": "Sep 1, 2017 4:12:29 PM"}"#,
             )
             .unwrap(),
             10_000,
@@ -318,7 +333,8 @@ mod tests {
             out,
             "- **startTime**: 2026-11-25 10:58:00 (Asia/Shanghai)\n\
              - **startDate**: 2019-02-27 07:54:31 (Asia/Shanghai)\n\
-             - **count**: 1551225271984\n- **id**: 2026-11-25\n"
+             - **count**: 1551225271984\n- **id**: 2026-11-25\n\
+             - **build-start-time**: 2017-09-02 00:12:29 (Asia/Shanghai)\n"
         );
     }
 
