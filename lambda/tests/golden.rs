@@ -189,6 +189,14 @@ goldens! {
     alarm_sns_metric_math;
     // aws/aws-health-tools automated-actions/AWS_RISK_CREDENTIALS_EXPOSED/README.md ("Testing the Example")
     health_risk_credentials_exposed;
+    // AWS publishes no SNS sample of these two: the Message of notifications AWS sent (signed), quoted verbatim in
+    // public test code. An anomaly detection alarm (ThresholdMetricId, ANOMALY_DETECTION_BAND), 2021-06-27:
+    // cloudforet-io/plugin-aws-sns-mon-webhook test/api/test_different_events_api.py
+    alarm_sns_anomaly_band;
+    // An alarm on a CloudWatch Logs metric filter's metric (namespace LogMetrics, the console's default for
+    // metric filters; no dimensions, SUM), 2019-02-12, in the old format without AlarmArn:
+    // terraform-aws-modules/terraform-aws-notify-slack functions/notify_slack_test.py (an early version)
+    alarm_sns_log_metric;
     // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
     // (awsdocs/amazon-cloudwatch-user-guide doc_source/cloudwatch-and-eventbridge.md, "State change for an anomaly detection alarm")
     alarm_anomaly_detection;
@@ -206,6 +214,10 @@ goldens! {
     health_account_issue;
     // Same page, "Account-specific AWS Health Event - Amazon EC2 Instance Retirement"
     health_instance_retirement;
+    // https://docs.aws.amazon.com/guardduty/latest/ug/monitor-with-eventbridge-s3-malware-protection.html (S3 object
+    // scan result example), as quoted in terraform-aws-modules/terraform-aws-notify-slack
+    // functions/messages/guardduty_malware_protection_object_scan_result.json (its SNS Message, pretty-printed)
+    guardduty_malware_s3_threats;
     // https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html ("Scan Job State Change", State: COMPLETED:
     // a GuardDuty malware scan of an EC2 recovery point that found threats)
     backup_malware_scan_threats;
