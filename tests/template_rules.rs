@@ -416,6 +416,14 @@ fn security_rules_pass_new_serious_findings_and_drop_the_rest() {
         !matches(&guardduty, &fixture("guardduty_minimal")),
         "severity 2"
     );
+    let malware = fixture("guardduty_malware_s3_threats");
+    assert!(matches(&guardduty, &malware), "an S3 object with malware");
+    let clean = with(
+        malware,
+        "/detail/scanResultDetails/scanResultStatus",
+        json!("NO_THREATS_FOUND"),
+    );
+    assert!(!matches(&guardduty, &clean), "a clean object stays quiet");
 
     let analyzer = rule("AccessAnalyzerRule");
     assert!(matches(&analyzer, &fixture("access_analyzer_finding")));
