@@ -134,8 +134,10 @@ fn word_severity(word: &str) -> Severity {
     }
 }
 
-/// A 0–10 score (GuardDuty's scale, which several services share).
+/// A 0–10 score (GuardDuty's scale, which several services share); a score
+/// above 10 is read on a 0–100 scale (Security Hub's `Normalized`).
 fn score_severity(score: f64) -> Severity {
+    let score = if score > 10.0 { score / 10.0 } else { score };
     match score {
         s if s >= 9.0 => Severity::Critical,
         s if s >= 7.0 => Severity::High,
@@ -259,6 +261,8 @@ mod tests {
         );
         let v = d(r#"{"severity": 5.5}"#);
         assert_eq!(v.severity, Severity::Medium);
+        let v = d(r#"{"severity": 90}"#);
+        assert_eq!(v.severity, Severity::Critical);
         let v = d(r#"{"build-status": "SUCCEEDED"}"#);
         assert_eq!((v.icon(), v.severity), ("✅", Severity::Info));
         let v = d(r#"{"state": {"value": "ALARM"}}"#);
