@@ -95,7 +95,7 @@ impl Rule {
             Rule::ConfigCompliance => "AWS Config: resources turning NON_COMPLIANT",
             Rule::EcrScan => "ECR image scans with HIGH/CRITICAL findings",
             Rule::TrustedAdvisor => "Trusted Advisor checks turning red (ERROR)",
-            Rule::BackupFailure => "AWS Backup: failed, aborted or expired backup and copy jobs",
+            Rule::BackupFailure => "AWS Backup: failed or aborted jobs, malware found in a backup",
             Rule::PipelineFailure => {
                 "Failed CodePipeline executions, CodeBuild builds, CodeDeploy deployments"
             }

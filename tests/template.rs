@@ -620,6 +620,7 @@ fn topic_policy_has_exactly_these_publishers() {
             "CloudWatchAlarmsOfThisAccount",
             "CostAnomalyDetectionOfThisAccount",
             "BudgetsOfThisAccount",
+            "BackupOfThisAccount",
             "ServicesForResourcesOfThisAccount"
         ])
         .as_array()
@@ -691,6 +692,19 @@ fn topic_policy_budgets_of_this_account() {
             "ArnLike": {"aws:SourceArn": {"Fn::Sub":
                 "arn:${AWS::Partition}:budgets::${AWS::AccountId}:*"}}
         }})
+    );
+}
+
+/// AWS Backup's documented topic statement ("Specifying Amazon SNS topic
+/// access policy", backup-notifications.html), scoped to this account.
+#[test]
+fn topic_policy_backup_of_this_account() {
+    assert_eq!(
+        topic_statement("BackupOfThisAccount"),
+        json!({"Sid": "BackupOfThisAccount", "Effect": "Allow",
+               "Principal": {"Service": "backup.amazonaws.com"}, "Action": "sns:Publish",
+               "Resource": {"Ref": "Topic"},
+               "Condition": {"StringEquals": {"aws:SourceAccount": account()}}})
     );
 }
 

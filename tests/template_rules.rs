@@ -109,8 +109,12 @@ fn opt_in() -> Vec<(&'static str, &'static str, Value)> {
             "EnableBackupFailureRule",
             json!({
                 "source": ["aws.backup"],
-                "detail-type": ["Backup Job State Change", "Copy Job State Change"],
-                "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]}
+                "$or": [
+                    {"detail-type": ["Backup Job State Change", "Copy Job State Change"],
+                     "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]}},
+                    {"detail-type": ["Scan Job State Change"],
+                     "detail": {"scanResult": {"scanResultStatus": ["THREATS_FOUND"]}}}
+                ]
             }),
         ),
         (
@@ -416,6 +420,14 @@ fn security_rules_pass_new_serious_findings_and_drop_the_rest() {
         !matches(&guardduty, &fixture("guardduty_minimal")),
         "severity 2"
     );
+    let malware = fixture("guardduty_malware_s3_threats");
+    assert!(matches(&guardduty, &malware), "an S3 object with malware");
+    let clean = with(
+        malware,
+        "/detail/scanResultDetails/scanResultStatus",
+        json!("NO_THREATS_FOUND"),
+    );
+    assert!(!matches(&guardduty, &clean), "a clean object stays quiet");
 
     let analyzer = rule("AccessAnalyzerRule");
     assert!(matches(&analyzer, &fixture("access_analyzer_finding")));
@@ -616,6 +628,17 @@ fn operations_rules_pass_failures_and_drop_successes() {
         json!("Copy Job State Change"),
     );
     assert!(matches(&backup, &copy));
+    let malware = fixture("backup_malware_scan_threats");
+    assert!(
+        matches(&backup, &malware),
+        "malware found in a recovery point"
+    );
+    let clean = with(
+        malware,
+        "/detail/scanResult/scanResultStatus",
+        json!("NO_THREATS_FOUND"),
+    );
+    assert!(!matches(&backup, &clean), "a clean scan stays quiet");
 
     let acm = rule("AcmExpiryRule");
     assert!(

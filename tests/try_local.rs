@@ -14,7 +14,7 @@ async fn the_try_out_delivers_an_alert_and_cleans_up() {
     let tried = result.unwrap_or_else(|e| panic!("{e:#}\n{shown}"));
     assert_eq!(tried.delivered.len(), 1, "{shown}");
     let title = tried.delivered[0]["markdown"]["title"].as_str().unwrap();
-    assert!(title.starts_with("🔴 ALARM: "), "{title}");
+    assert!(title.starts_with("🟠 ALARM: "), "{title}");
     for step in [
         "==> Starting the local AWS",
         "==> dingtalk-notifier deploy --yes",

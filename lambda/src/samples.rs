@@ -21,10 +21,14 @@ pub enum SampleKind {
     Inspector,
     RootSignIn,
     EcrScan,
+    Macie,
+    Malware,
+    AlarmConfig,
+    StepFunctions,
 }
 
 impl SampleKind {
-    pub const ALL: [SampleKind; 15] = [
+    pub const ALL: [SampleKind; 19] = [
         SampleKind::Health,
         SampleKind::Ec2,
         SampleKind::Alarm,
@@ -40,6 +44,10 @@ impl SampleKind {
         SampleKind::Inspector,
         SampleKind::RootSignIn,
         SampleKind::EcrScan,
+        SampleKind::Macie,
+        SampleKind::Malware,
+        SampleKind::AlarmConfig,
+        SampleKind::StepFunctions,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -59,6 +67,10 @@ impl SampleKind {
             SampleKind::Inspector => "inspector",
             SampleKind::RootSignIn => "root-sign-in",
             SampleKind::EcrScan => "ecr-scan",
+            SampleKind::Macie => "macie",
+            SampleKind::Malware => "malware",
+            SampleKind::AlarmConfig => "alarm-config",
+            SampleKind::StepFunctions => "step-functions",
         }
     }
 }
@@ -72,7 +84,8 @@ impl fmt::Display for SampleKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, \
-     ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan"
+     ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan, \
+     macie, malware, alarm-config, step-functions"
 )]
 pub struct UnknownSample(String);
 
@@ -109,6 +122,14 @@ pub fn sample_event(kind: SampleKind) -> &'static str {
             include_str!("../tests/fixtures/cloudtrail_console_signin_root.json")
         }
         SampleKind::EcrScan => include_str!("../tests/fixtures/ecr_image_scan.json"),
+        SampleKind::Macie => include_str!("../tests/fixtures/macie_finding_policy.json"),
+        SampleKind::Malware => include_str!("../tests/fixtures/backup_malware_scan_threats.json"),
+        SampleKind::AlarmConfig => include_str!("../tests/fixtures/alarm_config_update.json"),
+        // No typed message: shows the generic one (state first, severity
+        // from the event's own FAILED).
+        SampleKind::StepFunctions => {
+            include_str!("../tests/fixtures/generic_stepfunctions_failed.json")
+        }
     }
 }
 
@@ -141,6 +162,10 @@ mod tests {
                 AlertKind::Typed("inspector_finding"),
                 AlertKind::Typed("console_sign_in"),
                 AlertKind::Typed("ecr_image_scan"),
+                AlertKind::Typed("macie_finding"),
+                AlertKind::Typed("backup_malware_scan"),
+                AlertKind::Typed("alarm_configuration_change"),
+                AlertKind::Generic,
             ]
         );
     }
@@ -153,7 +178,8 @@ mod tests {
         assert_eq!(
             "rds".parse::<SampleKind>().unwrap_err().to_string(),
             "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, \
-             ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan"
+             ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan, \
+             macie, malware, alarm-config, step-functions"
         );
     }
 }

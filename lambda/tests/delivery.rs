@@ -399,7 +399,7 @@ async fn a_huge_alert_is_cut_to_the_whole_body_limit() {
     let body = &w.robot.accepted()[0];
     let sent = body["markdown"]["text"].as_str().unwrap_or_default();
     assert!(
-        sent.starts_with(&format!("### 【{KEYWORD}】 🔴")),
+        sent.starts_with(&format!("### 【{KEYWORD}】 🟠")),
         "{sent:.80}"
     );
     assert!(

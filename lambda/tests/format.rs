@@ -35,8 +35,8 @@ fn health_issue() {
         "health_issue",
         AlertKind::Health,
         Some("open"),
-        "🔴 AWS Health: EC2 AWS_EC2_OPERATIONAL_ISSUE (公共 public)",
-        "### 🔴 AWS Health: EC2 (公共 public)\n\n- **事件 Event**: AWS\\_EC2\\_OPERATIONAL\\_ISSUE\n- **类别 Category**: 服务问题 Service issue\n- **范围 Scope**: 公共 Public: 该区域所有客户 every customer in the region\n- **状态 Status**: 🔴 进行中 open\n- **账号 Account**: 123456789012\n- **区域 Region**: af-south-1\n- **时间 Time**: 2023-01-27 17:01:22 (Asia/Shanghai)\n- **开始 Start**: 2023-01-27 14:02:51 (Asia/Shanghai)\n\nCurrent severity level: Degraded\n\n\\[Increased Error Rates\\] We are investigating increased error rates for the EC2 RunInstances API in the AF-SOUTH-1 Region.\n\n[在 AWS Health 控制台查看 Open in AWS Health](https://health.console.aws.amazon.com/health/home#/account/event-log?eventID=arn%3Aaws%3Ahealth%3Aaf-south-1%3A%3Aevent%2FEC2%2FAWS_EC2_OPERATIONAL_ISSUE%2FAWS_EC2_OPERATIONAL_ISSUE_7f35c8ae-af1f-54e6-a526-d0179ed6d68f&eventTab=details)\n",
+        "🟡 AWS Health: EC2 AWS_EC2_OPERATIONAL_ISSUE (公共 public)",
+        "### 🟡 AWS Health: EC2 (公共 public)\n\n- **事件 Event**: AWS\\_EC2\\_OPERATIONAL\\_ISSUE\n- **类别 Category**: 服务问题 Service issue\n- **范围 Scope**: 公共 Public: 该区域所有客户 every customer in the region\n- **状态 Status**: 🔴 进行中 open\n- **账号 Account**: 123456789012\n- **区域 Region**: af-south-1\n- **时间 Time**: 2023-01-27 17:01:22 (Asia/Shanghai)\n- **开始 Start**: 2023-01-27 14:02:51 (Asia/Shanghai)\n\nCurrent severity level: Degraded\n\n\\[Increased Error Rates\\] We are investigating increased error rates for the EC2 RunInstances API in the AF-SOUTH-1 Region.\n\n[在 AWS Health 控制台查看 Open in AWS Health](https://health.console.aws.amazon.com/health/home#/account/event-log?eventID=arn%3Aaws%3Ahealth%3Aaf-south-1%3A%3Aevent%2FEC2%2FAWS_EC2_OPERATIONAL_ISSUE%2FAWS_EC2_OPERATIONAL_ISSUE_7f35c8ae-af1f-54e6-a526-d0179ed6d68f&eventTab=details)\n",
     );
 }
 
@@ -68,8 +68,8 @@ fn alarm_metric_alarm() {
         "alarm_metric_alarm",
         AlertKind::AlarmStateChange,
         Some("ALARM"),
-        "🔴 ALARM: ServerCpuTooHigh",
-        "### 🔴 CloudWatch 告警 Alarm: ServerCpuTooHigh\n\n- **状态 State**: ✅ OK → 🔴 ALARM\n- **告警 Alarm**: ServerCpuTooHigh\n- **说明 Description**: Goes into alarm when server CPU utilization is too high!\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **指标 Metric**: AWS/EC2 / CPUUtilization (InstanceId=i-12345678901234567), Average / 300s\n- **阈值 Threshold**: 50 (最近数据 recent: 99.50160229693434)\n- **原因 Reason**: Threshold Crossed: 1 out of the last 1 datapoints \\[99.50160229693434 (02/10/19 16:59:00)\\] was greater than the threshold (50.0) (minimum 1 datapoint for OK -> ALARM transition).\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServerCpuTooHigh)\n",
+        "🟠 ALARM: ServerCpuTooHigh",
+        "### 🟠 CloudWatch 告警 Alarm: ServerCpuTooHigh\n\n- **状态 State**: ✅ OK → 🟠 ALARM\n- **告警 Alarm**: ServerCpuTooHigh\n- **说明 Description**: Goes into alarm when server CPU utilization is too high!\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **指标 Metric**: AWS/EC2 / CPUUtilization (InstanceId=i-12345678901234567), Average / 300s\n- **阈值 Threshold**: 50 (最近数据 recent: 99.50160229693434)\n- **原因 Reason**: Threshold Crossed: 1 out of the last 1 datapoints \\[99.50160229693434 (02/10/19 16:59:00)\\] was greater than the threshold (50.0) (minimum 1 datapoint for OK -> ALARM transition).\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServerCpuTooHigh)\n",
     );
 }
 
@@ -80,7 +80,7 @@ fn alarm_composite() {
         AlertKind::AlarmStateChange,
         Some("OK"),
         "✅ OK: ServiceAggregatedAlarm",
-        "### ✅ CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n- **状态 State**: 🔴 ALARM → ✅ OK\n- **告警 Alarm**: ServiceAggregatedAlarm\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **组合规则 Composite rule**: ALARM(CPUUtilizationTooHigh) OR ALARM(DiskReadOpsTooHigh)\n- **抑制告警 Suppressor**: ServiceMaintenanceAlarm\n- **原因 Reason**: arn:aws:cloudwatch:us-east-1:123456789012:alarm:CPUUtilizationTooHigh transitioned to OK at Wednesday 25 November, 2026 05:00:00 UTC\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServiceAggregatedAlarm)\n",
+        "### ✅ CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n- **状态 State**: 🟠 ALARM → ✅ OK\n- **告警 Alarm**: ServiceAggregatedAlarm\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 13:00:00 (Asia/Shanghai)\n- **组合规则 Composite rule**: ALARM(CPUUtilizationTooHigh) OR ALARM(DiskReadOpsTooHigh)\n- **抑制告警 Suppressor**: ServiceMaintenanceAlarm\n- **原因 Reason**: arn:aws:cloudwatch:us-east-1:123456789012:alarm:CPUUtilizationTooHigh transitioned to OK at Wednesday 25 November, 2026 05:00:00 UTC\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServiceAggregatedAlarm)\n",
     );
 }
 
@@ -119,12 +119,15 @@ fn cost_anomaly_sns_notification() {
 
 #[test]
 fn unknown_event_detail_is_an_indented_field_list() {
+    // The detail's own words set the title and severity (`result: failed`),
+    // those fields come first, the rest keep the event's order, times are
+    // in the zone and nothing is deeper than two levels.
     check(
         "generic_ebs_snapshot",
         AlertKind::Generic,
-        None,
-        "AWS EBS Multi-Volume Snapshots Completion Status",
-        "### 📣 EBS Multi-Volume Snapshots Completion Status\n\n- **来源 Source**: aws.ec2\n- **类型 Type**: EBS Multi-Volume Snapshots Completion Status\n- **账号 Account**: 123456789012\n- **区域 Region**: us-west-2\n- **时间 Time**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **资源 Resources**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n\n**详情 Detail**\n\n- **cause**: Source volume is in an error state\n- **endTime**: 2026-11-25T03:00:00Z\n- **event**: createSnapshot\n- **request-id**: (空 empty)\n- **result**: failed\n- **snapshot\\_id**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n- **source**: arn:aws:ec2::us-west-2:volume/vol-01234567\n- **startTime**: 2026-11-25T02:58:00Z\n- **tags**:\n    - **env**: prod\n    - **team**: data\n- **volumes**:\n    - **#1**:\n        - **id**: vol-01234567\n        - **size**: 100\n",
+        Some("failed"),
+        "🟠 EBS Multi-Volume Snapshots Completion Status failed: snapshot/snap-01234567",
+        "### 🟠 EBS Multi-Volume Snapshots Completion Status\n\n- **来源 Source**: aws.ec2\n- **账号 Account**: 123456789012\n- **区域 Region**: us-west-2\n- **时间 Time**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **资源 Resources**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n\n**详情 Detail**\n\n- **result**: failed\n- **cause**: Source volume is in an error state\n- **event**: createSnapshot\n- **request-id**: (空 empty)\n- **snapshot\\_id**: arn:aws:ec2::us-west-2:snapshot/snap-01234567\n- **source**: arn:aws:ec2::us-west-2:volume/vol-01234567\n- **startTime**: 2026-11-25 10:58:00 (Asia/Shanghai)\n- **endTime**: 2026-11-25 11:00:00 (Asia/Shanghai)\n- **tags**:\n    - **team**: data\n    - **env**: prod\n- **volumes**:\n    - **#1**: id: vol-01234567; size: 100\n",
     );
 }
 
@@ -211,7 +214,7 @@ fn non_event_json_is_an_indented_field_list() {
     assert_eq!(r.kind, AlertKind::Generic);
     assert_eq!(
         r.message.text,
-        "### 📣 AWS 通知 Notification\n\n- **a**: x\n- **b**: 1\n- **c**:\n    - **d**:\n        - true\n        - null\n"
+        "### 📣 AWS 通知 Notification\n\n- **b**: 1\n- **a**: x\n- **c**:\n    - **d**: true, null\n"
     );
 }
 
@@ -302,7 +305,7 @@ fn known_type_with_wrong_detail_falls_back_to_generic() {
     let payload = r#"{"id":"x","detail-type":"CloudWatch Alarm State Change","source":"aws.cloudwatch","account":"1","time":"2026-11-25T00:00:00Z","region":"us-east-1","detail":{"alarmName":5}}"#;
     let r = render(payload, None, &FormatOptions::default());
     assert_eq!(r.kind, AlertKind::Generic);
-    assert_eq!(r.message.title, "AWS CloudWatch Alarm State Change");
+    assert_eq!(r.message.title, "📣 CloudWatch Alarm State Change");
     assert!(
         r.message.text.contains("\n- **alarmName**: 5\n"),
         "{}",

@@ -21,6 +21,18 @@ fn read(path: &str) -> String {
 /// What a golden file holds for one rendered payload.
 fn shown(payload: &str, subject: Option<&str>) -> (String, String) {
     let r = render(payload, subject, &FormatOptions::default());
+    // One mapping (issue 17 §5): a title that starts with a severity icon
+    // starts with its own severity's, so a digest's counts and lines agree.
+    let icons = ["ℹ️", "🔵", "🟡", "🟠", "🔴"];
+    if let Some(icon) = icons.iter().find(|i| r.message.title.starts_with(**i)) {
+        assert_eq!(
+            *icon,
+            r.severity.icon(),
+            "{}: {:?}",
+            r.message.title,
+            r.severity
+        );
+    }
     let head = format!(
         "title: {}\nkind: {}\nseverity: {}\nstate: {}\n---\n",
         r.message.title,
@@ -177,4 +189,51 @@ goldens! {
     alarm_sns_metric_math;
     // aws/aws-health-tools automated-actions/AWS_RISK_CREDENTIALS_EXPOSED/README.md ("Testing the Example")
     health_risk_credentials_exposed;
+    // AWS publishes no SNS sample of these two: the Message of notifications AWS sent (signed), quoted verbatim in
+    // public test code. An anomaly detection alarm (ThresholdMetricId, ANOMALY_DETECTION_BAND), 2021-06-27:
+    // cloudforet-io/plugin-aws-sns-mon-webhook test/api/test_different_events_api.py
+    alarm_sns_anomaly_band;
+    // An alarm on a CloudWatch Logs metric filter's metric (namespace LogMetrics, the console's default for
+    // metric filters; no dimensions, SUM), 2019-02-12, in the old format without AlarmArn:
+    // terraform-aws-modules/terraform-aws-notify-slack functions/notify_slack_test.py (an early version)
+    alarm_sns_log_metric;
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+    // (awsdocs/amazon-cloudwatch-user-guide doc_source/cloudwatch-and-eventbridge.md, "State change for an anomaly detection alarm")
+    alarm_anomaly_detection;
+    // Same page, "Composite alarm with suppressor alarm" state change, as quoted verbatim in
+    // typelevel/feral lambda/shared/src/test/scala/feral/lambda/events/ScheduledEventSuite.scala
+    alarm_composite_suppressed;
+    // Same page, alarm configuration change events, "Update of a metric alarm" (same quote as above)
+    alarm_config_update;
+    // Same page, "Creation of a composite alarm with suppressor alarm" (same quote as above)
+    alarm_config_create_composite;
+    // https://docs.aws.amazon.com/health/latest/ug/aws-health-events-eventbridge-schema.html
+    // ("Public Health Event - Amazon EC2 operational issue")
+    health_public_issue;
+    // Same page, "Account-specific AWS Health Event - Elastic Load Balancing API Issue"
+    health_account_issue;
+    // Same page, "Account-specific AWS Health Event - Amazon EC2 Instance Retirement"
+    health_instance_retirement;
+    // https://docs.aws.amazon.com/guardduty/latest/ug/monitor-with-eventbridge-s3-malware-protection.html (S3 object
+    // scan result example), as quoted in terraform-aws-modules/terraform-aws-notify-slack
+    // functions/messages/guardduty_malware_protection_object_scan_result.json (its SNS Message, pretty-printed)
+    guardduty_malware_s3_threats;
+    // https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html ("Scan Job State Change", State: COMPLETED:
+    // a GuardDuty malware scan of an EC2 recovery point that found threats)
+    backup_malware_scan_threats;
+    // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html
+    // ("Value matching": the Macie finding AWS shows "truncated"; cut after `count`, its `...` removed, the
+    // object closed, the description's line break joined)
+    macie_finding_policy;
+    // Generic messages (issue 17 §3): events no typed renderer handles.
+    // awsdocs/amazon-ecs-developer-guide doc_source/ecs_cwe_events.md ("Example Task state change event": RUNNING, with overrides)
+    generic_ecs_task_running;
+    // awsdocs/aws-batch-user-guide doc_source/batch_cwe_events.md ("Example Job State Change Event": container environment and secrets)
+    generic_batch_job_runnable;
+    // awsdocs/aws-codebuild-user-guide doc_source/sample-build-notifications.md (Build phase change notification; its build environment)
+    generic_codebuild_phase_change;
+    // awsdocs/aws-step-functions-developer-guide doc_source/cw-events.md ("Execution Failed")
+    generic_stepfunctions_failed;
+    // awsdocs/amazon-s3-userguide doc_source/ev-events.md ("Object deleted (using lifecycle expiration)")
+    generic_s3_object_deleted;
 }

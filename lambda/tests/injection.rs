@@ -68,8 +68,8 @@ async fn a_forged_alarm_reaches_the_robot_as_text() {
     );
     let bodies: Vec<Value> = robot.accepted();
     assert_eq!(bodies.len(), 1);
-    let text = "### 🔴 CloudWatch 告警 Alarm: cpu \\[点此处理 Fix now\\](https：//evil.example/login) !\\[logo\\](https：//evil.example/p.png)\n\n\
-- **状态 State**: ✅ OK → 🔴 ALARM\n\
+    let text = "### 🟠 CloudWatch 告警 Alarm: cpu \\[点此处理 Fix now\\](https：//evil.example/login) !\\[logo\\](https：//evil.example/p.png)\n\n\
+- **状态 State**: ✅ OK → 🟠 ALARM\n\
 - **告警 Alarm**: cpu \\[点此处理 Fix now\\](https：//evil.example/login) !\\[logo\\](https：//evil.example/p.png)\n\
 - **账号 Account**: 123456789012\n\
 - **区域 Region**: us-east-1\n\
@@ -84,7 +84,7 @@ async fn a_forged_alarm_reaches_the_robot_as_text() {
             "msgtype": "markdown",
             // The title is plain text in the chat list, never rendered.
             "markdown": {
-                "title": "🔴 ALARM: cpu [点此处理 Fix now](https://evil.example/login) ![logo](https://evil.example/p.png)",
+                "title": "🟠 ALARM: cpu [点此处理 Fix now](https://evil.example/login) ![logo](https://evil.example/p.png)",
                 "text": text
             },
             // Only our configured mobile is mentioned; the forged one is text.

@@ -58,8 +58,8 @@ fn expected() -> Vec<Value> {
         // The text has the keyword already ("CloudWatch 告警"), the title
         // does not: only the title gets it.
         markdown(
-            "【告警】 🔴 ALARM: ServerCpuTooHigh",
-            "### 🔴 CloudWatch 告警 Alarm: ServerCpuTooHigh\n\n- **状态 State**: ✅ OK → 🔴 ALARM\n- **告警 Alarm**: ServerCpuTooHigh\n- **说明 Description**: Goes into alarm when server CPU utilization is too high!\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **指标 Metric**: AWS/EC2 / CPUUtilization (InstanceId=i-12345678901234567), Average / 300s\n- **阈值 Threshold**: 50 (最近数据 recent: 99.50160229693434)\n- **原因 Reason**: Threshold Crossed: 1 out of the last 1 datapoints \\[99.50160229693434 (02/10/19 16:59:00)\\] was greater than the threshold (50.0) (minimum 1 datapoint for OK -> ALARM transition).\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServerCpuTooHigh)\n",
+            "【告警】 🟠 ALARM: ServerCpuTooHigh",
+            "### 🟠 CloudWatch 告警 Alarm: ServerCpuTooHigh\n\n- **状态 State**: ✅ OK → 🟠 ALARM\n- **告警 Alarm**: ServerCpuTooHigh\n- **说明 Description**: Goes into alarm when server CPU utilization is too high!\n- **账号 Account**: 123456789012\n- **区域 Region**: us-east-1\n- **时间 Time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **状态时间 State time**: 2026-11-25 12:30:40 (Asia/Shanghai)\n- **指标 Metric**: AWS/EC2 / CPUUtilization (InstanceId=i-12345678901234567), Average / 300s\n- **阈值 Threshold**: 50 (最近数据 recent: 99.50160229693434)\n- **原因 Reason**: Threshold Crossed: 1 out of the last 1 datapoints \\[99.50160229693434 (02/10/19 16:59:00)\\] was greater than the threshold (50.0) (minimum 1 datapoint for OK -> ALARM transition).\n\n[在 CloudWatch 控制台查看 Open in CloudWatch](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/ServerCpuTooHigh)\n",
         ),
     ]
 }

@@ -249,19 +249,19 @@ async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
 }
 
 /// How often each alarm name was accepted by the robot: as a message title
-/// (`🔴 ALARM: storm-007`) or as a digest line (`- 🔴 ALARM: storm-007 · ...`).
+/// (`🟠 ALARM: storm-007`) or as a digest line (`- 🟠 ALARM: storm-007 · ...`).
 fn delivered_names(robot: &DingTalkServer) -> HashMap<String, usize> {
     let mut seen = HashMap::new();
     for body in robot.accepted() {
         let title = body["markdown"]["title"].as_str().unwrap_or_default();
         let text = body["markdown"]["text"].as_str().unwrap_or_default();
         let mut names: Vec<&str> = Vec::new();
-        if let Some(name) = title.strip_prefix("🔴 ALARM: ") {
+        if let Some(name) = title.strip_prefix("🟠 ALARM: ") {
             names.push(name);
         } else {
             names.extend(
                 text.lines()
-                    .filter_map(|l| l.strip_prefix("- 🔴 ALARM: "))
+                    .filter_map(|l| l.strip_prefix("- 🟠 ALARM: "))
                     .filter_map(|l| l.split(" · ").next()),
             );
         }

@@ -39,7 +39,8 @@ Needs no AWS account, no robot and no network.";
 #[command(after_help = PREVIEW_AFTER_HELP)]
 pub struct PreviewArgs {
     /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup,
-    /// pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan, or all
+    /// pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan, macie, malware,
+    /// alarm-config, step-functions, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
     /// Preview this payload instead: an EventBridge event (JSON), an SNS notification
@@ -449,7 +450,11 @@ mod tests {
                 "securityhub",
                 "inspector",
                 "root-sign-in",
-                "ecr-scan"
+                "ecr-scan",
+                "macie",
+                "malware",
+                "alarm-config",
+                "step-functions"
             ]
         );
         let mut storm = args("all");

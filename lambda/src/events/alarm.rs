@@ -105,11 +105,13 @@ pub struct Metric {
     pub dimensions: BTreeMap<String, String>,
 }
 
+/// The icon of a state is its severity's icon (ALARM 🟠 high,
+/// INSUFFICIENT_DATA 🔵 low), so a digest's header and its lines agree; a
+/// recovery is ✅ like every other success.
 pub fn state_icon(state: &str) -> &'static str {
     match state {
-        "ALARM" => "🔴",
         "OK" => "✅",
-        "INSUFFICIENT_DATA" => "⚪",
+        "ALARM" | "INSUFFICIENT_DATA" => severity(state).icon(),
         _ => "❔",
     }
 }
@@ -183,7 +185,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
 
 /// `AWS/EC2 / CPUUtilization (InstanceId=i-1), Average / 300s`, or an
 /// expression with its label.
-fn metric_line(q: &MetricQuery) -> Option<(&'static str, String)> {
+pub(super) fn metric_line(q: &MetricQuery) -> Option<(&'static str, String)> {
     if let Some(ms) = &q.metric_stat {
         let dims: Vec<(&str, &str)> = ms
             .metric
@@ -297,24 +299,34 @@ pub fn message(v: &View<'_>, opts: &FormatOptions) -> Rendered {
     }
 }
 
-/// `reasonData` is JSON inside a string: `{"threshold":50.0,"recentDatapoints":[99.5],...}`.
+/// `reasonData` is JSON inside a string: `{"threshold":50.0,"recentDatapoints":[99.5],...}`;
+/// an anomaly detection alarm has the band instead (`recentLowerThresholds`,
+/// `recentUpperThresholds`), shown as `低 lower – 高 upper`.
 fn threshold(reason_data: Option<&str>) -> Option<String> {
     let v: Value = serde_json::from_str(reason_data?).ok()?;
-    let t = v.get("threshold")?.as_f64()?;
-    let recent = v
-        .get("recentDatapoints")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_f64)
-                .map(|x| format!("{x}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .filter(|s| !s.is_empty());
-    Some(match recent {
+    let numbers = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_f64)
+                    .map(|x| format!("{x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|s| !s.is_empty())
+    };
+    let t = match v.get("threshold").and_then(Value::as_f64) {
+        Some(t) => format!("{t}"),
+        None => format!(
+            "异常带 band {} – {}",
+            numbers("recentLowerThresholds")?,
+            numbers("recentUpperThresholds")?
+        ),
+    };
+    Some(match numbers("recentDatapoints") {
         Some(r) => format!("{t} (最近数据 recent: {r})"),
-        None => format!("{t}"),
+        None => t,
     })
 }
 
@@ -346,7 +358,7 @@ mod tests {
         assert!(r.message.text.starts_with(
             "### 🔕 CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n\
              > 🔕 动作已被抑制，不通知值班 Actions suppressed, nobody is paged: Alarm ServiceMaintenanceAlarm is in ALARM state\n\n\
-             - **状态 State**: ✅ OK → 🔴 ALARM\n"
+             - **状态 State**: ✅ OK → 🟠 ALARM\n"
         ), "{}", r.message.text);
         // "None" is what an unsuppressed transition carries.
         let r = render(raw, None, &FormatOptions::default());

@@ -115,7 +115,8 @@ pub fn render_notification(value: &Value, opts: &FormatOptions) -> Option<Render
     }
     let n: Notification = serde_json::from_value(value.clone()).ok()?;
     let trigger = n.trigger.clone().unwrap_or_default();
-    let region = region_of(&n.alarm_arn);
+    // Notifications before `AlarmArn` existed name the region only in words.
+    let region = region_of(&n.alarm_arn).or_else(|| region_code(&n.region));
     let view = View {
         name: &n.alarm_name,
         new: &n.new_state_value,
@@ -212,6 +213,58 @@ fn threshold(t: &Trigger) -> Option<String> {
     Some(format!("{value}{periods}"))
 }
 
+/// The names CloudWatch writes in a notification's `Region`, and their
+/// codes (`EU (London)` and the newer `Europe (London)` alike).
+const REGION_NAMES: [(&str, &str); 33] = [
+    ("US East (N. Virginia)", "us-east-1"),
+    ("US East (Ohio)", "us-east-2"),
+    ("US West (N. California)", "us-west-1"),
+    ("US West (Oregon)", "us-west-2"),
+    ("Africa (Cape Town)", "af-south-1"),
+    ("Asia Pacific (Hong Kong)", "ap-east-1"),
+    ("Asia Pacific (Hyderabad)", "ap-south-2"),
+    ("Asia Pacific (Jakarta)", "ap-southeast-3"),
+    ("Asia Pacific (Melbourne)", "ap-southeast-4"),
+    ("Asia Pacific (Mumbai)", "ap-south-1"),
+    ("Asia Pacific (Osaka)", "ap-northeast-3"),
+    ("Asia Pacific (Seoul)", "ap-northeast-2"),
+    ("Asia Pacific (Singapore)", "ap-southeast-1"),
+    ("Asia Pacific (Sydney)", "ap-southeast-2"),
+    ("Asia Pacific (Tokyo)", "ap-northeast-1"),
+    ("Canada (Central)", "ca-central-1"),
+    ("China (Beijing)", "cn-north-1"),
+    ("China (Ningxia)", "cn-northwest-1"),
+    ("EU (Frankfurt)", "eu-central-1"),
+    ("EU (Zurich)", "eu-central-2"),
+    ("EU (Ireland)", "eu-west-1"),
+    ("EU - Ireland", "eu-west-1"),
+    ("EU (London)", "eu-west-2"),
+    ("EU (Paris)", "eu-west-3"),
+    ("EU (Milan)", "eu-south-1"),
+    ("EU (Spain)", "eu-south-2"),
+    ("EU (Stockholm)", "eu-north-1"),
+    ("Israel (Tel Aviv)", "il-central-1"),
+    ("Middle East (Bahrain)", "me-south-1"),
+    ("Middle East (UAE)", "me-central-1"),
+    ("South America (Sao Paulo)", "sa-east-1"),
+    ("AWS GovCloud (US-West)", "us-gov-west-1"),
+    ("AWS GovCloud (US-East)", "us-gov-east-1"),
+];
+
+/// The code of a region CloudWatch names in words; `None` for a name not
+/// in [`REGION_NAMES`] (the message then shows the words, with no link).
+fn region_code(name: &str) -> Option<&'static str> {
+    let name = name.trim();
+    let eu = name
+        .strip_prefix("Europe (")
+        .map(|rest| format!("EU ({rest}"));
+    let name = eu.as_deref().unwrap_or(name);
+    REGION_NAMES
+        .iter()
+        .find(|(words, _)| *words == name)
+        .map(|(_, code)| *code)
+}
+
 /// The region code in `arn:aws:cloudwatch:us-east-1:123456789012:alarm:x`,
 /// when it is one (AWS's own samples say `REGION`).
 fn region_of(arn: &str) -> Option<&str> {
@@ -224,4 +277,19 @@ fn region_of(arn: &str) -> Option<&str> {
             .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
     plausible.then_some(region)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names_become_codes() {
+        assert_eq!(region_code("EU (London)"), Some("eu-west-2"));
+        assert_eq!(region_code("Europe (London)"), Some("eu-west-2"));
+        assert_eq!(region_code("Asia Pacific (Seoul)"), Some("ap-northeast-2"));
+        assert_eq!(region_code("US East (N. Virginia)"), Some("us-east-1"));
+        assert_eq!(region_code("Somewhere (New)"), None);
+        assert_eq!(region_of("arn:aws:cloudwatch:REGION:1:alarm:x"), None);
+    }
 }

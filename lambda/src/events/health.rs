@@ -225,7 +225,9 @@ fn headings(d: &HealthDetail, kind: HealthKind) -> (String, String) {
         _ => {
             let icon = match kind {
                 _ if closed => "✅",
-                HealthKind::AccountIssue | HealthKind::PublicIssue => "🔴",
+                // The severity's icon, so a digest's counts and lines agree:
+                // an account's issue 🟠 (high), a public one 🟡 (medium).
+                HealthKind::AccountIssue | HealthKind::PublicIssue => kind.severity().icon(),
                 _ => "📢",
             };
             let public = if kind == HealthKind::PublicIssue && !closed {

@@ -8,6 +8,7 @@
 
 pub mod abuse;
 pub mod alarm;
+mod alarm_config;
 mod alarm_sns;
 pub mod cost_anomaly;
 pub mod ec2;
@@ -20,7 +21,7 @@ pub mod security;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::markdown::{time, Doc};
+use crate::markdown::{time, Doc, Ordered};
 use crate::rendered::{FormatOptions, Rendered, TEST_EVENT_SOURCE};
 
 /// The EventBridge envelope every AWS event shares.
@@ -41,6 +42,10 @@ pub struct EventEnvelope {
     pub resources: Vec<String>,
     #[serde(default)]
     pub detail: Value,
+    /// `detail` in the payload's key order, for the generic message
+    /// (`Value` sorts keys); filled by `format::render`, `None` otherwise.
+    #[serde(skip)]
+    pub detail_in_order: Option<Ordered>,
 }
 
 impl EventEnvelope {
@@ -67,6 +72,9 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         ("aws.health", "AWS Health Abuse Event") => abuse::render(env, opts),
         ("aws.ec2", "EC2 Instance State-change Notification") => ec2::render(env, opts),
         ("aws.cloudwatch", "CloudWatch Alarm State Change") => alarm::render(env, opts),
+        ("aws.cloudwatch", "CloudWatch Alarm Configuration Change") => {
+            alarm_config::render(env, opts)
+        }
         ("aws.guardduty", "GuardDuty Finding") => guardduty::render(env, opts),
         _ => security::render(env, opts).or_else(|| operations::render(env, opts)),
     };

@@ -288,7 +288,7 @@ mod tests {
             "### 📋 告警汇总 Alert digest: 3 条 alerts\n\n\
              > 🟠 高 High 1 · ℹ️ 信息 Info 2\n\n\
              **🟠 高 High · CloudWatch 告警 Alarm (1)**\n\n\
-             - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high)\n\n\
+             - 🟠 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high)\n\n\
              **ℹ️ 信息 Info · CloudWatch 告警 Alarm (1)**\n\n\
              - ✅ OK: disk-ok · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-ok)\n\n\
              **ℹ️ 信息 Info · 其他 Other (1)**\n\n\
@@ -350,8 +350,8 @@ mod tests {
             "### 📋 告警汇总 Alert digest: 4 条 alerts\n\n\
              > 🟠 高 High 4\n\n\
              **🟠 高 High · CloudWatch 告警 Alarm (4)**\n\n\
-             - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high) ×3\n\
-             - 🔴 ALARM: disk-full · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-full)\n\n\
+             - 🟠 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high) ×3\n\
+             - 🟠 ALARM: disk-full · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-full)\n\n\
              时间 Times: Asia/Shanghai\n"
         );
     }

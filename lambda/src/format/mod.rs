@@ -18,7 +18,7 @@ pub use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity, TEST_EVE
 use serde_json::Value;
 
 use crate::events::{self, EventEnvelope};
-use crate::markdown::{Doc, GENERIC_BODY_BYTES};
+use crate::markdown::{Doc, Ordered, GENERIC_BODY_BYTES};
 use crate::message::MAX_TEXT_BYTES;
 
 /// Renders whatever was published. `subject` is the SNS Subject, if any.
@@ -28,10 +28,13 @@ pub fn render(payload: &str, subject: Option<&str>, opts: &FormatOptions) -> Ren
     let mut rendered = match value {
         Some(Value::String(s)) => render_string(&s, subject),
         Some(v) => match EventEnvelope::from_value(&v) {
-            Some(env) => events::render(&env, opts),
-            None => {
-                events::render_notification(&v, opts).unwrap_or_else(|| render_json(&v, subject))
+            Some(mut env) => {
+                env.detail_in_order =
+                    Ordered::parse(trimmed).and_then(|o| o.get("detail").cloned());
+                events::render(&env, opts)
             }
+            None => events::render_notification(&v, opts)
+                .unwrap_or_else(|| render_json(&v, trimmed, subject, opts)),
         },
         None => events::render_text_notification(trimmed, subject)
             .unwrap_or_else(|| render_text(trimmed, subject)),
@@ -40,13 +43,14 @@ pub fn render(payload: &str, subject: Option<&str>, opts: &FormatOptions) -> Ren
     rendered
 }
 
-fn render_json(value: &Value, subject: Option<&str>) -> Rendered {
+fn render_json(value: &Value, raw: &str, subject: Option<&str>, opts: &FormatOptions) -> Rendered {
     let title = subject
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or("AWS 通知 Notification");
     let mut doc = Doc::new(format!("📣 {title}"));
-    doc.json(value, GENERIC_BODY_BYTES);
+    let ordered = Ordered::parse(raw).unwrap_or_else(|| Ordered::from_value(value));
+    doc.json(&ordered, GENERIC_BODY_BYTES, opts.time_zone);
     Rendered {
         message: doc.into_message(title.to_string()),
         kind: AlertKind::Generic,

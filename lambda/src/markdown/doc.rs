@@ -9,10 +9,11 @@
 //! one exception is a link's target, which must be an `https://` URL
 //! ([`super::escape::link_target`]).
 
-use serde_json::Value;
+use chrono_tz::Tz;
 
 use super::escape::{line_start, link_target, text};
 use super::fields::field_list;
+use super::ordered::Ordered;
 use crate::message::Message;
 
 #[derive(Debug, Clone)]
@@ -78,10 +79,10 @@ impl Doc {
     }
 
     /// JSON we have no type for, as an indented field list (see
-    /// [`super::fields`]), at most about `max_bytes`.
-    pub fn json(&mut self, value: &Value, max_bytes: usize) {
+    /// [`super::fields`]) with times in `tz`, at most about `max_bytes`.
+    pub fn json(&mut self, value: &Ordered, max_bytes: usize, tz: Tz) {
         self.end_block();
-        self.text.push_str(&field_list(value, max_bytes));
+        self.text.push_str(&field_list(value, max_bytes, tz));
     }
 
     /// `[label](url)`; a target that is not a plain `https://` URL is not

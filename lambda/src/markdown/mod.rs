@@ -6,11 +6,13 @@
 
 mod doc;
 pub mod escape;
-mod fields;
+pub mod fields;
 pub mod links;
+pub mod ordered;
 pub mod time;
 
 pub use doc::Doc;
+pub use ordered::Ordered;
 
 /// How much of an unknown payload is shown before it is cut; the whole
 /// message is cut again at [`crate::message::MAX_TEXT_BYTES`].

@@ -38,6 +38,31 @@ pub fn access_analyzer_findings(region: &str) -> String {
     )
 }
 
+/// Macie's findings list (a finding's own page is reached from there).
+pub fn macie_findings(region: &str) -> String {
+    format!(
+        "https://{region}.{}/macie/home?region={region}#findings",
+        console_domain(region)
+    )
+}
+
+/// GuardDuty's findings list: an S3 object with malware is also a finding
+/// there when GuardDuty itself is on (`Object:S3/MaliciousFile`).
+pub fn guardduty_findings(region: &str) -> String {
+    format!(
+        "https://{region}.{}/guardduty/home?region={region}#/findings",
+        console_domain(region)
+    )
+}
+
+/// AWS Backup's jobs page (its scan jobs are a tab of it).
+pub fn backup_jobs(region: &str) -> String {
+    format!(
+        "https://{region}.{}/backup/home?region={region}#/jobs",
+        console_domain(region)
+    )
+}
+
 /// One CloudTrail event in the event history.
 pub fn cloudtrail_event(region: &str, event_id: &str) -> String {
     format!(

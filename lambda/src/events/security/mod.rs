@@ -1,5 +1,6 @@
 //! Security findings and sign-ins: Security Hub, Inspector, IAM Access
-//! Analyzer, CloudTrail, Config, ECR scans, Trusted Advisor. One module per
+//! Analyzer, CloudTrail, Config, ECR scans, Trusted Advisor, Macie,
+//! GuardDuty Malware Protection scans. One module per
 //! source; this table picks one by `source` and `detail-type`.
 //!
 //! Each source's own scale (ASFF labels, Inspector's severities, a root
@@ -12,6 +13,8 @@ pub mod config;
 pub mod ecr;
 pub mod inspector;
 mod links;
+pub mod macie;
+pub mod malware;
 pub mod securityhub;
 pub mod trusted_advisor;
 
@@ -31,6 +34,11 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         (_, "AWS API Call via CloudTrail") => cloudtrail::render_api_call(env, opts),
         ("aws.config", "Config Rules Compliance Change") => config::render(env, opts),
         ("aws.ecr", "ECR Image Scan") => ecr::render(env, opts),
+        ("aws.macie", "Macie Finding") => macie::render(env, opts),
+        ("aws.guardduty", "GuardDuty Malware Protection Object Scan Result") => {
+            malware::object_scan(env, opts)
+        }
+        ("aws.backup", "Scan Job State Change") => malware::backup_scan_job(env, opts),
         ("aws.trustedadvisor", "Trusted Advisor Check Item Refresh Notification") => {
             trusted_advisor::render(env, opts)
         }

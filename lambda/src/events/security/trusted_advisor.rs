@@ -33,10 +33,11 @@ pub fn status_severity(status: &str) -> Severity {
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let r: Refresh = env.detail_as()?;
     let severity = status_severity(&r.status);
-    let icon = match r.status.as_str() {
-        "ERROR" => "🔴",
-        "WARN" => "🟡",
-        _ => "✅",
+    // The severity's icon (ERROR 🟠 high, not Trusted Advisor's own red), so
+    // a digest's counts and its lines agree.
+    let icon = match severity {
+        Severity::Info => "✅",
+        other => other.icon(),
     };
     let check = r.check_name.as_str();
     let mut doc = Doc::new(format!("{icon} Trusted Advisor: {check}"));
