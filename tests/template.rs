@@ -248,7 +248,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("LLM_SYSTEM_PROMPT", ""),
         ("LLM_MAX_TOKENS", "400"),
         ("LLM_TEMPERATURE", "0.2"),
-        ("DINGTALK_CONCURRENCY", "2"),
+        ("STATE_TABLE", "dingtalk-notifier-notifier-default-state"),
         ("DEBUG_LOGS", "false"),
         ("ACCOUNT_NAMES", ""),
         ("RUST_LOG", "info"),
@@ -544,7 +544,10 @@ fn function_role_is_least_privilege() {
              "Resource": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}},
             {"Sid": "ConsumeAlertBuffer", "Effect": "Allow",
              "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-             "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]}}
+             "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]}},
+            {"Sid": "SharedStateItems", "Effect": "Allow",
+             "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+             "Resource": {"Fn::GetAtt": ["StateTable", "Arn"]}}
         ])
     );
     let managed = &t["Resources"]["FunctionRole"]["Properties"]["ManagedPolicyArns"];
@@ -768,12 +771,22 @@ fn topic_feeds_the_buffer_which_feeds_the_function() {
                "FunctionResponseTypes": ["ReportBatchItemFailures"],
                "ScalingConfig": {"MaximumConcurrency": 2}})
     );
-    // Each instance paces at the robot's limit / DINGTALK_CONCURRENCY, so the
-    // two numbers must agree for the instances together to stay under it.
-    assert_eq!(
-        r["Function"]["Properties"]["Environment"]["Variables"]["DINGTALK_CONCURRENCY"],
-        r["AlertQueueMapping"]["Properties"]["ScalingConfig"]["MaximumConcurrency"].to_string()
+    // No container paces by the mapping's concurrency any more: they share
+    // the robot's one budget in the state table.
+    assert!(
+        r["Function"]["Properties"]["Environment"]["Variables"]["DINGTALK_CONCURRENCY"].is_null()
     );
+    assert_eq!(
+        r["StateTable"]["Properties"],
+        json!({"TableName": {"Fn::Sub": "dingtalk-notifier-${AWS::StackName}-state"},
+               "BillingMode": "PAY_PER_REQUEST",
+               "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+               "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": true},
+               "Tags": [{"Key": "app", "Value": "dingtalk-notifier"},
+                        {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}]})
+    );
+    assert_eq!(r["StateTable"]["DeletionPolicy"], "Delete");
     // AWS: a standard queue with BatchSize over 10 needs a batching window
     // of at least 1 s (moto does not check it).
     assert_eq!(t["Parameters"]["BatchWindowSeconds"]["MinValue"], 1);
@@ -876,6 +889,7 @@ fn the_clis_environment_measure_lists_what_the_template_sets() {
             let v = match source {
                 EnvSource::Parameter(p) => json!({ "Ref": p }),
                 EnvSource::Literal(l) => json!(l),
+                EnvSource::Resource(r, _) => json!({ "Ref": r }),
             };
             (name.to_string(), v)
         })
