@@ -10,17 +10,23 @@ use crate::commands::completions::CompletionsArgs;
 use crate::commands::preview::PreviewArgs;
 use crate::commands::test_send::TestSendArgs;
 
+// Every line of these texts fits 80 columns (tests/cli_first_hour.rs): a
+// wrapped example pastes as two broken commands. Comments go on their own line.
 const ROOT_AFTER_HELP: &str = "\
 Examples:
-  dingtalk-notifier preview                     # what the DingTalk group gets; no AWS, no network
-  dingtalk-notifier deploy                      # asks what it needs, remembers it in dingtalk-notifier.toml
-  dingtalk-notifier test-send                   # send a sample alert through the deployed function
+  # What the DingTalk group gets; no AWS, no network:
+  dingtalk-notifier preview
+  # Asks what it needs, remembers it in dingtalk-notifier.toml:
+  dingtalk-notifier deploy
+  # Send a sample alert through the deployed function:
+  dingtalk-notifier test-send
   dingtalk-notifier status --json
-  dingtalk-notifier redrive --dry-run           # list the alerts kept in the dead-letter queue
+  # List the alerts kept in the dead-letter queue:
+  dingtalk-notifier redrive --dry-run
   dingtalk-notifier destroy --stack-name my-alerts
 
-Credentials and region come from the usual AWS chain (AWS_PROFILE, AWS_REGION,
-~/.aws/config, SSO, instance roles); AWS_ENDPOINT_URL is honoured.
+Credentials and region come from the usual AWS chain (AWS_PROFILE,
+AWS_REGION, ~/.aws/config, SSO, instance roles); AWS_ENDPOINT_URL is honoured.
 Exit codes: 0 ok, 1 error, 2 usage, 130 interrupted.";
 
 const DEPLOY_AFTER_HELP: &str = "\
@@ -28,39 +34,51 @@ Examples:
   # At a terminal: answer the prompts (the webhook is typed masked).
   dingtalk-notifier deploy
 
-  # In CI: nothing is asked; secrets come from the environment, not the command line.
-  export DINGTALK_WEBHOOK_URL='https://oapi.dingtalk.com/robot/send?access_token=...'
+  # In CI: nothing is asked; secrets come from the environment, not the
+  # command line. A signature (加签) robot needs DINGTALK_SECRET too.
+  export DINGTALK_WEBHOOK_URL=\\
+    'https://oapi.dingtalk.com/robot/send?access_token=...'
   export DINGTALK_SECRET='SEC...'
-  dingtalk-notifier deploy --yes --region ap-southeast-1 --rules health,alarm --alarm-states ALARM,OK
+  dingtalk-notifier deploy --yes --region ap-southeast-1 \\
+    --rules health,alarm --alarm-states ALARM,OK
 
-  # Turn on Bedrock summaries (the model must be enabled in the Bedrock console of that region).
-  dingtalk-notifier deploy --llm on --llm-model-id apac.amazon.nova-lite-v1:0 --llm-region ap-southeast-1
+  # Bedrock summaries (the model must be enabled in that region's console):
+  dingtalk-notifier deploy --llm on \\
+    --llm-model-id apac.amazon.nova-lite-v1:0 --llm-region ap-southeast-1
 
-Answers other than secrets are saved to ./dingtalk-notifier.toml, so the next deploy asks
-nothing. The webhook lives in AWS Secrets Manager (dingtalk-notifier/<stack>/webhook); when it
-already exists and no webhook is given, the stored one is kept.";
+Answers other than secrets are saved to ./dingtalk-notifier.toml, so the next
+deploy asks nothing. The webhook lives in AWS Secrets Manager
+(dingtalk-notifier/<stack>/webhook); when it already exists and no webhook is
+given, the stored one is kept. zig and cargo-zigbuild, when missing, are
+offered into the CLI's own cache (installed with --yes).";
 
 const DESTROY_AFTER_HELP: &str = "\
 Examples:
-  dingtalk-notifier destroy                     # asks you to type the stack name
-  dingtalk-notifier destroy --yes --purge       # also remove the artifact bucket if no other stack uses it
+  # Asks you to type the stack name:
+  dingtalk-notifier destroy
+  # Also remove the artifact bucket if no other stack uses it:
+  dingtalk-notifier destroy --yes --purge
 
-Deletes the stack, then the webhook secret when its tags say this stack owns it. A stack that
-does not exist is not an error (\"nothing to destroy\", exit 0). Nothing that dingtalk-notifier
-did not create is touched.";
+Deletes the stack, then the webhook secret when its tags say this stack owns
+it. A stack that does not exist is not an error (\"nothing to destroy\", exit
+0). Nothing that dingtalk-notifier did not create is touched.";
 
 const REDRIVE_AFTER_HELP: &str = "\
 Examples:
-  dingtalk-notifier redrive --dry-run           # list what would be sent; nothing is moved
-  dingtalk-notifier redrive                     # asks, then sends every kept alert again
-  dingtalk-notifier redrive --yes --max 20      # in CI: at most 20 messages, no question
+  # List what would be sent; nothing is moved:
+  dingtalk-notifier redrive --dry-run
+  # Ask, then send every kept alert again:
+  dingtalk-notifier redrive
+  # In CI: at most 20 messages, no question:
+  dingtalk-notifier redrive --yes --max 20
 
-Alerts the function could not deliver (after the alert queue's MaxReceiveCount tries, or a
-failed asynchronous invocation) are kept in the stack's dead-letter queue (output
-DeadLetterQueueUrl). Once the cause is fixed (webhook, keyword, robot limit ...), redrive
-sends them back to the alert queue (output AlertQueueUrl). A message leaves the dead-letter
-queue only after the alert queue accepted every alert made from it, so nothing is lost; an
-empty dead-letter queue is not an error (exit 0).";
+Alerts the function could not deliver (after the alert queue's
+MaxReceiveCount tries, or a failed asynchronous invocation) are kept in the
+stack's dead-letter queue (output DeadLetterQueueUrl). Once the cause is fixed
+(webhook, keyword, robot limit ...), redrive sends them back to the alert
+queue (output AlertQueueUrl). A message leaves the dead-letter queue only
+after the alert queue accepted every alert made from it, so nothing is lost;
+an empty dead-letter queue is not an error (exit 0).";
 
 const STATUS_AFTER_HELP: &str = "\
 Examples:
@@ -92,6 +110,18 @@ pub struct GlobalArgs {
     /// AWS region (default: dingtalk-notifier.toml, then AWS_REGION / the profile)
     #[arg(long, global = true, help_heading = "AWS and output")]
     pub region: Option<String>,
+    /// Accept a well-formed region this release does not know (one newer than its AWS SDK)
+    #[arg(
+        long,
+        global = true,
+        help_heading = "AWS and output",
+        env = "DINGTALK_NOTIFIER_ALLOW_UNKNOWN_REGION",
+        value_parser = BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false"
+    )]
+    pub allow_unknown_region: bool,
     /// CloudFormation stack name [default: dingtalk-notifier]
     #[arg(
         long,
@@ -159,7 +189,7 @@ pub struct DeployArgs {
         hide_env_values = true
     )]
     pub signing_secret: Option<String>,
-    /// Accept a webhook on any host / http (e.g. a relay in front of DingTalk)
+    /// Accept a webhook on any host, over http too: a relay in front of DingTalk, or a local test robot
     #[arg(help_heading = "Webhook", long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub webhook_any_host: Option<bool>,
     /// Phone numbers to @mention (comma separated)
@@ -202,7 +232,9 @@ pub struct DeployArgs {
     /// Turn --organization off: remove the StackSet's forwarders and the bus policy
     #[arg(help_heading = "Alerts", long, overrides_with = "organization")]
     pub no_organization: bool,
-    /// Rules to enable: health, health-abuse, ec2, alarm (comma separated) or none
+    /// Rules to enable, comma separated: default (health, health-abuse, ec2, alarm) and the
+    /// opt-in securityhub, guardduty, inspector, access-analyzer, root,
+    /// config, ecr-scan, trusted-advisor, backup, pipelines, ecs, acm; or all, or none
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
     pub rules: Option<String>,
     /// EC2 states to report (comma separated; empty = all) [default: running,stopped,terminated]
@@ -212,8 +244,8 @@ pub struct DeployArgs {
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_ALARM_STATES")]
     pub alarm_states: Option<String>,
 
-    /// Add a Bedrock summary to each alert: on/off
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM", value_parser = BoolishValueParser::new())]
+    /// Add a Bedrock summary to each alert: on or off (true/false, yes/no also work)
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM", value_name = "on|off", value_parser = BoolishValueParser::new())]
     pub llm: Option<bool>,
     /// Bedrock model or inference profile id [default: amazon.nova-lite-v1:0]
     #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_MODEL_ID")]

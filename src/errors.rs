@@ -206,6 +206,17 @@ pub const NO_CREDENTIALS: &str =
     "no AWS credentials found: run `aws configure`, set AWS_PROFILE, or run `aws sso login` for an SSO profile";
 pub const NO_REGION: &str = "no AWS region: pass --region or set AWS_REGION";
 
+/// A profile named by `named_by` (`--profile` or AWS_PROFILE) that no AWS
+/// config file defines.
+pub fn missing_profile(name: &str, named_by: &str) -> String {
+    format!(
+        "the AWS profile `{name}` ({named_by}) is not in ~/.aws/config or ~/.aws/credentials \
+         (or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE): `aws configure list-profiles` \
+         lists the profiles there; `aws configure --profile {name}` or `aws configure sso` \
+         creates it"
+    )
+}
+
 /// The one line shown when the credential chain fails before any call. The
 /// provider's own error is not shown: an instance-metadata 403, for one,
 /// renders as a raw HTTP response of about 900 characters.

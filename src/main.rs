@@ -71,7 +71,7 @@ async fn run(cli: Cli, ui: Ui) -> Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => completions::run(&args, &mut std::io::stdout().lock()),
-        Command::Preview(args) => print_result(&ui, &preview::run(&args)?),
+        Command::Preview(args) => print_result(&ui, &preview::run(&ui, &args)?),
         Command::Deploy(args) => {
             let result = deploy::run(&global, &ui, &args).await?;
             print_result(&ui, &result)

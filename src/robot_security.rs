@@ -95,35 +95,36 @@ pub fn failed_setting(errmsg: &str) -> Option<RobotSecurity> {
     }
 }
 
-/// A `310000` refusal in words: which setting failed and what to change,
-/// given what was sent (`cfg`).
+/// A `310000` refusal of `test-send --direct` in words: which setting
+/// failed and what to change in what was sent (`cfg`: the webhook settings
+/// from `DINGTALK_SECRET`, `--keyword` or the stored secret). Nothing is
+/// retried, so nothing is promised.
 pub fn explain_refusal(errmsg: &str, cfg: &WebhookConfig) -> String {
     let fix = match failed_setting(errmsg) {
         Some(RobotSecurity::Signature) if cfg.secret.is_none() => {
-            "the robot uses 加签 but no signing secret was sent: copy the SEC… secret from the \
-             robot's security settings and run `dingtalk-notifier deploy` (choose signature), or \
-             pass --secret to test-send"
+            "the robot uses 加签 but no signing secret was sent: set DINGTALK_SECRET to the SEC… \
+             secret in the robot's security settings"
                 .to_string()
         }
         Some(RobotSecurity::Signature) => {
             "the signing secret does not match the robot's (or this machine's clock is off by \
-             more than an hour): copy the SEC… secret again from the robot's security settings \
-             and run `dingtalk-notifier deploy` (choose signature)"
+             more than an hour): set DINGTALK_SECRET to the SEC… secret in the robot's security \
+             settings"
                 .to_string()
         }
         Some(RobotSecurity::Keywords) => match &cfg.keyword {
             Some(k) => format!(
-                "the message contains the keyword `{k}`, which is not one of the robot's: set \
-                 --keyword to one of the keywords in the robot's security settings and run \
-                 `dingtalk-notifier deploy` (choose keywords)"
+                "the message carries the keyword `{k}`, which is not one of the robot's: pass \
+                 --keyword with one of the keywords in the robot's security settings"
             ),
-            None => "no keyword was set: run `dingtalk-notifier deploy`, choose keywords and \
-                     give one of the robot's keywords (--keyword)"
+            None => "no keyword was sent: pass --keyword with one of the keywords in the \
+                     robot's security settings"
                 .to_string(),
         },
         Some(RobotSecurity::IpAllowList) => format!(
             "this machine's IP address is not in the robot's allow-list: add it in the robot's \
-             security settings, or better add 加签 and deploy with it; note that {IP_ALLOW_LIST_WARNING}"
+             security settings to test from here; for the deployed function, note that \
+             {IP_ALLOW_LIST_WARNING}"
         ),
         None => format!("DingTalk gave no detail ({errmsg}); check the robot's security settings"),
     };
@@ -193,23 +194,26 @@ mod tests {
         assert_eq!(
             explain_refusal("keywords not in content", &cfg(None, Some("告警"))),
             "DingTalk refused the message: the robot's custom keywords (自定义关键词) check failed \
-             (errcode 310000): the message contains the keyword `告警`, which is not one of the \
-             robot's: set --keyword to one of the keywords in the robot's security settings and \
-             run `dingtalk-notifier deploy` (choose keywords)"
+             (errcode 310000): the message carries the keyword `告警`, which is not one of the \
+             robot's: pass --keyword with one of the keywords in the robot's security settings"
         );
         assert_eq!(
             explain_refusal("sign not match", &cfg(None, None)),
             "DingTalk refused the message: the robot's signature (加签) check failed (errcode \
-             310000): the robot uses 加签 but no signing secret was sent: copy the SEC… secret \
-             from the robot's security settings and run `dingtalk-notifier deploy` (choose \
-             signature), or pass --secret to test-send"
+             310000): the robot uses 加签 but no signing secret was sent: set DINGTALK_SECRET \
+             to the SEC… secret in the robot's security settings"
         );
         assert!(explain_refusal("sign not match", &cfg(Some("SECx"), None))
             .contains("the signing secret does not match the robot's"));
-        assert!(
-            explain_refusal("ip 1.2.3.4 not in whitelist", &cfg(None, None)).starts_with(
-                "DingTalk refused the message: the robot's IP allow-list (IP 地址段) check failed"
-            )
-        );
+        let ip = explain_refusal("ip 1.2.3.4 not in whitelist", &cfg(None, None));
+        assert!(ip.starts_with(
+            "DingTalk refused the message: the robot's IP allow-list (IP 地址段) check failed"
+        ));
+        for text in [ip, explain_refusal("other", &cfg(None, None))] {
+            assert!(
+                !text.contains("retry") && !text.contains("deploy`"),
+                "{text}"
+            );
+        }
     }
 }

@@ -230,14 +230,15 @@ async fn code_that_is_not_the_deployed_zip_fails_the_deploy() {
         .unwrap();
     let out = w.deploy();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let deployed = base64_sha(&hex::encode(Sha256::digest(&foreign)));
+    // Hashes in hex, as `sha256sum` and `deploy` print them.
+    let deployed = hex::encode(Sha256::digest(&foreign));
     assert_eq!(
         text(&out.stderr).lines().last().unwrap(),
         format!(
-            "error: the function {name} runs code with CodeSha256 {deployed}, not the zip this deploy \
-             uploaded ({}): its code was changed outside dingtalk-notifier or planted; \
-             find out who changed it before trusting the function",
-            base64_sha(&w.sha)
+            "error: the function {name} runs code with SHA-256 {deployed}, not the zip this deploy \
+             uploaded ({}): its code was changed outside dingtalk-notifier or planted; find out \
+             who changed it before trusting the function",
+            w.sha
         )
     );
 }

@@ -256,6 +256,19 @@ async fn deploy_update_status_destroy() {
         ("Ec2States", "running,stopped,terminated"),
         ("EnableAlarmRule", "true"),
         ("AlarmStates", "ALARM,OK"),
+        // The opt-in rules (README "Rules"): off unless named.
+        ("EnableSecurityHubRule", "false"),
+        ("EnableGuardDutyRule", "false"),
+        ("EnableInspectorRule", "false"),
+        ("EnableAccessAnalyzerRule", "false"),
+        ("EnableRootActivityRule", "false"),
+        ("EnableConfigComplianceRule", "false"),
+        ("EnableEcrScanRule", "false"),
+        ("EnableTrustedAdvisorRule", "false"),
+        ("EnableBackupFailureRule", "false"),
+        ("EnablePipelineFailureRule", "false"),
+        ("EnableEcsTaskFailureRule", "false"),
+        ("EnableAcmExpiryRule", "false"),
         ("DisplayTimeZone", "Asia/Shanghai"),
         // Filled by `deploy --organization` only.
         ("AccountNames", ""),
@@ -409,7 +422,11 @@ async fn deploy_update_status_destroy() {
     assert_eq!(st["status"], "UPDATE_COMPLETE");
     assert_eq!(
         st["rules"],
-        json!({"health": true, "health-abuse": false, "ec2": false, "alarm": true})
+        json!({"health": true, "health-abuse": false, "ec2": false, "alarm": true,
+            "securityhub": false, "guardduty": false,
+            "inspector": false, "access-analyzer": false, "root": false, "config": false,
+            "ecr-scan": false, "trusted-advisor": false, "backup": false, "pipelines": false,
+            "ecs": false, "acm": false})
     );
     assert_eq!(
         st["llm"],
@@ -423,10 +440,9 @@ async fn deploy_update_status_destroy() {
         .map(|a| a.as_str().to_string())
         .unwrap_or_else(|| "x86_64".to_string());
     assert_eq!(st["function"]["architecture"], arch.as_str());
-    assert_eq!(
-        st["function"]["code_sha256"],
-        f.code_sha256().unwrap_or_default()
-    );
+    // Lambda's base64 CodeSha256, shown in hex like every hash of this CLI.
+    let lambda_sha = aws_smithy_types::base64::decode(f.code_sha256().unwrap_or_default()).unwrap();
+    assert_eq!(st["function"]["code_sha256"], hex::encode(lambda_sha));
     assert_eq!(st["function"]["memory_size"], 512);
     assert_eq!(st["outputs"], outputs_json(&s3));
 

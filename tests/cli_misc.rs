@@ -15,7 +15,7 @@ fn run(cmd: &mut Command) -> Output {
 fn help_shows_examples_for_every_command() {
     let dir = tempfile::tempdir().unwrap();
     for (args, needle) in [
-        (vec!["--help"], "dingtalk-notifier deploy "),
+        (vec!["--help"], "dingtalk-notifier deploy\n"),
         (vec!["deploy", "--help"], "export DINGTALK_WEBHOOK_URL="),
         (
             vec!["destroy", "--help"],

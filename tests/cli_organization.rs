@@ -256,6 +256,19 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
             ("Ec2States", "running,stopped,terminated"),
             ("EnableAlarmRule", "true"),
             ("AlarmStates", ""),
+            // The opt-in rules travel with the StackSet's forwarders, off here.
+            ("EnableSecurityHubRule", "false"),
+            ("EnableGuardDutyRule", "false"),
+            ("EnableInspectorRule", "false"),
+            ("EnableAccessAnalyzerRule", "false"),
+            ("EnableRootActivityRule", "false"),
+            ("EnableConfigComplianceRule", "false"),
+            ("EnableEcrScanRule", "false"),
+            ("EnableTrustedAdvisorRule", "false"),
+            ("EnableBackupFailureRule", "false"),
+            ("EnablePipelineFailureRule", "false"),
+            ("EnableEcsTaskFailureRule", "false"),
+            ("EnableAcmExpiryRule", "false"),
         ])
     );
 

@@ -165,6 +165,19 @@ async fn forwarders_are_created_remembered_up_to_date_and_removed() {
             ("Ec2States", "running,stopped,terminated"),
             ("EnableAlarmRule", "true"),
             ("AlarmStates", "ALARM"),
+            // The opt-in rules travel with the forwarders, off here.
+            ("EnableSecurityHubRule", "false"),
+            ("EnableGuardDutyRule", "false"),
+            ("EnableInspectorRule", "false"),
+            ("EnableAccessAnalyzerRule", "false"),
+            ("EnableRootActivityRule", "false"),
+            ("EnableConfigComplianceRule", "false"),
+            ("EnableEcrScanRule", "false"),
+            ("EnableTrustedAdvisorRule", "false"),
+            ("EnableBackupFailureRule", "false"),
+            ("EnablePipelineFailureRule", "false"),
+            ("EnableEcsTaskFailureRule", "false"),
+            ("EnableAcmExpiryRule", "false"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -57,7 +57,8 @@ fn without_zig_deploy_names_each_install_command_before_anything_else() {
     } else {
         ("arm64", "aarch64-unknown-linux-gnu")
     };
-    let out = common::cli(dir.path(), &["deploy", "--yes", "--arch", arch.0])
+    // --no-input: nothing is installed, the one command is named.
+    let out = common::cli(dir.path(), &["deploy", "--no-input", "--arch", arch.0])
         .env("PATH", &bin)
         .envs(rust_homes())
         .env("DINGTALK_NOTIFIER_CACHE_DIR", dir.path().join("cache"))
@@ -78,14 +79,14 @@ fn without_zig_deploy_names_each_install_command_before_anything_else() {
         format!(
             "error: this machine cannot build the function for {} ({}) yet; install:\n\
              {target_line}\
-             \x20 - zig: python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install ziglang \
-             && export PATH=\"$HOME/.venvs/zig/bin:$PATH\"   (or brew install zig, snap install \
-             zig --classic --beta, pacman -S zig)\n\
-             \x20 - cargo-zigbuild or cargo-lambda: cargo install --locked cargo-zigbuild   \
-             (or cargo-lambda, zig included: brew install cargo-lambda/tap/cargo-lambda, or \
-             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda && export PATH=\"$HOME/.venvs/zig/bin:$PATH\")\n\
+             \x20 - zig and cargo-zigbuild, into dingtalk-notifier's own cache (your PATH, shell \
+             and Python stay as they are; `deploy` at a terminal or with --yes does it for you): \
+             python3 -m venv {venv} && {venv}/bin/python -m pip install --quiet \
+             ziglang==0.17.1 cargo-zigbuild==0.24.1\n\
              or build the zip elsewhere and pass --artifact PATH.zip\n",
-            arch.0, arch.1
+            arch.0,
+            arch.1,
+            venv = dir.path().join("cache/tools").display()
         )
     );
 }
@@ -157,4 +158,125 @@ fn a_missing_rust_target_is_offered_and_added_on_yes() {
         )),
         "{log}"
     );
+}
+
+/// A python3 that stands in for the real one (no network here): `-m venv`
+/// copies itself into DIR/bin, `-m pip install` "installs" cargo-zigbuild
+/// and the ziglang module beside itself, `-m ziglang` works once installed.
+/// Every call is logged to `log`.
+fn fake_python(log: &Path) -> String {
+    format!(
+        r#"#!/bin/sh
+here=${{0%/*}}
+echo "$0 $*" >> {log}
+case "$1 $2" in
+  "-m venv") /bin/mkdir -p "$3/bin" && /bin/cp "$0" "$3/bin/python" && /bin/cp "$0" "$3/bin/python3" ;;
+  "-m pip")
+    printf '#!/bin/sh\necho cargo-zigbuild 0.24.1\n' > "$here/cargo-zigbuild"
+    /bin/chmod +x "$here/cargo-zigbuild"
+    : > "$here/ziglang"
+    echo "Successfully installed ziglang-0.17.1 cargo-zigbuild-0.24.1" ;;
+  "-m ziglang") [ -f "$here/ziglang" ] ;;
+  *) exit 1 ;;
+esac
+"#,
+        log = log.display()
+    )
+}
+
+/// The other architecture than the host's: only zig can link it here.
+fn zig_only_arch() -> &'static str {
+    if host_triple().starts_with("aarch64") {
+        "x86_64"
+    } else {
+        "arm64"
+    }
+}
+
+#[test]
+fn with_yes_zig_and_cargo_zigbuild_go_into_the_clis_own_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("python.log");
+    let bin = rust_only_path(dir.path(), &[("python3", &fake_python(&log))]);
+    let cache = dir.path().join("cache");
+    let venv = cache.join("tools");
+    let out = common::cli(dir.path(), &["deploy", "--yes", "--arch", zig_only_arch()])
+        .env("PATH", &bin)
+        .envs(rust_homes())
+        .env("DINGTALK_NOTIFIER_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Installed, then the deploy went on to its next need: a region.
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "==> Installing zig and cargo-zigbuild into {v} (PyPI: ziglang==0.17.1, \
+             cargo-zigbuild==0.24.1)\n    installing from PyPI: Successfully installed \
+             ziglang-0.17.1 cargo-zigbuild-0.24.1\n✓ zig and cargo-zigbuild are in {v}\n\
+             error: no AWS region: pass --region or set AWS_REGION\n",
+            v = venv.display()
+        )
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let venv_python = venv.join("bin/python");
+    assert!(
+        calls.contains(&format!("python3 -m venv {}\n", venv.display())),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(&format!(
+            "{} -m pip install --disable-pip-version-check ziglang==0.17.1 cargo-zigbuild==0.24.1\n",
+            venv_python.display()
+        )),
+        "{calls}"
+    );
+    // Nothing outside the cache: no PATH line written anywhere in HOME.
+    for rc in [".bashrc", ".profile", ".zshrc"] {
+        assert!(!dir.path().join(rc).exists(), "{rc}");
+    }
+}
+
+#[test]
+fn tools_in_the_cache_are_found_with_no_path_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("python.log");
+    // PATH: Rust only. The tools are where a previous install put them.
+    let bin = rust_only_path(dir.path(), &[]);
+    let cache = dir.path().join("cache");
+    let tools = cache.join("tools/bin");
+    std::fs::create_dir_all(&tools).unwrap();
+    for (name, script) in [
+        ("python3", fake_python(&log)),
+        (
+            "cargo-zigbuild",
+            "#!/bin/sh\necho cargo-zigbuild 0.24.1\n".to_string(),
+        ),
+    ] {
+        std::fs::write(tools.join(name), script).unwrap();
+        Command::new("chmod")
+            .arg("+x")
+            .arg(tools.join(name))
+            .status()
+            .unwrap();
+    }
+    std::fs::write(tools.join("ziglang"), "").unwrap();
+    let out = common::cli(
+        dir.path(),
+        &["deploy", "--no-input", "--arch", zig_only_arch()],
+    )
+    .env("PATH", &bin)
+    .envs(rust_homes())
+    .env("DINGTALK_NOTIFIER_CACHE_DIR", &cache)
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no AWS region: pass --region or set AWS_REGION\n"
+    );
+    // zig was found through the cache's python3.
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("-m ziglang version"));
 }

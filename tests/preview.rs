@@ -94,7 +94,7 @@ fn an_event_file_and_a_digest() {
         "{shown}"
     );
     assert!(
-        shown.contains("\nNotification: 【ops】 📋 5 条告警 alerts: 🔴 3 🟡 2\n"),
+        shown.contains("\nNotification: 【ops】 📋 5 条告警 alerts: 🟠 3 🟡 1 🔵 1\n"),
         "{shown}"
     );
 

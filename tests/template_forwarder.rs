@@ -14,12 +14,24 @@ const FORWARDER: &str = include_str!("../templates/forwarder.yaml");
 const NOTIFIER: &str = include_str!("../templates/notifier.yaml");
 
 /// Every rule a forwarder has, each also in the notifier stack.
-const RULES: [&str; 5] = [
+const RULES: [&str; 17] = [
     "HealthRule",
     "HealthAbuseRule",
     "Ec2StateChangeRule",
     "AlarmRule",
     "TestEventRule",
+    "SecurityHubRule",
+    "GuardDutyRule",
+    "InspectorRule",
+    "AccessAnalyzerRule",
+    "RootActivityRule",
+    "ConfigComplianceRule",
+    "EcrScanRule",
+    "TrustedAdvisorRule",
+    "BackupFailureRule",
+    "PipelineFailureRule",
+    "EcsTaskFailureRule",
+    "AcmExpiryRule",
 ];
 
 fn forwarder() -> Value {

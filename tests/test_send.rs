@@ -115,9 +115,10 @@ fn direct_reports_dingtalk_errcode_and_its_meaning() {
     // Which security setting failed, and what to change, in words.
     assert_eq!(
         text(&out.stderr),
-        "error: DingTalk refused the message: the robot's custom keywords (自定义关键词) check \
-         failed (errcode 310000): no keyword was set: run `dingtalk-notifier deploy`, choose \
-         keywords and give one of the robot's keywords (--keyword)\n"
+        "Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
+         answer…\nerror: DingTalk refused the message: the robot's custom keywords \
+         (自定义关键词) check failed (errcode 310000): no keyword was sent: pass --keyword with \
+         one of the keywords in the robot's security settings\n"
     );
     assert_eq!(robot.count_errcode(310000), 1);
     assert!(robot.accepted().is_empty());
@@ -141,10 +142,11 @@ fn direct_reports_dingtalk_errcode_and_its_meaning() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "error: DingTalk refused the message: the robot's signature (加签) check failed \
-         (errcode 310000): the signing secret does not match the robot's (or this machine's \
-         clock is off by more than an hour): copy the SEC… secret again from the robot's \
-         security settings and run `dingtalk-notifier deploy` (choose signature)\n"
+        "Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
+         answer…\nerror: DingTalk refused the message: the robot's signature (加签) check \
+         failed (errcode 310000): the signing secret does not match the robot's (or this \
+         machine's clock is off by more than an hour): set DINGTALK_SECRET to the SEC… secret \
+         in the robot's security settings\n"
     );
     assert_eq!(robot.count_errcode(310000), 2);
     assert!(robot.accepted().is_empty());
@@ -178,7 +180,12 @@ fn direct_needs_no_aws_at_all() {
         text(&out.stdout),
         "Delivered \"🛠️ AWS Health: EC2 计划维护\" to DingTalk (errcode 0: ok).\n"
     );
-    assert_eq!(text(&out.stderr), "");
+    // What it waits for, and nothing else.
+    assert_eq!(
+        text(&out.stderr),
+        "Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
+         answer…\n"
+    );
     assert_eq!(
         robot.accepted(),
         vec![expected_post(robot.webhook_url(), SampleKind::Health)]
@@ -214,9 +221,9 @@ fn direct_names_why_dingtalk_could_not_be_reached() {
     assert_eq!(text(&out.stdout), "");
     assert_eq!(
         text(&out.stderr),
-        "error: DingTalk did not accept the message: could not reach DingTalk: connection \
-         refused (error sending request: client error (Connect): tcp connect error: \
-         Connection refused (os error 111))\n"
+        "Posting the sample to DingTalk; waiting up to 2 s for the robot at 127.0.0.1 to \
+         answer…\nerror: could not reach DingTalk: connection refused (error sending request: \
+         client error (Connect): tcp connect error: Connection refused (os error 111))\n"
     );
     assert_no_secrets(&out);
 }
@@ -234,7 +241,8 @@ fn direct_rejects_a_webhook_that_is_not_dingtalk() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "error: invalid webhook URL: it must start with https://\n"
+        "error: invalid webhook URL: it must start with https:// (pass --webhook-any-host for an \
+         http:// relay or a local test robot)\n"
     );
     assert_no_secrets(&out);
 }

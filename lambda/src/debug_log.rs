@@ -22,7 +22,7 @@ pub fn scrub(text: &str) -> String {
         out.push_str("<redacted>");
         let value = &rest[pos + key_len..];
         let end = value
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '%')))
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '%' | '\\')))
             .unwrap_or(value.len());
         rest = &value[end..];
     }
@@ -33,7 +33,8 @@ pub fn scrub(text: &str) -> String {
 /// Where the next credential value starts in `text`: (position, length of
 /// the key before the value). A signing secret keeps its `SEC` prefix.
 fn next_credential(text: &str) -> Option<(usize, usize)> {
-    let query = ["access_token=", "sign="]
+    // A rendered message has the markdown-escaped form (`access\_token=`).
+    let query = ["access_token=", "access\\_token=", "sign="]
         .iter()
         .filter_map(|k| find_key(text, k).map(|p| (p, k.len())))
         .min();
@@ -110,6 +111,14 @@ mod tests {
         assert_eq!(
             scrub(&text),
             "see https://oapi.dingtalk.com/robot/send?access_token=<redacted>&timestamp=1&sign=<redacted> now; secret SEC<redacted>."
+        );
+    }
+
+    #[test]
+    fn scrub_hides_tokens_in_escaped_markdown() {
+        assert_eq!(
+            scrub(r"moved to http：//h/robot/send?access\_token=tok\_93a1&amp;sign=x now"),
+            r"moved to http：//h/robot/send?access\_token=<redacted>&amp;sign=<redacted> now"
         );
     }
 

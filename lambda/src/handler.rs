@@ -207,9 +207,9 @@ impl Notifier {
         if let LlmUse::Fallback(reason) | LlmUse::Skipped(reason) = &llm {
             tracing::warn!(alert_id = %item.alert_id, llm_error = %reason, "LLM summary failed; sending the plain message");
         }
-        let state = rendered.state.as_deref();
+        let (state, severity) = (rendered.state.as_deref(), rendered.severity);
         match self
-            .send(&message, |w| w.mentions_for(state), deadline)
+            .send(&message, |w| w.mentions_for(state, severity), deadline)
             .await
         {
             Ok((report, mention)) => {
@@ -344,7 +344,7 @@ impl Notifier {
                 piece
                     .members
                     .iter()
-                    .any(|&i| w.mentions_for(rendered[i].state.as_deref()))
+                    .any(|&i| w.mentions_for(rendered[i].state.as_deref(), rendered[i].severity))
             };
             match self.send(&piece.message, mention_for, deadline).await {
                 Ok((report, mention)) => {

@@ -93,9 +93,10 @@ impl Message {
 
 /// A summary line kept within DingTalk's markdown subset: no code (the
 /// backticks go), no horizontal rule (the line goes), no table (a row's
-/// cells are joined with ` · `).
+/// cells are joined with ` · `), and no link, image, HTML or mention
+/// ([`crate::markdown::escape::summary_line`]).
 fn in_subset(line: &str) -> Option<String> {
-    let line = line.replace('`', "");
+    let line = crate::markdown::escape::summary_line(&line.replace('`', ""));
     let l = line.trim();
     let squeezed: String = l.chars().filter(|c| !c.is_whitespace()).collect();
     let rule = squeezed.len() >= 3

@@ -12,16 +12,34 @@ pub enum SampleKind {
     Abuse,
     GuardDuty,
     CostAnomaly,
+    EcsTask,
+    Backup,
+    Pipeline,
+    Spot,
+    Acm,
+    SecurityHub,
+    Inspector,
+    RootSignIn,
+    EcrScan,
 }
 
 impl SampleKind {
-    pub const ALL: [SampleKind; 6] = [
+    pub const ALL: [SampleKind; 15] = [
         SampleKind::Health,
         SampleKind::Ec2,
         SampleKind::Alarm,
         SampleKind::Abuse,
         SampleKind::GuardDuty,
         SampleKind::CostAnomaly,
+        SampleKind::EcsTask,
+        SampleKind::Backup,
+        SampleKind::Pipeline,
+        SampleKind::Spot,
+        SampleKind::Acm,
+        SampleKind::SecurityHub,
+        SampleKind::Inspector,
+        SampleKind::RootSignIn,
+        SampleKind::EcrScan,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -32,6 +50,15 @@ impl SampleKind {
             SampleKind::Abuse => "abuse",
             SampleKind::GuardDuty => "guardduty",
             SampleKind::CostAnomaly => "cost-anomaly",
+            SampleKind::EcsTask => "ecs-task",
+            SampleKind::Backup => "backup",
+            SampleKind::Pipeline => "pipeline",
+            SampleKind::Spot => "spot",
+            SampleKind::Acm => "acm",
+            SampleKind::SecurityHub => "securityhub",
+            SampleKind::Inspector => "inspector",
+            SampleKind::RootSignIn => "root-sign-in",
+            SampleKind::EcrScan => "ecr-scan",
         }
     }
 }
@@ -43,7 +70,10 @@ impl fmt::Display for SampleKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly")]
+#[error(
+    "unknown sample `{0}`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, \
+     ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan"
+)]
 pub struct UnknownSample(String);
 
 impl FromStr for SampleKind {
@@ -66,6 +96,19 @@ pub fn sample_event(kind: SampleKind) -> &'static str {
         SampleKind::Abuse => include_str!("../tests/fixtures/health_abuse_dos.json"),
         SampleKind::GuardDuty => include_str!("../tests/fixtures/guardduty_finding.json"),
         SampleKind::CostAnomaly => include_str!("../tests/fixtures/cost_anomaly_sns.json"),
+        SampleKind::EcsTask => include_str!("../tests/fixtures/ecs_task_stopped_spot.json"),
+        SampleKind::Backup => include_str!("../tests/fixtures/backup_job_failed.json"),
+        SampleKind::Pipeline => include_str!("../tests/fixtures/codepipeline_pipeline_failed.json"),
+        SampleKind::Spot => include_str!("../tests/fixtures/ec2_spot_interruption.json"),
+        SampleKind::Acm => include_str!("../tests/fixtures/acm_certificate_expiring.json"),
+        SampleKind::SecurityHub => {
+            include_str!("../tests/fixtures/securityhub_finding_critical.json")
+        }
+        SampleKind::Inspector => include_str!("../tests/fixtures/inspector2_finding_ecr.json"),
+        SampleKind::RootSignIn => {
+            include_str!("../tests/fixtures/cloudtrail_console_signin_root.json")
+        }
+        SampleKind::EcrScan => include_str!("../tests/fixtures/ecr_image_scan.json"),
     }
 }
 
@@ -89,6 +132,15 @@ mod tests {
                 AlertKind::HealthAbuse,
                 AlertKind::GuardDutyFinding,
                 AlertKind::CostAnomaly,
+                AlertKind::Typed("ecs_task_stopped"),
+                AlertKind::Typed("backup_job"),
+                AlertKind::Typed("codepipeline_pipeline"),
+                AlertKind::Typed("ec2_spot_interruption"),
+                AlertKind::Typed("acm_certificate_expiration"),
+                AlertKind::Typed("securityhub_finding"),
+                AlertKind::Typed("inspector_finding"),
+                AlertKind::Typed("console_sign_in"),
+                AlertKind::Typed("ecr_image_scan"),
             ]
         );
     }
@@ -100,7 +152,8 @@ mod tests {
         }
         assert_eq!(
             "rds".parse::<SampleKind>().unwrap_err().to_string(),
-            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly"
+            "unknown sample `rds`: choose one of health, ec2, alarm, abuse, guardduty, cost-anomaly, \
+             ecs-task, backup, pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan"
         );
     }
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::severity::Severity;
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookConfig {
     pub webhook: String,
@@ -89,13 +91,23 @@ impl WebhookConfig {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Should this alert @mention people? Only for the states listed in
-    /// `at_all_on` (an alarm going to ALARM, a Health event that is open).
-    pub fn mentions_for(&self, state: Option<&str>) -> bool {
-        match state {
-            Some(s) => self.at_all_on.iter().any(|x| x.eq_ignore_ascii_case(s)),
-            None => false,
+    /// Should this alert @mention people? Each `at_all_on` entry is either
+    /// a severity name (`critical`, `high`, `medium`, `low`), meaning "this
+    /// severity or above" for any alert, or a state (`ALARM`, Health
+    /// `open`), matched without regard to case. An alert of severity info
+    /// (a recovery, a success, an alarm whose actions AWS suppressed) never
+    /// mentions anyone, whatever the list says: a page at 3 a.m. must mean
+    /// there is something to do.
+    pub fn mentions_for(&self, state: Option<&str>, severity: Severity) -> bool {
+        if severity == Severity::Info {
+            return false;
         }
+        self.at_all_on
+            .iter()
+            .any(|entry| match entry.parse::<Severity>() {
+                Ok(at_least) => at_least != Severity::Info && severity >= at_least,
+                Err(_) => state.is_some_and(|s| entry.trim().eq_ignore_ascii_case(s)),
+            })
     }
 }
 
@@ -231,13 +243,36 @@ mod tests {
         .unwrap();
         assert_eq!(json.secret.as_deref(), Some("SECabc"));
         assert_eq!(json.at_mobiles, vec!["13800000000"]);
-        assert!(json.mentions_for(Some("alarm")));
-        assert!(!json.mentions_for(Some("OK")));
-        assert!(!json.mentions_for(None));
+        assert!(json.mentions_for(Some("alarm"), Severity::High));
+        assert!(!json.mentions_for(Some("OK"), Severity::Low));
+        assert!(!json.mentions_for(None, Severity::Critical));
         assert_eq!(
             WebhookConfig::parse(&json.to_secret_string()).unwrap(),
             json
         );
+    }
+
+    #[test]
+    fn severity_names_mean_at_or_above_and_info_never_mentions() {
+        let cfg = |on: &[&str]| WebhookConfig {
+            at_all_on: on.iter().map(|s| s.to_string()).collect(),
+            ..WebhookConfig::parse(URL).unwrap()
+        };
+        let high = cfg(&["high"]);
+        assert!(high.mentions_for(None, Severity::Critical));
+        assert!(high.mentions_for(Some("FAILED"), Severity::High));
+        assert!(!high.mentions_for(Some("high"), Severity::Medium));
+        // States keep working as before, next to severities.
+        let mixed = cfg(&["ALARM", "critical", "open"]);
+        assert!(mixed.mentions_for(Some("ALARM"), Severity::High));
+        assert!(mixed.mentions_for(Some("open"), Severity::Medium));
+        assert!(mixed.mentions_for(None, Severity::Critical));
+        assert!(!mixed.mentions_for(Some("closed"), Severity::Medium));
+        // Never for info: a recovery, a success, suppressed actions.
+        let everything = cfg(&["OK", "ALARM", "info", "low"]);
+        assert!(!everything.mentions_for(Some("OK"), Severity::Info));
+        assert!(!everything.mentions_for(Some("ALARM"), Severity::Info));
+        assert!(everything.mentions_for(Some("x"), Severity::Low));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::aws::package;
+use crate::aws::tool_cache;
 use crate::aws::toolchain::{self, Tool};
 
 /// Versions of the function's dependencies, pinned to what this CLI was tested with.
@@ -233,6 +234,7 @@ fn lock_build(cache: &Path) -> Result<std::fs::File> {
 fn pin_lockfile(src: &Path, slot: &BuildSlot) -> Result<()> {
     let narrow = |offline: bool| -> Result<(bool, String)> {
         let mut cmd = Command::new("cargo");
+        tool_cache::with_tools(&mut cmd);
         cmd.args(["update", "--workspace", "--quiet"])
             .current_dir(src)
             .stdout(Stdio::null())
@@ -353,8 +355,10 @@ fn cache_key(arch: Arch, tool: &Tool) -> String {
 
 /// Picks the build tool, or says exactly what to install.
 fn detect_tool(arch: Arch) -> Result<Tool> {
-    toolchain::choose(&toolchain::probe(arch), arch)
-        .map_err(|missing| anyhow::anyhow!(toolchain::explain(&missing, arch)))
+    toolchain::choose(&toolchain::probe(arch), arch).map_err(|missing| {
+        let venv = tool_cache::venv_dir().unwrap_or_default();
+        anyhow::anyhow!(toolchain::explain(&missing, arch, &venv))
+    })
 }
 
 /// A zip for `arch` built from these exact sources is in the cache, so a
@@ -463,6 +467,66 @@ fn built_binary(tool: &Tool, target_dir: &Path, arch: Arch) -> PathBuf {
     }
 }
 
+/// Without a terminal, a progress line at least this often: a CI log that
+/// stops for minutes looks like a hung job.
+const QUIET_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Reads cargo's stderr until it closes: a spinner with its latest line on a
+/// terminal; else (with `progress`) a line with the elapsed time and cargo's
+/// latest line every [`QUIET_LIMIT`], also while cargo itself is silent (the
+/// final link takes a minute). Returns the last 40 lines for an error.
+fn follow_cargo(
+    stderr: Option<std::process::ChildStderr>,
+    arch: Arch,
+    progress: bool,
+) -> Vec<String> {
+    use std::io::IsTerminal;
+    use std::sync::mpsc;
+    let Some(stderr) = stderr else {
+        return Vec::new();
+    };
+    let tty = progress && std::io::stderr().is_terminal();
+    let spinner = if tty {
+        crate::term::output::spinner(&format!("compiling the function for {arch}"))
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let mut said = started;
+    let mut tail: Vec<String> = Vec::new();
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(line) => {
+                spinner.set_message(line.trim().chars().take(100).collect::<String>());
+                tail.push(line);
+                if tail.len() > 40 {
+                    tail.remove(0);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if progress && !tty && said.elapsed() >= QUIET_LIMIT {
+            said = std::time::Instant::now();
+            let last = tail.last().map(|l| l.trim()).unwrap_or("starting");
+            eprintln!(
+                "    compiling the function for {arch}: {} s, {last}",
+                started.elapsed().as_secs()
+            );
+        }
+    }
+    spinner.finish_and_clear();
+    tail
+}
+
 fn run_build(
     cache: &Path,
     arch: Arch,
@@ -476,6 +540,8 @@ fn run_build(
     pin_lockfile(&src, slot)?;
     let triple = arch.target_triple();
     let mut cmd = Command::new("cargo");
+    // zig and cargo-zigbuild from the CLI's tool cache, for this build only.
+    tool_cache::with_tools(&mut cmd);
     cmd.args(build_args(tool, arch));
     if let Tool::Cargo {
         linker: Some(linker),
@@ -496,24 +562,9 @@ fn run_build(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let spinner = if progress {
-        crate::term::output::spinner(&format!("compiling the function for {arch}"))
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
     let stderr = slot.spawn(&mut cmd)?;
-    let mut tail: Vec<String> = Vec::new();
-    if let Some(stderr) = stderr {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            spinner.set_message(line.trim().chars().take(100).collect::<String>());
-            tail.push(line);
-            if tail.len() > 40 {
-                tail.remove(0);
-            }
-        }
-    }
+    let tail = follow_cargo(stderr, arch, progress);
     let status = slot.wait()?;
-    spinner.finish_and_clear();
     if !status.success() {
         bail!(
             "building the function failed ({status}); last lines of cargo's output:\n{}",

@@ -16,9 +16,14 @@ pub async fn connect(
     stored_region: Option<String>,
     interactive: bool,
 ) -> Result<Aws> {
+    let check = |r: &str| match global.allow_unknown_region {
+        true => region::validate(r),
+        false => region::check_known(r),
+    };
     if let Some(r) = &global.region {
-        region::validate(r).map_err(|e| anyhow::anyhow!("invalid --region: {e}"))?;
+        check(r).map_err(|e| anyhow::anyhow!("invalid --region: {e}"))?;
     }
+    check_profile(global.profile.as_deref()).await?;
     let mut opts = AwsOptions {
         profile: global.profile.clone(),
         region: global.region.clone().or(stored_region),
@@ -26,13 +31,13 @@ pub async fn connect(
     let mut aws = Aws::load(&opts).await;
     if let Some(r) = aws.region() {
         // From dingtalk-notifier.toml, AWS_REGION or the profile.
-        region::validate(r).map_err(|e| anyhow::anyhow!("invalid AWS region: {e}"))?;
+        check(r).map_err(|e| anyhow::anyhow!("invalid AWS region: {e}"))?;
     }
     if aws.region().is_none() {
         if !interactive {
             anyhow::bail!(errors::NO_REGION);
         }
-        let region = prompt::text("AWS region", Some("ap-southeast-1"), validate_region)?;
+        let region = prompt::text("AWS region", Some("ap-southeast-1"), check)?;
         opts.region = Some(region);
         aws = Aws::load(&opts).await;
     }
@@ -43,6 +48,32 @@ pub async fn connect(
         anyhow::bail!(errors::credentials_line(&e, global.profile.as_deref()));
     }
     Ok(aws)
+}
+
+/// A named profile (`--profile`, else AWS_PROFILE) that is in neither the
+/// config nor the credentials file is said to be missing. The SDK would
+/// carry on without it and fail later on the region or the credentials,
+/// pointing at AWS_PROFILE. Files that do not parse are left to the SDK.
+async fn check_profile(flag: Option<&str>) -> Result<()> {
+    use aws_runtime::env_config::file::EnvConfigFiles;
+    use aws_types::os_shim_internal::{Env, Fs};
+    let env = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+    let (name, named_by) = match (flag, env) {
+        (Some(p), _) => (p.to_string(), "--profile"),
+        (None, Some(p)) => (p, "AWS_PROFILE"),
+        (None, None) => return Ok(()),
+    };
+    if name == "default" {
+        return Ok(());
+    }
+    let files = EnvConfigFiles::default();
+    let Ok(set) = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await else {
+        return Ok(());
+    };
+    if set.get_profile(&name).is_some() {
+        return Ok(());
+    }
+    anyhow::bail!(errors::missing_profile(&name, named_by))
 }
 
 pub fn validate_region(s: &str) -> Result<(), String> {

@@ -29,6 +29,16 @@ pub fn lambda_code_sha256(hex_sha256: &str) -> Result<String> {
     Ok(aws_smithy_types::base64::encode(bytes))
 }
 
+/// Lambda's `CodeSha256` in the one form this CLI shows a hash in: hex, as
+/// `sha256sum` prints it and as `deploy` reports the zip. A value that is
+/// not base64 of 32 bytes is shown as it is.
+pub fn hex_code_sha256(lambda_base64: &str) -> String {
+    match aws_smithy_types::base64::decode(lambda_base64) {
+        Ok(bytes) if bytes.len() == 32 => hex::encode(bytes),
+        _ => lambda_base64.to_string(),
+    }
+}
+
 /// Fails unless the function `name` runs the zip with `hex_sha256`.
 pub async fn verify(aws: &Aws, name: &str, hex_sha256: &str) -> Result<()> {
     let deployed = aws
@@ -43,9 +53,10 @@ pub async fn verify(aws: &Aws, name: &str, hex_sha256: &str) -> Result<()> {
     let expected = lambda_code_sha256(hex_sha256)?;
     if deployed != expected {
         bail!(
-            "the function {name} runs code with CodeSha256 {deployed}, not the zip this deploy \
-             uploaded ({expected}): its code was changed outside dingtalk-notifier or planted; \
-             find out who changed it before trusting the function"
+            "the function {name} runs code with SHA-256 {}, not the zip this deploy uploaded \
+             ({hex_sha256}): its code was changed outside dingtalk-notifier or planted; find out \
+             who changed it before trusting the function",
+            hex_code_sha256(deployed)
         );
     }
     Ok(())
@@ -64,5 +75,10 @@ mod tests {
             "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
         assert!(lambda_code_sha256("not hex").is_err());
+        assert_eq!(
+            hex_code_sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(hex_code_sha256("abc="), "abc=");
     }
 }

@@ -20,6 +20,7 @@ pub mod region;
 pub mod secret;
 pub mod stack;
 pub mod stack_set;
+pub mod tool_cache;
 pub mod toolchain;
 
 pub use client::{Aws, AwsOptions};

@@ -23,7 +23,11 @@ pub fn validate_webhook_url(raw: &str, any_host: bool) -> Result<(), String> {
     })?;
     if !any_host {
         if url.scheme() != "https" {
-            return Err("it must start with https://".into());
+            return Err(
+                "it must start with https:// (pass --webhook-any-host for an http:// relay or a \
+                 local test robot)"
+                    .into(),
+            );
         }
         if url.host_str() != Some("oapi.dingtalk.com") {
             return Err(
@@ -201,7 +205,7 @@ mod tests {
     fn rejects_bad_urls_without_echoing_them() {
         let cases = [
             ("oapi.dingtalk.com/robot/send?access_token=abc123", "not a URL; copy it from the robot's settings in DingTalk (https://oapi.dingtalk.com/robot/send?access_token=...)"),
-            ("http://oapi.dingtalk.com/robot/send?access_token=abc123", "it must start with https://"),
+            ("http://oapi.dingtalk.com/robot/send?access_token=abc123", "it must start with https:// (pass --webhook-any-host for an http:// relay or a local test robot)"),
             ("https://example.com/robot/send?access_token=abc123", "its host must be oapi.dingtalk.com (pass --webhook-any-host for a relay)"),
             ("https://oapi.dingtalk.com/robot/sendx?access_token=abc123", "its path must be /robot/send"),
             ("https://oapi.dingtalk.com/robot/send?access_token=", "it has no access_token parameter"),

@@ -277,6 +277,16 @@ pub fn parameters_differ(
         .any(|(k, v)| current.get(*k).map(|c| normal(c)) != Some(normal(v)))
 }
 
+/// The notifier template as it is sent: compact JSON, which CloudFormation
+/// reads as well as YAML. The YAML's comments (the why of each resource)
+/// and indentation would otherwise push it past the 51,200-byte inline
+/// limit; the template uses no short-form tags (`!Ref`), so nothing is lost.
+pub fn compact(template: &str) -> Result<String> {
+    let doc: serde_json::Value =
+        serde_yaml::from_str(template).context("reading the embedded template")?;
+    serde_json::to_string(&doc).context("writing the embedded template as JSON")
+}
+
 /// Creates a change set and waits until CloudFormation has computed it.
 pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<ChangeSet> {
     if req.template.len() > MAX_TEMPLATE_BODY {
@@ -695,6 +705,15 @@ mod tests {
              \x20 ~ Modify  Role       AWS::IAM::Role         (replacement: Conditional)\n\
              \x20 - Remove  AlarmRule  AWS::Events::Rule\n"
         );
+    }
+
+    #[test]
+    fn the_notifier_template_is_sent_within_the_inline_limit() {
+        let sent = compact(TEMPLATE).unwrap();
+        assert!(sent.len() <= MAX_TEMPLATE_BODY, "{} bytes", sent.len());
+        let yaml: serde_json::Value = serde_yaml::from_str(TEMPLATE).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&sent).unwrap();
+        assert_eq!(json, yaml);
     }
 
     #[test]

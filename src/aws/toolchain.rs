@@ -10,10 +10,11 @@
 //! (turned off, see `aws::build`) and may install zig on its own; the
 //! zigbuild path is also the one the tests and CI exercise.
 
-use std::fmt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::aws::build::Arch;
+use crate::aws::tool_cache;
 
 /// What is installed, as far as the build cares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -65,35 +66,22 @@ pub enum Missing {
 }
 
 impl Missing {
-    pub fn install_command(&self) -> String {
-        match self {
-            Missing::Cargo => {
-                "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh".into()
-            }
-            Missing::Target(triple) => format!("rustup target add {triple}"),
-            Missing::Zig => "python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install ziglang \
-                 && export PATH=\"$HOME/.venvs/zig/bin:$PATH\"   (or brew install zig, \
-                 snap install zig --classic --beta, pacman -S zig)"
-                .into(),
-            // cargo-lambda is no longer published on crates.io (its
-            // installation guide): brew or PyPI, both bringing zig.
-            Missing::CargoZigbuild => "cargo install --locked cargo-zigbuild   (or cargo-lambda, \
-                 zig included: brew install cargo-lambda/tap/cargo-lambda, or python3 -m venv \
-                 ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda && export PATH=\"$HOME/.venvs/zig/bin:$PATH\")"
-                .into(),
-        }
+    /// zig or cargo-zigbuild: both come from the CLI's own tool cache.
+    pub fn is_zig_tool(&self) -> bool {
+        matches!(self, Missing::Zig | Missing::CargoZigbuild)
     }
 }
 
-impl fmt::Display for Missing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self {
-            Missing::Cargo => "Rust (cargo)".to_string(),
-            Missing::Target(triple) => format!("the Rust target {triple}"),
-            Missing::Zig => "zig".to_string(),
-            Missing::CargoZigbuild => "cargo-zigbuild or cargo-lambda".to_string(),
-        };
-        write!(f, "{what}: {}", self.install_command())
+/// The Rust pieces, each with the command that installs it.
+fn rust_line(missing: &Missing) -> Option<String> {
+    match missing {
+        Missing::Cargo => Some(
+            "Rust (cargo): curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh".into(),
+        ),
+        Missing::Target(triple) => Some(format!(
+            "the Rust target {triple}: rustup target add {triple}"
+        )),
+        Missing::Zig | Missing::CargoZigbuild => None,
     }
 }
 
@@ -144,13 +132,22 @@ pub fn choose(probe: &Probe, arch: Arch) -> Result<Tool, Vec<Missing>> {
 }
 
 /// One error for people: what is missing and how to install each piece.
-pub fn explain(missing: &[Missing], arch: Arch) -> String {
+/// zig and cargo-zigbuild are one line: the one command that puts both in
+/// the CLI's tool cache (`venv`), where it finds them with no PATH change.
+pub fn explain(missing: &[Missing], arch: Arch, venv: &Path) -> String {
     let mut text = format!(
         "this machine cannot build the function for {arch} ({}) yet; install:",
         arch.target_triple()
     );
-    for m in missing {
-        text.push_str(&format!("\n  - {m}"));
+    for line in missing.iter().filter_map(rust_line) {
+        text.push_str(&format!("\n  - {line}"));
+    }
+    if missing.iter().any(Missing::is_zig_tool) {
+        text.push_str(&format!(
+            "\n  - zig and cargo-zigbuild, into dingtalk-notifier's own cache (your PATH, shell \
+             and Python stay as they are; `deploy` at a terminal or with --yes does it for you): {}",
+            tool_cache::install_command(venv)
+        ));
     }
     text.push_str("\nor build the zip elsewhere and pass --artifact PATH.zip");
     text
@@ -158,7 +155,7 @@ pub fn explain(missing: &[Missing], arch: Arch) -> String {
 
 /// Looks at what is installed (runs `--version` style commands).
 pub fn probe(arch: Arch) -> Probe {
-    let installed_targets = Command::new("rustup")
+    let installed_targets = tool_cache::with_tools(&mut Command::new("rustup"))
         .args(["target", "list", "--installed"])
         .stderr(Stdio::null())
         .output()
@@ -181,8 +178,9 @@ pub fn probe(arch: Arch) -> Probe {
     }
 }
 
+/// Runs `program` with the tool cache's `bin` ahead of PATH, as the build will.
 fn succeeds(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
+    tool_cache::with_tools(&mut Command::new(program))
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -291,14 +289,21 @@ mod tests {
     fn the_explanation_gives_each_command() {
         assert_eq!(
             explain(
-                &[Missing::Target("aarch64-unknown-linux-gnu"), Missing::CargoZigbuild],
-                Arch::Arm64
+                &[
+                    Missing::Target("aarch64-unknown-linux-gnu"),
+                    Missing::Zig,
+                    Missing::CargoZigbuild
+                ],
+                Arch::Arm64,
+                Path::new("/home/ann/.cache/dingtalk-notifier/tools")
             ),
             "this machine cannot build the function for arm64 (aarch64-unknown-linux-gnu) yet; install:\n  \
              - the Rust target aarch64-unknown-linux-gnu: rustup target add aarch64-unknown-linux-gnu\n  \
-             - cargo-zigbuild or cargo-lambda: cargo install --locked cargo-zigbuild   \
-             (or cargo-lambda, zig included: brew install cargo-lambda/tap/cargo-lambda, or \
-             python3 -m venv ~/.venvs/zig && ~/.venvs/zig/bin/pip install cargo-lambda && export PATH=\"$HOME/.venvs/zig/bin:$PATH\")\n\
+             - zig and cargo-zigbuild, into dingtalk-notifier's own cache (your PATH, shell and \
+             Python stay as they are; `deploy` at a terminal or with --yes does it for you): \
+             python3 -m venv /home/ann/.cache/dingtalk-notifier/tools && \
+             /home/ann/.cache/dingtalk-notifier/tools/bin/python -m pip install --quiet \
+             ziglang==0.17.1 cargo-zigbuild==0.24.1\n\
              or build the zip elsewhere and pass --artifact PATH.zip"
         );
     }

@@ -3,6 +3,7 @@
 //! lags behind a new flag.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, CommandFactory};
@@ -12,10 +13,20 @@ use crate::cli::Cli;
 
 const COMPLETIONS_AFTER_HELP: &str = "\
 Examples:
-  dingtalk-notifier completions bash > ~/.local/share/bash-completion/completions/dingtalk-notifier
-  dingtalk-notifier completions zsh > \"${fpath[1]}/_dingtalk-notifier\"
-  dingtalk-notifier completions fish > ~/.config/fish/completions/dingtalk-notifier.fish
-  dingtalk-notifier completions powershell >> $PROFILE";
+  # Write the script where the shell looks for it (the directory is created):
+  dingtalk-notifier completions bash --install
+  dingtalk-notifier completions fish --install
+
+  # Or choose the directory (created if missing):
+  dingtalk-notifier completions zsh --dir ~/.zfunc
+
+  # Or print it:
+  dingtalk-notifier completions powershell >> $PROFILE
+
+--install writes bash to ~/.local/share/bash-completion/completions/
+($XDG_DATA_HOME), zsh to ~/.zfunc/ (add `fpath+=~/.zfunc` before
+`compinit` in ~/.zshrc), fish to ~/.config/fish/completions/
+($XDG_CONFIG_HOME).";
 
 #[derive(Args, Debug, Clone)]
 #[command(after_help = COMPLETIONS_AFTER_HELP)]
@@ -23,22 +34,77 @@ pub struct CompletionsArgs {
     /// The shell to complete in
     #[arg(value_enum)]
     pub shell: Shell,
+    /// Write the script into DIR (created if missing) under the name the shell looks for
+    #[arg(long, value_name = "DIR", conflicts_with = "install")]
+    pub dir: Option<PathBuf>,
+    /// Write the script into the shell's usual per-user directory (created if missing)
+    #[arg(long)]
+    pub install: bool,
 }
 
-/// Writes the script for `args.shell` to `out` (stdout in `main`). The
+/// Writes the script for `args.shell` to `out` (stdout in `main`), or to a
+/// file with `--dir` / `--install` (its path then goes to `out`). The
 /// script is made in memory first: clap_complete panics on a write error,
 /// and a closed pipe (`| head`) is an error to report, not a crash.
 pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<()> {
+    let script = script(args.shell);
+    let dir = match (&args.dir, args.install) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => user_dir(args.shell)?,
+        (None, false) => {
+            return out
+                .write_all(&script)
+                .and_then(|()| out.flush())
+                .context("writing the completion script")
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(file_name(args.shell));
+    std::fs::write(&path, &script).with_context(|| format!("writing {}", path.display()))?;
+    writeln!(out, "Wrote {}", path.display()).context("writing to stdout")
+}
+
+fn script(shell: Shell) -> Vec<u8> {
     let mut cmd = Cli::command();
     let name = cmd.get_name().to_string();
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut cmd, name.clone(), &mut script);
-    if args.shell == Shell::Bash {
+    clap_complete::generate(shell, &mut cmd, name.clone(), &mut script);
+    if shell == Shell::Bash {
         script = fix_bash_arms(&String::from_utf8_lossy(&script), &name).into_bytes();
     }
-    out.write_all(&script)
-        .and_then(|()| out.flush())
-        .context("writing the completion script")
+    script
+}
+
+/// The file name each shell loads completions from.
+fn file_name(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Zsh => "_dingtalk-notifier",
+        Shell::Fish => "dingtalk-notifier.fish",
+        Shell::PowerShell => "dingtalk-notifier.ps1",
+        Shell::Elvish => "dingtalk-notifier.elv",
+        _ => "dingtalk-notifier",
+    }
+}
+
+/// Where each shell looks for a user's completions without configuration
+/// (zsh: a directory the user adds to `fpath`, said in the help).
+fn user_dir(shell: Shell) -> Result<PathBuf> {
+    let home = dirs::home_dir().context("no home directory: pass --dir")?;
+    let xdg = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(default))
+    };
+    Ok(match shell {
+        Shell::Bash => xdg("XDG_DATA_HOME", ".local/share").join("bash-completion/completions"),
+        Shell::Zsh => home.join(".zfunc"),
+        Shell::Fish => xdg("XDG_CONFIG_HOME", ".config").join("fish/completions"),
+        other => anyhow::bail!(
+            "{other} has no per-user completion directory: print the script and add it to your \
+             profile (dingtalk-notifier completions {other} >> $PROFILE), or pass --dir"
+        ),
+    })
 }
 
 /// clap_complete's bash script spells the state of a subcommand of a

@@ -17,25 +17,39 @@ use dingtalk_notifier_lambda::secret::WebhookConfig;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::term::output::Ui;
+
 const PREVIEW_AFTER_HELP: &str = "\
 Examples:
-  dingtalk-notifier preview                       # every sample alert, as the group sees it
+  # Every sample alert, as the group sees it:
+  dingtalk-notifier preview
   dingtalk-notifier preview --sample alarm
-  dingtalk-notifier preview --event my-event.json # any EventBridge event (or text) you have
-  dingtalk-notifier preview --digest 200          # an alarm storm: 200 alerts in one batch
-  dingtalk-notifier preview --sample health --json  # the exact request body the robot receives
+  # Any EventBridge event (or text) you have:
+  dingtalk-notifier preview --event my-event.json
+  # An alarm storm: 200 alerts in one batch:
+  dingtalk-notifier preview --digest 200
+  # The exact request body the robot receives:
+  dingtalk-notifier preview --sample health --json
+  # An SNS message as the group sees it:
+  dingtalk-notifier preview --event note.txt --subject \"Budget alert\"
 
 Needs no AWS account, no robot and no network.";
 
 #[derive(Args, Debug, Clone)]
 #[command(after_help = PREVIEW_AFTER_HELP)]
 pub struct PreviewArgs {
-    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, or all
+    /// Sample alert: health, ec2, alarm, abuse, guardduty, cost-anomaly, ecs-task, backup,
+    /// pipeline, spot, acm, securityhub, inspector, root-sign-in, ecr-scan, or all
     #[arg(long, default_value = "all", value_parser = parse_samples, conflicts_with = "event")]
     pub sample: Samples,
-    /// Preview this payload instead: an EventBridge event (JSON), other JSON, or text
+    /// Preview this payload instead: an EventBridge event (JSON), an SNS notification
+    /// (the JSON SNS delivers: Type, Message, Subject) or a Lambda SNS/SQS event, other JSON, or text
     #[arg(long, value_name = "FILE")]
     pub event: Option<PathBuf>,
+    /// The SNS Subject the payload arrives with (overrides an envelope's), as a plain-text
+    /// notification is titled by it
+    #[arg(long, value_name = "TEXT")]
+    pub subject: Option<String>,
     /// Show the digest the function sends when a batch holds N alerts (N >= 2)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10_000))]
     pub digest: Option<u32>,
@@ -89,27 +103,61 @@ impl fmt::Display for PreviewResult {
     }
 }
 
-pub fn run(args: &PreviewArgs) -> Result<PreviewResult> {
+pub fn run(ui: &Ui, args: &PreviewArgs) -> Result<PreviewResult> {
+    if let Some(path) = &args.event {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Some(note) = json_note(&path.display().to_string(), &text) {
+                ui.warn(note);
+            }
+        }
+    }
     Ok(PreviewResult {
         messages: build(args)?,
     })
 }
 
+/// A file that looks like JSON but does not parse is shown as text, as the
+/// function would show it; say so, and where the JSON breaks. serde_json's
+/// syntax errors never quote the input.
+fn json_note(name: &str, text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return None;
+    }
+    let err = serde_json::from_str::<Value>(text).err()?;
+    let why = err.to_string();
+    let why = why.split(" at line ").next().unwrap_or_default();
+    Some(format!(
+        "{name} is not valid JSON (line {}, column {}: {why}), shown as text",
+        err.line(),
+        err.column()
+    ))
+}
+
 /// The messages for `args`, without printing: pure apart from reading `--event`.
 pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
     let opts = format_options(args.time_zone.as_deref())?;
-    let payloads: Vec<(String, String)> = match &args.event {
+    let payloads: Vec<(String, String, Option<String>)> = match &args.event {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the event file {}", path.display()))?;
-            vec![(path.display().to_string(), text)]
+            unwrap_envelope(&text)
+                .into_iter()
+                .map(|(payload, subject)| (path.display().to_string(), payload, subject))
+                .collect()
         }
         None => args
             .sample
             .0
             .iter()
-            .map(|k| (k.to_string(), sample_event(*k).to_string()))
+            .map(|k| (k.to_string(), sample_event(*k).to_string(), None))
             .collect(),
+    };
+    let subject = |own: &Option<String>| -> Option<String> {
+        args.subject
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| own.clone())
     };
     let cfg = WebhookConfig {
         webhook: String::new(),
@@ -125,14 +173,17 @@ pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
     Ok(match args.digest {
         None => payloads
             .into_iter()
-            .map(|(label, payload)| preview(label, render(&payload, None, &opts).message))
+            .map(|(label, payload, own)| {
+                let subject = subject(&own);
+                preview(label, render(&payload, subject.as_deref(), &opts).message)
+            })
             .collect(),
         Some(n) => {
             let alerts: Vec<Rendered> = payloads
                 .iter()
                 .cycle()
                 .take(n as usize)
-                .map(|(_, payload)| render(payload, None, &opts))
+                .map(|(_, payload, own)| render(payload, subject(own).as_deref(), &opts))
                 .collect();
             let parts = digest(&alerts, &opts);
             let count = parts.len();
@@ -150,6 +201,31 @@ pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
                 .collect()
         }
     })
+}
+
+/// What the function would be handed for this file: the `Message` and
+/// `Subject` of an SNS notification (the JSON SNS delivers to SQS or HTTP),
+/// each record of a Lambda SNS or SQS event (the function's own envelope
+/// parsing), or the file as the payload.
+fn unwrap_envelope(text: &str) -> Vec<(String, Option<String>)> {
+    let Ok(v) = serde_json::from_str::<Value>(text.trim()) else {
+        return vec![(text.to_string(), None)];
+    };
+    let wrapped =
+        v.get("Type").and_then(Value::as_str) == Some("Notification") && v.get("Message").is_some();
+    if wrapped || v.get("Records").is_some() {
+        // An SNS notification is what an SQS record's body holds.
+        let event = if wrapped {
+            serde_json::json!({"Records": [{"eventSource": "aws:sqs", "messageId": "preview", "body": v.to_string()}]})
+        } else {
+            v
+        };
+        let items = dingtalk_notifier_lambda::envelope::parse(&event, "preview").items;
+        if !items.is_empty() {
+            return items.into_iter().map(|i| (i.payload, i.subject)).collect();
+        }
+    }
+    vec![(text.to_string(), None)]
 }
 
 fn format_options(time_zone: Option<&str>) -> Result<FormatOptions> {
@@ -270,7 +346,54 @@ mod tests {
             digest: None,
             time_zone: None,
             keyword: None,
+            subject: None,
         }
+    }
+
+    #[test]
+    fn broken_json_is_pointed_at() {
+        assert_eq!(
+            json_note("e.json", "{\n  \"a\": 1,\n  \"b\" 2\n}").as_deref(),
+            Some("e.json is not valid JSON (line 3, column 7: expected `:`), shown as text")
+        );
+        assert_eq!(json_note("e.json", "{\"a\": 1}"), None);
+        assert_eq!(json_note("note.txt", "disk full on web-1"), None);
+    }
+
+    #[test]
+    fn an_sns_notification_is_previewed_with_its_subject() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notification.json");
+        // The shape SNS delivers (Type, MessageId, Subject, Message, ...).
+        let notification = json!({
+            "Type": "Notification", "MessageId": "m-1",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:t",
+            "Subject": "AWS Budgets: monthly has exceeded your alert threshold",
+            "Message": "AWS Budget Notification\nYou requested that we alert you.",
+            "Timestamp": "2026-11-25T06:00:00.000Z"
+        });
+        std::fs::write(&path, notification.to_string()).unwrap();
+        let mut a = args("all");
+        a.event = Some(path.clone());
+        let previews = build(&a).unwrap();
+        assert_eq!(
+            previews[0].body["markdown"],
+            // AWS Budgets' text is known by its subject: the typed message.
+            json!({
+                "title": "🔵 AWS Budgets: monthly has exceeded your alert threshold",
+                "text": "### 🔵 AWS Budgets: monthly has exceeded your alert threshold\n\nYou requested that we alert you.\n\n[在 AWS Budgets 中查看 Open in AWS Budgets](https://console.aws.amazon.com/billing/home#/budgets)\n"
+            })
+        );
+        // --subject wins over the envelope's, and titles plain text.
+        a.subject = Some("预算告警".into());
+        let previews = build(&a).unwrap();
+        assert_eq!(previews[0].body["markdown"]["title"], "🔵 预算告警");
+        std::fs::write(&path, "disk almost full").unwrap();
+        let previews = build(&a).unwrap();
+        assert_eq!(
+            previews[0].body["markdown"],
+            json!({"title": "预算告警", "text": "### 📣 预算告警\n\ndisk almost full\n"})
+        );
     }
 
     #[test]
@@ -317,7 +440,16 @@ mod tests {
                 "alarm",
                 "abuse",
                 "guardduty",
-                "cost-anomaly"
+                "cost-anomaly",
+                "ecs-task",
+                "backup",
+                "pipeline",
+                "spot",
+                "acm",
+                "securityhub",
+                "inspector",
+                "root-sign-in",
+                "ecr-scan"
             ]
         );
         let mut storm = args("all");

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::status_organization::{self, OrgStatus};
 use crate::aws::forwarder_stacks;
-use crate::aws::function_code::function_name;
+use crate::aws::function_code::{self, function_name};
 use crate::aws::ops::{self, Alarm};
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
@@ -116,7 +116,7 @@ async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
             .first()
             .map(|a| a.as_str().to_string())
             .unwrap_or_else(|| "x86_64".to_string()),
-        code_sha256: f.code_sha256().unwrap_or_default().to_string(),
+        code_sha256: function_code::hex_code_sha256(f.code_sha256().unwrap_or_default()),
         memory_size: f.memory_size(),
         last_modified: f.last_modified().map(str::to_string),
     })
@@ -404,7 +404,11 @@ mod tests {
                 "stack": "alerts", "region": "ap-southeast-1", "status": "UPDATE_COMPLETE",
                 "status_reason": null, "last_updated": "2026-01-02T03:04:05Z",
                 "outputs": {"TopicArn": "arn:t"},
-                "rules": {"health": true, "health-abuse": false, "ec2": false, "alarm": true},
+                "rules": {"health": true, "health-abuse": false, "ec2": false, "alarm": true,
+                          "securityhub": false, "guardduty": false, "inspector": false,
+                          "access-analyzer": false, "root": false, "config": false,
+                          "ecr-scan": false, "trusted-advisor": false, "backup": false,
+                          "pipelines": false, "ecs": false, "acm": false},
                 "llm": {"enabled": false, "model_id": "amazon.nova-lite-v1:0", "region": "ap-southeast-1"},
                 "dead_letters": 2,
                 "alarms": [

@@ -31,7 +31,19 @@ use crate::term::output::Ui;
 
 const SUBJECT: &str = "dingtalk-notifier test-send";
 
+const TEST_SEND_AFTER_HELP: &str = "\
+Examples:
+  # Through the deployed stack (SNS, the queue, the function, DingTalk):
+  dingtalk-notifier test-send
+  dingtalk-notifier test-send --sample health
+  # Straight to the robot, no AWS (webhook and secret from the environment):
+  dingtalk-notifier test-send --direct
+
+Through the stack, it waits for the function's delivery line in its log
+(--timeout, 120 s). --direct waits up to 15 s for the robot's answer.";
+
 #[derive(Args, Debug, Clone)]
+#[command(after_help = TEST_SEND_AFTER_HELP)]
 pub struct TestSendArgs {
     /// Post straight to the webhook instead of going through the deployed stack
     #[arg(long)]
@@ -54,9 +66,9 @@ pub struct TestSendArgs {
     /// Accept a webhook on any host / http (e.g. a relay in front of DingTalk)
     #[arg(long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
     pub webhook_any_host: Option<bool>,
-    /// Seconds to wait for the delivery
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
-    pub timeout: u64,
+    /// Seconds to wait for the delivery [default: 120; with --direct: 15]
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 fn parse_sample(s: &str) -> Result<SampleKind, String> {
@@ -138,7 +150,8 @@ pub async fn run(
                 stored_webhook(&aws, &stack_name).await?
             }
         };
-        return Ok(direct(&cfg, &payload, args.timeout).await);
+        let timeout = args.timeout.unwrap_or(DIRECT_TIMEOUT_S);
+        return Ok(direct(ui, &cfg, &payload, timeout).await);
     }
     // `--region` other than the remembered home region: the sample starts
     // on that region's bus and goes through its forwarder.
@@ -203,13 +216,38 @@ async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<WebhookConfig> {
         .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))
 }
 
-/// Renders the payload as the function would and posts it to the robot.
-async fn direct(cfg: &WebhookConfig, payload: &str, timeout_s: u64) -> Reported<TestSendResult> {
+/// How long `--direct` waits for the robot: one request normally takes
+/// under a second; an unreachable host is retried (5 s connect timeout,
+/// backoff) only this long.
+const DIRECT_TIMEOUT_S: u64 = 15;
+/// How long the way through the stack waits for the function's log line.
+const STACK_TIMEOUT_S: u64 = 120;
+
+/// Renders the payload as the function would and posts it to the robot,
+/// saying where it posts and for how long it waits.
+async fn direct(
+    ui: &Ui,
+    cfg: &WebhookConfig,
+    payload: &str,
+    timeout_s: u64,
+) -> Reported<TestSendResult> {
     let rendered = render(payload, Some(SUBJECT), &FormatOptions::default());
     let client = DingTalkClient::new();
     // The client starts no request with under a second left.
-    let deadline = Instant::now() + Duration::from_secs(timeout_s.max(2));
-    match client.send(cfg, &rendered.message, false, deadline).await {
+    let timeout_s = timeout_s.max(2);
+    let deadline = Instant::now() + Duration::from_secs(timeout_s);
+    let host = url::Url::parse(&cfg.webhook)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "the webhook".into());
+    let waiting = format!("waiting up to {timeout_s} s for the robot at {host} to answer");
+    let progress = ui.progress(&waiting);
+    if !ui.stderr_is_terminal() && !ui.json {
+        progress.line(format!("Posting the sample to DingTalk; {waiting}…"));
+    }
+    let sent = client.send(cfg, &rendered.message, false, deadline).await;
+    progress.finish();
+    match sent {
         Ok(_) => (
             TestSendResult::Direct {
                 delivered: true,
@@ -229,7 +267,9 @@ async fn direct(cfg: &WebhookConfig, payload: &str, timeout_s: u64) -> Reported<
     }
 }
 
-/// 310000 is one of three security settings: say which and what to change.
+/// What went wrong with the one message `--direct` sent, for the person at
+/// the keyboard: 310000 is one of three security settings (which, and what
+/// to change); nothing is retried later, so nothing is promised.
 fn refusal_in_words(e: &DeliveryError, cfg: &WebhookConfig) -> String {
     match e {
         DeliveryError::Rejected {
@@ -237,7 +277,28 @@ fn refusal_in_words(e: &DeliveryError, cfg: &WebhookConfig) -> String {
             errmsg,
             ..
         } => robot_security::explain_refusal(errmsg, cfg),
-        _ => format!("DingTalk did not accept the message: {e}"),
+        DeliveryError::Rejected {
+            errcode,
+            errmsg,
+            meaning,
+        } => {
+            format!("DingTalk refused the message: errcode {errcode} ({meaning}); errmsg: {errmsg}")
+        }
+        DeliveryError::Throttled { answer } => format!(
+            "DingTalk throttled the robot ({answer}): it takes about 20 messages a minute and then \
+             blocks the robot for up to 10 minutes; try again later"
+        ),
+        DeliveryError::Blocked { .. } | DeliveryError::RateLimited { .. } => {
+            "the robot's rate limit leaves no room for a message now; try again in a minute".into()
+        }
+        DeliveryError::DeadlineExceeded => {
+            "DingTalk did not answer in time; check the network, or pass a longer --timeout".into()
+        }
+        DeliveryError::NoErrcode { status } => format!(
+            "DingTalk answered HTTP {status} without an errcode: look in the group whether the \
+             message arrived"
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -286,7 +347,7 @@ async fn through_sns(
         &message_id,
         outcome_line(&message_id),
         started_ms - 60_000,
-        Duration::from_secs(args.timeout),
+        Duration::from_secs(args.timeout.unwrap_or(STACK_TIMEOUT_S)),
     )
     .await?;
     let delivered = outcome.get("outcome").and_then(Value::as_str) == Some("delivered");
@@ -428,7 +489,7 @@ async fn through_region(
         &test_id,
         outcome_where("test_id", &test_id),
         started_ms - 5_000,
-        Duration::from_secs(args.timeout),
+        Duration::from_secs(args.timeout.unwrap_or(STACK_TIMEOUT_S)),
     )
     .await?;
     let delivered = outcome.get("outcome").and_then(Value::as_str) == Some("delivered");

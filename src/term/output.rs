@@ -96,6 +96,11 @@ impl Ui {
         }
     }
 
+    /// Progress lines are printed (not drawn) when this is false.
+    pub fn stderr_is_terminal(&self) -> bool {
+        self.stderr_tty
+    }
+
     /// Stderr styling helper for emphasised names.
     pub fn bold(&self, s: impl Display) -> String {
         style(s.to_string()).bold().for_stderr().to_string()

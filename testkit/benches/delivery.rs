@@ -293,7 +293,7 @@ async fn main() -> Result<()> {
     let bootstrap = std::env::var_os("BOOTSTRAP")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/bootstrap")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/function/bootstrap")
         });
     ensure!(
         bootstrap.is_file(),

@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let bootstrap = std::env::var_os("BOOTSTRAP")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/bootstrap")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/function/bootstrap")
         });
     anyhow::ensure!(
         bootstrap.is_file(),

@@ -13,6 +13,9 @@
 //!   function -> CloudWatch Logs, the part of AWS that moto cannot do without
 //!   Docker.
 //!
+//! - [`tryout`]: the local try-out (`scripts/try`): deploy, test-send and
+//!   destroy with the real CLI against all of the above.
+//!
 //! Every server runs on its own thread with its own runtime, so it works from
 //! sync and async tests alike, and stops when dropped.
 
@@ -23,6 +26,7 @@ pub mod lambda_events;
 pub mod lambda_rt;
 pub mod moto;
 mod server;
+pub mod tryout;
 
 pub use bedrock::{
     on_demand_refusal, BedrockMode, BedrockRequest, BedrockServer, INVALID_MODEL_ID,

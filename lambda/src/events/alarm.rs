@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{common_fields, EventEnvelope};
+use super::EventEnvelope;
 use crate::markdown::{links, time, Doc};
 use crate::rendered::{AlertKind, FormatOptions, Rendered, Severity};
 
@@ -32,6 +32,29 @@ pub struct AlarmState {
     pub reason_data: Option<String>,
     #[serde(default)]
     pub timestamp: String,
+    /// `Alarm`, `WaitPeriod` or `ExtensionPeriod` when AWS suppressed the
+    /// composite alarm's actions; `None` (the word) or absent otherwise.
+    #[serde(default)]
+    pub actions_suppressed_by: Option<String>,
+    #[serde(default)]
+    pub actions_suppressed_reason: Option<String>,
+}
+
+impl AlarmState {
+    /// Why AWS suppressed this transition's actions, if it did.
+    pub fn suppressed(&self) -> Option<String> {
+        let by = self
+            .actions_suppressed_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty() && !b.eq_ignore_ascii_case("None"))?;
+        Some(
+            self.actions_suppressed_reason
+                .clone()
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| format!("Actions suppressed by {by}")),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -43,6 +66,8 @@ pub struct Configuration {
     pub metrics: Vec<MetricQuery>,
     #[serde(default)]
     pub alarm_rule: Option<String>,
+    #[serde(default)]
+    pub actions_suppressor: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,69 +124,177 @@ pub fn severity(state: &str) -> Severity {
     }
 }
 
+/// One alarm transition, whichever way it arrived (an EventBridge event
+/// or the classic SNS JSON of an alarm action): both look the same.
+pub struct View<'a> {
+    pub name: &'a str,
+    pub new: &'a str,
+    pub old: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub account: &'a str,
+    /// A region code (`us-east-1`) when known, for the field and the link.
+    pub region: Option<&'a str>,
+    /// What the payload calls its region when it has no code (the SNS
+    /// JSON's `US East (N. Virginia)`).
+    pub region_name: Option<&'a str>,
+    pub time: &'a str,
+    pub state_time: &'a str,
+    pub rule: Option<&'a str>,
+    /// `(label, value)` lines: metrics, expressions.
+    pub metrics: Vec<(&'static str, String)>,
+    pub threshold: Option<String>,
+    pub reason: &'a str,
+    /// Why AWS suppressed the actions: the transition is shown but nobody is
+    /// paged for it.
+    pub suppressed: Option<String>,
+    pub suppressor: Option<&'a str>,
+}
+
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let d: AlarmDetail = env.detail_as()?;
-    let new = d.state.value.as_str();
-    let icon = state_icon(new);
-    let mut doc = Doc::new(format!("{icon} CloudWatch 告警 Alarm: {}", d.alarm_name));
-    let transition = match &d.previous_state {
-        Some(prev) => format!("{} {} → {icon} {new}", state_icon(&prev.value), prev.value),
-        None => format!("{icon} {new}"),
+    let metrics = d
+        .configuration
+        .metrics
+        .iter()
+        .filter_map(metric_line)
+        .collect();
+    let view = View {
+        name: &d.alarm_name,
+        new: &d.state.value,
+        old: d.previous_state.as_ref().map(|p| p.value.as_str()),
+        description: d.configuration.description.as_deref(),
+        account: &env.account,
+        region: Some(env.region.as_str()).filter(|r| !r.is_empty()),
+        region_name: None,
+        time: &env.time,
+        state_time: &d.state.timestamp,
+        rule: d.configuration.alarm_rule.as_deref(),
+        metrics,
+        threshold: threshold(d.state.reason_data.as_deref()),
+        reason: &d.state.reason,
+        suppressed: d.state.suppressed(),
+        suppressor: d.configuration.actions_suppressor.as_deref(),
+    };
+    let mut rendered = message(&view, opts);
+    rendered.source = env.source.clone();
+    rendered.event_id = Some(env.id.clone()).filter(|s| !s.is_empty());
+    Some(rendered)
+}
+
+/// `AWS/EC2 / CPUUtilization (InstanceId=i-1), Average / 300s`, or an
+/// expression with its label.
+fn metric_line(q: &MetricQuery) -> Option<(&'static str, String)> {
+    if let Some(ms) = &q.metric_stat {
+        let dims: Vec<(&str, &str)> = ms
+            .metric
+            .dimensions
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let line = metric_text(
+            &ms.metric.namespace,
+            &ms.metric.name,
+            &dims,
+            ms.stat.as_deref(),
+            ms.period,
+        );
+        return Some(("指标 Metric", line));
+    }
+    let expr = q.expression.as_deref()?;
+    let label = q.label.as_deref().unwrap_or(&q.id);
+    Some(("表达式 Expression", format!("{expr} ({label})")))
+}
+
+pub fn metric_text(
+    namespace: &str,
+    name: &str,
+    dims: &[(&str, &str)],
+    stat: Option<&str>,
+    period: Option<u64>,
+) -> String {
+    let dims = dims
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!("{namespace} / {name}");
+    if !dims.is_empty() {
+        line.push_str(&format!(" ({dims})"));
+    }
+    if let (Some(stat), Some(period)) = (stat, period) {
+        line.push_str(&format!(", {stat} / {period}s"));
+    }
+    line
+}
+
+/// The message for one transition. A suppressed one says so first, is
+/// severity info and so never mentions anyone: the suppressor exists so
+/// that nobody is paged.
+pub fn message(v: &View<'_>, opts: &FormatOptions) -> Rendered {
+    let icon = if v.suppressed.is_some() {
+        "🔕"
+    } else {
+        state_icon(v.new)
+    };
+    let mut doc = Doc::new(format!("{icon} CloudWatch 告警 Alarm: {}", v.name));
+    if let Some(why) = &v.suppressed {
+        doc.callout(&format!(
+            "🔕 动作已被抑制，不通知值班 Actions suppressed, nobody is paged: {why}"
+        ));
+    }
+    let transition = match v.old.filter(|o| !o.is_empty()) {
+        Some(old) => format!(
+            "{} {old} → {} {}",
+            state_icon(old),
+            state_icon(v.new),
+            v.new
+        ),
+        None => format!("{} {}", state_icon(v.new), v.new),
     };
     doc.field("状态 State", &transition);
-    doc.field("告警 Alarm", &d.alarm_name);
-    if let Some(desc) = &d.configuration.description {
-        doc.field("说明 Description", desc);
+    doc.field("告警 Alarm", v.name);
+    doc.field("说明 Description", v.description.unwrap_or(""));
+    doc.field("账号 Account", &opts.account(v.account));
+    doc.field("区域 Region", v.region.or(v.region_name).unwrap_or(""));
+    if !v.time.is_empty() {
+        doc.field("时间 Time", &time::show(v.time, opts.time_zone));
     }
-    common_fields(&mut doc, env, opts);
-    if !d.state.timestamp.is_empty() {
+    if !v.state_time.is_empty() {
         doc.field(
             "状态时间 State time",
-            &time::show(&d.state.timestamp, opts.time_zone),
+            &time::show(v.state_time, opts.time_zone),
         );
     }
-    if let Some(rule) = &d.configuration.alarm_rule {
-        doc.field("组合规则 Composite rule", rule);
+    doc.field("组合规则 Composite rule", v.rule.unwrap_or(""));
+    doc.field("抑制告警 Suppressor", v.suppressor.unwrap_or(""));
+    for (label, line) in &v.metrics {
+        doc.field(label, line);
     }
-    for q in &d.configuration.metrics {
-        if let Some(ms) = &q.metric_stat {
-            let dims = ms
-                .metric
-                .dimensions
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut line = format!("{} / {}", ms.metric.namespace, ms.metric.name);
-            if !dims.is_empty() {
-                line.push_str(&format!(" ({dims})"));
-            }
-            if let (Some(stat), Some(period)) = (&ms.stat, ms.period) {
-                line.push_str(&format!(", {stat} / {period}s"));
-            }
-            doc.field("指标 Metric", &line);
-        } else if let Some(expr) = &q.expression {
-            let label = q.label.as_deref().unwrap_or(&q.id);
-            doc.field("表达式 Expression", &format!("{expr} ({label})"));
-        }
+    doc.field("阈值 Threshold", v.threshold.as_deref().unwrap_or(""));
+    doc.field("原因 Reason", v.reason);
+    let link = v.region.map(|r| links::alarm(r, v.name));
+    if let Some(link) = &link {
+        doc.link("在 CloudWatch 控制台查看 Open in CloudWatch", link);
     }
-    if let Some(threshold) = threshold(d.state.reason_data.as_deref()) {
-        doc.field("阈值 Threshold", &threshold);
-    }
-    doc.field("原因 Reason", &d.state.reason);
-    let link = links::alarm(&env.region, &d.alarm_name);
-    doc.link("在 CloudWatch 控制台查看 Open in CloudWatch", &link);
-    Some(Rendered {
-        message: doc.into_message(format!("{icon} {new}: {}", d.alarm_name)),
+    let title = match &v.suppressed {
+        Some(_) => format!("🔕 {} (已抑制 suppressed): {}", v.new, v.name),
+        None => format!("{icon} {}: {}", v.new, v.name),
+    };
+    Rendered {
+        message: doc.into_message(title),
         kind: AlertKind::AlarmStateChange,
-        source: env.source.clone(),
-        event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
-        state: Some(new.to_string()),
-        severity: severity(new),
-        link: Some(link),
+        source: "aws.cloudwatch".into(),
+        event_id: None,
+        state: Some(v.new.to_string()),
+        severity: if v.suppressed.is_some() {
+            Severity::Info
+        } else {
+            severity(v.new)
+        },
+        link,
         context: None,
         test_id: None,
-    })
+    }
 }
 
 /// `reasonData` is JSON inside a string: `{"threshold":50.0,"recentDatapoints":[99.5],...}`.
@@ -183,4 +316,40 @@ fn threshold(reason_data: Option<&str>) -> Option<String> {
         Some(r) => format!("{t} (最近数据 recent: {r})"),
         None => format!("{t}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::render;
+
+    /// AWS's composite alarm sample (`tests/fixtures/alarm_composite.json`)
+    /// with its state as CloudWatch reports a transition whose actions the
+    /// suppressor held back (`actionsSuppressedBy`, `actionsSuppressedReason`:
+    /// the CompositeAlarm API reference's fields and values).
+    #[test]
+    fn a_suppressed_composite_is_info_and_says_so() {
+        let raw = include_str!("../../tests/fixtures/alarm_composite.json");
+        let mut v: serde_json::Value = serde_json::from_str(raw).unwrap();
+        v["detail"]["state"]["value"] = "ALARM".into();
+        v["detail"]["state"]["actionsSuppressedBy"] = "Alarm".into();
+        v["detail"]["state"]["actionsSuppressedReason"] =
+            "Alarm ServiceMaintenanceAlarm is in ALARM state".into();
+        v["detail"]["previousState"]["value"] = "OK".into();
+        let r = render(&v.to_string(), None, &FormatOptions::default());
+        assert_eq!(
+            r.message.title,
+            "🔕 ALARM (已抑制 suppressed): ServiceAggregatedAlarm"
+        );
+        assert_eq!(r.severity, Severity::Info);
+        assert_eq!(r.state.as_deref(), Some("ALARM"));
+        assert!(r.message.text.starts_with(
+            "### 🔕 CloudWatch 告警 Alarm: ServiceAggregatedAlarm\n\n\
+             > 🔕 动作已被抑制，不通知值班 Actions suppressed, nobody is paged: Alarm ServiceMaintenanceAlarm is in ALARM state\n\n\
+             - **状态 State**: ✅ OK → 🔴 ALARM\n"
+        ), "{}", r.message.text);
+        // "None" is what an unsuppressed transition carries.
+        let r = render(raw, None, &FormatOptions::default());
+        assert_eq!(r.message.title, "✅ OK: ServiceAggregatedAlarm");
+    }
 }

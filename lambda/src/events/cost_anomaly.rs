@@ -25,8 +25,9 @@ pub struct Anomaly {
     pub anomaly_start_date: Option<String>,
     #[serde(default)]
     pub anomaly_end_date: Option<String>,
-    /// What the monitor watches: the service, for a service monitor.
-    #[serde(default)]
+    /// What the monitor watches: the service, for a service monitor
+    /// (`dimensionValue` in the EventBridge form).
+    #[serde(default, alias = "dimensionValue")]
     pub dimensional_value: Option<String>,
     #[serde(default)]
     pub monitor_name: Option<String>,
@@ -93,6 +94,17 @@ pub fn render_notification(value: &Value) -> Option<Rendered> {
     Some(rendered)
 }
 
+/// The EventBridge form (`aws.ce` / `Anomaly Detected`): the same anomaly
+/// in `detail`, rendered exactly like the SNS notification, plus the
+/// event's id and a digest line with the event's region and time.
+pub fn render_event(env: &super::EventEnvelope) -> Option<Rendered> {
+    let a: Anomaly = env.detail_as()?;
+    let mut rendered = render_anomaly(&a);
+    rendered.source = env.source.clone();
+    rendered.event_id = Some(env.id.clone()).filter(|s| !s.is_empty());
+    Some(rendered)
+}
+
 fn render_anomaly(a: &Anomaly) -> Rendered {
     let cur = currency(&a.monitor_arn);
     let what = a
@@ -134,7 +146,7 @@ fn render_anomaly(a: &Anomaly) -> Rendered {
     let link = a
         .anomaly_details_link
         .clone()
-        .filter(|l| l.starts_with("https://"))
+        .filter(|l| links::is_aws_site(l))
         .unwrap_or_else(|| links::cost_anomalies(&a.monitor_arn));
     doc.link("在成本异常检测中查看 Open in Cost Anomaly Detection", &link);
     let title = match &impact {

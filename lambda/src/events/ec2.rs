@@ -22,6 +22,15 @@ fn icon(state: &str) -> &'static str {
     }
 }
 
+/// A stopped or terminated instance may be an outage (low: worth a look,
+/// and `at_all_on` can still name the state); starting is news, not work.
+fn severity(state: &str) -> Severity {
+    match state {
+        "pending" | "running" => Severity::Info,
+        _ => Severity::Low,
+    }
+}
+
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let d: Ec2StateDetail = env.detail_as()?;
     let icon = icon(&d.state);
@@ -36,8 +45,8 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         kind: AlertKind::Ec2StateChange,
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
+        severity: severity(&d.state),
         state: Some(d.state),
-        severity: Severity::Info,
         link: Some(link),
         context: None,
         test_id: None,

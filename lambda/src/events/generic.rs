@@ -17,7 +17,7 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
     doc.subheading("详情 Detail");
     doc.json(&env.detail, GENERIC_BODY_BYTES);
     Rendered {
-        message: doc.into_message(format!("AWS {}", env.detail_type)),
+        message: doc.into_message(title(&env.detail_type)),
         kind: AlertKind::Generic,
         source: env.source.clone(),
         event_id: Some(env.id.clone()).filter(|s| !s.is_empty()),
@@ -26,5 +26,30 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
         link: None,
         context: None,
         test_id: None,
+    }
+}
+
+/// `AWS <detail-type>`, without doubling a type that already starts with
+/// AWS (`AWS API Call via CloudTrail`).
+fn title(detail_type: &str) -> String {
+    if detail_type.starts_with("AWS ") {
+        detail_type.to_string()
+    } else {
+        format!("AWS {detail_type}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn aws_is_never_doubled() {
+        assert_eq!(
+            super::title("AWS API Call via CloudTrail"),
+            "AWS API Call via CloudTrail"
+        );
+        assert_eq!(
+            super::title("EBS Snapshot Notification"),
+            "AWS EBS Snapshot Notification"
+        );
     }
 }

@@ -31,6 +31,9 @@ pub struct HealthDetail {
     pub end_time: String,
     #[serde(default)]
     pub event_region: String,
+    /// `PUBLIC` (every customer in the region), `ACCOUNT_SPECIFIC` or `NONE`.
+    #[serde(default)]
+    pub event_scope_code: String,
     #[serde(default)]
     pub event_description: Vec<Description>,
     #[serde(default)]
@@ -69,15 +72,72 @@ impl HealthDetail {
     pub fn is_scheduled(&self) -> bool {
         self.event_type_category == "scheduledChange"
     }
+
+    /// What kind of news this is, from the event type code and scope.
+    pub fn kind(&self) -> HealthKind {
+        let code = self.event_type_code.as_str();
+        if code.starts_with("AWS_RISK_") || code.contains("CREDENTIALS_EXPOSED") {
+            HealthKind::Risk
+        } else if code.contains("RETIREMENT") {
+            HealthKind::Retirement
+        } else if self.is_scheduled() {
+            HealthKind::Scheduled
+        } else if self.event_type_category == "issue" {
+            match self.event_scope_code.as_str() {
+                "ACCOUNT_SPECIFIC" => HealthKind::AccountIssue,
+                _ => HealthKind::PublicIssue,
+            }
+        } else {
+            HealthKind::Notice
+        }
+    }
 }
 
-fn category_label(category: &str) -> &str {
-    match category {
-        "issue" => "服务问题 Issue",
-        "scheduledChange" => "计划变更 Scheduled change",
-        "accountNotification" => "账号通知 Account notification",
-        "investigation" => "调查中 Investigation",
-        other => other,
+/// How a Health event is headed and how urgent it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthKind {
+    /// `AWS_RISK_*`, exposed credentials: an emergency in this account,
+    /// not an outage notice.
+    Risk,
+    /// The instance (or host) will be stopped or terminated on a date.
+    Retirement,
+    Scheduled,
+    /// An issue that affects this account's resources.
+    AccountIssue,
+    /// A service issue every customer in the region sees.
+    PublicIssue,
+    Notice,
+}
+
+impl HealthKind {
+    fn severity(self) -> Severity {
+        match self {
+            HealthKind::Risk => Severity::Critical,
+            HealthKind::Retirement | HealthKind::AccountIssue => Severity::High,
+            _ => Severity::Medium,
+        }
+    }
+}
+
+fn category_label(category: &str, kind: HealthKind) -> &str {
+    match (category, kind) {
+        (_, HealthKind::Risk) => "账号风险 Account risk",
+        ("issue", HealthKind::AccountIssue) => "账号问题 Account-specific issue",
+        ("issue", _) => "服务问题 Service issue",
+        (other, _) => match other {
+            "scheduledChange" => "计划变更 Scheduled change",
+            "accountNotification" => "账号通知 Account notification",
+            "investigation" => "调查中 Investigation",
+            other => other,
+        },
+    }
+}
+
+fn scope_label(scope: &str) -> &str {
+    match scope {
+        "PUBLIC" => "公共 Public: 该区域所有客户 every customer in the region",
+        "ACCOUNT_SPECIFIC" => "本账号 This account",
+        _ => "",
     }
 }
 
@@ -92,44 +152,22 @@ fn status_label(status: &str) -> String {
 
 pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
     let d: HealthDetail = env.detail_as()?;
-    let service = if d.service.is_empty() {
-        "AWS"
-    } else {
-        &d.service
-    };
-    let (heading, title) = if d.is_scheduled() {
-        (
-            format!("🛠️ 计划维护 Scheduled maintenance: {service}"),
-            format!("🛠️ AWS Health: {service} 计划维护"),
-        )
-    } else {
-        let icon = match d.status_code.as_str() {
-            "closed" => "✅",
-            _ if d.event_type_category == "issue" => "🔴",
-            _ => "📢",
-        };
-        (
-            format!("{icon} AWS Health: {service}"),
-            format!("{icon} AWS Health: {service} {}", d.event_type_code),
-        )
-    };
+    let kind = d.kind();
+    let (heading, title) = headings(&d, kind);
     let mut doc = Doc::new(heading);
-    if d.is_scheduled() {
-        let window = format!(
-            "{} → {}",
-            show_or_dash(&d.start_time, opts),
-            show_or_dash(&d.end_time, opts)
-        );
-        doc.callout(&format!("维护窗口 Window: {window}"));
-    }
+    callouts(&mut doc, &d, kind, opts);
     doc.field("事件 Event", &d.event_type_code);
-    doc.field("类别 Category", category_label(&d.event_type_category));
+    doc.field(
+        "类别 Category",
+        category_label(&d.event_type_category, kind),
+    );
+    doc.field("范围 Scope", scope_label(&d.event_scope_code));
     doc.field("状态 Status", &status_label(&d.status_code));
     common_fields(&mut doc, env, opts);
     if !d.event_region.is_empty() && d.event_region != env.region {
         doc.field("事件区域 Event region", &d.event_region);
     }
-    if !d.is_scheduled() {
+    if !d.is_scheduled() && kind != HealthKind::Retirement {
         doc.field("开始 Start", &show_opt(&d.start_time, opts));
         doc.field("结束 End", &show_opt(&d.end_time, opts));
     }
@@ -155,12 +193,76 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Option<Rendered> {
         severity: if d.status_code == "closed" {
             Severity::Info
         } else {
-            Severity::Medium
+            kind.severity()
         },
         link: Some(link),
         context: None,
         test_id: None,
     })
+}
+
+/// The heading and the title: what happened, in the words that fit it.
+fn headings(d: &HealthDetail, kind: HealthKind) -> (String, String) {
+    let service = if d.service.is_empty() {
+        "AWS"
+    } else {
+        &d.service
+    };
+    let closed = d.status_code == "closed";
+    match kind {
+        HealthKind::Risk if !closed => (
+            format!("🚨 安全风险 Security risk: {service}"),
+            format!("🚨 AWS 安全风险 Security risk: {}", d.event_type_code),
+        ),
+        HealthKind::Retirement if !closed => (
+            format!("🛠️ 实例退役 Retirement: {service}"),
+            format!("🛠️ AWS Health: {service} 实例退役 retirement"),
+        ),
+        HealthKind::Scheduled if !closed => (
+            format!("🛠️ 计划维护 Scheduled maintenance: {service}"),
+            format!("🛠️ AWS Health: {service} 计划维护"),
+        ),
+        _ => {
+            let icon = match kind {
+                _ if closed => "✅",
+                HealthKind::AccountIssue | HealthKind::PublicIssue => "🔴",
+                _ => "📢",
+            };
+            let public = if kind == HealthKind::PublicIssue && !closed {
+                " (公共 public)"
+            } else {
+                ""
+            };
+            (
+                format!("{icon} AWS Health: {service}{public}"),
+                format!("{icon} AWS Health: {service} {}{public}", d.event_type_code),
+            )
+        }
+    }
+}
+
+/// What the person on call must know first: the action a risk needs, when
+/// a retirement happens, the maintenance window.
+fn callouts(doc: &mut Doc, d: &HealthDetail, kind: HealthKind, opts: &FormatOptions) {
+    if d.status_code == "closed" {
+        return;
+    }
+    let start = show_or_dash(&d.start_time, opts);
+    match kind {
+        HealthKind::Risk => doc.callout(
+            "需要立即处理 Action required now: 立即删除或轮换受影响的凭证，并在 CloudTrail 中检查其近期调用 \
+             (delete or rotate the affected credentials now and review their recent calls in CloudTrail)",
+        ),
+        HealthKind::Retirement => doc.callout(&format!(
+            "实例将于 {start} 起被停止或终止（硬件退役）；请在此之前停止再启动（迁移到新硬件）或替换 \
+             (the instance will be stopped or terminated from {start}; stop and start it, or replace it, before then)"
+        )),
+        HealthKind::Scheduled => doc.callout(&format!(
+            "维护窗口 Window: {start} → {}",
+            show_or_dash(&d.end_time, opts)
+        )),
+        _ => {}
+    }
 }
 
 /// The affected resources, as a list; falls back to the envelope's `resources`.
@@ -203,5 +305,35 @@ fn show_or_dash(raw: &str, opts: &FormatOptions) -> String {
         "?".into()
     } else {
         time::show(raw, opts.time_zone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::render;
+
+    /// AWS's scheduled-change sample (`tests/fixtures/health_scheduled_maintenance.json`)
+    /// with the retirement event type code Health uses for EC2.
+    #[test]
+    fn a_retirement_says_what_happens_and_when() {
+        let raw = include_str!("../../tests/fixtures/health_scheduled_maintenance.json").replace(
+            "AWS_EC2_INSTANCE_REBOOT_MAINTENANCE_SCHEDULED",
+            "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+        );
+        let r = render(&raw, None, &FormatOptions::default());
+        assert_eq!(
+            r.message.title,
+            "🛠\u{fe0f} AWS Health: EC2 实例退役 retirement"
+        );
+        assert_eq!(r.severity, Severity::High);
+        assert!(
+            r.message.text.starts_with(
+                "### 🛠\u{fe0f} 实例退役 Retirement: EC2\n\n> 实例将于 2026-11-29 02:00:00 (Asia/Shanghai) 起被停止或终止（硬件退役）；请在此之前停止再启动（迁移到新硬件）或替换 (the instance will be stopped or terminated from 2026-11-29 02:00:00 (Asia/Shanghai); stop and start it, or replace it, before then)\n\n"
+            ),
+            "{}",
+            r.message.text
+        );
+        assert!(!r.message.text.contains("Scheduled maintenance"));
     }
 }

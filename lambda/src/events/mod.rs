@@ -8,6 +8,7 @@
 
 pub mod abuse;
 pub mod alarm;
+mod alarm_sns;
 pub mod cost_anomaly;
 pub mod ec2;
 mod generic;
@@ -86,9 +87,18 @@ pub fn render(env: &EventEnvelope, opts: &FormatOptions) -> Rendered {
 }
 
 /// Renders JSON that is not an EventBridge event when it is a notification
-/// we know (Cost Anomaly Detection's SNS message); `None` otherwise.
-pub fn render_notification(value: &Value) -> Option<Rendered> {
-    cost_anomaly::render_notification(value)
+/// we know (a CloudWatch alarm action's SNS message, Cost Anomaly
+/// Detection's, a Config rule's); `None` otherwise.
+pub fn render_notification(value: &Value, opts: &FormatOptions) -> Option<Rendered> {
+    alarm_sns::render_notification(value, opts)
+        .or_else(|| cost_anomaly::render_notification(value))
+        .or_else(|| security::render_notification(value, opts))
+}
+
+/// Renders plain text that a service we know publishes to SNS with its
+/// own subject (AWS Budgets, AWS Backup); `None` for any other text.
+pub fn render_text_notification(text: &str, subject: Option<&str>) -> Option<Rendered> {
+    operations::render_text(text, subject)
 }
 
 /// Header lines every event message carries: account, region, time.

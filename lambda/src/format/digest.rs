@@ -9,65 +9,36 @@
 
 use std::collections::BTreeMap;
 
-use super::{AlertKind, FormatOptions, Rendered};
+use super::{AlertKind, FormatOptions, Rendered, Severity};
+use crate::markdown::escape::{line_start, link_target, text};
 use crate::message::{json_len, Message, MAX_TEXT_BYTES};
 
 /// Longest single line; a pathological title cannot crowd out the others.
 const MAX_LINE_BYTES: usize = 600;
 
+/// A digest's label for a severity: its icon and its name in both languages.
+fn label(sev: Severity) -> String {
+    let name = match sev {
+        Severity::Critical => "严重 Critical",
+        Severity::High => "高 High",
+        Severity::Medium => "中 Medium",
+        Severity::Low => "低 Low",
+        Severity::Info => "信息 Info",
+    };
+    format!("{} {name}", sev.icon())
+}
+
+/// Worst first: the order groups are listed and counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
+struct Rank(std::cmp::Reverse<Severity>);
 
-impl Severity {
-    fn label(self) -> &'static str {
-        match self {
-            Severity::Critical => "🔴 严重 Critical",
-            Severity::Warning => "🟡 警告 Warning",
-            Severity::Info => "🟢 信息 Info",
-        }
+impl Rank {
+    fn of(alert: &Rendered) -> Rank {
+        Rank(std::cmp::Reverse(alert.severity))
     }
 
-    fn icon(self) -> &'static str {
-        match self {
-            Severity::Critical => "🔴",
-            Severity::Warning => "🟡",
-            Severity::Info => "🟢",
-        }
-    }
-}
-
-/// How urgent an alert is, from its type and state. Unknown events are
-/// warnings: nobody can tell they are harmless.
-pub fn severity(alert: &Rendered) -> Severity {
-    let state = alert.state.as_deref().unwrap_or("");
-    match alert.kind {
-        AlertKind::HealthAbuse => Severity::Critical,
-        AlertKind::AlarmStateChange => match state {
-            "ALARM" => Severity::Critical,
-            "OK" => Severity::Info,
-            _ => Severity::Warning,
-        },
-        AlertKind::Health => match state {
-            "open" => Severity::Critical,
-            "closed" => Severity::Info,
-            _ => Severity::Warning,
-        },
-        AlertKind::Ec2StateChange => match state {
-            "pending" | "running" => Severity::Info,
-            _ => Severity::Warning,
-        },
-        AlertKind::GuardDutyFinding => match state {
-            "critical" | "high" => Severity::Critical,
-            "medium" => Severity::Warning,
-            _ => Severity::Info,
-        },
-        AlertKind::CostAnomaly | AlertKind::Generic | AlertKind::Text | AlertKind::Typed(_) => {
-            Severity::Warning
-        }
+    fn severity(self) -> Severity {
+        self.0 .0
     }
 }
 
@@ -92,11 +63,12 @@ pub struct DigestPart {
     pub members: Vec<usize>,
 }
 
-/// The line an alert gets in a digest.
+/// The line an alert gets in a digest. A title is plain text (the chat
+/// list shows it as it is) and holds data, so here it is escaped.
 pub fn line(alert: &Rendered) -> String {
-    let mut line = format!("- {}", one_line(&alert.message.title));
+    let mut line = format!("- {}", line_start(&one_line(&alert.message.title)));
     if let Some(context) = &alert.context {
-        line.push_str(&format!(" · {context}"));
+        line.push_str(&format!(" · {}", text(&one_line(context))));
     }
     if line.len() > MAX_LINE_BYTES {
         let mut cut = MAX_LINE_BYTES;
@@ -106,7 +78,7 @@ pub fn line(alert: &Rendered) -> String {
         line.truncate(cut);
         line.push('…');
     }
-    if let Some(link) = &alert.link {
+    if let Some(link) = alert.link.as_deref().and_then(link_target) {
         line.push_str(&format!(" · [查看 Open]({link})"));
     }
     line.push('\n');
@@ -117,20 +89,20 @@ pub fn line(alert: &Rendered) -> String {
 /// keep each under DingTalk's size limit.
 pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
     let groups = group(alerts);
-    let mut counts: BTreeMap<Severity, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<Rank, usize> = BTreeMap::new();
     for ((sev, _), indices) in &groups {
         *counts.entry(*sev).or_default() += indices.len();
     }
-    let joined = |show: fn(&Severity, usize) -> String, sep: &str| {
+    let joined = |show: fn(Severity, usize) -> String, sep: &str| {
         counts
             .iter()
-            .map(|(sev, n)| show(sev, *n))
+            .map(|(rank, n)| show(rank.severity(), *n))
             .collect::<Vec<_>>()
             .join(sep)
     };
     let header = Header {
         total: alerts.len(),
-        summary: joined(|sev, n| format!("{} {n}", sev.label()), " · "),
+        summary: joined(|sev, n| format!("{} {n}", label(sev)), " · "),
         short_counts: joined(|sev, n| format!("{} {n}", sev.icon()), " "),
         zone: opts.time_zone.name(),
     };
@@ -144,11 +116,11 @@ pub fn digest(alerts: &[Rendered], opts: &FormatOptions) -> Vec<DigestPart> {
 }
 
 /// The alerts' indices by severity, then kind: the order a digest lists them.
-fn group(alerts: &[Rendered]) -> BTreeMap<(Severity, &'static str), Vec<usize>> {
-    let mut groups: BTreeMap<(Severity, &'static str), Vec<usize>> = BTreeMap::new();
+fn group(alerts: &[Rendered]) -> BTreeMap<(Rank, &'static str), Vec<usize>> {
+    let mut groups: BTreeMap<(Rank, &'static str), Vec<usize>> = BTreeMap::new();
     for (i, alert) in alerts.iter().enumerate() {
         groups
-            .entry((severity(alert), kind_label(alert.kind)))
+            .entry((Rank::of(alert), kind_label(alert.kind)))
             .or_default()
             .push(i);
     }
@@ -161,7 +133,7 @@ fn group(alerts: &[Rendered]) -> BTreeMap<(Severity, &'static str), Vec<usize>> 
 /// on the way out.
 fn pack(
     alerts: &[Rendered],
-    groups: &BTreeMap<(Severity, &'static str), Vec<usize>>,
+    groups: &BTreeMap<(Rank, &'static str), Vec<usize>>,
 ) -> Vec<(String, Vec<usize>)> {
     let header_budget = 400;
     let budget = MAX_TEXT_BYTES.saturating_sub(header_budget);
@@ -169,14 +141,14 @@ fn pack(
     let mut body = String::new();
     let mut body_len = 0;
     let mut members = Vec::new();
-    for ((sev, kind), indices) in groups {
+    for ((rank, kind), indices) in groups {
         let heading = |cont: bool| {
             let cont = if cont { " (续 cont.)" } else { "" };
-            format!("**{} · {kind} ({}){cont}**\n\n", sev.label(), indices.len())
+            let sev = label(rank.severity());
+            format!("**{sev} · {kind} ({}){cont}**\n\n", indices.len())
         };
         let mut pending_heading = Some(heading(false));
-        for &i in indices {
-            let line = line(&alerts[i]);
+        for (line, same) in collapse(alerts, indices) {
             let head_len = pending_heading.as_deref().map_or(0, json_len);
             if !members.is_empty() && body_len + head_len + json_len(&line) + 2 > budget {
                 parts.push((std::mem::take(&mut body), std::mem::take(&mut members)));
@@ -193,13 +165,38 @@ fn pack(
             }
             body_len += json_len(&line);
             body.push_str(&line);
-            members.push(i);
+            members.extend(same);
         }
     }
     if !members.is_empty() {
         parts.push((body, members));
     }
     parts
+}
+
+/// The group's lines, each distinct one once (in first-seen order) with
+/// the alerts it stands for: `×N` ends a line N alerts share, so a storm of
+/// one alarm is a line, not a page of repeats.
+fn collapse(alerts: &[Rendered], indices: &[usize]) -> Vec<(String, Vec<usize>)> {
+    let mut lines: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for &i in indices {
+        let text = line(&alerts[i]);
+        match seen.get(&text) {
+            Some(&at) => lines[at].1.push(i),
+            None => {
+                seen.insert(text.clone(), lines.len());
+                lines.push((text, vec![i]));
+            }
+        }
+    }
+    for (text, same) in &mut lines {
+        if same.len() > 1 {
+            text.pop();
+            text.push_str(&format!(" ×{}\n", same.len()));
+        }
+    }
+    lines
 }
 
 /// What every part of one digest repeats: the totals and the time zone.
@@ -284,18 +281,18 @@ mod tests {
         ]);
         let parts = digest(&alerts, &FormatOptions::default());
         assert_eq!(parts.len(), 1);
-        assert_eq!(parts[0].members, vec![2, 1, 0]);
-        assert_eq!(parts[0].message.title, "📋 3 条告警 alerts: 🔴 1 🟡 1 🟢 1");
+        assert_eq!(parts[0].members, vec![2, 0, 1]);
+        assert_eq!(parts[0].message.title, "📋 3 条告警 alerts: 🟠 1 ℹ️ 2");
         assert_eq!(
             parts[0].message.text,
             "### 📋 告警汇总 Alert digest: 3 条 alerts\n\n\
-             > 🔴 严重 Critical 1 · 🟡 警告 Warning 1 · 🟢 信息 Info 1\n\n\
-             **🔴 严重 Critical · CloudWatch 告警 Alarm (1)**\n\n\
+             > 🟠 高 High 1 · ℹ️ 信息 Info 2\n\n\
+             **🟠 高 High · CloudWatch 告警 Alarm (1)**\n\n\
              - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high)\n\n\
-             **🟡 警告 Warning · 其他 Other (1)**\n\n\
-             - AWS 通知 Notification · plain text from a plugin\n\n\
-             **🟢 信息 Info · CloudWatch 告警 Alarm (1)**\n\n\
+             **ℹ️ 信息 Info · CloudWatch 告警 Alarm (1)**\n\n\
              - ✅ OK: disk-ok · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-ok)\n\n\
+             **ℹ️ 信息 Info · 其他 Other (1)**\n\n\
+             - AWS 通知 Notification · plain text from a plugin\n\n\
              时间 Times: Asia/Shanghai\n"
         );
     }
@@ -320,19 +317,41 @@ mod tests {
         let parts = digest(&alerts, &FormatOptions::default());
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].members, vec![3, 2, 1, 0]);
-        assert_eq!(parts[0].message.title, "📋 4 条告警 alerts: 🔴 1 🟡 2 🟢 1");
+        assert_eq!(parts[0].message.title, "📋 4 条告警 alerts: 🔴 1 🟡 2 🔵 1");
         assert_eq!(
             parts[0].message.text,
             "### 📋 告警汇总 Alert digest: 4 条 alerts\n\n\
-             > 🔴 严重 Critical 1 · 🟡 警告 Warning 2 · 🟢 信息 Info 1\n\n\
+             > 🔴 严重 Critical 1 · 🟡 中 Medium 2 · 🔵 低 Low 1\n\n\
              **🔴 严重 Critical · GuardDuty (1)**\n\n\
              - 🔴 GuardDuty CRITICAL: critical · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dcritical)\n\n\
-             **🟡 警告 Warning · GuardDuty (1)**\n\n\
+             **🟡 中 Medium · GuardDuty (1)**\n\n\
              - 🟡 GuardDuty MEDIUM: medium · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dmedium)\n\n\
-             **🟡 警告 Warning · 成本异常 Cost anomaly (1)**\n\n\
+             **🟡 中 Medium · 成本异常 Cost anomaly (1)**\n\n\
              - 💰 AWS 成本异常 Cost anomaly: ServiceName +$1001.00 · 2021-05-25 · [查看 Open](https://console.aws.amazon.com/cost-management/home#/anomaly-detection/monitors/abcdef12-1234-4ea0-84cc-918a97d736ef/anomalies/12345678-abcd-ef12-3456-987654321a12)\n\n\
-             **🟢 信息 Info · GuardDuty (1)**\n\n\
+             **🔵 低 Low · GuardDuty (1)**\n\n\
              - 🔵 GuardDuty LOW: low · us-east-1 · 11-25 10:00:00 · [查看 Open](https://console.aws.amazon.com/guardduty/home?region=us-east-1#/findings?search=id%3Dlow)\n\n\
+             时间 Times: Asia/Shanghai\n"
+        );
+    }
+
+    #[test]
+    fn identical_lines_are_one_line_with_a_count() {
+        let alerts = rendered(&[
+            alarm("cpu-high", "ALARM"),
+            alarm("disk-full", "ALARM"),
+            alarm("cpu-high", "ALARM"),
+            alarm("cpu-high", "ALARM"),
+        ]);
+        let parts = digest(&alerts, &FormatOptions::default());
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].members, vec![0, 2, 3, 1]);
+        assert_eq!(
+            parts[0].message.text,
+            "### 📋 告警汇总 Alert digest: 4 条 alerts\n\n\
+             > 🟠 高 High 4\n\n\
+             **🟠 高 High · CloudWatch 告警 Alarm (4)**\n\n\
+             - 🔴 ALARM: cpu-high · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/cpu-high) ×3\n\
+             - 🔴 ALARM: disk-full · us-east-1 · 11-25 10:00:00 · [查看 Open](https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/disk-full)\n\n\
              时间 Times: Asia/Shanghai\n"
         );
     }
@@ -354,7 +373,7 @@ mod tests {
             assert!(part
                 .message
                 .title
-                .ends_with(&format!("({}/{}): 🔴 400", n + 1, parts.len())));
+                .ends_with(&format!("({}/{}): 🟠 400", n + 1, parts.len())));
             for &i in &part.members {
                 let name = format!("storm-{i:03}-");
                 assert_eq!(part.message.text.matches(&name).count(), 2, "{name}");
@@ -363,6 +382,6 @@ mod tests {
         assert!(parts[1]
             .message
             .text
-            .contains("**🔴 严重 Critical · CloudWatch 告警 Alarm (400) (续 cont.)**"));
+            .contains("**🟠 高 High · CloudWatch 告警 Alarm (400) (续 cont.)**"));
     }
 }

@@ -29,9 +29,12 @@ pub fn render(payload: &str, subject: Option<&str>, opts: &FormatOptions) -> Ren
         Some(Value::String(s)) => render_string(&s, subject),
         Some(v) => match EventEnvelope::from_value(&v) {
             Some(env) => events::render(&env, opts),
-            None => events::render_notification(&v).unwrap_or_else(|| render_json(&v, subject)),
+            None => {
+                events::render_notification(&v, opts).unwrap_or_else(|| render_json(&v, subject))
+            }
         },
-        None => render_text(trimmed, subject),
+        None => events::render_text_notification(trimmed, subject)
+            .unwrap_or_else(|| render_text(trimmed, subject)),
     };
     rendered.message = rendered.message.fit(MAX_TEXT_BYTES);
     rendered

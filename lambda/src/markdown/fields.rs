@@ -8,6 +8,8 @@
 
 use serde_json::Value;
 
+use super::escape::{line_start, text};
+
 /// Deeper levels are shown as compact JSON on one line, so a pathological
 /// payload cannot produce a staircase.
 const MAX_DEPTH: usize = 6;
@@ -20,7 +22,7 @@ pub fn field_list(value: &Value, max_bytes: usize) -> String {
     let mut lines = Vec::new();
     match value {
         Value::Object(_) | Value::Array(_) => push_items(&mut lines, value, 0),
-        scalar => lines.push(format!("- {}", scalar_text(scalar))),
+        scalar => lines.push(format!("- {}", line_start(&scalar_text(scalar)))),
     }
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
@@ -42,8 +44,12 @@ fn push_items(lines: &mut Vec<String>, value: &Value, depth: usize) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
-                let label = format!("{indent}- **{}**", one_line(key));
-                push_entry(lines, label, v, depth);
+                let label = format!("{indent}- **{}**", text(&one_line(key)));
+                if is_sensitive(key) && !v.is_null() {
+                    lines.push(format!("{label}: {REDACTED}"));
+                } else {
+                    push_entry(lines, label, v, depth);
+                }
             }
         }
         Value::Array(items) => {
@@ -51,11 +57,11 @@ fn push_items(lines: &mut Vec<String>, value: &Value, depth: usize) {
                 let label = format!("{indent}- **#{}**", i + 1);
                 match v {
                     Value::Object(_) | Value::Array(_) => push_entry(lines, label, v, depth),
-                    scalar => lines.push(format!("{indent}- {}", scalar_text(scalar))),
+                    scalar => lines.push(format!("{indent}- {}", line_start(&scalar_text(scalar)))),
                 }
             }
         }
-        scalar => lines.push(format!("{indent}- {}", scalar_text(scalar))),
+        scalar => lines.push(format!("{indent}- {}", line_start(&scalar_text(scalar)))),
     }
 }
 
@@ -68,13 +74,38 @@ fn push_entry(lines: &mut Vec<String>, label: String, v: &Value, depth: usize) {
         _ => true,
     };
     if empty {
-        lines.push(format!("{label}: {}", scalar_text(v)));
+        // `{}` and `[]` are ours; a string is data.
+        let shown = match v {
+            Value::Object(_) | Value::Array(_) => v.to_string(),
+            scalar => text(&scalar_text(scalar)),
+        };
+        lines.push(format!("{label}: {shown}"));
     } else if depth + 1 >= MAX_DEPTH {
-        lines.push(format!("{label}: {}", clip_value(&v.to_string())));
+        lines.push(format!("{label}: {}", text(&clip_value(&v.to_string()))));
     } else {
         lines.push(format!("{label}:"));
         push_items(lines, v, depth + 1);
     }
+}
+
+/// Shown instead of a value that must not reach a chat group.
+const REDACTED: &str = "(已隐藏 redacted)";
+
+/// Keys whose values are never posted: an ECS container override's or a
+/// CodeBuild project's environment variables, passwords, secrets, tokens,
+/// credentials. The key stays, so the reader knows something was there.
+fn is_sensitive(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "environment",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "credential",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -115,6 +146,20 @@ mod tests {
             field_list(&v, 10_000),
             "- **a**: x y\n- **b**: 1\n- **empty**: {}\n- **nested**:\n    - **k**: null\n    - **list**:\n        - 1\n        - **#2**:\n            - **id**: i-1\n- **none**: []\n- **s**: (空 empty)\n"
         );
+    }
+
+    #[test]
+    fn secrets_and_environments_are_redacted() {
+        let v = json!({
+            "containerOverrides": [{"name": "web", "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}]}],
+            "SessionToken": "abc", "dbPassword": "p", "clientSecret": null, "state": "ok"
+        });
+        let out = field_list(&v, 10_000);
+        assert_eq!(
+            out,
+            "- **SessionToken**: (已隐藏 redacted)\n- **clientSecret**: null\n- **containerOverrides**:\n    - **#1**:\n        - **environment**: (已隐藏 redacted)\n        - **name**: web\n- **dbPassword**: (已隐藏 redacted)\n- **state**: ok\n"
+        );
+        assert!(!out.contains("hunter2"));
     }
 
     #[test]

@@ -7,11 +7,12 @@ const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.');
 
-fn encode(s: &str) -> String {
+/// One path or fragment component, percent-encoded (`-`, `_`, `.` kept).
+pub fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, ENCODE).to_string()
 }
 
-fn console_domain(region: &str) -> &'static str {
+pub(crate) fn console_domain(region: &str) -> &'static str {
     partition_console_domain(crate::model_id::partition(region))
 }
 
@@ -35,6 +36,35 @@ fn partition_console_domain(partition: &str) -> &'static str {
         "aws-us-gov" => "console.amazonaws-us-gov.com",
         _ => "console.aws.amazon.com",
     }
+}
+
+/// True for an `https://` address on one of AWS's own sites (under
+/// `aws.amazon.com`, `amazonaws.cn` or `amazonaws-us-gov.com`, no user
+/// part): the only links taken from a payload (Cost Anomaly Detection's
+/// `anomalyDetailsLink`), since anyone who can publish to the topic could
+/// put any address there.
+pub fn is_aws_site(address: &str) -> bool {
+    let Ok(u) = url::Url::parse(address.trim()) else {
+        return false;
+    };
+    let host = u.host_str().unwrap_or("").to_ascii_lowercase();
+    u.scheme() == "https"
+        && u.username().is_empty()
+        && u.password().is_none()
+        && ["aws.amazon.com", "amazonaws.cn", "amazonaws-us-gov.com"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
+/// `https://<region>.<console domain>`: the regional console that the
+/// typed messages' own links (`events::operations::console`) build on.
+pub fn regional_console(region: &str) -> String {
+    format!("https://{region}.{}", console_domain(region))
+}
+
+/// `https://<console domain>` of the region's partition, for global pages.
+pub fn global_console(region: &str) -> String {
+    format!("https://{}", console_domain(region))
 }
 
 pub fn health_event(event_arn: &str, region: &str) -> String {
@@ -94,6 +124,22 @@ pub fn cost_anomalies(monitor_arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_aws_sites_are_taken_from_payloads() {
+        assert!(is_aws_site(
+            "https://console.aws.amazon.com/cost-management/home#/anomaly-detection"
+        ));
+        assert!(is_aws_site("https://console.amazonaws.cn/x"));
+        for forged in [
+            "https://console.aws.amazon.com.evil.example/",
+            "https://aws.amazon.com@evil.example/",
+            "http://console.aws.amazon.com/",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_aws_site(forged), "{forged}");
+        }
+    }
 
     #[test]
     fn links_encode_and_switch_domain_by_partition() {

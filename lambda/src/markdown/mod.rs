@@ -5,6 +5,7 @@
 //! that picks one (`format`), so neither imports the other's helpers.
 
 mod doc;
+pub mod escape;
 mod fields;
 pub mod links;
 pub mod time;

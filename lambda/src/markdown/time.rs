@@ -38,6 +38,13 @@ pub fn parse(raw: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc2822(raw) {
         return Some(t.with_timezone(&Utc));
     }
+    // AWS's own Health samples carry a weekday that does not match the
+    // date (`Sat, 05 Jun 2016`): the date is what counts.
+    if let Some((_, rest)) = raw.split_once(", ") {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(rest, "%d %b %Y %H:%M:%S GMT") {
+            return Some(t.and_utc());
+        }
+    }
     // CloudWatch alarm timestamps: 2026-11-25T04:30:00.123+0000
     DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f%z")
         .ok()
@@ -62,6 +69,10 @@ mod tests {
         assert_eq!(
             show("2026-11-25T04:30:00.123+0000", chrono_tz::UTC),
             "2026-11-25 04:30:00 (UTC)"
+        );
+        assert_eq!(
+            show("Sat, 05 Jun 2016 15:10:09 GMT", chrono_tz::UTC),
+            "2016-06-05 15:10:09 (UTC)"
         );
         assert_eq!(show("soon", sh), "soon");
     }

@@ -297,14 +297,15 @@ fn resolve_rules(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Vec<R
         Some(s) => parse_rules(&s).map_err(|e| anyhow::anyhow!("invalid --rules: {e}"))?,
         None if ui.interactive => {
             let labels: Vec<&str> = Rule::ALL.iter().map(|r| r.label()).collect();
+            let defaults: Vec<bool> = Rule::ALL.iter().map(|r| r.is_default()).collect();
             let picked = prompt::choose_many(
                 "Alerts to deliver (space toggles, enter accepts)",
                 &labels,
-                &[true; 4],
+                &defaults,
             )?;
             picked.into_iter().map(|i| Rule::ALL[i]).collect()
         }
-        None => Rule::ALL.to_vec(),
+        None => Rule::DEFAULT.to_vec(),
     };
     if rules.is_empty() {
         ui.warn(
@@ -673,7 +674,7 @@ mod tests {
         )
         .unwrap();
         let mut want = settings();
-        want.rules = Rule::ALL.to_vec();
+        want.rules = Rule::DEFAULT.to_vec();
         want.alarm_states = String::new();
         // The original app's three EC2 states; the window from the template.
         want.ec2_states = DEFAULT_EC2_STATES.into();

@@ -151,11 +151,12 @@ async fn change_set(
         &secret.arn,
         aws.region().unwrap_or_default(),
     );
+    let template = stack::compact(stack::TEMPLATE)?;
     let change_set = stack::create_change_set(
         aws,
         &ChangeSetRequest {
             stack_name: &plan.settings.stack_name,
-            template: stack::TEMPLATE,
+            template: &template,
             owner: &plan.settings.stack_name,
             create: plan.create,
             parameters: &parameters,
@@ -352,7 +353,11 @@ async fn obtain_artifact(
         }
         other => {
             drop(other); // a guess for another architecture: stop it
-            build::ensure_artifact(&build::BuildRequest::new(arch, args.force_build)).await?
+            let mut request = build::BuildRequest::new(arch, args.force_build);
+            if ui.quiet {
+                request = request.in_background();
+            }
+            build::ensure_artifact(&request).await?
         }
     };
     ui.info(if artifact.rebuilt {

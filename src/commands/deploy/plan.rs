@@ -12,6 +12,7 @@ use super::settings::Settings;
 use crate::aws::secret::{self, ExistingSecret};
 use crate::aws::stack::{self, ChangeRow, Phase, StackInfo};
 use crate::regions;
+use crate::robot_security::RobotSecurity;
 
 /// The question asked once the changes are shown.
 pub const CONFIRM_QUESTION: &str = "Deploy these changes?";
@@ -229,8 +230,17 @@ pub fn desired_secret(
     if let Some(k) = &settings.keyword {
         cfg.keyword = (!k.is_empty()).then(|| k.clone());
     }
+    if settings.robot_security == Some(RobotSecurity::Signature) && cfg.secret.is_none() {
+        bail!(MISSING_SIGNING_SECRET);
+    }
     Ok(cfg)
 }
+
+/// A signature robot refuses every unsigned message (310000): deployed
+/// without its secret, each alert would end in the dead-letter queue.
+pub const MISSING_SIGNING_SECRET: &str = "missing signing secret for a signature (加签) robot: \
+     pass --secret or set DINGTALK_SECRET (the SEC… secret in the robot's security settings), \
+     or choose another --robot-security";
 
 #[cfg(test)]
 mod tests {
@@ -283,6 +293,30 @@ mod tests {
                 .secret,
             None
         );
+    }
+
+    #[test]
+    fn a_signature_robot_needs_its_secret() {
+        let mut s = settings();
+        s.robot_security = Some(RobotSecurity::Signature);
+        let bare = Webhook::New {
+            url: "https://oapi.dingtalk.com/robot/send?access_token=new".into(),
+            secret: None,
+            secret_asked: false,
+        };
+        assert_eq!(
+            desired_secret(&bare, None, &s).unwrap_err().to_string(),
+            MISSING_SIGNING_SECRET
+        );
+        // The stored secret of the same webhook is kept, so it is there.
+        let same = Webhook::New {
+            url: stored().webhook,
+            secret: None,
+            secret_asked: false,
+        };
+        assert!(desired_secret(&same, Some(stored()), &s).is_ok());
+        s.robot_security = Some(RobotSecurity::Keywords);
+        assert!(desired_secret(&bare, None, &s).is_ok());
     }
 
     fn answers(webhook: Webhook) -> Answers {

@@ -1,11 +1,14 @@
 //! Before the first question: can this machine build the function? A
 //! missing Rust target, zig or cargo-zigbuild used to show up only after
-//! every prompt had been answered. Each missing piece is named with the
-//! command that installs it; the Rust target is offered and added on a yes.
+//! every prompt had been answered. The Rust target is offered and added on a
+//! yes; zig and cargo-zigbuild are offered into the CLI's own tool cache
+//! (`aws::tool_cache`), and installed with `--yes`. Otherwise each missing
+//! piece is named with the command that installs it.
 
 use anyhow::{bail, Context, Result};
 
 use crate::aws::build::{self, Arch};
+use crate::aws::tool_cache;
 use crate::aws::toolchain::{self, Missing};
 use crate::cli::DeployArgs;
 use crate::config::DeployConfig;
@@ -30,9 +33,7 @@ pub fn check(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<()> {
     if !args.force_build && build::is_cached(arch) {
         return Ok(());
     }
-    let Err(missing) = toolchain::choose(&toolchain::probe(arch), arch) else {
-        return Ok(());
-    };
+    let mut missing = still_missing(arch);
     let target = missing.iter().find_map(|m| match m {
         Missing::Target(triple) => Some(*triple),
         _ => None,
@@ -43,13 +44,47 @@ pub fn check(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<()> {
         ));
         if prompt::confirm(&format!("Run `rustup target add {triple}` now?"), true)? {
             add_target(triple)?;
-            if let Err(missing) = toolchain::choose(&toolchain::probe(arch), arch) {
-                bail!(toolchain::explain(&missing, arch));
-            }
-            return Ok(());
+            missing = still_missing(arch);
         }
     }
-    bail!(toolchain::explain(&missing, arch))
+    let venv = tool_cache::venv_dir()?;
+    if missing.iter().any(Missing::is_zig_tool) && install_zig_tools(ui, &venv)? {
+        missing = still_missing(arch);
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!(toolchain::explain(&missing, arch, &venv))
+}
+
+/// What the build still lacks (nothing when it has a way to build).
+fn still_missing(arch: Arch) -> Vec<Missing> {
+    toolchain::choose(&toolchain::probe(arch), arch)
+        .err()
+        .unwrap_or_default()
+}
+
+/// Offers (at a terminal) or, with `--yes`, goes ahead with installing zig
+/// and cargo-zigbuild into the tool cache. False: not installed, and the
+/// error names the command.
+fn install_zig_tools(ui: &Ui, venv: &std::path::Path) -> Result<bool> {
+    let go = if ui.interactive {
+        ui.warn("zig and cargo-zigbuild are needed to cross-compile the function");
+        prompt::confirm(
+            &format!(
+                "Install them from PyPI into {} (used only by dingtalk-notifier; PATH and \
+                 shell untouched)?",
+                venv.display()
+            ),
+            true,
+        )?
+    } else {
+        ui.assume_yes
+    };
+    if go {
+        tool_cache::install(ui, venv)?;
+    }
+    Ok(go)
 }
 
 /// Runs `rustup target add`, its output shown as it goes.

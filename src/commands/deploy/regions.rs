@@ -30,6 +30,8 @@ pub fn forwarder_parameters(
         "EnableAlarmRule",
         "AlarmStates",
     ];
+    // The forwarders carry every opt-in rule too, switched as at home.
+    let shared = |k: &str| SHARED.contains(&k) || Rule::ALL.iter().any(|r| r.parameter() == k);
     // A regional forwarder sends to this account's bus and is told its
     // region's Health events; the StackSet's are not (`stackset_parameters`).
     let mut out = vec![
@@ -40,7 +42,7 @@ pub fn forwarder_parameters(
         settings
             .parameters("", "", "")
             .into_iter()
-            .filter(|(k, _)| SHARED.contains(k)),
+            .filter(|(k, _)| shared(k)),
     );
     out.push(("HealthEventRegions", health_event_regions(region)));
     out.push(("HealthEventsAboutThisRegion", "false".to_string()));

@@ -63,7 +63,7 @@ impl Settings {
         secret_arn: &str,
     ) -> Vec<(&'static str, String)> {
         let on = |r: Rule| self.rules.contains(&r).to_string();
-        vec![
+        let mut out = vec![
             ("ArtifactBucket", bucket.to_string()),
             ("ArtifactKey", key.to_string()),
             ("Architecture", self.architecture.clone()),
@@ -79,6 +79,15 @@ impl Settings {
             ("Ec2States", self.ec2_states.clone()),
             (Rule::Alarm.parameter(), on(Rule::Alarm)),
             ("AlarmStates", self.alarm_states.clone()),
+        ];
+        // The opt-in rules, off unless chosen (README "Rules").
+        out.extend(
+            Rule::ALL
+                .into_iter()
+                .filter(|r| !r.is_default())
+                .map(|r| (r.parameter(), on(r))),
+        );
+        out.extend([
             ("DisplayTimeZone", self.time_zone.clone()),
             ("AccountNames", self.account_names.clone()),
             ("LlmEnabled", self.llm.to_string()),
@@ -94,7 +103,8 @@ impl Settings {
             ),
             ("DebugLogs", self.debug_logs.to_string()),
             ("OpsEmail", self.ops_email.clone()),
-        ]
+        ]);
+        out
     }
 
     /// What goes back into dingtalk-notifier.toml: no secrets by construction.
@@ -186,7 +196,9 @@ pub(crate) mod tests {
         assert_eq!(parse_rules("none").unwrap(), vec![]);
         assert_eq!(
             parse_rules("health,foo").unwrap_err(),
-            "unknown rule `foo` (use health, health-abuse, ec2, alarm, all or none)"
+            "unknown rule `foo` (use health, health-abuse, ec2, alarm, securityhub, guardduty, \
+             inspector, access-analyzer, root, config, ecr-scan, \
+             trusted-advisor, backup, pipelines, ecs, acm, default, all or none)"
         );
     }
 
@@ -212,6 +224,18 @@ pub(crate) mod tests {
                 "Ec2States",
                 "EnableAlarmRule",
                 "AlarmStates",
+                "EnableSecurityHubRule",
+                "EnableGuardDutyRule",
+                "EnableInspectorRule",
+                "EnableAccessAnalyzerRule",
+                "EnableRootActivityRule",
+                "EnableConfigComplianceRule",
+                "EnableEcrScanRule",
+                "EnableTrustedAdvisorRule",
+                "EnableBackupFailureRule",
+                "EnablePipelineFailureRule",
+                "EnableEcsTaskFailureRule",
+                "EnableAcmExpiryRule",
                 "DisplayTimeZone",
                 "AccountNames",
                 "LlmEnabled",
