@@ -177,6 +177,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "OpsTopicArn",
             "SecretArn",
             "SnsTopicArn",
+            "StateTableName",
             "TestEventRuleName",
             "TopicArn",
         ]
@@ -730,6 +731,7 @@ fn every_taggable_resource_is_tagged() {
         "OpsTopic",
         "DeadLetterAlarm",
         "FunctionErrorsAlarm",
+        "RobotRefusalsAlarm",
         "LogGroup",
         "DeadLetterQueue",
         "AlertQueue",
@@ -997,6 +999,44 @@ fn function_errors_alarm_fires_on_any_failed_invocation() {
     );
 }
 
+/// The function's outcome lines marked `robot_refused` (a robot that
+/// refuses every message) are counted and alarm within one 5-minute period.
+#[test]
+fn robot_refusals_are_counted_and_alarm_within_five_minutes() {
+    let t = template();
+    let namespace = json!({"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"});
+    assert_eq!(
+        t["Resources"]["RobotRefusalsMetricFilter"],
+        json!({
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": {"Ref": "LogGroup"},
+                "FilterName": "robot-refusals",
+                "FilterPattern": "{ $.outcome = \"failed\" && $.robot_refused IS TRUE }",
+                "MetricTransformations": [{
+                    "MetricNamespace": namespace,
+                    "MetricName": "RobotRefusals",
+                    "MetricValue": "1",
+                    "Unit": "Count"
+                }]
+            }
+        })
+    );
+    let r = &t["Resources"]["RobotRefusalsAlarm"];
+    assert!(r["Condition"].is_null());
+    assert_eq!(
+        r["Properties"],
+        ops_alarm(
+            "robot-refusals",
+            "The DingTalk robot refuses every message (token revoked, robot deleted or \
+             disabled, keyword or signature changed): the group hears nothing. Fix the robot \
+             or the secret (dingtalk-notifier deploy), then run `dingtalk-notifier redrive` \
+             for what reached the dead-letter queue.",
+            json!({"Namespace": namespace, "MetricName": "RobotRefusals", "Statistic": "Sum"})
+        )
+    );
+}
+
 #[test]
 fn ops_topic_is_separate_unencrypted_and_exported() {
     let t = template();
@@ -1046,7 +1086,11 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
                 "Resource": {"Ref": "OpsTopic"},
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account()},
-                    "ArnEquals": {"aws:SourceArn": [alarm_arn("dead-letters"), alarm_arn("function-errors")]}
+                    "ArnEquals": {"aws:SourceArn": [
+                        alarm_arn("dead-letters"),
+                        alarm_arn("function-errors"),
+                        alarm_arn("robot-refusals")
+                    ]}
                 }
             }]}
         })
@@ -1055,6 +1099,7 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
     for (alarm, suffix) in [
         ("DeadLetterAlarm", "dead-letters"),
         ("FunctionErrorsAlarm", "function-errors"),
+        ("RobotRefusalsAlarm", "robot-refusals"),
     ] {
         assert_eq!(
             t["Resources"][alarm]["Properties"]["AlarmName"],

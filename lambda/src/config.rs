@@ -114,6 +114,9 @@ pub struct Config {
     pub state_table: Option<String>,
     /// A batch with at least this many alerts goes out as one digest.
     pub digest_min_alerts: usize,
+    /// `SECRET_MAX_AGE_MS`: how long the webhook secret is kept before it
+    /// is read again (5 minutes; tests shorten it).
+    pub secret_max_age: Duration,
     /// `DEBUG_LOGS`: log each incoming event and rendered message.
     pub debug_logs: bool,
 }
@@ -156,6 +159,11 @@ impl Config {
                 DEFAULT_DIGEST_MIN_ALERTS as u64,
                 "a positive whole number of alerts",
             )? as usize,
+            secret_max_age: Duration::from_millis(vars.whole(
+                "SECRET_MAX_AGE_MS",
+                crate::secret::MAX_AGE.as_millis() as u64,
+                "milliseconds, a positive whole number",
+            )?),
             debug_logs: vars.switch("DEBUG_LOGS")?,
         })
     }
@@ -303,6 +311,7 @@ mod tests {
         assert!(c.llm.is_none());
         assert_eq!(c.rate_limit, 20);
         assert_eq!(c.rate_window, Duration::from_secs(60));
+        assert_eq!(c.secret_max_age, Duration::from_secs(300));
         assert_eq!(c.state_table, None);
         assert_eq!(c.digest_min_alerts, 2);
         assert!(!c.debug_logs);

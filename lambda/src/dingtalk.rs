@@ -385,9 +385,61 @@ pub struct DingTalkClient {
     http: reqwest::Client,
     pacer: Mutex<Pacer>,
     budget: Option<SharedBudget>,
-    /// Until when the shared budget is not asked after it failed to answer.
-    budget_down_until: Mutex<Option<Instant>>,
+    /// Whether the shared budget answers, and what this container sent on
+    /// its own share while it did not.
+    budget_health: Mutex<BudgetHealth>,
 }
+
+/// How the shared budget has been answering this container.
+#[derive(Debug, Default)]
+struct BudgetHealth {
+    /// The first failure of the current outage (`None`: it answers).
+    failing_since: Option<Instant>,
+    /// Pacing alone at the conservative share until then (fallback).
+    down_until: Option<Instant>,
+    /// The last request sent on this container's own share: the table does
+    /// not know it, so the shared budget is used again only a window later.
+    last_local_send: Option<Instant>,
+}
+
+/// How long the table may fail before a container paces alone: until then
+/// it sends nothing (safe), so one slow answer does not put a container on
+/// its own share beside others that still take slots from the table.
+fn fallback_after(window: Duration) -> Duration {
+    window
+}
+
+/// Pure: what a container does about the shared budget at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BudgetUse {
+    /// Take a slot from the table.
+    Shared,
+    /// Wait this long (a local send is still in the robot's window, or the
+    /// table has failed for less than `fallback_after`), then decide again.
+    Wait(Duration),
+    /// Pace alone at the conservative share.
+    Local,
+}
+
+fn budget_use(h: &BudgetHealth, now: Instant, window: Duration) -> BudgetUse {
+    if h.down_until.is_some_and(|t| now < t) {
+        return BudgetUse::Local;
+    }
+    if let Some(since) = h.failing_since {
+        let fallback_at = since + fallback_after(window);
+        if now < fallback_at {
+            // Ask again soon; nothing is sent meanwhile.
+            return BudgetUse::Wait((fallback_at - now).min(RETRY_TABLE_AFTER));
+        }
+    }
+    match h.last_local_send.map(|t| t + window) {
+        Some(quiet) if now < quiet => BudgetUse::Wait(quiet - now),
+        _ => BudgetUse::Shared,
+    }
+}
+
+/// While the table fails, it is asked again this often.
+const RETRY_TABLE_AFTER: Duration = Duration::from_millis(250);
 
 impl Default for DingTalkClient {
     fn default() -> Self {
@@ -431,7 +483,7 @@ impl DingTalkClient {
                 window,
             )),
             budget: None,
-            budget_down_until: Mutex::new(None),
+            budget_health: Mutex::new(BudgetHealth::default()),
         }
     }
 
@@ -455,39 +507,46 @@ impl DingTalkClient {
         self.pacer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn down_until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.budget_down_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn health(&self) -> std::sync::MutexGuard<'_, BudgetHealth> {
+        self.budget_health.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The shared budget, unless it failed to answer less than a window ago.
+    /// The shared budget, unless it is down (this container in fallback).
     fn shared(&self) -> Option<&SharedBudget> {
         let budget = self.budget.as_ref()?;
-        match *self.down_until() {
-            Some(t) if Instant::now() < t => None,
+        let window = self.pacer().window();
+        match budget_use(&self.health(), Instant::now(), window) {
+            BudgetUse::Local => None,
             _ => Some(budget),
         }
     }
 
-    /// The table did not answer: pace alone at the conservative share for
-    /// a window, then ask it again. One log line per outage.
+    /// The table did not answer. Once it has failed for
+    /// [`fallback_after`], pace alone at the conservative share for a
+    /// window, then ask it again. One log line per outage.
     fn budget_failed(&self, e: &budget::Unreachable) {
         let window = self.pacer().window();
-        let mut down = self.down_until();
-        if down.is_none() {
+        let share = self.pacer().limit();
+        let now = Instant::now();
+        let mut h = self.health();
+        let since = *h.failing_since.get_or_insert(now);
+        if now < since + fallback_after(window) {
+            return;
+        }
+        if h.down_until.is_none() {
             tracing::warn!(
                 error = %e,
-                share = self.pacer().limit(),
+                share,
                 "shared send budget unreachable; pacing this container alone at its conservative share until it answers"
             );
         }
-        *down = Some(Instant::now() + window);
+        h.down_until = Some(now + window);
     }
 
     fn budget_answered(&self) {
-        let mut down = self.down_until();
-        if down.take().is_some() {
+        let mut h = self.health();
+        h.failing_since = None;
+        if h.down_until.take().is_some() {
             tracing::info!("shared send budget answers again; pacing by it");
         }
     }
@@ -501,7 +560,14 @@ impl DingTalkClient {
             // A block this container saw counts whatever the table says.
             let mut wait = self.pacer().block_delay(now);
             let mut slot = None;
-            if wait.is_zero() {
+            let window = self.pacer().window();
+            let usage = match self.budget.as_ref() {
+                Some(_) => budget_use(&self.health(), now, window),
+                None => BudgetUse::Local,
+            };
+            if let (true, BudgetUse::Wait(w)) = (wait.is_zero(), usage) {
+                wait = w;
+            } else if wait.is_zero() {
                 match self.shared() {
                     Some(b) => match b.take().await {
                         Ok(Turn::Go(r)) => {
@@ -520,6 +586,9 @@ impl DingTalkClient {
                     None => {
                         wait = self.pacer().delay(now);
                         if wait.is_zero() {
+                            if self.budget.is_some() {
+                                self.health().last_local_send = Some(now);
+                            }
                             slot = Some(Slot::Local);
                         }
                     }
@@ -560,6 +629,9 @@ impl DingTalkClient {
     /// reserved a little longer, which is safe).
     async fn request_over(&self, slot: Slot) {
         self.pacer().record(Instant::now());
+        if matches!(slot, Slot::Local) && self.budget.is_some() {
+            self.health().last_local_send = Some(Instant::now());
+        }
         if let (Slot::Shared(r), Some(b)) = (slot, self.budget.as_ref()) {
             if let Err(e) = b.settle(r, budget::now_ms()).await {
                 self.budget_failed(&e);
@@ -674,6 +746,36 @@ impl DingTalkClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slow or failing table puts a container on its own share only after
+    /// a window of failures (it sends nothing meanwhile), and after its own
+    /// sends it uses the table again only once they left the robot's window.
+    #[test]
+    fn the_shared_budget_is_left_late_and_rejoined_after_a_quiet_window() {
+        let w = Duration::from_secs(60);
+        let t = Instant::now();
+        let mut h = BudgetHealth::default();
+        assert_eq!(budget_use(&h, t, w), BudgetUse::Shared);
+        h.failing_since = Some(t);
+        assert_eq!(budget_use(&h, t, w), BudgetUse::Wait(RETRY_TABLE_AFTER));
+        assert_eq!(
+            budget_use(&h, t + Duration::from_millis(59_900), w),
+            BudgetUse::Wait(Duration::from_millis(100))
+        );
+        // Failing a whole window: fallback (budget_failed sets down_until).
+        h.down_until = Some(t + w * 2);
+        assert_eq!(budget_use(&h, t + w, w), BudgetUse::Local);
+        // It answers again; the last local send was at 2 windows.
+        h = BudgetHealth {
+            last_local_send: Some(t + w * 2),
+            ..BudgetHealth::default()
+        };
+        assert_eq!(
+            budget_use(&h, t + w * 2 + Duration::from_secs(10), w),
+            BudgetUse::Wait(Duration::from_secs(50))
+        );
+        assert_eq!(budget_use(&h, t + w * 3, w), BudgetUse::Shared);
+    }
 
     fn cfg(secret: Option<&str>) -> WebhookConfig {
         WebhookConfig {

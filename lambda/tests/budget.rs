@@ -87,6 +87,36 @@ async fn two_containers_share_twenty_slots_and_a_block() {
     }
 }
 
+/// Ten containers race for one robot's slots at once: exactly 20 get one,
+/// however the conditional writes interleave (DynamoDB applies a condition
+/// and its write atomically; testkit's moto is made to as well).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_containers_never_take_more_than_the_limit() {
+    let moto = Moto::start().unwrap();
+    let ddb = table(&moto).await;
+    let window = Duration::from_secs(60);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let ddb = ddb.clone();
+            tokio::spawn(async move {
+                let b = SharedBudget::new(ddb, TABLE.into(), DEFAULT_ROBOT, 20, window);
+                let mut went = 0;
+                for _ in 0..6 {
+                    if let Turn::Go(_) = b.take().await.unwrap() {
+                        went += 1;
+                    }
+                }
+                went
+            })
+        })
+        .collect();
+    let mut went = 0;
+    for t in tasks {
+        went += t.await.unwrap();
+    }
+    assert_eq!(went, 20, "slots taken in one window by ten containers");
+}
+
 /// The cost of a slot: take + settle against moto, one container, a budget
 /// that never makes it wait. Prints p50/p99.
 #[tokio::test]

@@ -560,7 +560,6 @@ async fn fresh_containers_wait_out_a_recorded_block() {
 /// unpaced, and with the two fixed containers the robot still answers no
 /// throttle.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not yet run to completion (the machine was overloaded): cargo test --test storm -- --ignored unreachable"]
 async fn an_unreachable_table_falls_back_to_the_per_container_share() {
     let s = storm(
         &[

@@ -37,9 +37,10 @@ async fn main() -> Result<(), Error> {
         .http_client(https)
         .load()
         .await;
-    let secrets = SecretStore::new(
+    let secrets = SecretStore::with_max_age(
         aws_sdk_secretsmanager::Client::new(&aws),
         config.secret_arn.clone(),
+        config.secret_max_age,
     );
     let llm = match &config.llm {
         Some(llm_cfg) => {
