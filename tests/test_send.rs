@@ -614,6 +614,29 @@ async fn direct_to_the_deployed_stack_takes_its_slot_from_the_shared_budget() {
     );
     assert_eq!(robot.requests().len(), 1, "nothing sent during the block");
     assert_no_secrets(&out);
+
+    // The table does not answer (here: it is gone): nothing is sent outside
+    // the budget, and the error says why and what to do.
+    ddb.delete_table().table_name(&table).send().await.unwrap();
+    let out = world.test_send(&["--direct", "--sample", "health", "--timeout", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let last = text(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        last.starts_with(&format!(
+            "error: nothing was sent: the shared send budget (DynamoDB table {table}) is \
+             unreachable: ResourceNotFoundException"
+        )) && last.ends_with(
+            "; --direct waits for the stack's send budget rather than post outside it (the \
+             deploy policy's TestSendDirectSlot statement allows it), or pass --webhook-url to \
+             post outside it"
+        ),
+        "{last}"
+    );
+    assert_eq!(robot.requests().len(), 1);
 }
 
 /// A robot that refuses everything (its token was revoked: `300001`): the

@@ -400,6 +400,8 @@ struct BudgetHealth {
     /// The last request sent on this container's own share: the table does
     /// not know it, so the shared budget is used again only a window later.
     last_local_send: Option<Instant>,
+    /// Why the table last failed, while it fails.
+    last_error: Option<String>,
 }
 
 /// How long the table may fail before a container paces alone: until then
@@ -511,6 +513,12 @@ impl DingTalkClient {
         self.budget_health.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Why the shared budget does not answer, while it does not (for a
+    /// caller that must explain a send that waited for it).
+    pub fn shared_budget_error(&self) -> Option<String> {
+        self.health().last_error.clone()
+    }
+
     /// The shared budget, unless it is down (this container in fallback).
     fn shared(&self) -> Option<&SharedBudget> {
         let budget = self.budget.as_ref()?;
@@ -529,6 +537,7 @@ impl DingTalkClient {
         let share = self.pacer().limit();
         let now = Instant::now();
         let mut h = self.health();
+        h.last_error = Some(e.to_string());
         let since = *h.failing_since.get_or_insert(now);
         if now < since + fallback_after(window) {
             return;
@@ -546,6 +555,7 @@ impl DingTalkClient {
     fn budget_answered(&self) {
         let mut h = self.health();
         h.failing_since = None;
+        h.last_error = None;
         if h.down_until.take().is_some() {
             tracing::info!("shared send budget answers again; pacing by it");
         }

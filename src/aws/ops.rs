@@ -1,7 +1,7 @@
 //! Who watches the watcher: the notifier's own health, for `status`. When
 //! DingTalk itself is what fails (robot deleted, keyword changed), alerts
 //! pile up in the dead-letter queue and the group hears nothing; the
-//! template's two alarms tell the ops topic (and `deploy --ops-email`), and
+//! template's three alarms tell the ops topic (and `deploy --ops-email`), and
 //! `status` shows how many alerts wait and what state the alarms are in.
 
 use anyhow::Result;

@@ -293,13 +293,23 @@ async fn direct(
             },
             Ok(()),
         ),
-        Err(e) => (
-            TestSendResult::DirectFailed {
-                delivered: false,
-                error: refusal_in_words(&e, cfg),
-            },
-            Err(anyhow::anyhow!(refusal_in_words(&e, cfg))),
-        ),
+        Err(e) => {
+            let error = match (&e, client.shared_budget_error()) {
+                (DeliveryError::RateLimited { .. }, Some(why)) => format!(
+                    "nothing was sent: {why}; --direct waits for the stack's send budget rather \
+                     than post outside it (the deploy policy's TestSendDirectSlot statement \
+                     allows it), or pass --webhook-url to post outside it"
+                ),
+                _ => refusal_in_words(&e, cfg),
+            };
+            (
+                TestSendResult::DirectFailed {
+                    delivered: false,
+                    error: error.clone(),
+                },
+                Err(anyhow::anyhow!(error)),
+            )
+        }
     }
 }
 

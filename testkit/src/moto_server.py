@@ -88,10 +88,11 @@
 # DynamoDB conditional writes: DynamoDB applies a ConditionExpression and the
 # write atomically, whatever else writes the item at the same time. moto's
 # server is threaded and evaluates the condition, then writes, with no lock:
-# two concurrent UpdateItems on one item may both pass the same condition
-# (seen as a 21st request in a DingTalk window when containers share one send
-# budget under load). Here every item read and write of a table is one
-# critical section, as DynamoDB's per-item serialization makes it.
+# two concurrent UpdateItems on one item could both pass the same condition
+# (a 21st slot in a window of the shared send budget). Not observed in a
+# race of forty clients, but nothing in moto rules it out. Here every item
+# read and write is one critical section, as DynamoDB's per-item
+# serialization makes it.
 import os
 import sys
 import threading
