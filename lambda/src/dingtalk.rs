@@ -619,10 +619,12 @@ impl DingTalkClient {
                     DeliveryError::RateLimited { attempts }
                 });
             }
-            tracing::info!(
-                wait_ms = wait.as_millis() as u64,
-                "pacing to stay under the robot's rate limit"
-            );
+            if self.health().failing_since.is_none() {
+                tracing::info!(
+                    wait_ms = wait.as_millis() as u64,
+                    "pacing to stay under the robot's rate limit"
+                );
+            } // else: asking the table again every 250 ms, logged once when it falls back
             tokio::time::sleep(wait).await;
         }
     }
