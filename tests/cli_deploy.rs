@@ -409,6 +409,7 @@ async fn deploy_update_status_destroy() {
             "last_updated",
             "llm",
             "ops_email",
+            "ops_subscriptions",
             "outputs",
             "region",
             "rules",
@@ -568,6 +569,12 @@ async fn create_alarms_as_the_template_would(cw: &aws_sdk_cloudwatch::Client, st
             Statistic::Maximum,
         ),
         ("function-errors", "AWS/Lambda", "Errors", Statistic::Sum),
+        (
+            "robot-refusals",
+            "dingtalk-notifier/alerts",
+            "RobotRefusals",
+            Statistic::Sum,
+        ),
     ] {
         cw.put_metric_alarm()
             .alarm_name(format!("{stack}-{suffix}"))
@@ -619,10 +626,47 @@ async fn status_shows_dead_letters_the_ops_alarms_and_the_ops_email() {
         doc["alarms"],
         json!([
             {"name": "alerts-dead-letters", "state": null, "link": link("alerts-dead-letters")},
-            {"name": "alerts-function-errors", "state": null, "link": link("alerts-function-errors")}
+            {"name": "alerts-function-errors", "state": null, "link": link("alerts-function-errors")},
+            {"name": "alerts-robot-refusals", "state": null, "link": link("alerts-robot-refusals")}
         ])
     );
     assert_eq!(doc["ops_email"], "ops@example.com");
+    // moto does not create the stack's AWS::SNS::Subscription: none yet.
+    assert_eq!(doc["ops_subscriptions"], json!([]));
+    let out = w.run(&mut w.cmd(&["status"]));
+    assert!(
+        text(&out.stdout).contains(
+            "\nOps topic     none: nobody hears of the notifier's own failures (deploy \
+             --ops-email, or subscribe to the OpsTopicArn output)\n"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    let sns = aws_sdk_sns::Client::new(&cfg);
+    let topics = sns.list_topics().send().await.unwrap();
+    let ops_topic = topics
+        .topics()
+        .iter()
+        .filter_map(|t| t.topic_arn())
+        .find(|arn| arn.contains("OpsTopic"))
+        .expect("the ops topic")
+        .to_string();
+    let sub = sns
+        .subscribe()
+        .topic_arn(&ops_topic)
+        .protocol("email")
+        .endpoint("ops@example.com")
+        .send()
+        .await
+        .unwrap();
+    let pending = sub.subscription_arn() == Some("pending confirmation")
+        || sub.subscription_arn() == Some("PendingConfirmation");
+    let out = w.run(&mut w.cmd(&["status", "--json"]));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["ops_subscriptions"],
+        json!([{"protocol": "email", "endpoint": "ops@example.com", "pending_confirmation": pending}])
+    );
 
     let cw = aws_sdk_cloudwatch::Client::new(&cfg);
     create_alarms_as_the_template_would(&cw, "alerts").await;

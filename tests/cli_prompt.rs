@@ -113,6 +113,10 @@ async fn first_deploy_answering_prompts() {
     screen.expect("Robot security setting");
     screen.send_line("");
     screen.expect("signing secret");
+    // Enter on nothing: why it is needed and what else to choose.
+    screen.send_hidden_line("");
+    screen.expect("a 加签 (signature) robot refuses every unsigned message");
+    screen.expect("--robot-security keywords or ip-allow-list");
     screen.send_hidden_line(SIGNING);
     screen.expect("Alerts to deliver");
     screen.send_line("");
@@ -120,6 +124,10 @@ async fn first_deploy_answering_prompts() {
     screen.send_line("n");
     screen.expect("Function architecture");
     screen.send_line("");
+    // A first deploy asks for the ops e-mail; empty warns once.
+    screen.expect("Ops e-mail for the notifier's own alarms (empty for none)");
+    screen.send_line("");
+    screen.expect("no ops e-mail: nobody will hear of the notifier's own failures");
     // A first deploy asks for other regions; empty keeps the home region only.
     screen.expect("every other region you name gets a forwarder");
     screen.expect("Other regions to watch (comma-separated, `all`, or empty for us-east-1 only)");

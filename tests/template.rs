@@ -177,6 +177,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "OpsTopicArn",
             "SecretArn",
             "SnsTopicArn",
+            "StateTableName",
             "TestEventRuleName",
             "TopicArn",
         ]
@@ -248,7 +249,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("LLM_SYSTEM_PROMPT", ""),
         ("LLM_MAX_TOKENS", "400"),
         ("LLM_TEMPERATURE", "0.2"),
-        ("DINGTALK_CONCURRENCY", "2"),
+        ("STATE_TABLE", "dingtalk-notifier-notifier-default-state"),
         ("DEBUG_LOGS", "false"),
         ("ACCOUNT_NAMES", ""),
         ("RUST_LOG", "info"),
@@ -544,7 +545,10 @@ fn function_role_is_least_privilege() {
              "Resource": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}},
             {"Sid": "ConsumeAlertBuffer", "Effect": "Allow",
              "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-             "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]}}
+             "Resource": {"Fn::GetAtt": ["AlertQueue", "Arn"]}},
+            {"Sid": "SharedStateItems", "Effect": "Allow",
+             "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+             "Resource": {"Fn::GetAtt": ["StateTable", "Arn"]}}
         ])
     );
     let managed = &t["Resources"]["FunctionRole"]["Properties"]["ManagedPolicyArns"];
@@ -741,6 +745,7 @@ fn every_taggable_resource_is_tagged() {
         "OpsTopic",
         "DeadLetterAlarm",
         "FunctionErrorsAlarm",
+        "RobotRefusalsAlarm",
         "LogGroup",
         "DeadLetterQueue",
         "AlertQueue",
@@ -782,12 +787,22 @@ fn topic_feeds_the_buffer_which_feeds_the_function() {
                "FunctionResponseTypes": ["ReportBatchItemFailures"],
                "ScalingConfig": {"MaximumConcurrency": 2}})
     );
-    // Each instance paces at the robot's limit / DINGTALK_CONCURRENCY, so the
-    // two numbers must agree for the instances together to stay under it.
-    assert_eq!(
-        r["Function"]["Properties"]["Environment"]["Variables"]["DINGTALK_CONCURRENCY"],
-        r["AlertQueueMapping"]["Properties"]["ScalingConfig"]["MaximumConcurrency"].to_string()
+    // No container paces by the mapping's concurrency any more: they share
+    // the robot's one budget in the state table.
+    assert!(
+        r["Function"]["Properties"]["Environment"]["Variables"]["DINGTALK_CONCURRENCY"].is_null()
     );
+    assert_eq!(
+        r["StateTable"]["Properties"],
+        json!({"TableName": {"Fn::Sub": "dingtalk-notifier-${AWS::StackName}-state"},
+               "BillingMode": "PAY_PER_REQUEST",
+               "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+               "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": true},
+               "Tags": [{"Key": "app", "Value": "dingtalk-notifier"},
+                        {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}]})
+    );
+    assert_eq!(r["StateTable"]["DeletionPolicy"], "Delete");
     // AWS: a standard queue with BatchSize over 10 needs a batching window
     // of at least 1 s (moto does not check it).
     assert_eq!(t["Parameters"]["BatchWindowSeconds"]["MinValue"], 1);
@@ -890,6 +905,7 @@ fn the_clis_environment_measure_lists_what_the_template_sets() {
             let v = match source {
                 EnvSource::Parameter(p) => json!({ "Ref": p }),
                 EnvSource::Literal(l) => json!(l),
+                EnvSource::Resource(r, _) => json!({ "Ref": r }),
             };
             (name.to_string(), v)
         })
@@ -997,6 +1013,44 @@ fn function_errors_alarm_fires_on_any_failed_invocation() {
     );
 }
 
+/// The function's outcome lines marked `robot_refused` (a robot that
+/// refuses every message) are counted and alarm within one 5-minute period.
+#[test]
+fn robot_refusals_are_counted_and_alarm_within_five_minutes() {
+    let t = template();
+    let namespace = json!({"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"});
+    assert_eq!(
+        t["Resources"]["RobotRefusalsMetricFilter"],
+        json!({
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": {"Ref": "LogGroup"},
+                "FilterName": "robot-refusals",
+                "FilterPattern": "{ $.outcome = \"failed\" && $.robot_refused IS TRUE }",
+                "MetricTransformations": [{
+                    "MetricNamespace": namespace,
+                    "MetricName": "RobotRefusals",
+                    "MetricValue": "1",
+                    "Unit": "Count"
+                }]
+            }
+        })
+    );
+    let r = &t["Resources"]["RobotRefusalsAlarm"];
+    assert!(r["Condition"].is_null());
+    assert_eq!(
+        r["Properties"],
+        ops_alarm(
+            "robot-refusals",
+            "The DingTalk robot refuses every message (token revoked, robot deleted or \
+             disabled, keyword or signature changed): the group hears nothing. Fix the robot \
+             or the secret (dingtalk-notifier deploy), then run `dingtalk-notifier redrive` \
+             for what reached the dead-letter queue.",
+            json!({"Namespace": namespace, "MetricName": "RobotRefusals", "Statistic": "Sum"})
+        )
+    );
+}
+
 #[test]
 fn ops_topic_is_separate_unencrypted_and_exported() {
     let t = template();
@@ -1046,7 +1100,11 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
                 "Resource": {"Ref": "OpsTopic"},
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": account()},
-                    "ArnEquals": {"aws:SourceArn": [alarm_arn("dead-letters"), alarm_arn("function-errors")]}
+                    "ArnEquals": {"aws:SourceArn": [
+                        alarm_arn("dead-letters"),
+                        alarm_arn("function-errors"),
+                        alarm_arn("robot-refusals")
+                    ]}
                 }
             }]}
         })
@@ -1055,6 +1113,7 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
     for (alarm, suffix) in [
         ("DeadLetterAlarm", "dead-letters"),
         ("FunctionErrorsAlarm", "function-errors"),
+        ("RobotRefusalsAlarm", "robot-refusals"),
     ] {
         assert_eq!(
             t["Resources"][alarm]["Properties"]["AlarmName"],

@@ -24,6 +24,10 @@ use testkit::{
 const TOKEN: &str = "ts-token-8d1e2f";
 const SIGNING: &str = "SEC0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 const SUBJECT: &str = "dingtalk-notifier test-send";
+/// What `--direct --webhook-url` says first: no stack, so no shared budget.
+const OUTSIDE_THE_BUDGET: &str = "warning: --webhook-url posts outside the stack's send budget \
+     (20 messages a minute per robot, shared by its function); without --webhook-url, --direct \
+     takes its slot from that budget\n";
 
 fn cli(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = common::cli(dir, args);
@@ -115,10 +119,10 @@ fn direct_reports_dingtalk_errcode_and_its_meaning() {
     // Which security setting failed, and what to change, in words.
     assert_eq!(
         text(&out.stderr),
-        "Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
+        format!("{OUTSIDE_THE_BUDGET}Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
          answer…\nerror: DingTalk refused the message: the robot's custom keywords \
          (自定义关键词) check failed (errcode 310000): no keyword was sent: pass --keyword with \
-         one of the keywords in the robot's security settings\n"
+         one of the keywords in the robot's security settings\n")
     );
     assert_eq!(robot.count_errcode(310000), 1);
     assert!(robot.accepted().is_empty());
@@ -142,11 +146,11 @@ fn direct_reports_dingtalk_errcode_and_its_meaning() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
+        format!("{OUTSIDE_THE_BUDGET}Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
          answer…\nerror: DingTalk refused the message: the robot's signature (加签) check \
          failed (errcode 310000): the signing secret does not match the robot's (or this \
          machine's clock is off by more than an hour): set DINGTALK_SECRET to the SEC… secret \
-         in the robot's security settings\n"
+         in the robot's security settings\n")
     );
     assert_eq!(robot.count_errcode(310000), 2);
     assert!(robot.accepted().is_empty());
@@ -183,8 +187,8 @@ fn direct_needs_no_aws_at_all() {
     // What it waits for, and nothing else.
     assert_eq!(
         text(&out.stderr),
-        "Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
-         answer…\n"
+        format!("{OUTSIDE_THE_BUDGET}Posting the sample to DingTalk; waiting up to 15 s for the robot at 127.0.0.1 to \
+         answer…\n")
     );
     assert_eq!(
         robot.accepted(),
@@ -221,9 +225,9 @@ fn direct_names_why_dingtalk_could_not_be_reached() {
     assert_eq!(text(&out.stdout), "");
     assert_eq!(
         text(&out.stderr),
-        "Posting the sample to DingTalk; waiting up to 2 s for the robot at 127.0.0.1 to \
+        format!("{OUTSIDE_THE_BUDGET}Posting the sample to DingTalk; waiting up to 2 s for the robot at 127.0.0.1 to \
          answer…\nerror: could not reach DingTalk: connection refused (error sending request: \
-         client error (Connect): tcp connect error: Connection refused (os error 111))\n"
+         client error (Connect): tcp connect error: Connection refused (os error 111))\n")
     );
     assert_no_secrets(&out);
 }
@@ -542,4 +546,218 @@ async fn through_sns_reports_the_dingtalk_errcode() {
         }))
     );
     assert_eq!(outcome_line(invocation, &id)["outcome"], "failed");
+}
+
+/// `--direct` to the stored webhook takes its slot from the stack's shared
+/// budget, like the function: it counts in the robot's item, and while the
+/// table records the robot as blocked it sends nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn direct_to_the_deployed_stack_takes_its_slot_from_the_shared_budget() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let robot = robot("告警");
+    let world = SnsWorld::deploy(&robot, &["--keyword", "告警"]).await;
+    let table = world.outputs["StateTableName"].clone();
+    assert_eq!(table, format!("dingtalk-notifier-{STACK}-state"));
+    let ddb = aws_sdk_dynamodb::Client::new(&world.moto.sdk_config().await);
+    let item = || async {
+        ddb.get_item()
+            .table_name(&table)
+            .key("pk", AttributeValue::S("robot#default".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_default()
+    };
+
+    let out = world.test_send(&["--direct", "--sample", "health"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(robot.accepted().len(), 1);
+    assert_eq!(
+        item().await.get("sent"),
+        Some(&AttributeValue::N("1".into()))
+    );
+
+    // Another container saw a throttle answer: the robot is blocked.
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    let until_ms = until
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    ddb.update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("robot#default".into()))
+        .update_expression("SET blocked_until = :u")
+        .expression_attribute_values(":u", AttributeValue::N(until_ms.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let out = world.test_send(&["--direct", "--sample", "health", "--timeout", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let last = text(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        last.starts_with(
+            "error: DingTalk blocked the robot after a throttle answer (the stack's send budget \
+             records it): nothing may be sent for another 59"
+        ) && last.ends_with(" s; try again then"),
+        "{last}"
+    );
+    assert_eq!(robot.requests().len(), 1, "nothing sent during the block");
+    assert_no_secrets(&out);
+
+    // The table does not answer (here: it is gone): nothing is sent outside
+    // the budget, and the error says why and what to do.
+    ddb.delete_table().table_name(&table).send().await.unwrap();
+    let out = world.test_send(&["--direct", "--sample", "health", "--timeout", "3"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let last = text(&out.stderr)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        last.starts_with(&format!(
+            "error: nothing was sent: the shared send budget (DynamoDB table {table}) is \
+             unreachable: ResourceNotFoundException"
+        )) && last.ends_with(
+            "; --direct waits for the stack's send budget rather than post outside it (the \
+             deploy policy's TestSendDirectSlot statement allows it), or pass --webhook-url to \
+             post outside it"
+        ),
+        "{last}"
+    );
+    assert_eq!(robot.requests().len(), 1);
+}
+
+/// A robot that refuses everything (its token was revoked: `300001`): the
+/// function's outcome line carries `robot_refused` (what the stack's metric
+/// filter counts for the `<stack>-robot-refusals` alarm), the alert stays in
+/// the buffer, then the dead-letter queue, nothing is lost, and `redrive`
+/// sends it once the robot is fixed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dead_robot_is_counted_and_its_alert_kept_until_redrive() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let robot = robot("告警");
+    let world = SnsWorld::deploy(&robot, &["--keyword", "告警"]).await;
+    let cfg = world.moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let (queue, dlq) = (
+        world.outputs["AlertQueueUrl"].clone(),
+        world.outputs["DeadLetterQueueUrl"].clone(),
+    );
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    // Tries every 2 s, 2 of them, instead of every 361 s, 15 of them.
+    sqs.set_queue_attributes()
+        .queue_url(&queue)
+        .attributes(QueueAttributeName::VisibilityTimeout, "2")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // A ReceiveMessage already waiting (the bridge polls for up to 1 s)
+    // keeps the visibility timeout it started with.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let depth = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            let a = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap();
+            let n = |k: &QueueAttributeName| a[k].parse::<u64>().unwrap();
+            n(&QueueAttributeName::ApproximateNumberOfMessages)
+                + n(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        }
+    };
+
+    // The robot's token is revoked: it answers 300001 to everything.
+    robot.rotate("a-token-issued-later", Some(SIGNING));
+    let out = world.test_send(&["--sample", "alarm", "--timeout", "30"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let id = published_id(&out);
+    assert!(
+        text(&out.stderr).contains("errcode 300001"),
+        "{}",
+        text(&out.stderr)
+    );
+    let line = outcome_line(&world.bridge.invocations()[0], &id);
+    assert_eq!(line["outcome"], "failed");
+    assert_eq!(line["transient"], false);
+    assert_eq!(line["errcode"], 300001);
+    assert_eq!(line["robot_refused"], true, "{line}");
+
+    // Tried again, then moved to the dead-letter queue: kept, not lost.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while depth(dlq.clone()).await < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the alert never reached the dead-letter queue: {} in the buffer, {} invocations, bridge errors {:?}",
+            depth(queue.clone()).await,
+            world.bridge.invocations().len(),
+            world.bridge.errors()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(depth(queue.clone()).await, 0);
+    assert_eq!(depth(dlq.clone()).await, 1);
+    let refusals = world
+        .bridge
+        .invocations()
+        .iter()
+        .flat_map(|i| i.logs.clone())
+        .filter(|l| l.contains("\"robot_refused\":true"))
+        .count();
+    assert!(refusals >= 2, "each try is counted, not {refusals}");
+    assert!(robot.accepted().is_empty());
+
+    // The robot is fixed (its old token restored); redrive sends the alert.
+    robot.rotate(TOKEN, Some(SIGNING));
+    let out = cli(world.dir.path(), &["redrive", "--yes"])
+        .envs(world.moto.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while robot.accepted().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the redriven alert never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        robot.accepted(),
+        vec![expected_post(robot.webhook_url(), SampleKind::Alarm)]
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(depth(queue).await, 0);
+    assert_eq!(depth(dlq).await, 0);
 }

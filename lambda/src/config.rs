@@ -21,7 +21,13 @@ pub enum EnvSource {
     /// `{ Ref: <parameter> }`
     Parameter(&'static str),
     Literal(&'static str),
+    /// `{ Ref: <resource> }`, counted at the longest name it may have.
+    Resource(&'static str, usize),
 }
+
+/// The state table's longest name: `dingtalk-notifier-<stack>-state` with a
+/// stack name of 128 characters.
+pub const STATE_TABLE_MAX_NAME: usize = "dingtalk-notifier-".len() + 128 + "-state".len();
 
 /// Every variable `templates/notifier.yaml` gives the function (a template
 /// test compares), so the CLI can measure the environment before Lambda
@@ -38,7 +44,10 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ("LLM_SYSTEM_PROMPT", EnvSource::Parameter("LlmSystemPrompt")),
     ("LLM_MAX_TOKENS", EnvSource::Parameter("LlmMaxTokens")),
     ("LLM_TEMPERATURE", EnvSource::Parameter("LlmTemperature")),
-    ("DINGTALK_CONCURRENCY", EnvSource::Literal("2")),
+    (
+        "STATE_TABLE",
+        EnvSource::Resource("StateTable", STATE_TABLE_MAX_NAME),
+    ),
     ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
     ("ACCOUNT_NAMES", EnvSource::Parameter("AccountNames")),
     ("RUST_LOG", EnvSource::Literal("info")),
@@ -54,6 +63,7 @@ pub fn environment_size<'a>(parameter: impl Fn(&str) -> &'a str) -> usize {
                 + match source {
                     EnvSource::Parameter(p) => parameter(p).len(),
                     EnvSource::Literal(v) => v.len(),
+                    EnvSource::Resource(_, longest) => *longest,
                 }
         })
         .sum()
@@ -98,12 +108,15 @@ pub struct Config {
     /// Messages the robot accepts per `rate_window` (DingTalk: 20 a minute).
     pub rate_limit: usize,
     pub rate_window: Duration,
-    /// Function instances that may send to the robot at once (the event
-    /// source mapping's `MaximumConcurrency`); each paces itself at
-    /// `rate_limit / concurrency`.
-    pub concurrency: usize,
+    /// `STATE_TABLE`: the stack's DynamoDB table holding each robot's
+    /// shared send budget; `None`: every container paces alone at its
+    /// conservative share (see [`crate::budget`]).
+    pub state_table: Option<String>,
     /// A batch with at least this many alerts goes out as one digest.
     pub digest_min_alerts: usize,
+    /// `SECRET_MAX_AGE_MS`: how long the webhook secret is kept before it
+    /// is read again (5 minutes; tests shorten it).
+    pub secret_max_age: Duration,
     /// `DEBUG_LOGS`: log each incoming event and rendered message.
     pub debug_logs: bool,
 }
@@ -111,12 +124,6 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
         Config::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// What this instance may send per window: its share of the robot's
-    /// limit, so that all instances together stay under it.
-    pub fn instance_rate_limit(&self) -> usize {
-        crate::pacing::instance_limit(self.rate_limit, self.concurrency)
     }
 
     /// The same as [`Config::from_env`] over any lookup, so it is testable
@@ -146,16 +153,17 @@ impl Config {
                 crate::dingtalk::DEFAULT_RATE_WINDOW.as_millis() as u64,
                 "milliseconds, a positive whole number",
             )?),
-            concurrency: vars.whole(
-                "DINGTALK_CONCURRENCY",
-                crate::dingtalk::DEFAULT_CONCURRENCY as u64,
-                "function instances sending at once, a positive whole number",
-            )? as usize,
+            state_table: vars.get("STATE_TABLE"),
             digest_min_alerts: vars.whole(
                 "DIGEST_MIN_ALERTS",
                 DEFAULT_DIGEST_MIN_ALERTS as u64,
                 "a positive whole number of alerts",
             )? as usize,
+            secret_max_age: Duration::from_millis(vars.whole(
+                "SECRET_MAX_AGE_MS",
+                crate::secret::MAX_AGE.as_millis() as u64,
+                "milliseconds, a positive whole number",
+            )?),
             debug_logs: vars.switch("DEBUG_LOGS")?,
         })
     }
@@ -303,8 +311,8 @@ mod tests {
         assert!(c.llm.is_none());
         assert_eq!(c.rate_limit, 20);
         assert_eq!(c.rate_window, Duration::from_secs(60));
-        assert_eq!(c.concurrency, 2);
-        assert_eq!(c.instance_rate_limit(), 10);
+        assert_eq!(c.secret_max_age, Duration::from_secs(300));
+        assert_eq!(c.state_table, None);
         assert_eq!(c.digest_min_alerts, 2);
         assert!(!c.debug_logs);
         let c = cfg(&[("DINGTALK_SECRET_ARN", "arn:x"), ("DEBUG_LOGS", "true")]).unwrap();
@@ -319,10 +327,13 @@ mod tests {
             ("DINGTALK_SECRET_ARN", "arn:x"),
             ("DINGTALK_RATE_WINDOW_MS", "2000"),
             ("DIGEST_MIN_ALERTS", "5"),
-            ("DINGTALK_CONCURRENCY", "3"),
+            ("STATE_TABLE", " dingtalk-notifier-prod-state "),
         ])
         .unwrap();
-        assert_eq!(c.instance_rate_limit(), 6);
+        assert_eq!(
+            c.state_table.as_deref(),
+            Some("dingtalk-notifier-prod-state")
+        );
         assert_eq!(c.rate_window, Duration::from_secs(2));
         assert_eq!(c.digest_min_alerts, 5);
         assert_eq!(
@@ -361,7 +372,7 @@ mod tests {
     #[test]
     fn environment_size_counts_names_and_values() {
         let names: usize = TEMPLATE_ENVIRONMENT.iter().map(|(n, _)| n.len()).sum();
-        let literals = "2".len() + "info".len();
+        let literals = STATE_TABLE_MAX_NAME + "info".len();
         assert_eq!(environment_size(|_| ""), names + literals);
         assert_eq!(
             environment_size(|p| if p == "LlmSystemPrompt" { "提示" } else { "" }),

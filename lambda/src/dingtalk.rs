@@ -18,8 +18,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::budget::{self, Reservation, SharedBudget, Turn};
 use crate::message::{json_len, Message, TRUNCATION_NOTICE};
-use crate::pacing::{instance_limit, Pacer};
+use crate::pacing::{instance_limit, Pacer, BLOCK_WINDOWS};
 use crate::secret::WebhookConfig;
 
 pub const ERR_TOO_FAST: i64 = 130101;
@@ -35,9 +36,11 @@ const MIN_REQUEST_TIME: Duration = Duration::from_secs(1);
 /// DingTalk's documented limit per robot.
 pub const DEFAULT_RATE_LIMIT: usize = 20;
 pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
-/// Function instances that may send at once: the event source mapping's
-/// `MaximumConcurrency` (it cannot go below 2).
-pub const DEFAULT_CONCURRENCY: usize = 2;
+/// Without the shared budget (no table, or the table does not answer) a
+/// container keeps to the robot's limit divided by this: the senders the
+/// event source mapping runs at once (`MaximumConcurrency`, at least 2).
+/// It holds only while the same two containers send; see [`crate::budget`].
+pub const FALLBACK_SENDERS: usize = 2;
 /// DingTalk refuses a request whose whole JSON body is larger (`460101`).
 pub const MAX_BODY_BYTES: usize = 20_000;
 
@@ -99,7 +102,7 @@ pub enum DeliveryError {
     Throttled { answer: String },
     #[error("the robot is blocked for another {wait_s} s after a throttle answer, longer than this invocation has left; the alert is left for a retry")]
     Blocked { wait_s: u64 },
-    #[error("this instance's share of the robot's rate limit is used up and this invocation has no time left to wait ({attempts} attempts); the alert is left for a retry")]
+    #[error("the robot's send budget is used up and this invocation has no time left to wait ({attempts} attempts); the alert is left for a retry")]
     RateLimited { attempts: u32 },
     #[error("DingTalk answered HTTP {status}")]
     Http { status: u16 },
@@ -375,11 +378,70 @@ fn io_cause(io: &std::io::Error) -> Option<&'static str> {
     }
 }
 
-/// One per container: keeps the connection pool and the pacing state.
+/// One per container: keeps the connection pool and the pacing state: the
+/// robot's shared budget when there is one, and this container's own
+/// conservative share for when there is none or it does not answer.
 pub struct DingTalkClient {
     http: reqwest::Client,
     pacer: Mutex<Pacer>,
+    budget: Option<SharedBudget>,
+    /// Whether the shared budget answers, and what this container sent on
+    /// its own share while it did not.
+    budget_health: Mutex<BudgetHealth>,
 }
+
+/// How the shared budget has been answering this container.
+#[derive(Debug, Default)]
+struct BudgetHealth {
+    /// The first failure of the current outage (`None`: it answers).
+    failing_since: Option<Instant>,
+    /// Pacing alone at the conservative share until then (fallback).
+    down_until: Option<Instant>,
+    /// The last request sent on this container's own share: the table does
+    /// not know it, so the shared budget is used again only a window later.
+    last_local_send: Option<Instant>,
+    /// Why the table last failed, while it fails.
+    last_error: Option<String>,
+}
+
+/// How long the table may fail before a container paces alone: until then
+/// it sends nothing (safe), so one slow answer does not put a container on
+/// its own share beside others that still take slots from the table.
+fn fallback_after(window: Duration) -> Duration {
+    window
+}
+
+/// Pure: what a container does about the shared budget at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BudgetUse {
+    /// Take a slot from the table.
+    Shared,
+    /// Wait this long (a local send is still in the robot's window, or the
+    /// table has failed for less than `fallback_after`), then decide again.
+    Wait(Duration),
+    /// Pace alone at the conservative share.
+    Local,
+}
+
+fn budget_use(h: &BudgetHealth, now: Instant, window: Duration) -> BudgetUse {
+    if h.down_until.is_some_and(|t| now < t) {
+        return BudgetUse::Local;
+    }
+    if let Some(since) = h.failing_since {
+        let fallback_at = since + fallback_after(window);
+        if now < fallback_at {
+            // Ask again soon; nothing is sent meanwhile.
+            return BudgetUse::Wait((fallback_at - now).min(RETRY_TABLE_AFTER));
+        }
+    }
+    match h.last_local_send.map(|t| t + window) {
+        Some(quiet) if now < quiet => BudgetUse::Wait(quiet - now),
+        _ => BudgetUse::Shared,
+    }
+}
+
+/// While the table fails, it is asked again this often.
+const RETRY_TABLE_AFTER: Duration = Duration::from_millis(250);
 
 impl Default for DingTalkClient {
     fn default() -> Self {
@@ -387,18 +449,23 @@ impl Default for DingTalkClient {
     }
 }
 
+/// Whose turn it is to send.
+enum Slot {
+    /// Taken from the shared budget: settled once the answer is back.
+    Shared(Reservation),
+    /// This container's own share (no shared budget, or it is down).
+    Local,
+}
+
 impl DingTalkClient {
-    /// This instance's share of DingTalk's limit, with the default concurrency.
+    /// DingTalk's limit, paced by this container alone (`test-send --direct`).
     pub fn new() -> Self {
-        Self::with_rate_limit(
-            instance_limit(DEFAULT_RATE_LIMIT, DEFAULT_CONCURRENCY),
-            DEFAULT_RATE_WINDOW,
-        )
+        Self::with_rate_limit(DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW)
     }
 
-    /// `limit`: what this instance may send per `window` (its share of the
-    /// robot's limit, see [`instance_limit`]).
-    pub fn with_rate_limit(limit: usize, window: Duration) -> Self {
+    /// `robot_limit` per `window`: without a shared budget this container
+    /// keeps to its share of it ([`FALLBACK_SENDERS`]).
+    pub fn with_rate_limit(robot_limit: usize, window: Duration) -> Self {
         // reqwest is built without a crypto provider of its own (Cargo.toml):
         // ring becomes the process's default unless one is there already.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -413,45 +480,192 @@ impl DingTalkClient {
             .unwrap_or_default();
         DingTalkClient {
             http,
-            pacer: Mutex::new(Pacer::new(limit, window)),
+            pacer: Mutex::new(Pacer::new(
+                instance_limit(robot_limit, FALLBACK_SENDERS),
+                window,
+            )),
+            budget: None,
+            budget_health: Mutex::new(BudgetHealth::default()),
         }
+    }
+
+    /// Takes every send's slot from the robot's shared budget.
+    pub fn with_budget(mut self, budget: SharedBudget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// How long the next send would wait for the window or a block (the
     /// LLM step leaves this time to the send).
     pub(crate) fn pacing_delay(&self, now: Instant) -> Duration {
-        self.pacer().delay(now)
+        let local = self.pacer().delay(now);
+        match self.shared() {
+            Some(b) => b.known_delay().max(self.pacer().block_delay(now)),
+            None => local,
+        }
     }
 
     fn pacer(&self) -> std::sync::MutexGuard<'_, Pacer> {
         self.pacer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until the window has room and any block is over, or fails at
-    /// once when that wait would overrun `deadline`: sending anyway would
-    /// only earn a throttle answer and a longer block.
-    async fn wait_for_turn(&self, deadline: Instant, attempts: u32) -> Result<(), DeliveryError> {
+    fn health(&self) -> std::sync::MutexGuard<'_, BudgetHealth> {
+        self.budget_health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why the shared budget does not answer, while it does not (for a
+    /// caller that must explain a send that waited for it).
+    pub fn shared_budget_error(&self) -> Option<String> {
+        self.health().last_error.clone()
+    }
+
+    /// The shared budget, unless it is down (this container in fallback).
+    fn shared(&self) -> Option<&SharedBudget> {
+        let budget = self.budget.as_ref()?;
+        let window = self.pacer().window();
+        match budget_use(&self.health(), Instant::now(), window) {
+            BudgetUse::Local => None,
+            _ => Some(budget),
+        }
+    }
+
+    /// The table did not answer. Once it has failed for
+    /// [`fallback_after`], pace alone at the conservative share for a
+    /// window, then ask it again. One log line per outage.
+    fn budget_failed(&self, e: &budget::Unreachable) {
+        let window = self.pacer().window();
+        let share = self.pacer().limit();
         let now = Instant::now();
-        let wait = self.pacer().delay(now);
-        if wait.is_zero() {
-            return Ok(());
+        let mut h = self.health();
+        h.last_error = Some(e.to_string());
+        let since = *h.failing_since.get_or_insert(now);
+        if now < since + fallback_after(window) {
+            return;
         }
-        if now + wait + MIN_REQUEST_TIME > deadline {
-            let blocked = self.pacer().blocked_until().is_some_and(|t| t > now);
-            return Err(if blocked {
-                DeliveryError::Blocked {
-                    wait_s: wait.as_secs().max(1),
+        if h.down_until.is_none() {
+            tracing::warn!(
+                error = %e,
+                share,
+                "shared send budget unreachable; pacing this container alone at its conservative share until it answers"
+            );
+        }
+        h.down_until = Some(now + window);
+    }
+
+    fn budget_answered(&self) {
+        let mut h = self.health();
+        h.failing_since = None;
+        h.last_error = None;
+        if h.down_until.take().is_some() {
+            tracing::info!("shared send budget answers again; pacing by it");
+        }
+    }
+
+    /// Waits until the robot may take one more request and takes its slot,
+    /// or fails at once when that wait would overrun `deadline`: sending
+    /// anyway would only earn a throttle answer and a longer block.
+    async fn wait_for_turn(&self, deadline: Instant, attempts: u32) -> Result<Slot, DeliveryError> {
+        loop {
+            let now = Instant::now();
+            // A block this container saw counts whatever the table says.
+            let mut wait = self.pacer().block_delay(now);
+            let mut slot = None;
+            let window = self.pacer().window();
+            let usage = match self.budget.as_ref() {
+                Some(_) => budget_use(&self.health(), now, window),
+                None => BudgetUse::Local,
+            };
+            if let (true, BudgetUse::Wait(w)) = (wait.is_zero(), usage) {
+                wait = w;
+            } else if wait.is_zero() {
+                match self.shared() {
+                    Some(b) => match b.take().await {
+                        Ok(Turn::Go(r)) => {
+                            self.budget_answered();
+                            slot = Some(Slot::Shared(r));
+                        }
+                        Ok(Turn::Wait(w)) => {
+                            self.budget_answered();
+                            wait = w;
+                        }
+                        Err(e) => {
+                            self.budget_failed(&e);
+                            continue;
+                        }
+                    },
+                    None => {
+                        wait = self.pacer().delay(now);
+                        if wait.is_zero() {
+                            if self.budget.is_some() {
+                                self.health().last_local_send = Some(now);
+                            }
+                            slot = Some(Slot::Local);
+                        }
+                    }
                 }
-            } else {
-                DeliveryError::RateLimited { attempts }
-            });
+            }
+            if let Some(slot) = slot {
+                return Ok(slot);
+            }
+            let now = Instant::now();
+            if now + wait + MIN_REQUEST_TIME > deadline {
+                let blocked =
+                    self.pacer().blocked_until().is_some_and(|t| t > now) || self.shared_blocked();
+                return Err(if blocked {
+                    DeliveryError::Blocked {
+                        wait_s: wait.as_secs().max(1),
+                    }
+                } else {
+                    DeliveryError::RateLimited { attempts }
+                });
+            }
+            if self.health().failing_since.is_none() {
+                tracing::info!(
+                    wait_ms = wait.as_millis() as u64,
+                    "pacing to stay under the robot's rate limit"
+                );
+            } // else: asking the table again every 250 ms, logged once when it falls back
+            tokio::time::sleep(wait).await;
         }
-        tracing::info!(
-            wait_ms = wait.as_millis() as u64,
-            "pacing to stay under the robot's rate limit"
-        );
-        tokio::time::sleep(wait).await;
-        Ok(())
+    }
+
+    fn shared_blocked(&self) -> bool {
+        self.budget.as_ref().is_some_and(|b| {
+            b.known_blocked_until()
+                .is_some_and(|t| t > budget::now_ms())
+        })
+    }
+
+    /// The request of `slot` is over: the local window counts it, and the
+    /// shared slot is settled to now (best effort: unsettled, it stays
+    /// reserved a little longer, which is safe).
+    async fn request_over(&self, slot: Slot) {
+        self.pacer().record(Instant::now());
+        if matches!(slot, Slot::Local) && self.budget.is_some() {
+            self.health().last_local_send = Some(Instant::now());
+        }
+        if let (Slot::Shared(r), Some(b)) = (slot, self.budget.as_ref()) {
+            if let Err(e) = b.settle(r, budget::now_ms()).await {
+                self.budget_failed(&e);
+            }
+        }
+    }
+
+    /// A throttle answer: this container and, through the table, every
+    /// other one send nothing for [`BLOCK_WINDOWS`] windows.
+    async fn robot_blocked(&self) {
+        let now = Instant::now();
+        let window = {
+            let mut pacer = self.pacer();
+            pacer.block(now);
+            pacer.window()
+        };
+        if let Some(b) = self.budget.as_ref() {
+            let until = budget::now_ms() + (window * BLOCK_WINDOWS).as_millis() as u64;
+            if let Err(e) = b.block(until).await {
+                self.budget_failed(&e);
+            }
+        }
     }
 
     /// One POST; the answer classified.
@@ -477,9 +691,6 @@ impl DingTalkClient {
                 classify(status, reply.as_ref())
             }
         };
-        // Counted when the attempt is over: the robot counted it at some
-        // moment before, so our window never ends earlier than the robot's.
-        self.pacer().record(Instant::now());
         answer
     }
 
@@ -501,14 +712,18 @@ impl DingTalkClient {
             if Instant::now() + MIN_REQUEST_TIME > deadline {
                 return Err(DeliveryError::DeadlineExceeded);
             }
-            self.wait_for_turn(deadline, attempts).await?;
+            let slot = self.wait_for_turn(deadline, attempts).await?;
             attempts += 1;
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or_default();
             let url = signed_url(cfg, now_ms)?;
-            let retry_err = match self.post(url, &body, deadline).await {
+            let answer = self.post(url, &body, deadline).await;
+            // Counted when the attempt is over: the robot counted it at some
+            // moment before, so our window never ends earlier than the robot's.
+            self.request_over(slot).await;
+            let retry_err = match answer {
                 Answer::Delivered => {
                     return Ok(SendReport {
                         attempts,
@@ -519,7 +734,7 @@ impl DingTalkClient {
                 Answer::Throttled(answer) => {
                     // The robot is blocked; every further request would be
                     // refused too (and might prolong the block).
-                    self.pacer().block(Instant::now());
+                    self.robot_blocked().await;
                     tracing::warn!(
                         attempt = attempts,
                         answer = %answer,
@@ -543,6 +758,36 @@ impl DingTalkClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slow or failing table puts a container on its own share only after
+    /// a window of failures (it sends nothing meanwhile), and after its own
+    /// sends it uses the table again only once they left the robot's window.
+    #[test]
+    fn the_shared_budget_is_left_late_and_rejoined_after_a_quiet_window() {
+        let w = Duration::from_secs(60);
+        let t = Instant::now();
+        let mut h = BudgetHealth::default();
+        assert_eq!(budget_use(&h, t, w), BudgetUse::Shared);
+        h.failing_since = Some(t);
+        assert_eq!(budget_use(&h, t, w), BudgetUse::Wait(RETRY_TABLE_AFTER));
+        assert_eq!(
+            budget_use(&h, t + Duration::from_millis(59_900), w),
+            BudgetUse::Wait(Duration::from_millis(100))
+        );
+        // Failing a whole window: fallback (budget_failed sets down_until).
+        h.down_until = Some(t + w * 2);
+        assert_eq!(budget_use(&h, t + w, w), BudgetUse::Local);
+        // It answers again; the last local send was at 2 windows.
+        h = BudgetHealth {
+            last_local_send: Some(t + w * 2),
+            ..BudgetHealth::default()
+        };
+        assert_eq!(
+            budget_use(&h, t + w * 2 + Duration::from_secs(10), w),
+            BudgetUse::Wait(Duration::from_secs(50))
+        );
+        assert_eq!(budget_use(&h, t + w * 3, w), BudgetUse::Shared);
+    }
 
     fn cfg(secret: Option<&str>) -> WebhookConfig {
         WebhookConfig {

@@ -170,7 +170,7 @@ impl Notifier {
         for (item, r) in items.iter().zip(rendered) {
             if let Some(reason) = &gave_up {
                 let error = format!("not tried after an earlier failure in this batch: {reason}");
-                log_failed(item, r, "skipped", &error, true);
+                log_failed(item, r, "skipped", &error, true, None);
                 errors.push(Some(error));
                 continue;
             }
@@ -197,7 +197,7 @@ impl Notifier {
     ) -> Result<(), (String, bool)> {
         if let Err(e) = self.secrets.get().await {
             let error = e.to_string();
-            log_failed(item, rendered, "skipped", &error, true);
+            log_failed(item, rendered, "skipped", &error, true, None);
             return Err((error, true));
         }
         let (message, llm) = match &self.llm {
@@ -228,7 +228,14 @@ impl Notifier {
             }
             Err(e) => {
                 let error = e.to_string();
-                log_failed(item, rendered, llm.as_str(), &error, e.is_transient());
+                log_failed(
+                    item,
+                    rendered,
+                    llm.as_str(),
+                    &error,
+                    e.is_transient(),
+                    e.errcode(),
+                );
                 Err((error, e.is_transient()))
             }
         }
@@ -328,16 +335,23 @@ impl Notifier {
             })
             .collect();
         let mut gave_up: Option<String> = None;
-        let mut fail = |piece: &Piece, error: &str, transient: bool| {
+        let mut fail = |piece: &Piece, error: &str, transient: bool, errcode: Option<i64>| {
             for &i in &piece.members {
-                log_failed(&items[i], &rendered[i], "skipped", error, transient);
+                log_failed(
+                    &items[i],
+                    &rendered[i],
+                    "skipped",
+                    error,
+                    transient,
+                    errcode,
+                );
                 errors[i] = Some(error.to_string());
             }
         };
         while let Some(piece) = queue.pop_front() {
             if let Some(reason) = &gave_up {
                 let error = format!("not tried after an earlier failure in this batch: {reason}");
-                fail(&piece, &error, true);
+                fail(&piece, &error, true, None);
                 continue;
             }
             let mention_for = |w: &WebhookConfig| {
@@ -379,7 +393,7 @@ impl Notifier {
                 }
                 Err(e) => {
                     let (error, transient) = (e.to_string(), e.is_transient());
-                    fail(&piece, &error, transient);
+                    fail(&piece, &error, transient, e.errcode());
                     if transient {
                         gave_up = Some(error);
                     }
@@ -494,8 +508,19 @@ fn log_delivered_in_digest(
     );
 }
 
-/// The outcome line of an undelivered alert.
-fn log_failed(item: &Item, rendered: &Rendered, llm: &str, error: &str, transient: bool) {
+/// The outcome line of an undelivered alert. `robot_refused` marks a
+/// refusal of the robot itself (token gone, robot deleted or disabled,
+/// security check): every alert will fail the same way until someone fixes
+/// the robot or the secret, so the stack's metric filter counts these lines
+/// and alarms within minutes (docs/design.md, "Permanent refusals").
+fn log_failed(
+    item: &Item,
+    rendered: &Rendered,
+    llm: &str,
+    error: &str,
+    transient: bool,
+    errcode: Option<i64>,
+) {
     tracing::error!(
         outcome = "failed",
         alert_id = %item.alert_id,
@@ -504,14 +529,34 @@ fn log_failed(item: &Item, rendered: &Rendered, llm: &str, error: &str, transien
         test_id = rendered.test_id.as_deref(),
         llm,
         transient,
+        errcode,
+        robot_refused = robot_refused(errcode, transient),
         error = %error,
         "alert not delivered"
     );
 }
 
+/// Pure: does this failure say the robot itself refuses every message?
+pub fn robot_refused(errcode: Option<i64>, transient: bool) -> bool {
+    !transient && errcode.is_some_and(dingtalk::may_be_stale_secret)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_permanent_refusals_of_the_robot_count() {
+        for code in [300001, 300005, 310000, 400013, 400101, 400102, 400106] {
+            assert!(robot_refused(Some(code), false), "{code}");
+        }
+        // Content refusals concern one alert; throttles and busy pass.
+        for code in [430102, 460101, 130101, -1] {
+            assert!(!robot_refused(Some(code), false), "{code}");
+        }
+        assert!(!robot_refused(Some(300001), true));
+        assert!(!robot_refused(None, false));
+    }
 
     #[test]
     fn sqs_reports_only_failed_messages() {

@@ -8,6 +8,7 @@
 //! exactly the way the deployed function would, and `deploy` checks the LLM
 //! settings against the same facts (`model_id`, `config::TEMPLATE_ENVIRONMENT`).
 
+pub mod budget;
 pub mod config;
 pub mod debug_log;
 pub mod dingtalk;

@@ -1,4 +1,5 @@
-//! Staying under the robot's rate limit, and out of its block.
+//! Staying under the robot's rate limit, and out of its block: this
+//! container's own view.
 //!
 //! DingTalk accepts 20 messages a minute per robot. The message past that is
 //! refused (`130101`, sometimes `410100` or an HTTP 302) and the robot is
@@ -6,13 +7,13 @@
 //! must never happen, and after any throttle answer nothing is sent until the
 //! block is surely over.
 //!
-//! Why the combined rate holds: the event source mapping runs at most
-//! `concurrency` instances at once (`MaximumConcurrency`), and each instance
-//! sends at most `robot_limit / concurrency` messages in any window. An
-//! instance checks its count *before* a send and records the send when the
-//! answer is back, so for its sends `j` and `j + limit` the robot saw them at
-//! least one window apart. Summed over the instances, the robot never sees
-//! more than its limit in one window.
+//! The budget that holds for any number of containers is the shared one
+//! ([`crate::budget`]). This `Pacer` is what a container falls back to when
+//! there is no shared budget or its table does not answer: it sends at most
+//! `robot_limit / FALLBACK_SENDERS` per window, checked before a send and
+//! recorded when the answer is back, which keeps the robot under its limit
+//! only while no more than that many containers send in one window. It also
+//! keeps the block this container saw, whatever the table says.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -20,8 +21,8 @@ use std::time::{Duration, Instant};
 /// DingTalk blocks a robot for 10 minutes (10 windows) after a breach.
 pub const BLOCK_WINDOWS: u32 = 10;
 
-/// What one instance may send per window so that `concurrency` instances
-/// together stay within the robot's limit (at least 1).
+/// What one container may send per window so that `concurrency`
+/// containers together stay within the robot's limit (at least 1).
 pub fn instance_limit(robot_limit: usize, concurrency: usize) -> usize {
     (robot_limit / concurrency.max(1)).max(1)
 }
@@ -50,6 +51,17 @@ impl Pacer {
         self.window
     }
 
+    /// What this container may send per window.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// How long until the block this container knows of is over.
+    pub fn block_delay(&self, now: Instant) -> Duration {
+        self.blocked_until
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
+    }
+
     /// How long to wait before the next send: until the window has room and
     /// the robot's block is over.
     pub fn delay(&mut self, now: Instant) -> Duration {
@@ -67,10 +79,7 @@ impl Pacer {
             let oldest = self.sent[self.sent.len() - self.limit];
             self.window.saturating_sub(now.duration_since(oldest))
         };
-        let block_wait = self
-            .blocked_until
-            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
-        window_wait.max(block_wait)
+        window_wait.max(self.block_delay(now))
     }
 
     /// A request that may have reached the robot, counted when its answer

@@ -1,6 +1,8 @@
-//! The robot's webhook and signing secret, read from Secrets Manager once
-//! per container and kept in memory, and read again when the robot says the
-//! token or signature is wrong (it may have been rotated).
+//! The robot's webhook and signing secret, read from Secrets Manager and
+//! kept in memory for at most [`MAX_AGE`] (so that moving alerts to a new
+//! robot takes effect within minutes, not when Lambda recycles the
+//! containers), and read again at once when the robot says the token or
+//! signature is wrong (it may have been rotated).
 //!
 //! The secret holds either the bare webhook URL (as the original SAR app
 //! stored it) or a JSON document with the optional settings. Nothing here
@@ -141,36 +143,87 @@ impl fmt::Debug for WebhookConfig {
 /// per alert.
 const REREAD_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Reads the secret once per container and keeps it; a failed read is not
-/// cached, so the next invocation tries again. When the robot refuses the
+/// How long a container keeps the secret before it reads it again: the
+/// README's promise that a changed webhook takes effect "within minutes".
+pub const MAX_AGE: Duration = Duration::from_secs(300);
+
+/// Pure: is a secret read at `read_at` too old at `now`?
+pub fn is_stale(read_at: Instant, now: Instant, max_age: Duration) -> bool {
+    now.saturating_duration_since(read_at) >= max_age
+}
+
+/// Reads the secret and keeps it for `max_age`; a failed read is not
+/// cached, so the next invocation tries again, and a failed re-read of a
+/// stale secret keeps the one it has (logged) rather than fail the alert. When the robot refuses the
 /// token or signature, [`SecretStore::reread`] reads it again, because
 /// someone may have rotated it.
 pub struct SecretStore {
     client: aws_sdk_secretsmanager::Client,
     arn: String,
-    cached: Mutex<Option<Arc<WebhookConfig>>>,
+    cached: Mutex<Option<Cached>>,
+    max_age: Duration,
     /// When a re-read last found nothing new.
     unchanged_at: Mutex<Option<Instant>>,
 }
 
+/// The secret as last read, and when.
+struct Cached {
+    config: Arc<WebhookConfig>,
+    read_at: Instant,
+}
+
+impl Cached {
+    fn new(config: Arc<WebhookConfig>) -> Option<Cached> {
+        Some(Cached {
+            config,
+            read_at: Instant::now(),
+        })
+    }
+}
+
 impl SecretStore {
     pub fn new(client: aws_sdk_secretsmanager::Client, arn: String) -> Self {
+        SecretStore::with_max_age(client, arn, MAX_AGE)
+    }
+
+    /// `max_age`: how long the secret is kept before it is read again
+    /// (`SECRET_MAX_AGE_MS`, for tests; [`MAX_AGE`] in the stack).
+    pub fn with_max_age(
+        client: aws_sdk_secretsmanager::Client,
+        arn: String,
+        max_age: Duration,
+    ) -> Self {
         SecretStore {
             client,
             arn,
             cached: Mutex::new(None),
+            max_age,
             unchanged_at: Mutex::new(None),
         }
     }
 
     pub async fn get(&self) -> Result<Arc<WebhookConfig>, SecretError> {
         let mut cached = self.cached.lock().await;
-        if let Some(cfg) = cached.as_ref() {
-            return Ok(cfg.clone());
+        if let Some(c) = cached.as_ref() {
+            if !is_stale(c.read_at, Instant::now(), self.max_age) {
+                return Ok(c.config.clone());
+            }
         }
-        let cfg = Arc::new(self.read().await?);
-        *cached = Some(cfg.clone());
-        Ok(cfg)
+        match self.read().await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *cached = Cached::new(fresh.clone());
+                Ok(fresh)
+            }
+            Err(e) => match cached.as_mut() {
+                Some(c) => {
+                    tracing::warn!(error = %e, "reading the webhook secret again failed; keeping the one read before");
+                    c.read_at = Instant::now();
+                    Ok(c.config.clone())
+                }
+                None => Err(e),
+            },
+        }
     }
 
     /// Reads the secret again after the robot refused `used`. `Some` when it
@@ -179,9 +232,9 @@ impl SecretStore {
     pub async fn reread(&self, used: &WebhookConfig) -> Option<Arc<WebhookConfig>> {
         let mut cached = self.cached.lock().await;
         if let Some(current) = cached.as_ref() {
-            if **current != *used {
+            if *current.config != *used {
                 // Another alert already picked up the new value.
-                return Some(current.clone());
+                return Some(current.config.clone());
             }
         }
         let mut unchanged_at = self.unchanged_at.lock().await;
@@ -191,7 +244,7 @@ impl SecretStore {
         match self.read().await {
             Ok(fresh) if fresh != *used => {
                 let fresh = Arc::new(fresh);
-                *cached = Some(fresh.clone());
+                *cached = Cached::new(fresh.clone());
                 *unchanged_at = None;
                 Some(fresh)
             }
@@ -231,6 +284,16 @@ mod tests {
     use super::*;
 
     const URL: &str = "https://oapi.dingtalk.com/robot/send?access_token=tok123secret";
+
+    #[test]
+    fn the_secret_is_read_again_after_five_minutes() {
+        let t = Instant::now();
+        assert!(!is_stale(t, t, MAX_AGE));
+        assert!(!is_stale(t, t + Duration::from_secs(299), MAX_AGE));
+        assert!(is_stale(t, t + Duration::from_secs(300), MAX_AGE));
+        // A clock that seems to go back never makes it stale.
+        assert!(!is_stale(t + Duration::from_secs(1), t, MAX_AGE));
+    }
 
     #[test]
     fn bare_url_and_json_both_parse() {

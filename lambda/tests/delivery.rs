@@ -47,7 +47,12 @@ impl World {
 
     /// A fresh container: a new `bootstrap` process.
     fn container(&self) -> LambdaEmulator {
+        self.container_with(&[])
+    }
+
+    fn container_with(&self, extra: &[(&str, &str)]) -> LambdaEmulator {
         let mut env = self.moto.env();
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env.push(("DINGTALK_SECRET_ARN".into(), self.arn.clone()));
         // A 1.5 s window: a throttle blocks for 15 s, longer than TIMEOUT.
         env.push(("DINGTALK_RATE_WINDOW_MS".into(), "1500".into()));
@@ -279,6 +284,61 @@ async fn a_rotated_secret_is_read_again() {
             assert!(!l.contains(s), "a log line leaks a secret: {l}");
         }
     }
+}
+
+/// The alerts move to another robot (the secret now names it) while the old
+/// one still works: a container keeps the secret it read for at most its
+/// maximum age (5 minutes in the stack, 1 s here), then sends to the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_webhook_takes_effect_after_the_secrets_maximum_age() {
+    let w = World::start(DingTalkOptions::default()).await;
+    let c = w.container_with(&[("SECRET_MAX_AGE_MS", "1000")]);
+    let deliver = |id: &'static str| {
+        let c = &c;
+        async move {
+            let inv = c
+                .invoke(sns_event(id, &alarm(id)), TIMEOUT)
+                .await
+                .expect("invoke");
+            assert_eq!(
+                inv.only_outcome()["outcome"],
+                "delivered",
+                "{:#?}",
+                inv.logs
+            );
+        }
+    };
+    deliver("move-1").await;
+    let new_robot = DingTalkServer::start(DingTalkOptions::default()).expect("robot");
+    w.secrets
+        .put_secret_value()
+        .secret_id(&w.arn)
+        .secret_string(secret_value(&new_robot.webhook_url(), None))
+        .send()
+        .await
+        .expect("move secret");
+    // Within the maximum age: still the robot it read.
+    deliver("move-2").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    deliver("move-3").await;
+    let names = |r: &DingTalkServer| {
+        r.accepted()
+            .iter()
+            .map(|m| {
+                ["move-1", "move-2", "move-3"]
+                    .into_iter()
+                    .find(|n| {
+                        m["markdown"]["title"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .contains(n)
+                    })
+                    .unwrap_or("?")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&w.robot), ["move-1", "move-2"]);
+    assert_eq!(names(&new_robot), ["move-3"]);
 }
 
 /// One alert in a digest of six has content DingTalk refuses (430102): the

@@ -3,6 +3,7 @@
 //! linking was most of a CI run. Each module is one area; `cargo test
 //! --test integration <module>::` runs one of them.
 
+mod budget;
 mod debug_logs;
 mod delivery;
 mod e2e;

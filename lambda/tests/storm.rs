@@ -2,12 +2,17 @@
 //! reach a robot as hard as DingTalk's (20 messages per window, and a breach
 //! blocks it for 10 windows; the window is shortened to 2 s so the test runs
 //! in seconds), through the same path as in AWS: SNS → SQS buffer (with its
-//! dead-letter queue) → **two** instances of the real `bootstrap`, invoked
-//! at once in batches like Lambda's SQS event source mapping with
-//! `MaximumConcurrency` 2, which deletes only what the function did not
-//! report in `batchItemFailures`. Every alarm must be accepted by the robot
+//! dead-letter queue) → the real `bootstrap`, invoked **two at once** in
+//! batches like Lambda's SQS event source mapping with `MaximumConcurrency`
+//! 2, which deletes only what the function did not report in
+//! `batchItemFailures`. The robot's send budget is in the stack's state
+//! table (DynamoDB in moto). Every alarm must be accepted by the robot
 //! exactly once, and the robot must never answer a throttle (130101, 410100
 //! or a redirect): on the real robot each one is a ten-minute blackout.
+//!
+//! The churn variants route the two concurrent invocations over a pool of
+//! three processes (least recently used first) and replace every process
+//! midway, as a deploy does: fresh containers know nothing but the table.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,6 +31,8 @@ const FUNCTION_TIMEOUT: Duration = Duration::from_secs(5);
 const BATCH_WINDOW: Duration = Duration::from_secs(1);
 /// Function instances at once: the mapping's `MaximumConcurrency`.
 const INSTANCES: usize = 2;
+/// The stack's state table (`dingtalk-notifier-<stack>-state`).
+const STATE_TABLE: &str = "dingtalk-notifier-storm-state";
 
 fn alarm(i: usize) -> String {
     json!({
@@ -73,9 +80,66 @@ enum Robot {
     Throttled(ThrottleReply),
 }
 
+/// How Lambda runs the function during the storm.
+#[derive(Clone, Copy)]
+struct Containers {
+    /// Warm execution environments the two concurrent invocations are
+    /// routed over.
+    pool: usize,
+    /// Replace every one of them once this many alarms were accepted.
+    replace_after: Option<usize>,
+    /// A block recorded in the state table before the storm, by a
+    /// container that is gone: this long from the start.
+    recorded_block: Option<Duration>,
+}
+
+const TWO_FIXED: Containers = Containers {
+    pool: INSTANCES,
+    replace_after: None,
+    recorded_block: None,
+};
+
+/// The stack's state table, as the template creates it.
+async fn create_state_table(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(config);
+    ddb.create_table()
+        .table_name(STATE_TABLE)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("state table");
+    ddb
+}
+
 /// Sets up the stack's shape in moto, publishes the storm and waits until the
 /// buffer and the dead-letter queue are both empty.
 async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> Storm {
+    storm_in(extra_env, batch_size, state, TWO_FIXED).await
+}
+
+async fn storm_in(
+    extra_env: &[(&str, &str)],
+    batch_size: usize,
+    state: Robot,
+    containers: Containers,
+) -> Storm {
     let moto = Moto::start().expect("moto");
     let config = moto.sdk_config().await;
     // DingTalk's limits, with a 2 s window: 20 per window, 10-window block.
@@ -132,8 +196,31 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> S
         .queue_url
         .expect("queue url");
 
+    let ddb = create_state_table(&config).await;
+    if let Some(block) = containers.recorded_block {
+        let until = std::time::SystemTime::now() + block;
+        let until_ms = until
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis();
+        ddb.put_item()
+            .table_name(STATE_TABLE)
+            .item(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S("robot#default".into()),
+            )
+            .item(
+                "blocked_until",
+                aws_sdk_dynamodb::types::AttributeValue::N(until_ms.to_string()),
+            )
+            .send()
+            .await
+            .expect("recorded block");
+    }
+
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), secret_arn));
+    env.push(("STATE_TABLE".into(), STATE_TABLE.into()));
     env.push((
         "DINGTALK_RATE_WINDOW_MS".into(),
         RATE_WINDOW.as_millis().to_string(),
@@ -142,10 +229,10 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> S
         env.push((k.to_string(), v.to_string()));
     }
     let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
-    let instances = (0..INSTANCES)
+    let instances = (0..containers.pool)
         .map(|_| LambdaEmulator::start(bootstrap, env.clone()).expect("function"))
         .collect();
-    let bridge = SnsLambdaBridge::start_concurrent(
+    let bridge = SnsLambdaBridge::start_pool(
         &moto,
         BridgeOptions {
             queue_url: Some(queue_url.clone()),
@@ -155,6 +242,7 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> S
             ..BridgeOptions::new(&topic_arn, "/dingtalk-notifier/storm")
         },
         instances,
+        INSTANCES,
     )
     .expect("bridge");
     if let Robot::Throttled(reply) = state {
@@ -186,7 +274,14 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> S
 
     // Done when the robot has every alarm and the buffer is drained.
     let deadline = Instant::now() + Duration::from_secs(150);
+    let mut replaced = false;
     loop {
+        if let Some(after) = containers.replace_after {
+            if !replaced && delivered_names(&robot).len() >= after {
+                bridge.replace_functions();
+                replaced = true;
+            }
+        }
         let in_flight = queue_depth(&sqs, &queue_url).await;
         if in_flight == 0 && delivered_names(&robot).len() >= ALARMS {
             break;
@@ -388,4 +483,121 @@ async fn storm_into_a_throttled_robot_loses_nothing() {
         s.robot.accepted().len(),
         s.elapsed
     );
+}
+
+/// The two concurrent invocations land on any of three warm containers, and
+/// midway a deploy replaces them all: the fresh containers take their slots
+/// from the same budget, so the robot still never sees more than 20 in a
+/// window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn churning_containers_share_one_budget() {
+    let churn = Containers {
+        pool: 3,
+        replace_after: Some(ALARMS / 2),
+        recorded_block: None,
+    };
+    let s = storm_in(&[("DIGEST_MIN_ALERTS", "1000")], 10, Robot::Free, churn).await;
+    assert_every_alarm_once(&s);
+    assert_queues_empty(&s).await;
+    assert_eq!(
+        answers(&s.robot),
+        Vec::<String>::new(),
+        "no throttle, no error"
+    );
+    assert_eq!(s.robot.accepted().len(), ALARMS);
+    assert!(
+        s.bridge.replacements() >= 3,
+        "every container was replaced, not {}",
+        s.bridge.replacements()
+    );
+    assert_eq!(s.bridge.errors(), Vec::<String>::new());
+    eprintln!(
+        "paced storm over 3 churning containers: {ALARMS} messages, 0 throttle answers, {} replacements, {:?}",
+        s.bridge.replacements(),
+        s.elapsed
+    );
+}
+
+/// The robot is blocked (another container saw the throttle answer and is
+/// gone) when fresh containers start: they learn it from the table and send
+/// nothing until the block is over, so the robot never answers a throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_containers_wait_out_a_recorded_block() {
+    let block = RATE_WINDOW * 10;
+    let fresh = Containers {
+        pool: 3,
+        replace_after: None,
+        recorded_block: Some(block),
+    };
+    let started = Instant::now();
+    // The robot itself is free: any request inside the recorded block
+    // shows as one that came too early.
+    let s = storm_in(&[], 50, Robot::Free, fresh).await;
+    assert_every_alarm_once(&s);
+    assert_queues_empty(&s).await;
+    assert_eq!(
+        answers(&s.robot),
+        Vec::<String>::new(),
+        "no throttle, no error"
+    );
+    let first = s
+        .robot
+        .requests()
+        .iter()
+        .map(|r| r.at)
+        .min()
+        .expect("requests");
+    assert!(
+        first >= started + block,
+        "the first request came {:?} after the start, inside the {block:?} block",
+        first - started
+    );
+    assert_eq!(s.bridge.errors(), Vec::<String>::new());
+}
+
+/// The state table does not answer (here: it does not exist): each
+/// container logs it and paces alone at its conservative share, never
+/// unpaced, and with the two fixed containers the robot still answers no
+/// throttle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_table_falls_back_to_the_per_container_share() {
+    let s = storm(
+        &[
+            ("DIGEST_MIN_ALERTS", "1000"),
+            ("STATE_TABLE", "dingtalk-notifier-missing-state"),
+        ],
+        10,
+        Robot::Free,
+    )
+    .await;
+    assert_every_alarm_once(&s);
+    assert_queues_empty(&s).await;
+    assert_eq!(
+        answers(&s.robot),
+        Vec::<String>::new(),
+        "no throttle, no error"
+    );
+    let fallbacks: Vec<String> = s
+        .bridge
+        .invocations()
+        .iter()
+        .flat_map(|i| i.logs.clone())
+        .filter(|l| l.contains("shared send budget unreachable"))
+        .collect();
+    assert!(!fallbacks.is_empty(), "the fallback is logged");
+    assert!(
+        fallbacks[0].contains("ResourceNotFoundException") && fallbacks[0].contains("\"share\":10"),
+        "{}",
+        fallbacks[0]
+    );
+    // Each container kept to 10 per window on its own.
+    let mut times: Vec<Instant> = s.robot.requests().iter().map(|r| r.at).collect();
+    times.sort();
+    for (i, t) in times.iter().enumerate() {
+        let in_window = times[i..]
+            .iter()
+            .take_while(|u| **u < *t + RATE_WINDOW)
+            .count();
+        assert!(in_window <= 20, "{in_window} requests in one window");
+    }
 }

@@ -28,6 +28,8 @@ pub struct Aws {
     pub events: aws_sdk_eventbridge::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub organizations: aws_sdk_organizations::Client,
+    /// The stack's state table (`test-send --direct` takes its slot there).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Aws {
@@ -62,6 +64,7 @@ impl Aws {
             events: aws_sdk_eventbridge::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             organizations: aws_sdk_organizations::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
             config,
         }
     }

@@ -1,7 +1,7 @@
 //! Who watches the watcher: the notifier's own health, for `status`. When
 //! DingTalk itself is what fails (robot deleted, keyword changed), alerts
 //! pile up in the dead-letter queue and the group hears nothing; the
-//! template's two alarms tell the ops topic (and `deploy --ops-email`), and
+//! template's three alarms tell the ops topic (and `deploy --ops-email`), and
 //! `status` shows how many alerts wait and what state the alarms are in.
 
 use anyhow::Result;
@@ -15,7 +15,7 @@ use crate::errors::{has_code, AwsResultExt};
 
 /// The name suffixes of the template's alarms, in template order: the
 /// template names them `<stack>-<suffix>` (docs/design.md).
-pub const ALARM_SUFFIXES: [&str; 2] = ["dead-letters", "function-errors"];
+pub const ALARM_SUFFIXES: [&str; 3] = ["dead-letters", "function-errors", "robot-refusals"];
 
 pub fn alarm_names(stack_name: &str) -> Vec<String> {
     ALARM_SUFFIXES
@@ -116,17 +116,111 @@ pub async fn dead_letters(aws: &Aws, info: &StackInfo) -> Result<Option<u64>> {
     Ok(Some(visible as u64))
 }
 
+/// One subscription of the ops topic, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpsSubscription {
+    pub protocol: String,
+    /// The address; for an HTTP(S) endpoint only its scheme and host (its
+    /// path or query may carry a token).
+    pub endpoint: String,
+    /// SNS sends nothing to it until someone confirms it (the link SNS
+    /// mailed): the ops alarms reach no one there yet.
+    pub pending_confirmation: bool,
+}
+
+/// Pure: a subscription as `ListSubscriptionsByTopic` gives it.
+pub fn subscription_from(protocol: &str, endpoint: &str, arn: &str) -> OpsSubscription {
+    let endpoint = match protocol {
+        "http" | "https" => url::Url::parse(endpoint)
+            .ok()
+            .and_then(|u| Some(format!("{}://{}", u.scheme(), u.host_str()?)))
+            .unwrap_or_else(|| format!("{protocol} endpoint")),
+        _ => endpoint.to_string(),
+    };
+    OpsSubscription {
+        protocol: protocol.to_string(),
+        endpoint,
+        // SNS's placeholder ARN until the subscription is confirmed.
+        pending_confirmation: arn == "PendingConfirmation",
+    }
+}
+
+/// Who hears the ops alarms: the subscriptions of the stack's ops topic.
+/// `None` when the stack has no ops topic or the caller may not list them
+/// (`status` shows the rest anyway).
+pub async fn subscriptions(aws: &Aws, info: &StackInfo) -> Result<Option<Vec<OpsSubscription>>> {
+    let arn = match info.outputs.get("OpsTopicArn") {
+        Some(arn) if !arn.is_empty() => Some(arn.clone()),
+        _ => stack::resources_of_type(aws, info, "AWS::SNS::Topic")
+            .await?
+            .into_iter()
+            .find(|(logical_id, _)| logical_id == "OpsTopic")
+            .map(|(_, arn)| arn),
+    };
+    let Some(arn) = arn else {
+        return Ok(None);
+    };
+    let mut found = Vec::new();
+    let mut pages = aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = match page.aws("sns:ListSubscriptionsByTopic") {
+            Ok(page) => page,
+            Err(e) if has_code(&e, &["AuthorizationError", "AccessDenied"]) => return Ok(None),
+            Err(e) => return Err(e.context(format!("listing the subscriptions of {arn}"))),
+        };
+        found.extend(page.subscriptions().iter().map(|s| {
+            subscription_from(
+                s.protocol().unwrap_or_default(),
+                s.endpoint().unwrap_or_default(),
+                s.subscription_arn().unwrap_or_default(),
+            )
+        }));
+    }
+    Ok(Some(found))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn subscriptions_flag_pending_ones_and_hide_endpoint_paths() {
+        assert_eq!(
+            subscription_from("email", "ops@example.com", "PendingConfirmation"),
+            OpsSubscription {
+                protocol: "email".into(),
+                endpoint: "ops@example.com".into(),
+                pending_confirmation: true,
+            }
+        );
+        let confirmed = subscription_from(
+            "https",
+            "https://hooks.example.com/services/T0/B0/secret-token?x=1",
+            "arn:aws:sns:us-east-1:123456789012:alerts-OpsTopic-1:0f1e",
+        );
+        assert_eq!(confirmed.endpoint, "https://hooks.example.com");
+        assert!(!confirmed.pending_confirmation);
+    }
+
+    #[test]
     fn alarms_keep_template_order_and_say_which_are_missing() {
         let names = alarm_names("alerts");
-        assert_eq!(names, ["alerts-dead-letters", "alerts-function-errors"]);
+        assert_eq!(
+            names,
+            [
+                "alerts-dead-letters",
+                "alerts-function-errors",
+                "alerts-robot-refusals"
+            ]
+        );
         let found = vec![("alerts-function-errors".to_string(), "OK".to_string())];
         assert_eq!(
-            alarms_from("us-gov-west-1", &names, &found),
+            alarms_from("us-gov-west-1", &names[..2], &found),
             vec![
                 Alarm {
                     name: "alerts-dead-letters".into(),
@@ -151,7 +245,7 @@ mod tests {
             &alarm_names("a"),
             "not allowed cloudwatch:DescribeAlarms",
         );
-        assert_eq!(alarms.len(), 2);
+        assert_eq!(alarms.len(), 3);
         assert!(alarms.iter().all(|a| a.state.is_none()
             && a.unreadable.as_deref() == Some("not allowed cloudwatch:DescribeAlarms")));
         assert_eq!(

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::status_organization::{self, OrgStatus};
 use crate::aws::forwarder_stacks;
 use crate::aws::function_code::{self, function_name};
-use crate::aws::ops::{self, Alarm};
+use crate::aws::ops::{self, Alarm, OpsSubscription};
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
 use crate::config;
@@ -44,6 +44,7 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     let health = Health {
         dead_letters: ops::dead_letters(aws, &info).await?,
         alarms: ops::alarms(aws, &info.name, &region).await?,
+        subscriptions: ops::subscriptions(aws, &info).await?,
     };
     let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
@@ -98,6 +99,8 @@ async fn forwarders(aws: &Aws, info: &StackInfo, home: &str) -> Result<Vec<Forwa
 pub struct Health {
     pub dead_letters: Option<u64>,
     pub alarms: Vec<Alarm>,
+    /// The ops topic's subscriptions; `None` when they could not be listed.
+    pub subscriptions: Option<Vec<OpsSubscription>>,
 }
 
 async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
@@ -141,6 +144,9 @@ pub struct StatusResult {
     alarms: Vec<Alarm>,
     /// Where the ops alarms mail; `None` when no one is subscribed.
     ops_email: Option<String>,
+    /// Who hears the ops alarms (the ops topic's subscriptions); `None`
+    /// when they could not be listed.
+    ops_subscriptions: Option<Vec<OpsSubscription>>,
     function: Option<FunctionInfo>,
     /// One entry per forwarder region (`deploy --regions`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -189,6 +195,7 @@ impl StatusResult {
             ops_email: param("OpsEmail")
                 .filter(|e| !e.is_empty())
                 .map(str::to_string),
+            ops_subscriptions: health.subscriptions,
             function: function.cloned(),
             forwarders: Vec::new(),
             organization: None,
@@ -319,7 +326,38 @@ fn health_rows(doc: &Value) -> Vec<(String, String)> {
         "Ops e-mail".into(),
         doc["ops_email"].as_str().unwrap_or("none").to_string(),
     ));
+    rows.extend(subscription_rows(&doc["ops_subscriptions"]));
     rows
+}
+
+/// Who hears the ops alarms; a subscription still pending confirmation is
+/// flagged, as SNS sends it nothing.
+fn subscription_rows(subs: &Value) -> Vec<(String, String)> {
+    let Some(subs) = subs.as_array() else {
+        return Vec::new();
+    };
+    if subs.is_empty() {
+        return vec![(
+            "Ops topic".into(),
+            "none: nobody hears of the notifier's own failures (deploy --ops-email, or \
+             subscribe to the OpsTopicArn output)"
+                .into(),
+        )];
+    }
+    subs.iter()
+        .enumerate()
+        .map(|(i, sub)| {
+            let state = if sub["pending_confirmation"] == Value::Bool(true) {
+                "PENDING CONFIRMATION: open the link SNS mailed, or nothing arrives"
+            } else {
+                "confirmed"
+            };
+            (
+                if i == 0 { "Ops topic" } else { "" }.to_string(),
+                format!("{} {}  {state}", s(&sub["protocol"]), s(&sub["endpoint"])),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -332,7 +370,8 @@ mod tests {
         let doc = json!({
             "dead_letters": 0,
             "alarms": [{"name": "a-dead-letters", "state": null, "link": "https://l", "unreadable": "not allowed cloudwatch:DescribeAlarms"}],
-            "ops_email": null
+            "ops_email": null,
+            "ops_subscriptions": []
         });
         assert_eq!(
             health_rows(&doc),
@@ -344,6 +383,12 @@ mod tests {
                         .to_string()
                 ),
                 ("Ops e-mail".to_string(), "none".to_string()),
+                (
+                    "Ops topic".to_string(),
+                    "none: nobody hears of the notifier's own failures (deploy --ops-email, or \
+                     subscribe to the OpsTopicArn output)"
+                        .to_string()
+                ),
             ]
         );
     }
@@ -396,6 +441,11 @@ mod tests {
                     unreadable: None,
                 },
             ],
+            subscriptions: Some(vec![ops::subscription_from(
+                "email",
+                "ops@example.com",
+                "PendingConfirmation",
+            )]),
         };
         let doc = status_json(&info, "ap-southeast-1", Some(&f), health);
         assert_eq!(
@@ -416,6 +466,8 @@ mod tests {
                     {"name": "alerts-function-errors", "state": null, "link": link("alerts-function-errors")}
                 ],
                 "ops_email": "ops@example.com",
+                "ops_subscriptions": [{"protocol": "email", "endpoint": "ops@example.com",
+                                       "pending_confirmation": true}],
                 "function": {"name": "fn", "architecture": "arm64", "code_sha256": "abc=",
                               "memory_size": 256, "last_modified": null}
             })
@@ -428,6 +480,7 @@ mod tests {
              Alarms        alerts-dead-letters  ALARM  https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#alarmsV2:alarm/alerts-dead-letters\n\
              \x20             alerts-function-errors  missing (deploy again)  https://ap-southeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-1#alarmsV2:alarm/alerts-function-errors\n\
              Ops e-mail    ops@example.com\n\
+             Ops topic     email ops@example.com  PENDING CONFIRMATION: open the link SNS mailed, or nothing arrives\n\
              Function      fn\nArchitecture  arm64\nCode SHA-256  abc=\n\nOutputs:\n  TopicArn  arn:t\n"
         );
     }

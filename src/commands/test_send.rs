@@ -12,7 +12,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use dingtalk_notifier_lambda::dingtalk::{errcode_meaning, DeliveryError, DingTalkClient};
+use dingtalk_notifier_lambda::budget::{SharedBudget, DEFAULT_ROBOT};
+use dingtalk_notifier_lambda::dingtalk::{
+    errcode_meaning, DeliveryError, DingTalkClient, DEFAULT_RATE_LIMIT, DEFAULT_RATE_WINDOW,
+};
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
@@ -143,15 +146,20 @@ pub async fn run(
 ) -> Result<Reported<TestSendResult>> {
     let payload = read_payload(args)?;
     if args.direct {
-        let cfg = match &args.webhook_url {
-            Some(url) => webhook_from_args(url, args)?,
+        let (cfg, client) = match &args.webhook_url {
+            Some(url) => {
+                let cfg = webhook_from_args(url, args)?;
+                ui.warn(OUTSIDE_THE_BUDGET);
+                (cfg, DingTalkClient::new())
+            }
             None => {
                 let (aws, stack_name) = connect_for_stack(global, ui).await?;
-                stored_webhook(&aws, &stack_name).await?
+                let (cfg, table) = stored_webhook(&aws, &stack_name).await?;
+                (cfg, direct_client(ui, &aws, table))
             }
         };
         let timeout = args.timeout.unwrap_or(DIRECT_TIMEOUT_S);
-        return Ok(direct(ui, &cfg, &payload, timeout).await);
+        return Ok(direct(ui, &client, &cfg, &payload, timeout).await);
     }
     // `--region` other than the remembered home region: the sample starts
     // on that region's bus and goes through its forwarder.
@@ -197,8 +205,35 @@ fn webhook_from_args(url: &str, args: &TestSendArgs) -> Result<WebhookConfig> {
         .map_err(|e| anyhow::anyhow!("invalid webhook settings: {e}"))
 }
 
-/// The webhook settings `deploy` stored in the stack's secret.
-async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<WebhookConfig> {
+/// Said when `--direct` posts to a webhook given on the command line: no
+/// stack is looked at, so its send budget is not either.
+const OUTSIDE_THE_BUDGET: &str = "--webhook-url posts outside the stack's send budget \
+     (20 messages a minute per robot, shared by its function); without --webhook-url, \
+     --direct takes its slot from that budget";
+
+/// The client for `--direct` to the stored webhook: it takes its slot from
+/// the robot's budget in the stack's state table, like the function, so a
+/// test during a storm cannot push the robot into its 10-minute block.
+fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>) -> DingTalkClient {
+    let client = DingTalkClient::new();
+    match table {
+        Some(table) => client.with_budget(SharedBudget::new(
+            aws.dynamodb.clone(),
+            table,
+            DEFAULT_ROBOT,
+            DEFAULT_RATE_LIMIT,
+            DEFAULT_RATE_WINDOW,
+        )),
+        None => {
+            ui.warn("the stack has no state table (deployed by an older release): this message goes outside its send budget; run `dingtalk-notifier deploy` to add it");
+            client
+        }
+    }
+}
+
+/// The webhook settings `deploy` stored in the stack's secret, and the
+/// stack's state table (`StateTableName`) when it has one.
+async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, Option<String>)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
             "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
@@ -212,8 +247,9 @@ async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<WebhookConfig> {
     let value = secret::read_value(aws, arn).await?.context(
         "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
     )?;
-    WebhookConfig::parse(&value)
-        .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))
+    let cfg = WebhookConfig::parse(&value)
+        .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
+    Ok((cfg, info.outputs.get("StateTableName").cloned()))
 }
 
 /// How long `--direct` waits for the robot: one request normally takes
@@ -227,12 +263,12 @@ const STACK_TIMEOUT_S: u64 = 120;
 /// saying where it posts and for how long it waits.
 async fn direct(
     ui: &Ui,
+    client: &DingTalkClient,
     cfg: &WebhookConfig,
     payload: &str,
     timeout_s: u64,
 ) -> Reported<TestSendResult> {
     let rendered = render(payload, Some(SUBJECT), &FormatOptions::default());
-    let client = DingTalkClient::new();
     // The client starts no request with under a second left.
     let timeout_s = timeout_s.max(2);
     let deadline = Instant::now() + Duration::from_secs(timeout_s);
@@ -257,13 +293,23 @@ async fn direct(
             },
             Ok(()),
         ),
-        Err(e) => (
-            TestSendResult::DirectFailed {
-                delivered: false,
-                error: refusal_in_words(&e, cfg),
-            },
-            Err(anyhow::anyhow!(refusal_in_words(&e, cfg))),
-        ),
+        Err(e) => {
+            let error = match (&e, client.shared_budget_error()) {
+                (DeliveryError::RateLimited { .. }, Some(why)) => format!(
+                    "nothing was sent: {why}; --direct waits for the stack's send budget rather \
+                     than post outside it (the deploy policy's TestSendDirectSlot statement \
+                     allows it), or pass --webhook-url to post outside it"
+                ),
+                _ => refusal_in_words(&e, cfg),
+            };
+            (
+                TestSendResult::DirectFailed {
+                    delivered: false,
+                    error: error.clone(),
+                },
+                Err(anyhow::anyhow!(error)),
+            )
+        }
     }
 }
 
@@ -288,7 +334,11 @@ fn refusal_in_words(e: &DeliveryError, cfg: &WebhookConfig) -> String {
             "DingTalk throttled the robot ({answer}): it takes about 20 messages a minute and then \
              blocks the robot for up to 10 minutes; try again later"
         ),
-        DeliveryError::Blocked { .. } | DeliveryError::RateLimited { .. } => {
+        DeliveryError::Blocked { wait_s } => format!(
+            "DingTalk blocked the robot after a throttle answer (the stack's send budget records \
+             it): nothing may be sent for another {wait_s} s; try again then"
+        ),
+        DeliveryError::RateLimited { .. } => {
             "the robot's rate limit leaves no room for a message now; try again in a minute".into()
         }
         DeliveryError::DeadlineExceeded => {

@@ -65,6 +65,29 @@ where
         .map_err(map_err)
 }
 
+/// Masked input that may not be empty: Enter on nothing shows `if_empty`
+/// under the prompt (why it is needed, what else to do) instead of asking
+/// again silently.
+pub fn required_secret<F>(prompt: &str, if_empty: &str, validate: F) -> Result<String>
+where
+    F: Fn(&str) -> Result<(), String>,
+{
+    let theme = theme();
+    Password::with_theme(&theme)
+        .with_prompt(prompt)
+        .allow_empty_password(true)
+        .validate_with(|s: &String| {
+            if s.trim().is_empty() {
+                Err(if_empty.to_string())
+            } else {
+                validate(s.trim())
+            }
+        })
+        .interact_on(&Term::stderr())
+        .map(|s| s.trim().to_string())
+        .map_err(map_err)
+}
+
 pub fn confirm(prompt: &str, default: bool) -> Result<bool> {
     let theme = theme();
     Confirm::with_theme(&theme)

@@ -182,6 +182,88 @@ pub struct SnsLambdaBridge {
     record: Arc<Mutex<Record>>,
     thread: Option<std::thread::JoinHandle<()>>,
     ready: Ready,
+    pool: Arc<Pool>,
+}
+
+/// The function's warm execution environments.
+struct Pool {
+    slots: Mutex<Vec<PoolSlot>>,
+    /// Bumped by `replace_functions`: an environment of an older generation
+    /// is replaced before its next invocation.
+    generation: std::sync::atomic::AtomicU64,
+    replaced: std::sync::atomic::AtomicUsize,
+    freed: tokio::sync::Notify,
+}
+
+struct PoolSlot {
+    emulator: Arc<LambdaEmulator>,
+    busy: bool,
+    last_used: Option<Instant>,
+    generation: u64,
+}
+
+impl Pool {
+    fn new(emulators: Vec<LambdaEmulator>) -> Pool {
+        Pool {
+            slots: Mutex::new(
+                emulators
+                    .into_iter()
+                    .map(|e| PoolSlot {
+                        emulator: Arc::new(e),
+                        busy: false,
+                        last_used: None,
+                        generation: 0,
+                    })
+                    .collect(),
+            ),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            replaced: std::sync::atomic::AtomicUsize::new(0),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The idle environment used least recently (never used first), marked
+    /// busy; replaced first when a deploy happened since it was started.
+    async fn checkout(&self) -> Result<(usize, Arc<LambdaEmulator>)> {
+        loop {
+            let notified = self.freed.notified();
+            let picked = {
+                let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+                let index = slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| !s.busy)
+                    .min_by_key(|(_, s)| s.last_used)
+                    .map(|(i, _)| i);
+                index.map(|i| {
+                    let slot = &mut slots[i];
+                    slot.busy = true;
+                    let current = self.generation.load(Ordering::SeqCst);
+                    let stale = slot.generation < current;
+                    slot.generation = current;
+                    (i, slot.emulator.clone(), stale)
+                })
+            };
+            if let Some((i, emulator, stale)) = picked {
+                if stale {
+                    emulator.replace_process()?;
+                    self.replaced.fetch_add(1, Ordering::SeqCst);
+                }
+                return Ok((i, emulator));
+            }
+            notified.await;
+        }
+    }
+
+    fn checkin(&self, index: usize) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get_mut(index) {
+            slot.busy = false;
+            slot.last_used = Some(Instant::now());
+        }
+        drop(slots);
+        self.freed.notify_waiters();
+    }
 }
 
 /// What set-up found or made, handed back to the caller's thread.
@@ -237,6 +319,22 @@ impl SnsLambdaBridge {
         options: BridgeOptions,
         instances: Vec<LambdaEmulator>,
     ) -> Result<SnsLambdaBridge> {
+        let concurrency = instances.len();
+        Self::start_pool(moto, options, instances, concurrency)
+    }
+
+    /// `concurrency` pollers (the mapping's `MaximumConcurrency`) whose
+    /// invocations Lambda routes over a pool of warm execution environments
+    /// (processes), as it does: each invocation goes to the idle one used
+    /// least recently, so with a pool larger than `concurrency` consecutive
+    /// batches land in different containers. See
+    /// [`replace_functions`](Self::replace_functions) for a deploy.
+    pub fn start_pool(
+        moto: &Moto,
+        options: BridgeOptions,
+        pool: Vec<LambdaEmulator>,
+        concurrency: usize,
+    ) -> Result<SnsLambdaBridge> {
         if options.topic_arn.is_empty() || options.log_group.is_empty() {
             bail!("BridgeOptions needs a topic_arn and a log_group");
         }
@@ -247,15 +345,23 @@ impl SnsLambdaBridge {
         {
             bail!("a standard queue with a batch size over 10 needs a batching window of at least 1 second (MaximumBatchingWindowInSeconds)");
         }
-        if instances.is_empty() {
-            bail!("the bridge needs at least one function instance");
+        if pool.is_empty() || concurrency == 0 {
+            bail!("the bridge needs at least one function instance and one poller");
+        }
+        if concurrency > pool.len() {
+            bail!(
+                "{concurrency} pollers need at least as many function instances, not {}",
+                pool.len()
+            );
         }
         let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
+        let pool = Arc::new(Pool::new(pool));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<Ready>>();
         let endpoint = moto.endpoint().to_string();
         let thread_stop = stop.clone();
         let thread_record = record.clone();
+        let thread_pool = pool.clone();
         let thread = std::thread::Builder::new()
             .name("testkit-bridge".into())
             .spawn(move || {
@@ -279,7 +385,7 @@ impl SnsLambdaBridge {
                         }
                     };
                     let _ = ready_tx.send(Ok(setup.ready.clone()));
-                    run(setup, instances, thread_stop, thread_record).await;
+                    run(setup, thread_pool, concurrency, thread_stop, thread_record).await;
                 });
             })
             .context("spawning the bridge thread")?;
@@ -292,7 +398,22 @@ impl SnsLambdaBridge {
             record,
             thread: Some(thread),
             ready,
+            pool,
         })
+    }
+
+    /// What a deploy or a configuration change does: every execution
+    /// environment is replaced by a fresh process. Invocations running now
+    /// finish in the old one; each environment is replaced before its next
+    /// invocation. Returns at once.
+    pub fn replace_functions(&self) {
+        self.pool.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Processes started since the bridge started (by
+    /// [`replace_functions`](Self::replace_functions)).
+    pub fn replacements(&self) -> usize {
+        self.pool.replaced.load(Ordering::SeqCst)
     }
 
     /// Invocations made so far, in order.
@@ -495,27 +616,35 @@ fn note(record: &Mutex<Record>, msg: String) {
         .push(msg);
 }
 
-/// One poller per instance, all on this thread's runtime: each gathers a
-/// batch and invokes its instance, independently of the others.
+/// `concurrency` pollers, all on this thread's runtime: each gathers a
+/// batch and invokes the pool's least recently used idle environment,
+/// independently of the others.
 async fn run(
     setup: Setup,
-    instances: Vec<LambdaEmulator>,
+    pool: Arc<Pool>,
+    concurrency: usize,
     stop: Arc<AtomicBool>,
     record: Arc<Mutex<Record>>,
 ) {
     let setup = Arc::new(setup);
-    let pollers: Vec<_> = instances
-        .into_iter()
-        .map(|emulator| {
-            let (setup, stop, record) = (setup.clone(), stop.clone(), record.clone());
+    let pollers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (setup, stop, record, pool) =
+                (setup.clone(), stop.clone(), record.clone(), pool.clone());
             tokio::spawn(async move {
                 while !stop.load(Ordering::SeqCst) {
                     let batch = gather(&setup, &stop, &record).await;
-                    if !batch.is_empty() {
-                        handle(&setup, &emulator, batch, &record).await;
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    match pool.checkout().await {
+                        Ok((index, emulator)) => {
+                            handle(&setup, &emulator, batch, &record).await;
+                            pool.checkin(index);
+                        }
+                        Err(e) => note(&record, format!("replacing a function process: {e:#}")),
                     }
                 }
-                drop(emulator);
             })
         })
         .collect();

@@ -120,6 +120,18 @@ impl LambdaEmulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(message.clone());
+        self.replace_process()?;
+        Ok(Outcome::Error(serde_json::json!({
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": message,
+        })))
+    }
+
+    /// Throws the execution environment away and starts a fresh process
+    /// (with a fresh init and empty memory), as Lambda does after a timeout,
+    /// a deploy or a configuration change, or when it recycles a container.
+    /// Call it between invocations.
+    pub fn replace_process(&self) -> Result<()> {
         let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
         let _ = child.kill();
         let _ = child.wait();
@@ -129,10 +141,7 @@ impl LambdaEmulator {
             &self._bg.addr.to_string(),
             &self.state.logs,
         )?;
-        Ok(Outcome::Error(serde_json::json!({
-            "errorType": "Sandbox.Timedout",
-            "errorMessage": message,
-        })))
+        Ok(())
     }
 
     pub fn pid(&self) -> u32 {

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use dingtalk_notifier_lambda::budget::{SharedBudget, DEFAULT_ROBOT};
 use dingtalk_notifier_lambda::config::Config;
 use dingtalk_notifier_lambda::dingtalk::DingTalkClient;
 use dingtalk_notifier_lambda::handler::Notifier;
@@ -36,9 +37,10 @@ async fn main() -> Result<(), Error> {
         .http_client(https)
         .load()
         .await;
-    let secrets = SecretStore::new(
+    let secrets = SecretStore::with_max_age(
         aws_sdk_secretsmanager::Client::new(&aws),
         config.secret_arn.clone(),
+        config.secret_max_age,
     );
     let llm = match &config.llm {
         Some(llm_cfg) => {
@@ -53,8 +55,22 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    let dingtalk =
-        DingTalkClient::with_rate_limit(config.instance_rate_limit(), config.rate_window);
+    let dingtalk = DingTalkClient::with_rate_limit(config.rate_limit, config.rate_window);
+    let dingtalk = match &config.state_table {
+        Some(table) => dingtalk.with_budget(SharedBudget::new(
+            state_table_client(&aws),
+            table.clone(),
+            DEFAULT_ROBOT,
+            config.rate_limit,
+            config.rate_window,
+        )),
+        None => {
+            tracing::warn!(
+                "STATE_TABLE is not set: this container paces alone at its conservative share of the robot's limit"
+            );
+            dingtalk
+        }
+    };
     let notifier = Notifier::new(config, secrets, dingtalk, llm);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
@@ -65,6 +81,21 @@ async fn main() -> Result<(), Error> {
             .map_err(Error::from)
     }))
     .await
+}
+
+/// The state table's client: a slot must not hold a send up for long, so
+/// one retry and 2 s per call; a table that does not answer in time sends
+/// the container to its conservative share (`dingtalk::FALLBACK_SENDERS`).
+fn state_table_client(aws: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::config::Builder::from(aws)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(2))
+                .build(),
+        )
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
 }
 
 /// Lambda gives the deadline as epoch milliseconds.

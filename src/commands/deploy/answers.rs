@@ -126,7 +126,30 @@ pub fn gather(
     let mut settings = resolve_settings(ui, args, &cfg.deploy, stack_name, region)?;
     settings.robot_security = security;
     ask_what_the_security_setting_needs(ui, &mut settings)?;
+    let first_deploy = cfg.stack_name.is_none();
+    if ui.interactive && first_deploy && args.ops_email.is_none() && cfg.deploy.ops_email.is_none()
+    {
+        settings.ops_email = ask_ops_email(ui)?;
+    }
     Ok(Answers { webhook, settings })
+}
+
+/// What a first deploy at a terminal says when no ops e-mail is given.
+pub const NO_OPS_EMAIL_WARNING: &str = "no ops e-mail: nobody will hear of the notifier's own \
+     failures (a dead robot, alerts in the dead-letter queue); add one with `deploy --ops-email`";
+
+/// The ops e-mail on a first deploy: the ops alarms (dead robot, dead
+/// letters, function errors) tell no one without a subscriber.
+fn ask_ops_email(ui: &Ui) -> Result<String> {
+    let email = prompt::text(
+        "Ops e-mail for the notifier's own alarms (empty for none)",
+        None,
+        validate_ops_email,
+    )?;
+    if email.is_empty() {
+        ui.warn(NO_OPS_EMAIL_WARNING);
+    }
+    Ok(email)
 }
 
 /// The robot's security setting given by flag/env, else the config file;
@@ -595,9 +618,9 @@ fn resolve_webhook(
     let security = ask_robot_security(security, secret_from_flag.is_some())?;
     let secret = match (secret_from_flag, security) {
         (Some(s), _) => Some(s),
-        (None, RobotSecurity::Signature) => Some(prompt::secret(
+        (None, RobotSecurity::Signature) => Some(prompt::required_secret(
             "Robot signing secret, SEC... (input hidden)",
-            false,
+            SIGNING_SECRET_NEEDED,
             secret::validate_signing_secret,
         )?),
         (None, _) => None,
@@ -611,6 +634,12 @@ fn resolve_webhook(
         Some(security),
     ))
 }
+
+/// Shown under the signing-secret prompt when Enter is pressed on nothing.
+pub const SIGNING_SECRET_NEEDED: &str = "a 加签 (signature) robot refuses every unsigned \
+     message: copy its SEC… secret from the robot's security settings in DingTalk; if the robot \
+     uses custom keywords or an IP allow-list instead, press Ctrl-C and run deploy again with \
+     --robot-security keywords or ip-allow-list";
 
 /// A robot always has one of the three settings; ask which (DingTalk's own
 /// words), so only what it needs is asked next.
@@ -724,19 +753,19 @@ mod tests {
         // HealthEventRegions, HealthForwardedRegions, OrganizationId: not
         // settings but the stack's region, its forwarders and its
         // organization, added by `Plan::parameters`.
-        const LEFT_AT_DEFAULT: [&str; 6] = [
+        const LEFT_AT_DEFAULT: [&str; 5] = [
             "BatchSize",
             "BatchWindowSeconds",
-            "MaxReceiveCount",
             "HealthEventRegions",
             "HealthForwardedRegions",
             "OrganizationId",
         ];
-        const MADE_BY_THE_CLI: [&str; 5] = [
+        const MADE_BY_THE_CLI: [&str; 6] = [
             "ArtifactBucket",
             "ArtifactKey",
             "WebhookSecretArn",
             "AlertQueueVisibilityTimeout",
+            "MaxReceiveCount",
             "AccountNames",
         ];
         let template = crate::aws::constraints::all();

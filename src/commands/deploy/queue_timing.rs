@@ -18,6 +18,30 @@ pub fn visibility_timeout(timeout: u32, window: u32) -> u32 {
     6 * timeout + window
 }
 
+/// How long an undelivered alert keeps being retried before it goes to the
+/// dead-letter queue: longer than DingTalk's 10-minute block many times
+/// over, and long enough for a person to fix a revoked robot before the
+/// alert needs a `redrive`.
+pub const RETRY_SPAN_SECS: u32 = 90 * 60;
+
+/// Tries an alert gets before SQS moves it to the dead-letter queue (at
+/// least this many, whatever the timeout), so that a transient failure is
+/// retried even with the longest timeouts.
+pub const MIN_RECEIVES: u32 = 3;
+
+/// SQS's largest `maxReceiveCount` (and the template's `MaxValue`).
+pub const MAX_RECEIVES: u32 = 1000;
+
+/// `MaxReceiveCount` for a buffer whose alerts come back every `visibility`
+/// seconds: enough tries that they span at least [`RETRY_SPAN_SECS`]. A
+/// fixed count would not: 15 tries of a 5 s function (visibility 31 s)
+/// span under 8 minutes, less than one DingTalk block.
+pub fn max_receive_count(visibility: u32) -> u32 {
+    RETRY_SPAN_SECS
+        .div_ceil(visibility.max(1))
+        .clamp(MIN_RECEIVES, MAX_RECEIVES)
+}
+
 /// A Number parameter's `Default`, `MinValue` or `MaxValue` in the embedded
 /// template, from the one parse of its parameters (`aws::constraints`).
 pub fn template_number(parameter: &str, field: &str) -> Result<u32> {
@@ -81,5 +105,32 @@ mod tests {
             number("BatchWindowSeconds")
         );
         assert_eq!(visibility_timeout(60, 1), 361);
+        assert_eq!(
+            number("MaxReceiveCount"),
+            max_receive_count(number("AlertQueueVisibilityTimeout"))
+        );
+    }
+
+    /// For every timeout and window: the tries span at least 90 minutes
+    /// (each try holds the alert for one visibility timeout), there are at
+    /// least three, and the count fits SQS's and the template's bounds.
+    #[test]
+    fn retries_span_ninety_minutes_for_every_timeout() {
+        let max = template_number("MaxReceiveCount", "MaxValue").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(max, MAX_RECEIVES);
+        for timeout in 1..=900 {
+            for window in 0..=300 {
+                let v = visibility_timeout(timeout, window);
+                let n = max_receive_count(v);
+                assert!(n * v >= RETRY_SPAN_SECS, "{timeout} {window}: {n} x {v}");
+                assert!((MIN_RECEIVES..=max).contains(&n), "{timeout} {window}: {n}");
+                // Not more than needed: one try fewer would fall short
+                // (unless the floor of three tries set it).
+                assert!(n == MIN_RECEIVES || (n - 1) * v < RETRY_SPAN_SECS);
+            }
+        }
+        assert_eq!(max_receive_count(361), 15);
+        assert_eq!(max_receive_count(31), 175);
+        assert_eq!(max_receive_count(5_700), 3);
     }
 }

@@ -101,6 +101,14 @@ impl Settings {
                 "AlertQueueVisibilityTimeout",
                 queue_timing::visibility_timeout(self.timeout, self.batch_window).to_string(),
             ),
+            (
+                "MaxReceiveCount",
+                queue_timing::max_receive_count(queue_timing::visibility_timeout(
+                    self.timeout,
+                    self.batch_window,
+                ))
+                .to_string(),
+            ),
             ("DebugLogs", self.debug_logs.to_string()),
             ("OpsEmail", self.ops_email.clone()),
         ]);
@@ -246,6 +254,7 @@ pub(crate) mod tests {
                 "LlmTemperature",
                 "ExportPrefix",
                 "AlertQueueVisibilityTimeout",
+                "MaxReceiveCount",
                 "DebugLogs",
                 "OpsEmail"
             ]
@@ -263,6 +272,12 @@ pub(crate) mod tests {
         let p = s.parameters("b", "lambda/x.zip", "arn:s");
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
         assert_eq!(get("AlertQueueVisibilityTimeout"), Some("750"));
+        assert_eq!(get("MaxReceiveCount"), Some("8"));
+        s.timeout = 5;
+        s.batch_window = 1;
+        let p = s.parameters("b", "lambda/x.zip", "arn:s");
+        let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("MaxReceiveCount"), Some("175"));
     }
 
     #[test]

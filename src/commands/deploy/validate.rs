@@ -174,8 +174,9 @@ pub fn check_region_flags(
 }
 
 /// The flag that sets each template parameter the CLI passes, to name it in
-/// an error. `ArtifactBucket`, `ArtifactKey`, `WebhookSecretArn` and
-/// `AlertQueueVisibilityTimeout` are made by the CLI itself.
+/// an error. `ArtifactBucket`, `ArtifactKey`, `WebhookSecretArn`,
+/// `AlertQueueVisibilityTimeout` and `MaxReceiveCount` are made by the CLI
+/// itself.
 pub const PARAMETER_FLAGS: &[(&str, &str)] = &[
     ("Architecture", "--arch"),
     ("MemorySize", "--memory"),
