@@ -433,6 +433,29 @@ async fn init_error(State(state): State<Arc<AppState>>, body: Bytes) -> Response
     (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
 }
 
+/// What `cargo test` sets for the test process (`CARGO_PKG_NAME`,
+/// `CARGO_MANIFEST_DIR`, ...). Build scripts such as ring's watch some of them
+/// (`rerun-if-env-changed`), so a nested `cargo build` that inherits them
+/// reruns those scripts and recompiles everything above them, and the next
+/// `cargo test` does it again the other way.
+fn set_by_cargo_for_a_crate(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CFG_",
+        "CARGO_FEATURE_",
+    ];
+    const NAMES: &[&str] = &[
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
+}
+
 /// The debug `bootstrap`, built once per test process (for the CLI's tests;
 /// the lambda crate's own tests use `CARGO_BIN_EXE_bootstrap`).
 ///
@@ -450,8 +473,14 @@ pub fn bootstrap_binary() -> Result<PathBuf> {
                 .map(Path::to_path_buf)
                 .ok_or("no workspace root")?;
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = Command::new(cargo)
-                .args(["build", "--workspace", "--bins", "--tests"])
+            let mut build = Command::new(cargo);
+            build.args(["build", "--workspace", "--bins", "--tests"]);
+            for (name, _) in std::env::vars_os() {
+                if set_by_cargo_for_a_crate(&name.to_string_lossy()) {
+                    build.env_remove(name);
+                }
+            }
+            let status = build
                 .current_dir(&root)
                 .status()
                 .map_err(|e| e.to_string())?;
