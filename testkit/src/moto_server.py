@@ -189,25 +189,6 @@ import moto.iam.access_control as access_control  # noqa: E402
 
 access_control.IAMRequestBase.check_signature = lambda self: None
 
-_IAM_ACTION_OF = {
-    "sqs:SendMessageBatch": "sqs:SendMessage",
-    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-}
-
-
-def _with_iam_action_names(check):
-    def run(self, resource):
-        self._action = _IAM_ACTION_OF.get(self._action, self._action)
-        return check(self, resource)
-
-    return run
-
-
-access_control.IAMRequestBase.check_action_permitted = _with_iam_action_names(
-    access_control.IAMRequestBase.check_action_permitted
-)
-
 import copy  # noqa: E402
 import fnmatch  # noqa: E402
 import json  # noqa: E402
@@ -569,6 +550,377 @@ for _name in (
         _name,
         _as_delegated_admin(getattr(cfn_responses.CloudFormationResponse, _name)),
     )
+
+
+# IAM policy evaluation. moto 5.2.5 asks about the resource only for S3, SQS
+# and IAM roles ("*" for the rest), evaluates no condition keys, and turns an
+# Allow statement whose condition it cannot evaluate into a Deny. Real IAM:
+# an explicit Deny wins, else an Allow whose action, resource and every
+# condition match, else an implicit deny; a condition on a key the request
+# does not carry is false (true for negated operators, ...IfExists and
+# ForAllValues; Null tests presence). Here each request gets its resource ARN
+# and the condition keys the Service Authorization Reference lists for it,
+# for the calls this project makes and refuses:
+# - aws:ResourceTag/* of Lambda functions, SNS topics, SQS queues, log
+#   groups, CloudFormation stacks and StackSets; aws:ResourceAccount of S3;
+# - aws:RequestTag/* and aws:TagKeys of CreateChangeSet, CreateStackSet,
+#   CreateFunction, CreateTopic, CreateQueue;
+# - cloudformation:ResourceTypes, cloudformation:ImportResourceTypes,
+#   cloudformation:RoleArn (CreateChangeSet); sns:Protocol, sns:Endpoint
+#   (Subscribe); events:source, events:detail-type (PutEvents);
+# - aws:CalledVia / aws:CalledViaFirst from the request header
+#   X-Testkit-Called-Via: it stands in for a forward access session (a
+#   service such as CloudFormation calling on with the caller's
+#   credentials), which a client cannot produce. Nothing else sends it.
+# A request whose resource is not worked out here matches any Resource (as
+# before); a key not worked out here is absent. IAM action names: IAM
+# authorises SendMessageBatch as sqs:SendMessage (and likewise
+# DeleteMessageBatch, ChangeMessageVisibilityBatch), moto asked for actions
+# IAM does not have.
+import fnmatch as _fnmatch  # noqa: E402
+import json as _json  # noqa: E402
+from urllib.parse import unquote as _unquote  # noqa: E402
+
+_IAM_ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _tag_dict(tags):
+    if not tags:
+        return {}
+    if isinstance(tags, dict):
+        return dict(tags)
+    out = {}
+    for t in tags:
+        key = t.get("Key", t.get("key"))
+        if key is not None:
+            out[key] = t.get("Value", t.get("value", ""))
+    return out
+
+
+def _param(req, name):
+    v = req._data.get(name)
+    return v[0] if isinstance(v, list) and v else (v if isinstance(v, str) else None)
+
+
+def _members(req, prefix):
+    """awsQuery lists: `prefix.member.N` (strings) or `prefix.member.N.Field`."""
+    items = {}
+    for key, value in req._data.items():
+        if not key.startswith(prefix + ".member."):
+            continue
+        rest = key[len(prefix) + 8 :]
+        index, _, field = rest.partition(".")
+        value = value[0] if isinstance(value, list) else value
+        if field:
+            items.setdefault(int(index), {})[field] = value
+        else:
+            items[int(index)] = value
+    return [items[i] for i in sorted(items)]
+
+
+def _body(req):
+    try:
+        body = _json.loads(req._body or b"{}")
+        return body if isinstance(body, dict) else {}
+    except (ValueError, TypeError):
+        return {}
+
+
+def _tagged(ctx, tags, kind):
+    for k, v in _tag_dict(tags).items():
+        ctx[f"aws:{kind}tag/{k}".lower()] = [v]
+    if kind == "Request" and tags:
+        ctx["aws:tagkeys"] = list(_tag_dict(tags))
+
+
+def _arn_prefix(req, service):
+    return f"arn:{get_partition(req._region)}:{service}:{req._region}:{req.account_id}"
+
+
+def _facts_cloudformation(req, name, ctx):
+    backend = cfn_models.cloudformation_backends[req.account_id][req._region]
+    if name in ("CreateStackSet",):
+        _tagged(ctx, _members(req, "Tags"), "Request")
+        return None
+    if "StackSet" in name or name in ("ListStackInstances", "ListStackSetOperationResults"):
+        wanted = _param(req, "StackSetName")
+        found = next(
+            (s for s in backend.stacksets.values() if wanted in (s.name, s.id, s.arn)), None
+        )
+        if found is not None:
+            _tagged(ctx, found.tags, "Resource")
+            return found.arn
+        return None
+    if name == "ListStacks":
+        return "*"
+    stack = None
+    change_set = _param(req, "ChangeSetName")
+    if change_set and name != "CreateChangeSet":
+        found = backend.change_sets.get(change_set) or next(
+            (c for c in backend.change_sets.values() if c.change_set_name == change_set), None
+        )
+        stack = backend.stacks.get(found.stack_id) if found is not None else None
+    wanted = _param(req, "StackName")
+    if stack is None and wanted:
+        stack = next(
+            (s for s in backend.stacks.values() if wanted in (s.name, s.stack_id)), None
+        )
+    if name == "CreateChangeSet":
+        _tagged(ctx, _members(req, "Tags"), "Request")
+        types = _members(req, "ResourceTypes")
+        if types:
+            ctx["cloudformation:resourcetypes"] = types
+        imports = [r.get("ResourceType") for r in _members(req, "ResourcesToImport")]
+        if imports:
+            ctx["cloudformation:importresourcetypes"] = imports
+        if _param(req, "RoleARN"):
+            ctx["cloudformation:rolearn"] = [_param(req, "RoleARN")]
+        if change_set:
+            ctx["cloudformation:changesetname"] = [change_set]
+    if stack is not None:
+        _tagged(ctx, stack.tags, "Resource")
+        return stack.stack_id
+    if wanted:
+        return f"{_arn_prefix(req, 'cloudformation')}:stack/{wanted}/*"
+    return None
+
+
+def _facts_lambda(req, name, ctx):
+    parts = [_unquote(p) for p in req._path.split("?")[0].split("/")]
+    if "functions" not in parts:
+        return None
+    fn_name = parts[parts.index("functions") + 1] if len(parts) > parts.index("functions") + 1 else ""
+    if not fn_name:
+        if name == "CreateFunction":
+            body = _body(req)
+            _tagged(ctx, body.get("Tags"), "Request")
+            return f"{_arn_prefix(req, 'lambda')}:function:{body.get('FunctionName', '')}"
+        return None
+    backend = lambda_models.lambda_backends[req.account_id][req._region]
+    try:
+        fn = backend.get_function(fn_name)
+    except Exception:  # unknown function: Lambda answers ResourceNotFound after IAM
+        return f"{_arn_prefix(req, 'lambda')}:function:{fn_name.split(':')[-1]}"
+    _tagged(ctx, fn.tags, "Resource")
+    return fn.function_arn
+
+
+def _facts_sns(req, name, ctx):
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[req.account_id][req._region]
+    if name == "CreateTopic":
+        _tagged(ctx, _members(req, "Tags"), "Request")
+        return f"{_arn_prefix(req, 'sns')}:{_param(req, 'Name')}"
+    arn = _param(req, "TopicArn")
+    if name == "Subscribe":
+        if _param(req, "Protocol") is not None:
+            ctx["sns:protocol"] = [_param(req, "Protocol")]
+        if _param(req, "Endpoint") is not None:
+            ctx["sns:endpoint"] = [_param(req, "Endpoint")]
+    if arn and arn in backend.topics:
+        _tagged(ctx, backend.topics[arn]._tags, "Resource")
+    return arn
+
+
+def _facts_sqs(req, name, ctx, resource):
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[req.account_id][req._region]
+    if name == "CreateQueue":
+        body = _body(req)
+        _tagged(ctx, body.get("tags"), "Request")
+        return f"{_arn_prefix(req, 'sqs')}:{body.get('QueueName', '')}"
+    if resource and resource != "*":
+        try:
+            _tagged(ctx, backend.get_queue(resource.split(":")[-1]).tags, "Resource")
+        except Exception:  # QueueDoesNotExist: SQS answers that after IAM
+            pass
+        return resource
+    return None
+
+
+def _facts_events(req, name, ctx):
+    body = _body(req)
+    if name == "PutEvents":
+        entries = body.get("Entries") or []
+        ctx["events:source"] = [e.get("Source", "") for e in entries]
+        ctx["events:detail-type"] = [e.get("DetailType", "") for e in entries]
+        buses = {e.get("EventBusName") or "default" for e in entries}
+        bus = buses.pop() if len(buses) == 1 else None
+        if bus is None:
+            return None
+        return bus if bus.startswith("arn:") else f"{_arn_prefix(req, 'events')}:event-bus/{bus}"
+    return None
+
+
+def _facts_logs(req, name, ctx):
+    body = _body(req)
+    group = body.get("logGroupName") or body.get("logGroupIdentifier")
+    if not group:
+        return None
+    if group.startswith("arn:"):
+        return group
+    return f"{_arn_prefix(req, 'logs')}:log-group:{group}"
+
+
+def _request_facts(req, resource):
+    """(resource ARN or None, condition context: lower-case key -> values)."""
+    service, _, name = req._action.partition(":")
+    ctx = {}
+    via = req._headers.get("X-Testkit-Called-Via")
+    if via:
+        ctx["aws:calledviafirst"] = [via]
+        ctx["aws:calledvia"] = [via]
+    if service == "s3":
+        bucket = resource.split(":::", 1)[-1].split("/", 1)[0]
+        owner = s3_backends.bucket_accounts.get(bucket)
+        if owner is not None:
+            ctx["aws:resourceaccount"] = [owner[1]]
+        return resource, ctx
+    facts = {
+        "cloudformation": lambda: _facts_cloudformation(req, name, ctx),
+        "lambda": lambda: _facts_lambda(req, name, ctx),
+        "sns": lambda: _facts_sns(req, name, ctx),
+        "sqs": lambda: _facts_sqs(req, name, ctx, resource),
+        "events": lambda: _facts_events(req, name, ctx),
+        "logs": lambda: _facts_logs(req, name, ctx),
+    }.get(service)
+    if facts is None:
+        return (resource if resource != "*" else None), ctx
+    return facts(), ctx
+
+
+def _glob(pattern, value, case=True):
+    if not case:
+        pattern, value = pattern.lower(), value.lower()
+    return _fnmatch.fnmatchcase(value, pattern)
+
+
+def _element_matches(element, value, case):
+    patterns = element if isinstance(element, list) else [element]
+    return any(_glob(p, value, case) for p in patterns)
+
+
+_NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+
+
+def _one_value_matches(operator, value, wanted):
+    base = {
+        "StringNotEquals": "StringEquals",
+        "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "StringNotLike": "StringLike",
+        "ArnNotEquals": "ArnEquals",
+        "ArnNotLike": "ArnLike",
+    }.get(operator, operator)
+    if base == "StringEquals":
+        hit = value in wanted
+    elif base == "StringEqualsIgnoreCase":
+        hit = value.lower() in [w.lower() for w in wanted]
+    elif base in ("StringLike", "ArnLike", "ArnEquals"):
+        hit = any(_glob(w, value) for w in wanted)
+    elif base == "Bool":
+        hit = value.lower() in [w.lower() for w in wanted]
+    else:
+        return False  # an operator not modelled here never matches
+    return not hit if operator in _NEGATED else hit
+
+
+def _condition_holds(operator, key, wanted, ctx):
+    wanted = [str(w).lower() if isinstance(w, bool) else str(w) for w in (wanted if isinstance(wanted, list) else [wanted])]
+    values = ctx.get(key.lower())
+    if operator == "Null":
+        return (values is None) == (wanted[0].lower() == "true")
+    qualifier, _, operator = operator.rpartition(":")
+    if_exists = operator.endswith("IfExists")
+    operator = operator[: -len("IfExists")] if if_exists else operator
+    if values is None:
+        return if_exists or qualifier == "ForAllValues" or (not qualifier and operator in _NEGATED)
+    results = [_one_value_matches(operator, v, wanted) for v in values]
+    if qualifier == "ForAllValues":
+        return all(results)
+    if qualifier == "ForAnyValue":
+        return any(results)
+    return len(results) == 1 and results[0]
+
+
+def _statement_applies(st, action, resource, ctx):
+    if "Action" in st and not _element_matches(st["Action"], action, case=False):
+        return False
+    if "NotAction" in st and _element_matches(st["NotAction"], action, case=False):
+        return False
+    if resource is not None:
+        if "Resource" in st and not _element_matches(st["Resource"], resource, case=True):
+            return False
+        if "NotResource" in st and _element_matches(st["NotResource"], resource, case=True):
+            return False
+    for operator, tests in (st.get("Condition") or {}).items():
+        for key, wanted in tests.items():
+            if not _condition_holds(operator, key, wanted, ctx):
+                return False
+    return True
+
+
+def _check_action_permitted(self, resource):
+    self._action = _IAM_ACTION_OF.get(self._action, self._action)
+    if self._action == "sts:GetCallerIdentity":  # IAM never refuses it
+        return
+    arn, ctx = _request_facts(self, resource)
+    allowed = False
+    for policy in self._access_key.collect_policies():
+        doc = access_control.IAMPolicy(policy)._policy_json
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        for st in statements:
+            if not _statement_applies(st, self._action, arn, ctx):
+                continue
+            if st["Effect"] == "Deny":
+                self._raise_access_denied()
+            allowed = True
+    if self._is_assuming_role_operation(resource):
+        allowed = allowed and self._check_role_trust_relationship(resource)
+    if not allowed:
+        self._raise_access_denied()
+
+
+access_control.IAMRequestBase.check_action_permitted = _check_action_permitted
+
+
+
+# CloudFormation tags: real CloudFormation tags every taggable resource it
+# creates with the stack's tags and the resource's own Tags (values
+# resolved). moto 5.2.5 drops the Tags of an SNS topic and a Lambda function
+# and never applies the stack's tags, so a policy conditioned on
+# aws:ResourceTag would see untagged resources.
+def _with_stack_tags(make):
+    def run(logical_id, resource_json, resources_map, account_id, region_name):
+        resource = make(logical_id, resource_json, resources_map, account_id, region_name)
+        if resource is None:
+            return resource
+        own = (resource_json.get("Properties") or {}).get("Tags") or []
+        tags = {k: v for k, v in (resources_map.tags or {}).items() if not k.startswith("aws:")}
+        for tag in own if isinstance(own, list) else []:
+            value = cfn_parsing.clean_json(tag.get("Value"), resources_map)
+            if isinstance(tag.get("Key"), str) and isinstance(value, str):
+                tags[tag["Key"]] = value
+        kind = resource_json.get("Type")
+        if kind == "AWS::SNS::Topic":
+            resource._tags = {**(resource._tags or {}), **tags}
+        elif kind == "AWS::Lambda::Function":
+            resource.tags = {**_tag_dict(resource.tags), **tags}
+        elif kind == "AWS::SQS::Queue":
+            resource.tags = {**(resource.tags or {}), **tags}
+        return resource
+
+    return run
+
+
+cfn_parsing.parse_and_create_resource = _with_stack_tags(cfn_parsing.parse_and_create_resource)
+cfn_parsing.parse_and_update_resource = _with_stack_tags(cfn_parsing.parse_and_update_resource)
+
 
 import moto.dynamodb.models as ddb_models  # noqa: E402
 

@@ -254,6 +254,11 @@ pub fn resolve_settings(
         .trim()
         .to_string();
     check("--ops-email", validate_ops_email(&ops_email))?;
+    // Checked against the template's own pattern with the other parameters.
+    let kms_key = given(&args.kms_key, &cfg.kms_key)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
 
     let settings = Settings {
         stack_name,
@@ -284,6 +289,7 @@ pub fn resolve_settings(
         artifact_bucket: cfg.artifact_bucket.clone(),
         permissions_boundary,
         ops_email,
+        kms_key,
         account_names: String::new(),
     };
     check_parameters(&settings, region)?;
