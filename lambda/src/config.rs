@@ -41,6 +41,10 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ("DINGTALK_CONCURRENCY", EnvSource::Literal("2")),
     ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
     ("ACCOUNT_NAMES", EnvSource::Parameter("AccountNames")),
+    (
+        crate::webhook_host::RELAY_HOSTS_ENV,
+        EnvSource::Parameter("WebhookRelayHosts"),
+    ),
     ("RUST_LOG", EnvSource::Literal("info")),
 ];
 
@@ -106,6 +110,8 @@ pub struct Config {
     pub digest_min_alerts: usize,
     /// `DEBUG_LOGS`: log each incoming event and rendered message.
     pub debug_logs: bool,
+    /// Where the secret's webhook may point (`webhook_host`).
+    pub webhook_hosts: crate::webhook_host::AllowedHosts,
 }
 
 impl Config {
@@ -157,6 +163,11 @@ impl Config {
                 "a positive whole number of alerts",
             )? as usize,
             debug_logs: vars.switch("DEBUG_LOGS")?,
+            webhook_hosts: crate::webhook_host::AllowedHosts::parse(
+                &vars
+                    .get(crate::webhook_host::RELAY_HOSTS_ENV)
+                    .unwrap_or_default(),
+            ),
         })
     }
 }

@@ -134,6 +134,8 @@ async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> S
 
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), secret_arn));
+    // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     env.push((
         "DINGTALK_RATE_WINDOW_MS".into(),
         RATE_WINDOW.as_millis().to_string(),

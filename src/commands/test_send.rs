@@ -16,6 +16,7 @@ use dingtalk_notifier_lambda::dingtalk::{errcode_meaning, DeliveryError, DingTal
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::webhook_host::{self, AllowedHosts};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -131,14 +132,19 @@ pub async fn run(
 ) -> Result<Reported<TestSendResult>> {
     let payload = read_payload(args)?;
     if args.direct {
-        let cfg = match &args.webhook_url {
-            Some(url) => webhook_from_args(url, args)?,
+        // The function's host rule: the relay given now, or the stack's list.
+        let (cfg, hosts) = match &args.webhook_url {
+            Some(url) => (
+                webhook_from_args(url, args)?,
+                webhook_host::relay_hosts_for(url),
+            ),
             None => {
                 let (aws, stack_name) = connect_for_stack(global, ui).await?;
                 stored_webhook(&aws, &stack_name).await?
             }
         };
-        return Ok(direct(&cfg, &payload, args.timeout).await);
+        let client = DingTalkClient::new().with_webhook_hosts(AllowedHosts::parse(&hosts));
+        return Ok(direct(&client, &cfg, &payload, args.timeout).await);
     }
     // `--region` other than the remembered home region: the sample starts
     // on that region's bus and goes through its forwarder.
@@ -184,8 +190,9 @@ fn webhook_from_args(url: &str, args: &TestSendArgs) -> Result<WebhookConfig> {
         .map_err(|e| anyhow::anyhow!("invalid webhook settings: {e}"))
 }
 
-/// The webhook settings `deploy` stored in the stack's secret.
-async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<WebhookConfig> {
+/// The webhook settings `deploy` stored in the stack's secret, and the
+/// stack's relay hosts (`WebhookRelayHosts`).
+async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, String)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
             "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
@@ -199,14 +206,24 @@ async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<WebhookConfig> {
     let value = secret::read_value(aws, arn).await?.context(
         "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
     )?;
-    WebhookConfig::parse(&value)
-        .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))
+    let cfg = WebhookConfig::parse(&value)
+        .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
+    let hosts = info
+        .parameters
+        .get("WebhookRelayHosts")
+        .cloned()
+        .unwrap_or_default();
+    Ok((cfg, hosts))
 }
 
 /// Renders the payload as the function would and posts it to the robot.
-async fn direct(cfg: &WebhookConfig, payload: &str, timeout_s: u64) -> Reported<TestSendResult> {
+async fn direct(
+    client: &DingTalkClient,
+    cfg: &WebhookConfig,
+    payload: &str,
+    timeout_s: u64,
+) -> Reported<TestSendResult> {
     let rendered = render(payload, Some(SUBJECT), &FormatOptions::default());
-    let client = DingTalkClient::new();
     // The client starts no request with under a second left.
     let deadline = Instant::now() + Duration::from_secs(timeout_s.max(2));
     match client.send(cfg, &rendered.message, false, deadline).await {

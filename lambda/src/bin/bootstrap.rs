@@ -54,7 +54,8 @@ async fn main() -> Result<(), Error> {
         None => None,
     };
     let dingtalk =
-        DingTalkClient::with_rate_limit(config.instance_rate_limit(), config.rate_window);
+        DingTalkClient::with_rate_limit(config.instance_rate_limit(), config.rate_window)
+            .with_webhook_hosts(config.webhook_hosts.clone());
     let notifier = Notifier::new(config, secrets, dingtalk, llm);
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::webhook_host;
 
 use super::answers::{Answers, Webhook};
 use super::settings::Settings;
@@ -42,6 +43,9 @@ pub struct Plan {
     pub organization_id: String,
     /// The StackSet's plan line when it has steps: confirmed with the rest.
     pub organization_steps: Option<String>,
+    /// `WebhookRelayHosts`: where the function lets the webhook point
+    /// besides DingTalk (`lambda::webhook_host`).
+    pub webhook_relay_hosts: String,
 }
 
 /// The webhook secret's value to store, and how. No `Debug`: it holds the webhook.
@@ -79,6 +83,7 @@ impl Plan {
         parameters.push(("HealthEventRegions", regions::health_event_regions(region)));
         parameters.push(("HealthForwardedRegions", self.forwarded_regions.join(",")));
         parameters.push(("OrganizationId", self.organization_id.clone()));
+        parameters.push(("WebhookRelayHosts", self.webhook_relay_hosts.clone()));
         parameters
     }
 }
@@ -109,6 +114,12 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         .as_deref()
         .and_then(|v| WebhookConfig::parse(v).ok());
     let desired = desired_secret(&answers.webhook, stored_cfg, &answers.settings)?;
+    let webhook_relay_hosts = relay_hosts(
+        &answers.webhook,
+        &desired,
+        stack.as_ref(),
+        answers.settings.webhook_any_host,
+    );
     let value = desired.to_secret_string();
     let action = match current.secret {
         None => SecretAction::Create,
@@ -126,7 +137,28 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         forwarded_regions: Vec::new(),
         organization_id: String::new(),
         organization_steps: None,
+        webhook_relay_hosts,
     })
+}
+
+/// The relay the function may send to: the host of a webhook given now
+/// (validated by the CLI), else the deployed stack's list. Only a stack of
+/// an earlier version, which had no list, takes the stored webhook's host,
+/// and only when the remembered `--webhook-any-host` says it was a relay.
+fn relay_hosts(
+    webhook: &Webhook,
+    desired: &WebhookConfig,
+    stack: Option<&StackInfo>,
+    any_host: bool,
+) -> String {
+    if let Webhook::New { url, .. } = webhook {
+        return webhook_host::relay_hosts_for(url);
+    }
+    match stack.and_then(|s| s.parameters.get("WebhookRelayHosts")) {
+        Some(listed) => listed.clone(),
+        None if any_host => webhook_host::relay_hosts_for(&desired.webhook),
+        None => String::new(),
+    }
 }
 
 /// Refuses a stack that is not ours, busy or stuck; returns a failed first
@@ -320,6 +352,7 @@ mod tests {
                 ("dingtalk-notifier:stack".into(), "alerts".into()),
             ],
             scheduled_for_deletion: false,
+            kms_key_id: None,
         }
     }
 
