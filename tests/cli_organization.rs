@@ -283,7 +283,9 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
 
     // In a member account, every rule's one target is the home bus, also
     // in the home region itself.
-    let home_bus = format!("arn:aws:events:us-east-1:{MANAGEMENT}:event-bus/dingtalk-notifier-dingtalk-notifier");
+    let home_bus = format!(
+        "arn:aws:events:us-east-1:{MANAGEMENT}:event-bus/dingtalk-notifier-dingtalk-notifier"
+    );
     for region in ["eu-west-1", "us-east-1"] {
         // No test rule: a member account cannot post into the group.
         let kinds: Vec<(String, String)> = [
@@ -476,7 +478,8 @@ async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_m
         instances,
         BTreeSet::from([(prod.as_str(), "eu-west-1"), (prod.as_str(), "us-east-1")])
     );
-    let home_bus = format!("arn:aws:events:us-east-1:{dev}:event-bus/dingtalk-notifier-dingtalk-notifier");
+    let home_bus =
+        format!("arn:aws:events:us-east-1:{dev}:event-bus/dingtalk-notifier-dingtalk-notifier");
     assert!(w
         .member_rules(&prod, "us-east-1")
         .await

@@ -148,7 +148,12 @@ async fn a_secret_of_our_name_with_someone_elses_policy_is_not_adopted() {
          or delete the secret")
     );
     let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk_config().await);
-    assert!(cfn.describe_stacks().stack_name("dingtalk-notifier").send().await.is_err());
+    assert!(cfn
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -197,15 +202,27 @@ async fn a_zip_someone_else_put_under_the_functions_key_is_refused_before_it_is_
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stderr).lines().last().unwrap(),
-        format!("error: s3://{bucket}/{key} is not this function's zip: its SHA-256 checksum differs, \
+        format!(
+            "error: s3://{bucket}/{key} is not this function's zip: its SHA-256 checksum differs, \
          so someone else put it there; nothing was deployed. Find out who (CloudTrail PutObject), \
-         delete the object, then deploy again")
+         delete the object, then deploy again"
+        )
     );
     let cfn = aws_sdk_cloudformation::Client::new(&config);
-    assert!(cfn.describe_stacks().stack_name("dingtalk-notifier").send().await.is_err());
+    assert!(cfn
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .is_err());
 
     // Gone again: deploy uploads its own, with its checksum.
-    s3.delete_object().bucket(bucket).key(&key).send().await.unwrap();
+    s3.delete_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
     let out = deploy(&moto, dir.path(), OLD, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let head = s3

@@ -45,7 +45,9 @@ const BUS: &str = "dingtalk-notifier-dingtalk-notifier";
 
 /// A real AWS Health event's `detail`, about the home region.
 fn health_detail(fixture: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("lambda/tests/fixtures").join(fixture);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("lambda/tests/fixtures")
+        .join(fixture);
     let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut detail = event["detail"].clone();
     detail["eventRegion"] = json!(HOME);
@@ -252,7 +254,9 @@ impl World {
             .targets(
                 aws_sdk_eventbridge::types::Target::builder()
                     .id("home")
-                    .arn(format!("arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/{BUS}"))
+                    .arn(format!(
+                        "arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/{BUS}"
+                    ))
                     .role_arn(role_arn)
                     .build()
                     .unwrap(),
@@ -266,12 +270,25 @@ impl World {
     /// EC2 would there.
     async fn put_ec2_event(&self, account: &str, region: &str, instance: &str) {
         let detail = json!({"instance-id": instance, "state": "stopped"});
-        self.put_event(account, region, "aws.ec2", "EC2 Instance State-change Notification", detail)
-            .await;
+        self.put_event(
+            account,
+            region,
+            "aws.ec2",
+            "EC2 Instance State-change Notification",
+            detail,
+        )
+        .await;
     }
 
     /// Puts an event on `account`'s default bus in `region`.
-    async fn put_event(&self, account: &str, region: &str, source: &str, kind: &str, detail: Value) {
+    async fn put_event(
+        &self,
+        account: &str,
+        region: &str,
+        source: &str,
+        kind: &str,
+        detail: Value,
+    ) {
         let config = as_member(&home_config(&self.moto), account, region).await;
         let put = aws_sdk_eventbridge::Client::new(&config)
             .put_events()
@@ -376,8 +393,13 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
     // in a region without a forwarder, delivers through a role on the
     // forwarders' path and not through any other.
     let quiet = "ap-northeast-1";
-    w.forward_as(&dev, quiet, &format!("arn:aws:iam::{dev}:role/ops/other"), "aws.ec2")
-        .await;
+    w.forward_as(
+        &dev,
+        quiet,
+        &format!("arn:aws:iam::{dev}:role/ops/other"),
+        "aws.ec2",
+    )
+    .await;
     w.put_ec2_event(&dev, quiet, "i-0n0tf0rwarder").await;
     w.forward_as(
         &dev,
@@ -409,15 +431,27 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
             .await;
     }
     let test = json!({"message": "from a member", "test_id": "0011223344556677"});
-    w.put_event(&dev, HOME, "dingtalk-notifier.test", "dingtalk-notifier test event", test)
-        .await;
+    w.put_event(
+        &dev,
+        HOME,
+        "dingtalk-notifier.test",
+        "dingtalk-notifier test event",
+        test,
+    )
+    .await;
     w.nothing_observed().await;
 
     // AWS sends PUBLIC Health events to every account: a member's copy
     // stays there (the home account's own is delivered); its
     // account-specific events are forwarded.
-    w.put_event(&prod, HOME, "aws.health", "AWS Health Event", health_detail("health_issue.json"))
-        .await;
+    w.put_event(
+        &prod,
+        HOME,
+        "aws.health",
+        "AWS Health Event",
+        health_detail("health_issue.json"),
+    )
+    .await;
     w.put_event(
         &prod,
         HOME,
@@ -428,7 +462,10 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
     .await;
     let message = w.observed().await;
     let event: Value = serde_json::from_str(&message).unwrap();
-    assert_eq!(event["detail"]["eventScopeCode"], "ACCOUNT_SPECIFIC", "{message}");
+    assert_eq!(
+        event["detail"]["eventScopeCode"], "ACCOUNT_SPECIFIC",
+        "{message}"
+    );
     assert_eq!(event["account"], json!(prod));
     w.nothing_observed().await;
     let posts = w.wait_for_posts(4);

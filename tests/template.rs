@@ -1079,9 +1079,15 @@ fn a_refused_webhook_host_alarms_the_ops_topic() {
         }})
     );
     let alarm = &t["Resources"]["WebhookHostAlarm"]["Properties"];
-    assert_eq!(t["Resources"]["WebhookHostAlarm"]["Type"], "AWS::CloudWatch::Alarm");
+    assert_eq!(
+        t["Resources"]["WebhookHostAlarm"]["Type"],
+        "AWS::CloudWatch::Alarm"
+    );
     for (key, value) in [
-        ("Namespace", json!({"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"})),
+        (
+            "Namespace",
+            json!({"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"}),
+        ),
         ("MetricName", json!("WebhookHostRefused")),
         ("Statistic", json!("Sum")),
         ("Period", json!(300)),

@@ -340,8 +340,14 @@ fn test_events_use_a_source_eventbridge_accepts_from_us_and_only_the_home_accoun
     );
     // A member account's forwarder has none: its principals could post any
     // text into the group with a PutEvents on their own bus.
-    assert_eq!(f["Resources"]["TestEventRule"]["Condition"], "InHomeAccount");
-    assert_eq!(f["Outputs"]["TestEventRuleName"]["Condition"], "InHomeAccount");
+    assert_eq!(
+        f["Resources"]["TestEventRule"]["Condition"],
+        "InHomeAccount"
+    );
+    assert_eq!(
+        f["Outputs"]["TestEventRuleName"]["Condition"],
+        "InHomeAccount"
+    );
     // The home's rules, on the default bus and on the bus for forwarded
     // events, take the home account's own test events only.
     let mut home_only = test.clone();
@@ -534,7 +540,10 @@ async fn deployed_forwarder_patterns_equal_the_home_stacks_for_the_same_paramete
             .deploy("us-east-1", &format!("home-{i}"), NOTIFIER, &home)
             .await;
         let bus = format!("dingtalk-notifier-home-{i}");
-        let mut fwd = vec![("HomeRegion", "us-east-1"), ("HomeEventBusName", &bus)];
+        let mut fwd = vec![
+            ("HomeRegion", "us-east-1"),
+            ("HomeEventBusName", bus.as_str()),
+        ];
         fwd.extend_from_slice(switches);
         let fwd_out = w
             .deploy("eu-west-1", &format!("fwd-{i}"), FORWARDER, &fwd)
@@ -680,10 +689,10 @@ async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_re
     let events = aws_sdk_eventbridge::Client::new(&w.in_region("us-east-1"));
     let rules = events.list_rules().send().await.unwrap();
     assert!(
-        rules
-            .rules()
-            .iter()
-            .all(|r| !r.event_pattern().unwrap_or("").contains("dingtalk-notifier.test")),
+        rules.rules().iter().all(|r| !r
+            .event_pattern()
+            .unwrap_or("")
+            .contains("dingtalk-notifier.test")),
         "{rules:?}"
     );
     for output in OUTPUTS.iter().filter(|o| **o != "TestEventRuleName") {

@@ -82,15 +82,27 @@ fn every_rule_is_on_the_default_bus_and_on_the_bus_for_forwarded_events() {
     }
     // The sources the bus policy lets in are exactly those of the rules
     // that member forwarders have (their test rule exists only at home).
-    let sources: Vec<Value> = ["HealthRule", "HealthAbuseRule", "Ec2StateChangeRule", "AlarmRule"]
+    let sources: Vec<Value> = [
+        "HealthRule",
+        "HealthAbuseRule",
+        "Ec2StateChangeRule",
+        "AlarmRule",
+    ]
+    .iter()
+    .flat_map(|r| {
+        let p = &t["Resources"][*r]["Properties"]["EventPattern"];
+        let p = if p["Fn::If"].is_array() {
+            &p["Fn::If"][1]
+        } else {
+            p
+        };
+        p["source"].as_array().unwrap().clone()
+    })
+    .collect();
+    let mut sources: Vec<String> = sources
         .iter()
-        .flat_map(|r| {
-            let p = &t["Resources"][*r]["Properties"]["EventPattern"];
-            let p = if p["Fn::If"].is_array() { &p["Fn::If"][1] } else { p };
-            p["source"].as_array().unwrap().clone()
-        })
+        .map(|s| s.as_str().unwrap().to_string())
         .collect();
-    let mut sources: Vec<String> = sources.iter().map(|s| s.as_str().unwrap().to_string()).collect();
     sources.dedup();
     assert_eq!(sources, ["aws.health", "aws.ec2", "aws.cloudwatch"]);
 }

@@ -120,7 +120,9 @@ pub enum DeliveryError {
     BadWebhook,
     /// The secret points elsewhere than deploy allowed: nothing is sent,
     /// and the alert waits in the queue until the secret is put right.
-    #[error("{0}; nothing was sent: store the robot's webhook again with `dingtalk-notifier deploy`")]
+    #[error(
+        "{0}; nothing was sent: store the robot's webhook again with `dingtalk-notifier deploy`"
+    )]
     HostRefused(crate::webhook_host::HostRefusal),
 }
 

@@ -25,6 +25,6 @@ pub mod rendered;
 pub mod samples;
 pub mod secret;
 pub mod severity;
-pub mod webhook_host;
 #[cfg(feature = "sources")]
 pub mod sources;
+pub mod webhook_host;

@@ -151,7 +151,10 @@ mod tests {
             hosts.check("http://127.0.0.1:8080/robot/send?access_token=t"),
             Ok(())
         );
-        assert_eq!(hosts.check("http://[::1]:8080/robot/send?access_token=t"), Ok(()));
+        assert_eq!(
+            hosts.check("http://[::1]:8080/robot/send?access_token=t"),
+            Ok(())
+        );
         // Loopback is not a pass by itself: it must be listed.
         assert_eq!(
             AllowedHosts::default().check("http://127.0.0.1:8080/robot/send?access_token=t"),

@@ -23,7 +23,9 @@ use crate::errors::AwsResultExt;
 pub enum Stored {
     Missing,
     /// The object's SHA-256 checksum (base64), if it was stored with one.
-    Object { sha256: Option<String> },
+    Object {
+        sha256: Option<String>,
+    },
 }
 
 /// What to do about it.

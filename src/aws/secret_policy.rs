@@ -77,7 +77,10 @@ pub fn readers_in(policy: &str) -> Option<Vec<String>> {
     let listed = &only["Condition"]["StringNotLike"]["aws:PrincipalArn"];
     let listed = match listed {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => return None,
     };
     Some(listed)
@@ -116,7 +119,13 @@ pub async fn current(aws: &Aws, arn: &str) -> Result<Option<String>> {
 }
 
 /// Writes our policy: the caller joins the readers already listed.
-pub async fn apply(aws: &Aws, arn: &str, partition: &str, account: &str, caller_arn: &str) -> Result<()> {
+pub async fn apply(
+    aws: &Aws,
+    arn: &str,
+    partition: &str,
+    account: &str,
+    caller_arn: &str,
+) -> Result<()> {
     let mut readers = current(aws, arn)
         .await?
         .as_deref()

@@ -144,9 +144,15 @@ impl Instance {
 pub fn region_not_enabled(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
     r.contains("region")
-        && ["not enabled", "is disabled", "not opted", "opt-in", "enabled to be able"]
-            .iter()
-            .any(|w| r.contains(w))
+        && [
+            "not enabled",
+            "is disabled",
+            "not opted",
+            "opt-in",
+            "enabled to be able",
+        ]
+        .iter()
+        .any(|w| r.contains(w))
 }
 
 /// `None` when there is no such StackSet (or only a deleted one).
@@ -417,7 +423,12 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
     WAITING.store(false, Ordering::SeqCst);
     let status = result?;
     let failed = failed_instances(aws, t, operation).await;
-    let verdict = judge(&t.name, operation, &status, failed.as_deref().unwrap_or_default());
+    let verdict = judge(
+        &t.name,
+        operation,
+        &status,
+        failed.as_deref().unwrap_or_default(),
+    );
     if let Err(e) = &failed {
         ui.warn(format!("{e:#}"));
     }
@@ -457,7 +468,10 @@ fn judge(
         failed.iter().partition(|i| i.region_not_enabled());
     let mut v = Verdict::default();
     if !skipped.is_empty() {
-        let lines: Vec<String> = skipped.iter().map(|i| format!("{}/{}", i.account, i.region)).collect();
+        let lines: Vec<String> = skipped
+            .iter()
+            .map(|i| format!("{}/{}", i.account, i.region))
+            .collect();
         v.warnings.push(not_enabled_warning(name, &lines));
     }
     let real: Vec<String> = real.into_iter().map(failure_line).collect();
@@ -666,10 +680,17 @@ mod tests {
             "Account 222222222222 should have 'ap-east-1' region enabled to be able to create/update stack instances",
         );
         assert!(off.region_not_enabled());
-        assert!(region_not_enabled("The Region me-south-1 is not enabled for account 333333333333"));
+        assert!(region_not_enabled(
+            "The Region me-south-1 is not enabled for account 333333333333"
+        ));
         assert!(!region_not_enabled("User: arn:aws:sts::1:assumed-role/x is not authorized: explicit deny in a service control policy"));
         // The region failed beyond the tolerance for that reason alone.
-        let v = judge("s-forwarders-1", "op-1", &StackSetOperationStatus::Failed, &[off.clone()]);
+        let v = judge(
+            "s-forwarders-1",
+            "op-1",
+            &StackSetOperationStatus::Failed,
+            &[off.clone()],
+        );
         assert_eq!(
             v,
             Verdict {
@@ -679,7 +700,12 @@ mod tests {
         );
         // Anything else that failed still fails the deploy, named.
         let scp = failed("333333333333", "us-east-1", "denied by an SCP");
-        let v = judge("s-forwarders-1", "op-1", &StackSetOperationStatus::Failed, &[off, scp]);
+        let v = judge(
+            "s-forwarders-1",
+            "op-1",
+            &StackSetOperationStatus::Failed,
+            &[off, scp],
+        );
         assert_eq!(
             v.error.as_deref(),
             Some("the StackSet s-forwarders-1 operation op-1 ended FAILED: 333333333333/us-east-1: denied by an SCP")
@@ -701,8 +727,10 @@ mod tests {
         );
         let mut set = StackSetInfo::default();
         set.tags.insert(APP_TAG_KEY.into(), APP_TAG_VALUE.into());
-        set.parameters.insert("HomeAccountId".into(), "123456789012".into());
-        set.parameters.insert("HomeRegion".into(), "us-east-1".into());
+        set.parameters
+            .insert("HomeAccountId".into(), "123456789012".into());
+        set.parameters
+            .insert("HomeRegion".into(), "us-east-1".into());
         assert!(set.check_owner("n", "123456789012", "us-east-1").is_ok());
         assert!(set.check_owner("n", "999999999999", "us-east-1").is_err());
         assert!(set.check_owner("n", "123456789012", "eu-west-1").is_err());

@@ -70,7 +70,11 @@ impl OrgPlan {
             _ => steps_text(&self.steps),
         };
         if let Some((t, steps)) = &self.legacy {
-            what = format!("{what}; the StackSet {} of earlier versions: {}", t.name, steps_text(steps));
+            what = format!(
+                "{what}; the StackSet {} of earlier versions: {}",
+                t.name,
+                steps_text(steps)
+            );
         }
         match self.on {
             true => format!(
@@ -204,7 +208,11 @@ async fn legacy_steps(
     let Some(found) = find(aws, &target).await? else {
         return Ok(None);
     };
-    if found.set.check_owner(&target.name, owner.account, owner.region).is_err() {
+    if found
+        .set
+        .check_owner(&target.name, owner.account, owner.region)
+        .is_err()
+    {
         return Ok(None);
     }
     let steps = plan_stack_set(&target.name, owner, None, Some(&found))?;
