@@ -379,6 +379,8 @@ mod tests {
         expected.push(("HealthEventRegions", "us-west-2".to_string()));
         expected.push(("HealthForwardedRegions", String::new()));
         expected.push(("OrganizationId", String::new()));
+        // DingTalk's own host: no relay.
+        expected.push(("WebhookRelayHosts", String::new()));
         assert_eq!(params, expected);
     }
 
