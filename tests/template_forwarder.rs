@@ -186,6 +186,15 @@ fn forwarder_role_is_assumable_only_by_this_stacks_rules() {
     let f = forwarder();
     let role = &f["Resources"]["ForwarderRole"];
     assert_eq!(role["Type"], "AWS::IAM::Role");
+    let own_rules: Vec<Value> = ["health", "abuse", "ec2", "alarm", "test"]
+        .iter()
+        .map(|k| {
+            json!({"Fn::Sub": [
+                format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/dingtalk-notifier-${{Id}}-{k}"),
+                {"Id": stack_id()}
+            ]})
+        })
+        .collect();
     assert_eq!(
         role["Properties"]["AssumeRolePolicyDocument"],
         json!({"Version": "2012-10-17", "Statement": [{
@@ -194,9 +203,7 @@ fn forwarder_role_is_assumable_only_by_this_stacks_rules() {
             "Action": "sts:AssumeRole",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                "ArnEquals": {"aws:SourceArn": ["health", "abuse", "ec2", "alarm", "test"].map(|k| json!(
-                    {"Fn::Sub": [format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/dingtalk-notifier-${{Id}}-{k}"), {"Id": stack_id()}]}
-                ))}
+                "ArnEquals": {"aws:SourceArn": own_rules}
             }
         }]})
     );
@@ -695,7 +702,7 @@ async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_re
             .contains("dingtalk-notifier.test")),
         "{rules:?}"
     );
-    for output in OUTPUTS.iter().filter(|o| **o != "TestEventRuleName") {
+    for output in OUTPUTS.into_iter().filter(|o| *o != "TestEventRuleName") {
         let targets = events
             .list_targets_by_rule()
             .rule(&out[output])

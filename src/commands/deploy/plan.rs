@@ -527,4 +527,62 @@ mod tests {
             "Changes to stack alerts:\n  parameters only (no resource is added, modified or removed)\n"
         );
     }
+
+    #[test]
+    fn the_relay_the_function_accepts_comes_from_the_deploy_never_from_the_secret() {
+        let relay = "https://relay.example.com/robot/send?access_token=t";
+        let new = |url: &str| Webhook::New {
+            url: url.to_string(),
+            secret: None,
+            secret_asked: false,
+        };
+        let cfg = |url: &str| WebhookConfig {
+            webhook: url.to_string(),
+            ..stored()
+        };
+        // A webhook given now: its host unless DingTalk's.
+        assert_eq!(
+            relay_hosts(&new(relay), &cfg(relay), None, true),
+            "relay.example.com"
+        );
+        let robot = "https://oapi.dingtalk.com/robot/send?access_token=t";
+        assert_eq!(relay_hosts(&new(robot), &cfg(robot), None, false), "");
+        // Kept: the deployed stack's list, whatever the secret says now.
+        let mut stack = StackInfo::default();
+        stack
+            .parameters
+            .insert("WebhookRelayHosts".into(), "relay.example.com".into());
+        let rewritten = cfg("https://collector.attacker.example/robot/send?access_token=t");
+        assert_eq!(
+            relay_hosts(&Webhook::Keep, &rewritten, Some(&stack), true),
+            "relay.example.com"
+        );
+        stack
+            .parameters
+            .insert("WebhookRelayHosts".into(), String::new());
+        assert_eq!(
+            relay_hosts(&Webhook::Keep, &rewritten, Some(&stack), true),
+            ""
+        );
+        // A stack of an earlier version had no list: the stored relay, only
+        // when --webhook-any-host is remembered.
+        assert_eq!(
+            relay_hosts(
+                &Webhook::Keep,
+                &cfg(relay),
+                Some(&StackInfo::default()),
+                true
+            ),
+            "relay.example.com"
+        );
+        assert_eq!(
+            relay_hosts(
+                &Webhook::Keep,
+                &cfg(relay),
+                Some(&StackInfo::default()),
+                false
+            ),
+            ""
+        );
+    }
 }
