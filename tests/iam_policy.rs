@@ -136,7 +136,13 @@ fn granted(stmts: &[Statement], action: &str) -> bool {
 /// Handler permissions that are not IAM actions (absent from the IAM
 /// reference): typos in the published schemas. If cfn-lint's data changes,
 /// this list must be looked at again.
-const NOT_IAM_ACTIONS: &[&str] = &["lambda:AssociateRuntimeAlias", "s3:REST.PUT.OBJECT"];
+/// `kms:ReEncrypt`: the AWS::Events::EventBus schema's name for what IAM
+/// calls `kms:ReEncryptFrom` and `kms:ReEncryptTo` (both granted).
+const NOT_IAM_ACTIONS: &[&str] = &[
+    "kms:ReEncrypt",
+    "lambda:AssociateRuntimeAlias",
+    "s3:REST.PUT.OBJECT",
+];
 
 /// Handler permissions withheld on purpose, and why.
 const WITHHELD: &[(&str, &str)] = &[(
