@@ -464,7 +464,7 @@ async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_m
     let as_dev = common::org::as_member(&w.config, &dev, "us-east-1").await;
     let out = aws_sdk_cloudformation::Client::new(&as_dev)
         .list_stack_instances()
-        .stack_set_name(&format!("dingtalk-notifier-forwarders-{dev}"))
+        .stack_set_name(format!("dingtalk-notifier-forwarders-{dev}"))
         .call_as(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin)
         .send()
         .await
