@@ -169,6 +169,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "DeadLetterQueueUrl",
             "Ec2StateChangeRuleName",
             "EventBusName",
+            "ForwardedEventBusName",
             "FunctionArn",
             "FunctionName",
             "HealthAbuseRuleName",
@@ -183,6 +184,10 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ]
     );
     assert_eq!(out["EventBusName"], "default");
+    assert_eq!(
+        out["ForwardedEventBusName"],
+        "dingtalk-notifier-notifier-default"
+    );
     // The original app's output name, for its plugin stacks.
     assert_eq!(out["SnsTopicArn"], out["TopicArn"]);
     assert_eq!(out["SecretArn"], w.secret_arn);
@@ -212,7 +217,8 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ),
         (
             "TestEventRuleName",
-            json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"]}),
+            json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"],
+                   "account": ["123456789012"]}),
         ),
     ];
     for (output, pattern) in expected {
@@ -252,6 +258,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("STATE_TABLE", "dingtalk-notifier-notifier-default-state"),
         ("DEBUG_LOGS", "false"),
         ("ACCOUNT_NAMES", ""),
+        ("DINGTALK_WEBHOOK_HOSTS", ""),
         ("RUST_LOG", "info"),
     ]
     .iter()
@@ -1103,7 +1110,8 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
                     "ArnEquals": {"aws:SourceArn": [
                         alarm_arn("dead-letters"),
                         alarm_arn("function-errors"),
-                        alarm_arn("robot-refusals")
+                        alarm_arn("robot-refusals"),
+                        alarm_arn("webhook-host")
                     ]}
                 }
             }]}
@@ -1114,12 +1122,65 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
         ("DeadLetterAlarm", "dead-letters"),
         ("FunctionErrorsAlarm", "function-errors"),
         ("RobotRefusalsAlarm", "robot-refusals"),
+        ("WebhookHostAlarm", "webhook-host"),
     ] {
         assert_eq!(
             t["Resources"][alarm]["Properties"]["AlarmName"],
             json!({"Fn::Sub": format!("${{AWS::StackName}}-{suffix}")})
         );
     }
+}
+
+/// The function's `webhook host refused` line (lambda::webhook_host) is
+/// counted and alarms the ops topic: a secret rewritten to another host.
+#[test]
+fn a_refused_webhook_host_alarms_the_ops_topic() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["WebhookHostRefusedFilter"],
+        json!({"Type": "AWS::Logs::MetricFilter", "Properties": {
+            "LogGroupName": {"Ref": "LogGroup"},
+            "FilterPattern": format!(
+                "{{ $.message = \"{}\" }}",
+                dingtalk_notifier_lambda::webhook_host::REFUSED_LOG_MESSAGE
+            ),
+            "MetricTransformations": [{
+                "MetricNamespace": {"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"},
+                "MetricName": "WebhookHostRefused",
+                "MetricValue": "1",
+                "Unit": "Count"
+            }]
+        }})
+    );
+    let alarm = &t["Resources"]["WebhookHostAlarm"]["Properties"];
+    assert_eq!(
+        t["Resources"]["WebhookHostAlarm"]["Type"],
+        "AWS::CloudWatch::Alarm"
+    );
+    for (key, value) in [
+        (
+            "Namespace",
+            json!({"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"}),
+        ),
+        ("MetricName", json!("WebhookHostRefused")),
+        ("Statistic", json!("Sum")),
+        ("Period", json!(300)),
+        ("EvaluationPeriods", json!(1)),
+        ("Threshold", json!(0)),
+        ("ComparisonOperator", json!("GreaterThanThreshold")),
+        ("TreatMissingData", json!("notBreaching")),
+        ("AlarmActions", json!([{"Ref": "OpsTopic"}])),
+        ("OKActions", json!([{"Ref": "OpsTopic"}])),
+    ] {
+        assert_eq!(alarm[key], value, "{key}");
+    }
+    // The relays the function accepts come from the stack, not the secret.
+    assert_eq!(
+        t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+            ["DINGTALK_WEBHOOK_HOSTS"],
+        json!({"Ref": "WebhookRelayHosts"})
+    );
+    assert_eq!(t["Parameters"]["WebhookRelayHosts"]["Default"], "");
 }
 
 #[test]

@@ -332,8 +332,8 @@ pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<
 /// change set, and the deploy policy allows a change set only with this
 /// list (its `cloudformation:ResourceTypes` condition).
 pub fn resource_types(template: &str) -> Result<Vec<String>> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(template).context("reading the embedded template")?;
+    let doc: yaml_serde::Value =
+        yaml_serde::from_str(template).context("reading the embedded template")?;
     let resources = doc
         .get("Resources")
         .and_then(|r| r.as_mapping())

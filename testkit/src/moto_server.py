@@ -1,5 +1,7 @@
 # moto_server, with what real AWS does and moto 5.2.5 does not (yet).
 #
+# S3 checksums: see _verified_checksum below (BadDigest).
+#
 # S3 ExpectedBucketOwner: real S3 answers 403 AccessDenied when the bucket
 # belongs to another account than the request's x-amz-expected-bucket-owner;
 # moto ignores the header and serves any account's bucket. With the check the
@@ -58,7 +60,9 @@
 # condition it has is one of aws:PrincipalOrgID / aws:PrincipalAccount
 # (StringEquals) or aws:PrincipalArn (ArnLike, StringLike: the target's
 # RoleArn, the role EventBridge puts the event as; the account's root
-# without one) and holds for the sender; anything else does not allow.
+# without one) or events:source (StringEquals: the event's source, as the
+# EventBridge service authorization reference documents the key for
+# PutEvents) and holds for the sender; anything else does not allow.
 # moto's CloudFormation does not model AWS::Events::EventBusPolicy: here it
 # adds (and on delete removes) its statement on the bus, as PutPermission
 # with a Policy statement does.
@@ -131,6 +135,35 @@ _bucket_actions["PUT"].update(
 _bucket_actions["DELETE"].update(
     {"encryption": "PutEncryptionConfiguration", "publicAccessBlock": "PutBucketPublicAccessBlock"}
 )
+
+# S3 additional checksums: real S3 computes the checksum of the body a
+# PutObject carries and answers 400 BadDigest when it differs from the
+# x-amz-checksum-<algorithm> value the client sent (header or aws-chunked
+# trailer); moto 5.2.5 stores the client's value unchecked, so an object
+# could claim a checksum its bytes do not have.
+from moto.s3.exceptions import S3ClientError  # noqa: E402
+from moto.s3.utils import compute_checksum  # noqa: E402
+
+
+def _verified_checksum(get_checksum):
+    def run(self, response_headers):
+        algorithm, value = get_checksum(self, response_headers)
+        if not algorithm and self.headers.get("x-amz-checksum-sha256"):
+            algorithm, value = "SHA256", self.headers.get("x-amz-checksum-sha256")
+        if algorithm and value:
+            actual = compute_checksum(self.body or b"", algorithm=algorithm.upper())
+            actual = actual.decode("utf-8") if isinstance(actual, bytes) else actual
+            if actual != value:
+                raise S3ClientError(
+                    "BadDigest",
+                    f"The {algorithm.upper()} you specified did not match the calculated checksum.",
+                )
+        return algorithm, value
+
+    return run
+
+
+s3_responses.S3Response._get_checksum = _verified_checksum(s3_responses.S3Response._get_checksum)
 
 s3_responses.S3Response._bucket_response = _expect_owner(s3_responses.S3Response._bucket_response)
 s3_responses.S3Response._key_response = _expect_owner(s3_responses.S3Response._key_response)
@@ -236,7 +269,7 @@ def _condition_holds(operator, wanted, fact):
     return False
 
 
-def _statement_allows(statement, sender, partition, role_arn=None):
+def _statement_allows(statement, sender, partition, role_arn=None, event=None):
     st = statement.describe()
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
     if st["Effect"] != "Allow" or not any(a in ("events:PutEvents", "events:*", "*") for a in actions):
@@ -250,6 +283,7 @@ def _statement_allows(statement, sender, partition, role_arn=None):
         "aws:PrincipalOrgID": _org_of(sender, partition),
         "aws:PrincipalAccount": sender,
         "aws:PrincipalArn": role_arn or f"arn:{partition}:iam::{sender}:root",
+        "events:source": (event or {}).get("source"),
     }
     for operator, tests in (st.get("Condition") or {}).items():
         for key, wanted in tests.items():
@@ -259,9 +293,10 @@ def _statement_allows(statement, sender, partition, role_arn=None):
     return True
 
 
-def _bus_accepts(bus, sender, partition, role_arn=None):
+def _bus_accepts(bus, sender, partition, role_arn=None, event=None):
     return any(
-        _statement_allows(st, sender, partition, role_arn) for st in bus._statements.values()
+        _statement_allows(st, sender, partition, role_arn, event)
+        for st in bus._statements.values()
     )
 
 
@@ -305,6 +340,10 @@ class _EventBusPolicy(CloudFormationModel):
         bus.remove_statement(self.statement_id)
 
 
+# CloudFormation's Ref of an AWS::Events::EventBus is its name; moto 5.2.5
+# gives the model object itself, which no property can use.
+events_models.EventBus.physical_resource_id = property(lambda self: self.name)
+
 for _cached in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
     _cached.cache_clear()
 
@@ -333,7 +372,11 @@ def _with_sns_and_bus_targets(send):
                 backend = events_models.events_backends[arn.account][arn.region]
                 bus = backend.describe_event_bus(arn.resource_id)
                 if arn.account != self.account_id and not _bus_accepts(
-                    bus, self.account_id, get_partition(arn.region), target.get("RoleArn")
+                    bus,
+                    self.account_id,
+                    get_partition(arn.region),
+                    target.get("RoleArn"),
+                    original_event,
                 ):
                     continue  # EventBridge counts a FailedInvocation; nothing arrives
                 for rule in list(bus.rules.values()):

@@ -756,15 +756,17 @@ mod tests {
     #[test]
     fn every_parameter_follows_the_template() {
         use crate::commands::deploy::validate::PARAMETER_FLAGS;
-        // HealthEventRegions, HealthForwardedRegions, OrganizationId: not
-        // settings but the stack's region, its forwarders and its
-        // organization, added by `Plan::parameters`.
-        const LEFT_AT_DEFAULT: [&str; 5] = [
+        // HealthEventRegions, HealthForwardedRegions, OrganizationId,
+        // WebhookRelayHosts: not settings but the stack's region, its
+        // forwarders, its organization and its webhook's relay, added by
+        // `Plan::parameters`.
+        const LEFT_AT_DEFAULT: [&str; 6] = [
             "BatchSize",
             "BatchWindowSeconds",
             "HealthEventRegions",
             "HealthForwardedRegions",
             "OrganizationId",
+            "WebhookRelayHosts",
         ];
         const MADE_BY_THE_CLI: [&str; 6] = [
             "ArtifactBucket",
