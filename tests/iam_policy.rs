@@ -571,6 +571,14 @@ const UNSCOPED_CHANGES: &[(&str, &str)] = &[
         "no resource type and no condition key in IAM",
     ),
     (
+        "events:PutPermission",
+        "the home bus policy; on * only, in the organization policy",
+    ),
+    (
+        "events:RemovePermission",
+        "the home bus policy; on * only, in the organization policy",
+    ),
+    (
         "lambda:PassCapacityProvider",
         "lets a function use a capacity provider; changes none",
     ),

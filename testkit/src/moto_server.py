@@ -822,8 +822,9 @@ def _request_facts(req, resource):
     if service == "s3":
         bucket = resource.split(":::", 1)[-1].split("/", 1)[0]
         owner = s3_backends.bucket_accounts.get(bucket)
-        if owner is not None:
-            ctx["aws:resourceaccount"] = [owner[1]]
+        # A bucket that does not exist (yet): S3 answers NoSuchBucket, or
+        # CreateBucket makes it in the caller's account.
+        ctx["aws:resourceaccount"] = [owner[1] if owner is not None else req.account_id]
         return resource, ctx
     facts = {
         "cloudformation": lambda: _facts_cloudformation(req, name, ctx),
