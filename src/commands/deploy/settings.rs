@@ -261,7 +261,8 @@ pub(crate) mod tests {
                 "AlertQueueVisibilityTimeout",
                 "MaxReceiveCount",
                 "DebugLogs",
-                "OpsEmail"
+                "OpsEmail",
+                "KmsKeyArn"
             ]
         );
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
