@@ -563,7 +563,8 @@ fn change_sets_hold_only_our_resource_types_and_import_nothing() {
 /// What may change something through CloudFormation, and how it is kept to
 /// the notifier's own resources: a create needs our tag in the request, any
 /// other change our tag on the resource, or the resource is under our name
-/// (`/dingtalk-notifier/` log groups and roles). The rest, with the reason
+/// (`/dingtalk-notifier/` log groups and roles, `dingtalk-notifier-` state
+/// tables and forwarded-event buses). The rest, with the reason
 /// IAM offers no scope: each must stay a read or be listed here.
 const UNSCOPED_CHANGES: &[(&str, &str)] = &[
     (
@@ -628,6 +629,8 @@ fn every_change_through_cloudformation_is_kept_to_our_resources() {
             && s.resources.iter().all(|r| {
                 r.contains(":log-group:/dingtalk-notifier/")
                     || r.contains(":role/dingtalk-notifier/")
+                    || r.contains(":table/dingtalk-notifier-")
+                    || r.contains(":event-bus/dingtalk-notifier-")
             });
         for a in s.actions.iter().filter(|a| !is_read(a)) {
             if !tagged && !named {
