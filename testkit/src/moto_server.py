@@ -711,7 +711,7 @@ def _facts_cloudformation(req, name, ctx):
     if stack is None and wanted:
         stack = next(
             (s for s in backend.stacks.values() if wanted in (s.name, s.stack_id)), None
-        )
+        ) or backend.deleted_stacks.get(wanted)
     if name == "CreateChangeSet":
         _tagged(ctx, _members(req, "Tags"), "Request")
         types = _members(req, "ResourceTypes")
@@ -963,6 +963,32 @@ def _with_stack_tags(make):
 
 
 cfn_parsing.parse_and_create_resource = _with_stack_tags(cfn_parsing.parse_and_create_resource)
+
+
+# moto 5.2.5 registers a stack's exports only in CreateStack, not when a
+# change set creates or updates the stack, and DeleteStack then fails with
+# a KeyError (HTTP 500) after it deleted the stack; the SDK's retry then
+# meets a deleted stack. CloudFormation lists a change set stack's exports
+# (ListExports, Fn::ImportValue) like any other.
+def _with_exports(method):
+    def run(self, change_set_name, stack_name=None):
+        method(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
+        if stack is not None:
+            for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+                del self.exports[name]
+            for export in stack.exports:
+                self.exports[export.name] = export
+
+    return run
+
+
+cfn_models.CloudFormationBackend.execute_change_set = _with_exports(
+    cfn_models.CloudFormationBackend.execute_change_set
+)
 cfn_parsing.parse_and_update_resource = _with_stack_tags(cfn_parsing.parse_and_update_resource)
 
 
