@@ -375,9 +375,10 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
             "Resource": format!("arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/{BUS}"),
             "Condition": {
                 "StringEquals": {
-                    "aws:PrincipalOrgID": w.org_id,
-                    "events:source": ["aws.health", "aws.ec2", "aws.cloudwatch"]
+                    "aws:PrincipalOrgID": w.org_id
                 },
+                // Only AWS events: PutEvents refuses aws.* sources from customers.
+                "StringLike": {"events:source": "aws.*"},
                 "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/dingtalk-notifier/*"}
             }
         }]})

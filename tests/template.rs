@@ -733,11 +733,17 @@ fn topic_policy_restores_sns_default_source_owner_publish() {
 #[test]
 fn topic_is_never_encrypted_with_the_aws_managed_sns_key() {
     let t = template();
-    let props = &t["Resources"]["Topic"]["Properties"];
-    assert!(
-        props["KmsMasterKeyId"].is_null(),
-        "alias/aws/sns would silently drop what EventBridge, CloudWatch, Cost Anomaly Detection and Budgets publish: {props}"
-    );
+    // Only a customer-managed key given as KmsKeyArn (deploy --kms-key),
+    // whose key policy can let those publishers in; none by default.
+    for topic in ["Topic", "OpsTopic"] {
+        let props = &t["Resources"][topic]["Properties"];
+        assert_eq!(
+            props["KmsMasterKeyId"],
+            json!({"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}),
+            "alias/aws/sns would silently drop what EventBridge, CloudWatch, Cost Anomaly Detection and Budgets publish: {props}"
+        );
+    }
+    assert_eq!(t["Parameters"]["KmsKeyArn"]["Default"], "");
 }
 
 #[test]
@@ -1059,13 +1065,15 @@ fn robot_refusals_are_counted_and_alarm_within_five_minutes() {
 }
 
 #[test]
-fn ops_topic_is_separate_unencrypted_and_exported() {
+fn ops_topic_is_separate_encrypted_only_with_the_given_key_and_exported() {
     let t = template();
     let r = &t["Resources"]["OpsTopic"];
     assert_eq!(r["Type"], "AWS::SNS::Topic");
     assert_eq!(
         r["Properties"],
-        json!({"DisplayName": "dingtalk-notifier ops", "Tags": [
+        json!({"DisplayName": "dingtalk-notifier ops",
+               "KmsMasterKeyId": {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
+               "Tags": [
             {"Key": "app", "Value": "dingtalk-notifier"},
             {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}
         ]})

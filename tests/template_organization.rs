@@ -30,11 +30,10 @@ fn the_bus_policy_lets_only_the_organizations_forwarders_put_aws_events_on_our_o
                     "Resource": {"Fn::GetAtt": ["ForwardedEventBus", "Arn"]},
                     "Condition": {
                         "StringEquals": {
-                            "aws:PrincipalOrgID": {"Ref": "OrganizationId"},
-                            // The sources the forwarders' rules match; PutEvents
-                            // refuses aws.* sources from customers.
-                            "events:source": ["aws.health", "aws.ec2", "aws.cloudwatch"]
+                            "aws:PrincipalOrgID": {"Ref": "OrganizationId"}
                         },
+                        // Only AWS events: PutEvents refuses aws.* sources from customers.
+                        "StringLike": {"events:source": "aws.*"},
                         "ArnLike": {"aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/dingtalk-notifier/*"}}
                     }
                 }
