@@ -259,7 +259,7 @@ def _org_of(account, partition):
     return None
 
 
-def _condition_holds(operator, wanted, fact):
+def _bus_condition_holds(operator, wanted, fact):
     if fact is None:
         return False
     if operator == "StringEquals":
@@ -288,7 +288,7 @@ def _statement_allows(statement, sender, partition, role_arn=None, event=None):
     for operator, tests in (st.get("Condition") or {}).items():
         for key, wanted in tests.items():
             wanted = wanted if isinstance(wanted, list) else [wanted]
-            if not _condition_holds(operator, wanted, facts.get(key)):
+            if not _bus_condition_holds(operator, wanted, facts.get(key)):
                 return False
     return True
 
