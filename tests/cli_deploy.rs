@@ -288,6 +288,9 @@ async fn deploy_update_status_destroy() {
         ("AlertQueueVisibilityTimeout", "361"),
         ("DebugLogs", "false"),
         ("OpsEmail", ""),
+        ("KmsKeyArn", ""),
+        // DingTalk's host only: the webhook is not a relay's.
+        ("WebhookRelayHosts", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
