@@ -4,7 +4,7 @@
 //! as written and as moto deploys them for the same parameters; the role and
 //! targets are asserted on the template (moto does not enforce IAM).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{Capability, Parameter};
@@ -198,15 +198,6 @@ fn forwarder_role_is_assumable_only_by_this_stacks_rules() {
     let f = forwarder();
     let role = &f["Resources"]["ForwarderRole"];
     assert_eq!(role["Type"], "AWS::IAM::Role");
-    let own_rules: Vec<Value> = ["health", "abuse", "ec2", "alarm", "test"]
-        .iter()
-        .map(|k| {
-            json!({"Fn::Sub": [
-                format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/dingtalk-notifier-${{Id}}-{k}"),
-                {"Id": stack_id()}
-            ]})
-        })
-        .collect();
     assert_eq!(
         role["Properties"]["AssumeRolePolicyDocument"],
         json!({"Version": "2012-10-17", "Statement": [{
@@ -215,11 +206,35 @@ fn forwarder_role_is_assumable_only_by_this_stacks_rules() {
             "Action": "sts:AssumeRole",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                "ArnEquals": {"aws:SourceArn": own_rules}
+                // The stack's uuid is its own: no other stack's rule matches.
+                "ArnLike": {"aws:SourceArn": {"Fn::Sub": [
+                    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/dingtalk-notifier-${Id}-*",
+                    {"Id": stack_id()}
+                ]}}
             }
         }]})
     );
-    // Its own rules, by those names: no other rule of the account may use it.
+    // Every rule by such a name (the opt-in ones too): no other rule of the
+    // account may use the role, and none of ours is left out of it.
+    let mut kinds = BTreeSet::new();
+    for (rule, res) in f["Resources"].as_object().unwrap() {
+        if res["Type"] != "AWS::Events::Rule" {
+            continue;
+        }
+        let name = &res["Properties"]["Name"]["Fn::Sub"];
+        assert_eq!(name[1], json!({"Id": stack_id()}), "{rule}");
+        let kind = name[0]
+            .as_str()
+            .and_then(|n| n.strip_prefix("dingtalk-notifier-${Id}-"))
+            .unwrap_or_else(|| panic!("{rule}: {name}"));
+        // EventBridge's 64 characters with a 36-character uuid.
+        assert!(
+            "dingtalk-notifier-".len() + 36 + 1 + kind.len() <= 64,
+            "{rule}"
+        );
+        assert!(kinds.insert(kind.to_string()), "{rule}: {kind} twice");
+    }
+    assert_eq!(kinds.len(), RULES.len(), "{kinds:?}");
     for (rule, kind) in [
         ("HealthRule", "health"),
         ("HealthAbuseRule", "abuse"),

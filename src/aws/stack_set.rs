@@ -689,7 +689,7 @@ mod tests {
             "s-forwarders-1",
             "op-1",
             &StackSetOperationStatus::Failed,
-            &[off.clone()],
+            std::slice::from_ref(&off),
         );
         assert_eq!(
             v,
