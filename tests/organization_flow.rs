@@ -43,12 +43,17 @@ const HOME: &str = "us-east-1";
 /// The home stack's bus for forwarded events.
 const BUS: &str = "dingtalk-notifier-dingtalk-notifier";
 
-/// A real AWS Health event's `detail`, about the home region.
-fn health_detail(fixture: &str) -> Value {
+/// A real AWS event of the lambda crate's fixtures.
+fn fixture(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("lambda/tests/fixtures")
-        .join(fixture);
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A real AWS Health event's `detail`, about the home region.
+fn health_detail(name: &str) -> Value {
+    let event = fixture(name);
     let mut detail = event["detail"].clone();
     detail["eventRegion"] = json!(HOME);
     detail
@@ -111,7 +116,7 @@ async fn world() -> World {
             zip.to_str().unwrap(),
             "--webhook-any-host",
             "--rules",
-            "health,ec2,alarm",
+            "health,ec2,alarm,guardduty",
             "--regions",
             "eu-west-1",
             "--organization",
@@ -472,6 +477,25 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
     let posts = w.wait_for_posts(4);
     assert_eq!(posts.len(), 4);
     assert_eq!(posts[3], w.expected_post(&message));
+    // An opt-in rule's event too (one rule on the home bus takes what the
+    // member forwarders' opt-in rules send): a GuardDuty finding, severity 8.
+    let finding = fixture("guardduty_finding.json");
+    w.put_event(
+        &prod,
+        HOME,
+        "aws.guardduty",
+        "GuardDuty Finding",
+        finding["detail"].clone(),
+    )
+    .await;
+    let message = w.observed().await;
+    let event: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(event["source"], "aws.guardduty", "{message}");
+    assert_eq!(event["account"], json!(prod));
+    w.nothing_observed().await;
+    let posts = w.wait_for_posts(5);
+    assert_eq!(posts.len(), 5);
+    assert_eq!(posts[4], w.expected_post(&message));
     // Without it, a member account's events do not get in (testkit's moto
     // checks a bus policy as EventBridge does).
     events
@@ -483,5 +507,5 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
         .unwrap();
     w.put_ec2_event(&prod, "eu-west-1", "i-0sh0u1dn0t").await;
     w.nothing_observed().await;
-    assert_eq!(w.robot.accepted().len(), 4);
+    assert_eq!(w.robot.accepted().len(), 5);
 }
