@@ -50,6 +50,10 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ),
     ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
     ("ACCOUNT_NAMES", EnvSource::Parameter("AccountNames")),
+    (
+        crate::webhook_host::RELAY_HOSTS_ENV,
+        EnvSource::Parameter("WebhookRelayHosts"),
+    ),
     ("RUST_LOG", EnvSource::Literal("info")),
 ];
 
@@ -119,6 +123,8 @@ pub struct Config {
     pub secret_max_age: Duration,
     /// `DEBUG_LOGS`: log each incoming event and rendered message.
     pub debug_logs: bool,
+    /// Where the secret's webhook may point (`webhook_host`).
+    pub webhook_hosts: crate::webhook_host::AllowedHosts,
 }
 
 impl Config {
@@ -165,6 +171,11 @@ impl Config {
                 "milliseconds, a positive whole number",
             )?),
             debug_logs: vars.switch("DEBUG_LOGS")?,
+            webhook_hosts: crate::webhook_host::AllowedHosts::parse(
+                &vars
+                    .get(crate::webhook_host::RELAY_HOSTS_ENV)
+                    .unwrap_or_default(),
+            ),
         })
     }
 }

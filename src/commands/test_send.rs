@@ -19,6 +19,7 @@ use dingtalk_notifier_lambda::dingtalk::{
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::webhook_host::{self, AllowedHosts};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -146,16 +147,22 @@ pub async fn run(
 ) -> Result<Reported<TestSendResult>> {
     let payload = read_payload(args)?;
     if args.direct {
+        // The function's host rule: the relay given now, or the stack's list.
         let (cfg, client) = match &args.webhook_url {
             Some(url) => {
                 let cfg = webhook_from_args(url, args)?;
                 ui.warn(OUTSIDE_THE_BUDGET);
-                (cfg, DingTalkClient::new())
+                let hosts = AllowedHosts::parse(&webhook_host::relay_hosts_for(url));
+                (cfg, DingTalkClient::new().with_webhook_hosts(hosts))
             }
             None => {
                 let (aws, stack_name) = connect_for_stack(global, ui).await?;
-                let (cfg, table) = stored_webhook(&aws, &stack_name).await?;
-                (cfg, direct_client(ui, &aws, table))
+                let (cfg, table, hosts) = stored_webhook(&aws, &stack_name).await?;
+                let hosts = AllowedHosts::parse(&hosts);
+                (
+                    cfg,
+                    direct_client(ui, &aws, table).with_webhook_hosts(hosts),
+                )
             }
         };
         let timeout = args.timeout.unwrap_or(DIRECT_TIMEOUT_S);
@@ -231,9 +238,13 @@ fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>) -> DingTalkClient {
     }
 }
 
-/// The webhook settings `deploy` stored in the stack's secret, and the
-/// stack's state table (`StateTableName`) when it has one.
-async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, Option<String>)> {
+/// The webhook settings `deploy` stored in the stack's secret, the stack's
+/// state table (`StateTableName`) when it has one, and its relay hosts
+/// (`WebhookRelayHosts`).
+async fn stored_webhook(
+    aws: &Aws,
+    stack_name: &str,
+) -> Result<(WebhookConfig, Option<String>, String)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
             "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
@@ -249,7 +260,12 @@ async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, O
     )?;
     let cfg = WebhookConfig::parse(&value)
         .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
-    Ok((cfg, info.outputs.get("StateTableName").cloned()))
+    let hosts = info
+        .parameters
+        .get("WebhookRelayHosts")
+        .cloned()
+        .unwrap_or_default();
+    Ok((cfg, info.outputs.get("StateTableName").cloned(), hosts))
 }
 
 /// How long `--direct` waits for the robot: one request normally takes

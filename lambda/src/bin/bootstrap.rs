@@ -55,7 +55,8 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    let dingtalk = DingTalkClient::with_rate_limit(config.rate_limit, config.rate_window);
+    let dingtalk = DingTalkClient::with_rate_limit(config.rate_limit, config.rate_window)
+        .with_webhook_hosts(config.webhook_hosts.clone());
     let dingtalk = match &config.state_table {
         Some(table) => dingtalk.with_budget(SharedBudget::new(
             state_table_client(&aws),
