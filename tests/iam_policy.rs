@@ -843,3 +843,26 @@ fn the_boundary_holds_a_role_to_its_own_stack() {
         );
     }
 }
+
+/// The boundary lets no role put events on a default bus: the function puts
+/// none, and a forwarder puts only on the home stack's own
+/// `dingtalk-notifier-<stack>` bus.
+#[test]
+fn the_boundary_puts_no_events_on_a_default_bus() {
+    let doc = render(&deploy_policy_template(), "aws", "123456789012");
+    let boundary = common::iam::statements_of(&doc["Resources"]["FunctionBoundary"]);
+    let default_bus = "arn:aws:events:us-east-1:123456789012:event-bus/default";
+    for s in boundary.iter().filter(|s| s.effect == "Allow") {
+        assert!(
+            !s.resources
+                .iter()
+                .any(|r| common::iam::action_matches(r, default_bus)),
+            "{} grants on {default_bus}",
+            s.sid
+        );
+    }
+    assert_eq!(
+        by_sid(&boundary, "ForwardToOurBuses").resources,
+        ["arn:aws:events:*:123456789012:event-bus/dingtalk-notifier-*"]
+    );
+}

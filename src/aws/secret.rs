@@ -152,8 +152,11 @@ pub async fn read_value(aws: &Aws, arn: &str) -> Result<Option<String>> {
     Ok(out.secret_string().map(str::to_string))
 }
 
-/// Creates the secret with our ownership tags; returns its ARN.
-pub async fn create(aws: &Aws, stack: &str, value: &str) -> Result<String> {
+/// Creates the secret with our ownership tags and no value; returns its
+/// ARN. The value follows with `put_value` once the resource policy limits
+/// who reads it: a secret created with its value would be readable by any
+/// principal of the account with `GetSecretValue` until then.
+pub async fn create(aws: &Aws, stack: &str) -> Result<String> {
     let name = secret_name(stack);
     let out = aws
         .secrets
@@ -162,7 +165,6 @@ pub async fn create(aws: &Aws, stack: &str, value: &str) -> Result<String> {
         .description(format!(
             "DingTalk robot webhook of the dingtalk-notifier stack {stack} (managed by dingtalk-notifier)"
         ))
-        .secret_string(value)
         .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
         .tags(Tag::builder().key(STACK_TAG_KEY).value(stack).build())
         .send()

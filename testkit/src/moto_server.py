@@ -1012,6 +1012,35 @@ for _name in ("put_item", "get_item", "update_item", "delete_item", "transact_wr
         _atomic(getattr(ddb_models.DynamoDBBackend, _name)),
     )
 
+# The journal (Moto::journal): one line per call moto answers, in order,
+# "service:Action" and the sorted names of a JSON body's top-level
+# parameters (never their values). Not an AWS behaviour: the tests' view of
+# the order of calls (the webhook secret gets its value only after its
+# resource policy).
+import moto.core.responses as core_responses  # noqa: E402
+
+_journal_lock = threading.Lock()
+
+
+def _journaled(call_action):
+    def run(self):
+        path = os.environ.get("TESTKIT_MOTO_JOURNAL")
+        if path:
+            try:
+                body = json.loads(self.body) if self.body else {}
+            except (TypeError, ValueError):
+                body = {}
+            names = ",".join(sorted(body)) if isinstance(body, dict) else ""
+            line = f"{self.service_name}:{self._get_action()} {names}".rstrip()
+            with _journal_lock, open(path, "a") as journal:
+                journal.write(line + "\n")
+        return call_action(self)
+
+    return run
+
+
+core_responses.BaseResponse.call_action = _journaled(core_responses.BaseResponse.call_action)
+
 from moto.server import main  # noqa: E402
 
 sys.argv[0] = "moto_server"
