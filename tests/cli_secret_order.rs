@@ -250,6 +250,31 @@ async fn a_new_secret_gets_its_value_only_after_its_policy() {
     assert_eq!(stored_webhook(&moto).await, OLD);
 }
 
+/// A deploy stopped between creating the secret and writing its value (Ctrl-C)
+/// leaves a secret without a value: the next deploy writes it.
+#[tokio::test]
+async fn a_secret_left_without_a_value_gets_it_at_the_next_deploy() {
+    let moto = Moto::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_secretsmanager::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    };
+    sm.create_secret()
+        .name(SECRET)
+        .tags(tag("app", "dingtalk-notifier"))
+        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
+        .send()
+        .await
+        .unwrap();
+    let out = deploy(&moto, dir.path(), OLD, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stored_webhook(&moto).await, OLD);
+}
+
 #[tokio::test]
 async fn a_zip_someone_else_put_under_the_functions_key_is_refused_before_it_is_live() {
     use sha2::Digest;

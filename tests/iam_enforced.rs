@@ -532,6 +532,19 @@ fn deploy_rights_are_not_takeover_rights() {
         "403"
     );
     assert_eq!(subscribe(our_topic.as_str(), "sqs", our_queue_arn), "OK");
+    // A queue of another account: the alerts would leave the account.
+    assert_eq!(
+        subscribe(
+            our_topic.as_str(),
+            "sqs",
+            "arn:aws:sqs:us-east-1:999999999999:q"
+        ),
+        "403"
+    );
+    assert_eq!(
+        subscribe(our_topic.as_str(), "email", "oncall@example.com"),
+        "OK"
+    );
 
     // 5. The direct grants: a function's configuration (its environment),
     //    a topic, a queue and the event bus, only ours.
@@ -630,4 +643,71 @@ fn deploy_rights_are_not_takeover_rights() {
         ],
     )
     .expect("our test event");
+    // 6. A target on our rule through CloudFormation: only a bus of ours or
+    //    a topic of this account (events:TargetArn), never another bus.
+    aws(
+        &moto,
+        Some(&admin),
+        &[
+            "events",
+            "put-rule",
+            "--name",
+            "ours-rule",
+            "--event-pattern",
+            r#"{"source":["aws.health"]}"#,
+            "--tags",
+            "Key=app,Value=dingtalk-notifier",
+        ],
+    );
+    let target = |arn: &str| {
+        through_cloudformation(
+            &moto,
+            &deployer,
+            "events",
+            "put_targets",
+            serde_json::json!({"Rule": "ours-rule", "Targets": [{"Id": "t", "Arn": arn}]}),
+        )
+    };
+    assert_eq!(
+        target("arn:aws:events:us-east-1:123456789012:event-bus/other"),
+        "403"
+    );
+    assert_eq!(
+        target("arn:aws:events:us-east-1:123456789012:event-bus/dingtalk-notifier-home"),
+        "OK"
+    );
+    assert_eq!(target(our_topic.as_str()), "OK");
+
+    // 7. A role through CloudFormation: only with the function boundary.
+    let create_role = |boundary: Option<&str>| {
+        let mut params = serde_json::json!({
+            "RoleName": "minted",
+            "Path": "/dingtalk-notifier/",
+            "AssumeRolePolicyDocument": trust,
+        });
+        if let Some(b) = boundary {
+            params["PermissionsBoundary"] = b.into();
+        }
+        through_cloudformation(&moto, &deployer, "iam", "create_role", params)
+    };
+    assert_eq!(create_role(None), "403");
+    assert_eq!(
+        create_role(Some(
+            "arn:aws:iam::123456789012:policy/dingtalk-notifier/dingtalk-notifier-function-boundary"
+        )),
+        "OK"
+    );
+
+    // 8. Deleting a function through CloudFormation: only a tagged one.
+    let delete = |name: &str| {
+        through_cloudformation(
+            &moto,
+            &deployer,
+            "lambda",
+            "delete_function",
+            serde_json::json!({"FunctionName": name}),
+        )
+    };
+    assert_eq!(delete("admin-fn"), "403");
+    assert_eq!(delete("ours-fn"), "OK");
 }

@@ -139,7 +139,10 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<Option<ExistingSecret>> {
     }
 }
 
-/// The stored value. Callers never print it.
+/// The stored value. Callers never print it. `None` also for a secret
+/// without a value (a deploy stopped between `create` and `put_value`:
+/// Secrets Manager answers ResourceNotFoundException for its AWSCURRENT), so
+/// the next deploy writes it.
 pub async fn read_value(aws: &Aws, arn: &str) -> Result<Option<String>> {
     let out = aws
         .secrets
@@ -147,9 +150,12 @@ pub async fn read_value(aws: &Aws, arn: &str) -> Result<Option<String>> {
         .secret_id(arn)
         .send()
         .await
-        .aws("secretsmanager:GetSecretValue")
-        .context("reading the stored webhook secret")?;
-    Ok(out.secret_string().map(str::to_string))
+        .aws("secretsmanager:GetSecretValue");
+    match out {
+        Ok(out) => Ok(out.secret_string().map(str::to_string)),
+        Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(None),
+        Err(e) => Err(e.context("reading the stored webhook secret")),
+    }
 }
 
 /// Creates the secret with our ownership tags and no value; returns its

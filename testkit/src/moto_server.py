@@ -611,6 +611,8 @@ for _name in (
 # - cloudformation:ResourceTypes, cloudformation:ImportResourceTypes,
 #   cloudformation:RoleArn (CreateChangeSet); sns:Protocol, sns:Endpoint
 #   (Subscribe); events:source, events:detail-type (PutEvents);
+#   events:TargetArn and the rule's aws:ResourceTag/* (PutTargets);
+#   iam:PermissionsBoundary and the role's ARN (CreateRole);
 # - aws:CalledVia / aws:CalledViaFirst from the request header
 #   X-Testkit-Called-Via: it stands in for a forward access session (a
 #   service such as CloudFormation calling on with the caller's
@@ -789,6 +791,19 @@ def _facts_sqs(req, name, ctx, resource):
 
 def _facts_events(req, name, ctx):
     body = _body(req)
+    if name == "PutTargets":
+        # events:TargetArn: the ARN of every target in the request (IAM's
+        # reference); the resource is the rule, with its tags.
+        ctx["events:targetarn"] = [t.get("Arn", "") for t in body.get("Targets") or []]
+        backend = events_models.events_backends[req.account_id][req._region]
+        bus_name = (body.get("EventBusName") or "default").split("event-bus/")[-1]
+        bus = backend.event_buses.get(bus_name)
+        rule = bus.rules.get(body.get("Rule", "")) if bus else None
+        if rule is not None:
+            _tagged(ctx, backend.tagger.list_tags_for_resource(rule.arn)["Tags"], "Resource")
+            return rule.arn
+        path = "" if bus_name == "default" else f"{bus_name}/"
+        return f"{_arn_prefix(req, 'events')}:rule/{path}{body.get('Rule', '')}"
     if name == "PutEvents":
         entries = body.get("Entries") or []
         ctx["events:source"] = [e.get("Source", "") for e in entries]
@@ -809,6 +824,17 @@ def _facts_logs(req, name, ctx):
     if group.startswith("arn:"):
         return group
     return f"{_arn_prefix(req, 'logs')}:log-group:{group}"
+
+
+def _facts_iam(req, name, ctx, resource):
+    if name != "CreateRole":
+        return resource if resource != "*" else None
+    boundary = _param(req, "PermissionsBoundary")
+    if boundary is not None:
+        ctx["iam:permissionsboundary"] = [boundary]
+    path = _param(req, "Path") or "/"
+    partition = get_partition(req._region)
+    return f"arn:{partition}:iam::{req.account_id}:role{path}{_param(req, 'RoleName') or ''}"
 
 
 def _request_facts(req, resource):
@@ -833,6 +859,7 @@ def _request_facts(req, resource):
         "sqs": lambda: _facts_sqs(req, name, ctx, resource),
         "events": lambda: _facts_events(req, name, ctx),
         "logs": lambda: _facts_logs(req, name, ctx),
+        "iam": lambda: _facts_iam(req, name, ctx, resource),
     }.get(service)
     if facts is None:
         return (resource if resource != "*" else None), ctx
