@@ -70,6 +70,19 @@ fn through_cloudformation(
     operation: &str,
     params: Value,
 ) -> String {
+    boto3_call(moto, key, service, operation, params, true)
+}
+
+/// One boto3 call as `key` (the AWS CLI lacks newer services such as
+/// bedrock-runtime), through CloudFormation or not: "OK" or the HTTP status.
+fn boto3_call(
+    moto: &Moto,
+    key: &(String, String),
+    service: &str,
+    operation: &str,
+    params: Value,
+    via_cloudformation: bool,
+) -> String {
     const CALL: &str = r#"
 import json, sys
 import boto3, botocore.exceptions
@@ -77,7 +90,8 @@ service, operation, params, endpoint = sys.argv[1], sys.argv[2], json.loads(sys.
 client = boto3.client(service, endpoint_url=endpoint)
 def called_via(request, **_):
     request.headers["X-Testkit-Called-Via"] = "cloudformation.amazonaws.com"
-client.meta.events.register("before-sign.*.*", called_via)
+if sys.argv[5] == "cloudformation":
+    client.meta.events.register("before-sign.*.*", called_via)
 try:
     getattr(client, operation)(**params)
     print("OK")
@@ -92,6 +106,11 @@ except botocore.exceptions.ClientError as err:
             operation,
             &params.to_string(),
             moto.endpoint(),
+            if via_cloudformation {
+                "cloudformation"
+            } else {
+                "direct"
+            },
         ])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -698,7 +717,22 @@ fn deploy_rights_are_not_takeover_rights() {
         "OK"
     );
 
-    // 8. Deleting a function through CloudFormation: only a tagged one.
+    // 8. Bedrock: only the policy stack's model (and its profiles).
+    let invoke = |model: &str| {
+        boto3_call(
+            &moto,
+            &deployer,
+            "bedrock-runtime",
+            "invoke_model",
+            serde_json::json!({"modelId": model, "body": "{}"}),
+            false,
+        )
+    };
+    assert_eq!(invoke("anthropic.claude-3-opus-20240229-v1:0"), "403");
+    assert_eq!(invoke("amazon.nova-lite-v1:0"), "OK");
+    assert_eq!(invoke("us.amazon.nova-lite-v1:0"), "OK");
+
+    // 9. Deleting a function through CloudFormation: only a tagged one.
     let delete = |name: &str| {
         through_cloudformation(
             &moto,

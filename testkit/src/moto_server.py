@@ -612,7 +612,8 @@ for _name in (
 #   cloudformation:RoleArn (CreateChangeSet); sns:Protocol, sns:Endpoint
 #   (Subscribe); events:source, events:detail-type (PutEvents);
 #   events:TargetArn and the rule's aws:ResourceTag/* (PutTargets);
-#   iam:PermissionsBoundary and the role's ARN (CreateRole);
+#   iam:PermissionsBoundary and the role's ARN (CreateRole); the model or
+#   inference profile ARN of bedrock:InvokeModel;
 # - aws:CalledVia / aws:CalledViaFirst from the request header
 #   X-Testkit-Called-Via: it stands in for a forward access session (a
 #   service such as CloudFormation calling on with the caller's
@@ -837,6 +838,21 @@ def _facts_iam(req, name, ctx, resource):
     return f"arn:{partition}:iam::{req.account_id}:role{path}{_param(req, 'RoleName') or ''}"
 
 
+def _facts_bedrock(req, name, ctx):
+    # InvokeModel's resource: the foundation model, or the inference profile
+    # a profile id (us.…, eu.…, apac.…) names, or the ARN given as model id.
+    parts = [_unquote(p) for p in req._path.split("?")[0].split("/")]
+    if "model" not in parts or len(parts) <= parts.index("model") + 1:
+        return None
+    model = parts[parts.index("model") + 1]
+    if model.startswith("arn:"):
+        return model
+    partition = get_partition(req._region)
+    if model.split(".")[0] in ("us", "eu", "apac", "us-gov", "jp", "au", "ca", "global"):
+        return f"arn:{partition}:bedrock:{req._region}:{req.account_id}:inference-profile/{model}"
+    return f"arn:{partition}:bedrock:{req._region}::foundation-model/{model}"
+
+
 def _request_facts(req, resource):
     """(resource ARN or None, condition context: lower-case key -> values)."""
     service, _, name = req._action.partition(":")
@@ -860,6 +876,7 @@ def _request_facts(req, resource):
         "events": lambda: _facts_events(req, name, ctx),
         "logs": lambda: _facts_logs(req, name, ctx),
         "iam": lambda: _facts_iam(req, name, ctx, resource),
+        "bedrock": lambda: _facts_bedrock(req, name, ctx),
     }.get(service)
     if facts is None:
         return (resource if resource != "*" else None), ctx
