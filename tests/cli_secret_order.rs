@@ -156,6 +156,125 @@ async fn a_secret_of_our_name_with_someone_elses_policy_is_not_adopted() {
         .is_err());
 }
 
+/// A secret of our name whose policy has our Sid and our Deny but lets
+/// everyone read (`aws:PrincipalArn` `*`) is someone else's: not adopted.
+#[tokio::test]
+async fn a_secret_of_our_sid_that_lets_everyone_read_is_not_adopted() {
+    let moto = Moto::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_secretsmanager::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    };
+    sm.create_secret()
+        .name(SECRET)
+        .secret_string(OLD)
+        .tags(tag("app", "dingtalk-notifier"))
+        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
+        .send()
+        .await
+        .unwrap();
+    let everyone = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "ReadOnlyByTheFunctionAndItsDeployers",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*",
+        "Condition": {"StringNotLike": {"aws:PrincipalArn": ["*"]}}
+    }]});
+    sm.put_resource_policy()
+        .secret_id(SECRET)
+        .resource_policy(everyone.to_string())
+        .send()
+        .await
+        .unwrap();
+    let out = deploy(&moto, dir.path(), NEW, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).lines().last().unwrap(),
+        format!("error: the secret {SECRET} has a resource policy that dingtalk-notifier did not write: \
+         it may let others read the webhook; remove it (aws secretsmanager delete-resource-policy --secret-id {SECRET}) \
+         or delete the secret")
+    );
+    let kept = sm
+        .get_resource_policy()
+        .secret_id(SECRET)
+        .send()
+        .await
+        .unwrap();
+    let kept: serde_json::Value = serde_json::from_str(kept.resource_policy().unwrap()).unwrap();
+    assert_eq!(kept, everyone);
+    let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk_config().await);
+    assert!(cfn
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .is_err());
+}
+
+/// A new secret is created without its value; the webhook is written only
+/// once the resource policy limits who reads it (moto's journal of calls:
+/// the parameter names of each call, in order).
+#[tokio::test]
+async fn a_new_secret_gets_its_value_only_after_its_policy() {
+    let moto = Moto::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = deploy(&moto, dir.path(), OLD, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let writes: Vec<String> = moto
+        .journal()
+        .into_iter()
+        .filter(|l| {
+            [
+                "CreateSecret",
+                "PutResourcePolicy",
+                "PutSecretValue",
+                "UpdateSecret",
+            ]
+            .iter()
+            .any(|a| l.starts_with(&format!("secretsmanager:{a} ")))
+        })
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "secretsmanager:CreateSecret ClientRequestToken,Description,Name,Tags",
+            "secretsmanager:PutResourcePolicy BlockPublicPolicy,ResourcePolicy,SecretId",
+            "secretsmanager:PutSecretValue ClientRequestToken,SecretId,SecretString",
+        ]
+    );
+    assert_eq!(stored_webhook(&moto).await, OLD);
+}
+
+/// A deploy stopped between creating the secret and writing its value (Ctrl-C)
+/// leaves a secret without a value: the next deploy writes it.
+#[tokio::test]
+async fn a_secret_left_without_a_value_gets_it_at_the_next_deploy() {
+    let moto = Moto::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_secretsmanager::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    };
+    sm.create_secret()
+        .name(SECRET)
+        .tags(tag("app", "dingtalk-notifier"))
+        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
+        .send()
+        .await
+        .unwrap();
+    let out = deploy(&moto, dir.path(), OLD, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(stored_webhook(&moto).await, OLD);
+}
+
 #[tokio::test]
 async fn a_zip_someone_else_put_under_the_functions_key_is_refused_before_it_is_live() {
     use sha2::Digest;

@@ -70,6 +70,19 @@ fn through_cloudformation(
     operation: &str,
     params: Value,
 ) -> String {
+    boto3_call(moto, key, service, operation, params, true)
+}
+
+/// One boto3 call as `key` (the AWS CLI lacks newer services such as
+/// bedrock-runtime), through CloudFormation or not: "OK" or the HTTP status.
+fn boto3_call(
+    moto: &Moto,
+    key: &(String, String),
+    service: &str,
+    operation: &str,
+    params: Value,
+    via_cloudformation: bool,
+) -> String {
     const CALL: &str = r#"
 import json, sys
 import boto3, botocore.exceptions
@@ -77,7 +90,8 @@ service, operation, params, endpoint = sys.argv[1], sys.argv[2], json.loads(sys.
 client = boto3.client(service, endpoint_url=endpoint)
 def called_via(request, **_):
     request.headers["X-Testkit-Called-Via"] = "cloudformation.amazonaws.com"
-client.meta.events.register("before-sign.*.*", called_via)
+if sys.argv[5] == "cloudformation":
+    client.meta.events.register("before-sign.*.*", called_via)
 try:
     getattr(client, operation)(**params)
     print("OK")
@@ -92,6 +106,11 @@ except botocore.exceptions.ClientError as err:
             operation,
             &params.to_string(),
             moto.endpoint(),
+            if via_cloudformation {
+                "cloudformation"
+            } else {
+                "direct"
+            },
         ])
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -532,6 +551,19 @@ fn deploy_rights_are_not_takeover_rights() {
         "403"
     );
     assert_eq!(subscribe(our_topic.as_str(), "sqs", our_queue_arn), "OK");
+    // A queue of another account: the alerts would leave the account.
+    assert_eq!(
+        subscribe(
+            our_topic.as_str(),
+            "sqs",
+            "arn:aws:sqs:us-east-1:999999999999:q"
+        ),
+        "403"
+    );
+    assert_eq!(
+        subscribe(our_topic.as_str(), "email", "oncall@example.com"),
+        "OK"
+    );
 
     // 5. The direct grants: a function's configuration (its environment),
     //    a topic, a queue and the event bus, only ours.
@@ -630,4 +662,86 @@ fn deploy_rights_are_not_takeover_rights() {
         ],
     )
     .expect("our test event");
+    // 6. A target on our rule through CloudFormation: only a bus of ours or
+    //    a topic of this account (events:TargetArn), never another bus.
+    aws(
+        &moto,
+        Some(&admin),
+        &[
+            "events",
+            "put-rule",
+            "--name",
+            "ours-rule",
+            "--event-pattern",
+            r#"{"source":["aws.health"]}"#,
+            "--tags",
+            "Key=app,Value=dingtalk-notifier",
+        ],
+    );
+    let target = |arn: &str| {
+        through_cloudformation(
+            &moto,
+            &deployer,
+            "events",
+            "put_targets",
+            serde_json::json!({"Rule": "ours-rule", "Targets": [{"Id": "t", "Arn": arn}]}),
+        )
+    };
+    assert_eq!(
+        target("arn:aws:events:us-east-1:123456789012:event-bus/other"),
+        "403"
+    );
+    assert_eq!(
+        target("arn:aws:events:us-east-1:123456789012:event-bus/dingtalk-notifier-home"),
+        "OK"
+    );
+    assert_eq!(target(our_topic.as_str()), "OK");
+
+    // 7. A role through CloudFormation: only with the function boundary.
+    let create_role = |boundary: Option<&str>| {
+        let mut params = serde_json::json!({
+            "RoleName": "minted",
+            "Path": "/dingtalk-notifier/",
+            "AssumeRolePolicyDocument": trust,
+        });
+        if let Some(b) = boundary {
+            params["PermissionsBoundary"] = b.into();
+        }
+        through_cloudformation(&moto, &deployer, "iam", "create_role", params)
+    };
+    assert_eq!(create_role(None), "403");
+    assert_eq!(
+        create_role(Some(
+            "arn:aws:iam::123456789012:policy/dingtalk-notifier/dingtalk-notifier-function-boundary"
+        )),
+        "OK"
+    );
+
+    // 8. Bedrock: only the policy stack's model (and its profiles).
+    let invoke = |model: &str| {
+        boto3_call(
+            &moto,
+            &deployer,
+            "bedrock-runtime",
+            "invoke_model",
+            serde_json::json!({"modelId": model, "body": "{}"}),
+            false,
+        )
+    };
+    assert_eq!(invoke("anthropic.claude-3-opus-20240229-v1:0"), "403");
+    assert_eq!(invoke("amazon.nova-lite-v1:0"), "OK");
+    assert_eq!(invoke("us.amazon.nova-lite-v1:0"), "OK");
+
+    // 9. Deleting a function through CloudFormation: only a tagged one.
+    let delete = |name: &str| {
+        through_cloudformation(
+            &moto,
+            &deployer,
+            "lambda",
+            "delete_function",
+            serde_json::json!({"FunctionName": name}),
+        )
+    };
+    assert_eq!(delete("admin-fn"), "403");
+    assert_eq!(delete("ours-fn"), "OK");
 }

@@ -646,20 +646,40 @@ fn every_change_through_cloudformation_is_kept_to_our_resources() {
         unscoped, listed,
         "changes through CloudFormation kept to nothing of ours"
     );
-    // Subscriptions only to a tagged topic, and only a queue or an e-mail.
-    let subscribe = by_sid(&stmts, "SubscribeQueueOrMailToOurTopics");
-    assert_eq!(subscribe.actions, ["sns:Subscribe"]);
+    // Subscriptions only to a tagged topic, and only a queue of this
+    // account or an e-mail address.
+    let queues = by_sid(&stmts, "SubscribeQueuesOfThisAccountToOurTopics");
+    assert_eq!(queues.actions, ["sns:Subscribe"]);
+    assert_eq!(queues.condition["StringEquals"]["sns:Protocol"], "sqs");
     assert_eq!(
-        subscribe.condition["StringEquals"]["sns:Protocol"],
-        serde_json::json!(["email", "sqs"])
+        queues.condition["ArnLike"]["sns:Endpoint"],
+        "arn:aws:sqs:*:123456789012:*"
     );
+    let mail = by_sid(&stmts, "SubscribeMailToOurTopics");
+    assert_eq!(mail.actions, ["sns:Subscribe"]);
+    assert_eq!(mail.condition["StringEquals"]["sns:Protocol"], "email");
+    assert_eq!(mail.condition.as_object().unwrap().len(), 1);
+    for s in stmts
+        .iter()
+        .filter(|s| granted(std::slice::from_ref(s), "sns:Subscribe"))
+    {
+        assert!(
+            [
+                "SubscribeQueuesOfThisAccountToOurTopics",
+                "SubscribeMailToOurTopics"
+            ]
+            .contains(&s.sid.as_str()),
+            "{} also allows sns:Subscribe",
+            s.sid
+        );
+    }
     // Rules' targets only in this account: nothing forwarded out of it.
     let targets = by_sid(&stmts, "TargetsInThisAccountOnOurRules");
     assert_eq!(targets.actions, ["events:PutTargets"]);
     assert_eq!(
         targets.condition["ForAllValues:ArnLike"]["events:TargetArn"],
         serde_json::json!([
-            "arn:aws:events:*:123456789012:event-bus/*",
+            "arn:aws:events:*:123456789012:event-bus/dingtalk-notifier-*",
             "arn:aws:sns:*:123456789012:*"
         ])
     );
@@ -721,6 +741,7 @@ fn every_condition_key_is_one_iam_evaluates_for_the_action() {
             &["cloudformation:CreateChangeSet"],
         ),
         ("sns:Protocol", &["sns:Subscribe"]),
+        ("sns:Endpoint", &["sns:Subscribe"]),
         ("events:TargetArn", &["events:PutTargets"]),
         ("events:source", &["events:PutEvents"]),
         ("lambda:FunctionArn", &["lambda:CreateEventSourceMapping"]),
@@ -842,4 +863,27 @@ fn the_boundary_holds_a_role_to_its_own_stack() {
             "{file}: {role} lacks the stack tag the boundary reads"
         );
     }
+}
+
+/// The boundary lets no role put events on a default bus: the function puts
+/// none, and a forwarder puts only on the home stack's own
+/// `dingtalk-notifier-<stack>` bus.
+#[test]
+fn the_boundary_puts_no_events_on_a_default_bus() {
+    let doc = render(&deploy_policy_template(), "aws", "123456789012");
+    let boundary = common::iam::statements_of(&doc["Resources"]["FunctionBoundary"]);
+    let default_bus = "arn:aws:events:us-east-1:123456789012:event-bus/default";
+    for s in boundary.iter().filter(|s| s.effect == "Allow") {
+        assert!(
+            !s.resources
+                .iter()
+                .any(|r| common::iam::action_matches(r, default_bus)),
+            "{} grants on {default_bus}",
+            s.sid
+        );
+    }
+    assert_eq!(
+        by_sid(&boundary, "ForwardToOurBuses").resources,
+        ["arn:aws:events:*:123456789012:event-bus/dingtalk-notifier-*"]
+    );
 }

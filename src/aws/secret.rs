@@ -139,7 +139,10 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<Option<ExistingSecret>> {
     }
 }
 
-/// The stored value. Callers never print it.
+/// The stored value. Callers never print it. `None` also for a secret
+/// without a value (a deploy stopped between `create` and `put_value`:
+/// Secrets Manager answers ResourceNotFoundException for its AWSCURRENT), so
+/// the next deploy writes it.
 pub async fn read_value(aws: &Aws, arn: &str) -> Result<Option<String>> {
     let out = aws
         .secrets
@@ -147,13 +150,19 @@ pub async fn read_value(aws: &Aws, arn: &str) -> Result<Option<String>> {
         .secret_id(arn)
         .send()
         .await
-        .aws("secretsmanager:GetSecretValue")
-        .context("reading the stored webhook secret")?;
-    Ok(out.secret_string().map(str::to_string))
+        .aws("secretsmanager:GetSecretValue");
+    match out {
+        Ok(out) => Ok(out.secret_string().map(str::to_string)),
+        Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(None),
+        Err(e) => Err(e.context("reading the stored webhook secret")),
+    }
 }
 
-/// Creates the secret with our ownership tags; returns its ARN.
-pub async fn create(aws: &Aws, stack: &str, value: &str) -> Result<String> {
+/// Creates the secret with our ownership tags and no value; returns its
+/// ARN. The value follows with `put_value` once the resource policy limits
+/// who reads it: a secret created with its value would be readable by any
+/// principal of the account with `GetSecretValue` until then.
+pub async fn create(aws: &Aws, stack: &str) -> Result<String> {
     let name = secret_name(stack);
     let out = aws
         .secrets
@@ -162,7 +171,6 @@ pub async fn create(aws: &Aws, stack: &str, value: &str) -> Result<String> {
         .description(format!(
             "DingTalk robot webhook of the dingtalk-notifier stack {stack} (managed by dingtalk-notifier)"
         ))
-        .secret_string(value)
         .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
         .tags(Tag::builder().key(STACK_TAG_KEY).value(stack).build())
         .send()

@@ -64,39 +64,95 @@ pub fn policy(partition: &str, account: &str, readers: &[String]) -> String {
     .to_string()
 }
 
-/// The readers our policy lists, or `None` when the policy is not ours.
-pub fn readers_in(policy: &str) -> Option<Vec<String>> {
+/// The readers our policy lists, or `None` when the policy is not exactly
+/// the one we write for `partition` and `account`: one Deny of
+/// `GetSecretValue` to Principal `*` on `*`, unless `aws:PrincipalArn` is
+/// one of the listed readers. A listed reader is kept only if it is what
+/// `policy` writes: the function roles' path, or one principal of this
+/// account (a user, a role, the root, an STS principal) named without
+/// wildcards, or a role of any path under one name (`role/*/<name>`). So a
+/// policy of our Sid that lists `*` or another account's principal is not
+/// ours, and is never adopted nor carried on.
+pub fn readers_in(policy: &str, partition: &str, account: &str) -> Option<Vec<String>> {
     let doc: Value = serde_json::from_str(policy).ok()?;
-    let statements = doc["Statement"].as_array()?;
-    let [only] = &statements[..] else {
+    let [only] = &doc["Statement"].as_array()?[..] else {
         return None;
     };
-    if only["Sid"] != STATEMENT_ID || only["Effect"] != "Deny" {
+    let keys: Vec<&String> = only.as_object()?.keys().collect();
+    let principal_star = only["Principal"] == "*" || only["Principal"] == json!({"AWS": "*"});
+    let condition = only["Condition"].as_object()?;
+    let not_like = condition.get("StringNotLike")?.as_object()?;
+    if keys.len() != 6
+        || only["Sid"] != STATEMENT_ID
+        || only["Effect"] != "Deny"
+        || !principal_star
+        || only["Action"] != "secretsmanager:GetSecretValue"
+        || only["Resource"] != "*"
+        || condition.len() != 1
+        || not_like.len() != 1
+    {
         return None;
     }
-    let listed = &only["Condition"]["StringNotLike"]["aws:PrincipalArn"];
-    let listed = match listed {
+    let listed = match not_like.get("aws:PrincipalArn")? {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a
             .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect(),
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()?,
         _ => return None,
     };
-    Some(listed)
+    listed
+        .iter()
+        .all(|r| is_our_reader(r, partition, account))
+        .then_some(listed)
 }
 
-/// Refuses to adopt a secret with a policy or a customer key that another
-/// hand set.
-pub fn check_adoptable(name: &str, policy: Option<&str>, kms_key_id: Option<&str>) -> Result<()> {
+/// One entry `policy` may have written (see `readers_in`).
+fn is_our_reader(entry: &str, partition: &str, account: &str) -> bool {
+    if entry == function_roles(partition, account) {
+        return true;
+    }
+    let plain = |s: &str| !s.is_empty() && !s.contains(['*', '?']);
+    let iam = format!("arn:{partition}:iam::{account}:");
+    let sts = format!("arn:{partition}:sts::{account}:");
+    if let Some(name) = entry.strip_prefix(&format!("{iam}role/*/")) {
+        return plain(name) && !name.contains('/');
+    }
+    if let Some(rest) = entry.strip_prefix(&iam) {
+        return rest == "root"
+            || ["user/", "role/"]
+                .iter()
+                .any(|k| rest.strip_prefix(k).is_some_and(plain));
+    }
+    // What STS names a caller that is no role (a federated user); moto
+    // names an IAM user so too.
+    entry
+        .strip_prefix(&sts)
+        .is_some_and(|rest| rest.contains('/') && plain(rest))
+}
+
+/// The partition and account an ARN names.
+fn partition_and_account(arn: &str) -> (&str, &str) {
+    let mut parts = arn.split(':');
+    (parts.nth(1).unwrap_or("aws"), parts.nth(2).unwrap_or(""))
+}
+
+/// Refuses to adopt the secret `arn` (named `name`) with a policy or a
+/// customer key that another hand set.
+pub fn check_adoptable(
+    name: &str,
+    arn: &str,
+    policy: Option<&str>,
+    kms_key_id: Option<&str>,
+) -> Result<()> {
     if let Some(key) = kms_key_id.filter(|k| !k.is_empty() && *k != "alias/aws/secretsmanager") {
         bail!(
             "the secret {name} is encrypted with the key {key}, which dingtalk-notifier did not set: \
              whoever controls that key decides who reads the webhook; delete the secret or choose another --stack-name"
         );
     }
-    if let Some(p) = policy.filter(|p| readers_in(p).is_none()) {
-        let _ = p;
+    let (partition, account) = partition_and_account(arn);
+    if policy.is_some_and(|p| readers_in(p, partition, account).is_none()) {
         bail!(
             "the secret {name} has a resource policy that dingtalk-notifier did not write: it may let others read the webhook; \
              remove it (aws secretsmanager delete-resource-policy --secret-id {name}) or delete the secret"
@@ -129,7 +185,7 @@ pub async fn apply(
     let mut readers = current(aws, arn)
         .await?
         .as_deref()
-        .and_then(readers_in)
+        .and_then(|p| readers_in(p, partition, account))
         .unwrap_or_default();
     readers.extend(principal_patterns(caller_arn));
     aws.secrets
@@ -183,34 +239,82 @@ mod tests {
     #[test]
     fn earlier_deployers_stay_readers() {
         let first = policy("aws", "1", &["arn:aws:iam::1:user/a".to_string()]);
-        let mut readers = readers_in(&first).unwrap();
+        let mut readers = readers_in(&first, "aws", "1").unwrap();
         readers.extend(principal_patterns("arn:aws:iam::1:user/b"));
-        let second = readers_in(&policy("aws", "1", &readers)).unwrap();
+        readers.extend(principal_patterns("arn:aws:sts::1:assumed-role/R/s"));
+        readers.extend(principal_patterns("arn:aws:iam::1:root"));
+        let second = readers_in(&policy("aws", "1", &readers), "aws", "1").unwrap();
         assert_eq!(
             second,
             [
+                "arn:aws:iam::1:role/*/R",
+                "arn:aws:iam::1:role/R",
                 "arn:aws:iam::1:role/dingtalk-notifier/*",
+                "arn:aws:iam::1:root",
                 "arn:aws:iam::1:user/a",
                 "arn:aws:iam::1:user/b"
             ]
         );
     }
 
+    /// Our Sid and our Deny are not enough: a reader list that lets in
+    /// everyone, another account or a wildcard is someone else's policy.
+    #[test]
+    fn a_policy_of_our_sid_with_other_readers_is_not_ours() {
+        let with = |readers: &[&str]| {
+            let readers: Vec<String> = readers.iter().map(|r| r.to_string()).collect();
+            policy("aws", "1", &readers)
+        };
+        for foreign in [
+            "*",
+            "arn:aws:iam::999999999999:root",
+            "arn:aws:iam::999999999999:user/x",
+            "arn:aws:iam::1:user/*",
+            "arn:aws:iam::1:role/ops-*",
+            "arn:aws:iam::1:role/*/*",
+            "arn:aws:iam::1:role/*",
+            "arn:aws-cn:iam::1:user/a",
+            "arn:aws:iam::1:*",
+        ] {
+            assert_eq!(readers_in(&with(&[foreign]), "aws", "1"), None, "{foreign}");
+        }
+        assert!(readers_in(&with(&["arn:aws:iam::1:user/a"]), "aws", "1").is_some());
+        let ours = policy("aws", "1", &[]);
+        for (from, to) in [
+            (
+                r#""Principal":"*""#,
+                r#""Principal":{"AWS":"arn:aws:iam::1:root"}"#,
+            ),
+            (
+                r#""Action":"secretsmanager:GetSecretValue""#,
+                r#""Action":"secretsmanager:*""#,
+            ),
+            (r#""Resource":"*""#, r#""Resource":"x""#),
+            (r#""StringNotLike""#, r#""ForAnyValue:StringNotLike""#),
+        ] {
+            let changed = ours.replace(from, to);
+            assert_ne!(changed, ours, "{from}");
+            assert_eq!(readers_in(&changed, "aws", "1"), None, "{to}");
+        }
+    }
+
     #[test]
     fn a_secret_someone_else_set_up_is_not_adopted() {
         let name = "dingtalk-notifier/a/webhook";
-        assert!(check_adoptable(name, None, None).is_ok());
-        assert!(check_adoptable(name, Some(&policy("aws", "1", &[])), None).is_ok());
-        assert!(check_adoptable(name, None, Some("alias/aws/secretsmanager")).is_ok());
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:dingtalk-notifier/a/webhook-AbCdEf";
+        assert!(check_adoptable(name, arn, None, None).is_ok());
+        assert!(check_adoptable(name, arn, Some(&policy("aws", "1", &[])), None).is_ok());
+        assert!(check_adoptable(name, arn, Some(&policy("aws", "2", &[])), None).is_err());
+        assert!(check_adoptable(name, arn, None, Some("alias/aws/secretsmanager")).is_ok());
         let open = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
         assert_eq!(
-            check_adoptable(name, Some(open), None).unwrap_err().to_string(),
+            check_adoptable(name, arn, Some(open), None).unwrap_err().to_string(),
             "the secret dingtalk-notifier/a/webhook has a resource policy that dingtalk-notifier did not write: it may let others read the webhook; \
              remove it (aws secretsmanager delete-resource-policy --secret-id dingtalk-notifier/a/webhook) or delete the secret"
         );
         let key = "arn:aws:kms:us-east-1:1:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         assert_eq!(
-            check_adoptable(name, None, Some(key)).unwrap_err().to_string(),
+            check_adoptable(name, arn, None, Some(key)).unwrap_err().to_string(),
             format!("the secret dingtalk-notifier/a/webhook is encrypted with the key {key}, which dingtalk-notifier did not set: \
              whoever controls that key decides who reads the webhook; delete the secret or choose another --stack-name")
         );

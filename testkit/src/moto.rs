@@ -15,6 +15,7 @@ pub struct Moto {
     endpoint: String,
     _dir: tempfile::TempDir,
     empty_file: std::path::PathBuf,
+    journal: std::path::PathBuf,
 }
 
 fn free_port() -> Result<u16> {
@@ -42,6 +43,7 @@ impl Moto {
         let empty_file = dir.path().join("empty");
         std::fs::write(&empty_file, "")?;
         let log = std::fs::File::create(dir.path().join("moto.log"))?;
+        let journal = dir.path().join("journal");
         let mut last_err = None;
         for _ in 0..3 {
             let port = free_port()?;
@@ -52,6 +54,7 @@ impl Moto {
             // event source mapping invokes inside SendMessage): every machine
             // behaves like CI's, which has none, and the bridge invokes instead.
             cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+            cmd.env("TESTKIT_MOTO_JOURNAL", &journal);
             if let Some(n) = opts.initial_no_auth_action_count {
                 cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
             }
@@ -76,6 +79,7 @@ impl Moto {
                     endpoint,
                     _dir: dir,
                     empty_file,
+                    journal,
                 });
             }
             let _ = child.kill();
@@ -90,6 +94,19 @@ impl Moto {
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The calls moto answered so far, in order: `service:Action` and the
+    /// names of the request's top-level JSON parameters (sorted), e.g.
+    /// `secretsmanager:CreateSecret Description,Name,Tags`. Values are never
+    /// written, so a test can tell the order of calls and whether a call
+    /// carried a secret without the journal holding it.
+    pub fn journal(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.journal)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// Variables for a child process (the CLI, the function) to use this moto

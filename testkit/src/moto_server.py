@@ -611,6 +611,9 @@ for _name in (
 # - cloudformation:ResourceTypes, cloudformation:ImportResourceTypes,
 #   cloudformation:RoleArn (CreateChangeSet); sns:Protocol, sns:Endpoint
 #   (Subscribe); events:source, events:detail-type (PutEvents);
+#   events:TargetArn and the rule's aws:ResourceTag/* (PutTargets);
+#   iam:PermissionsBoundary and the role's ARN (CreateRole); the model or
+#   inference profile ARN of bedrock:InvokeModel;
 # - aws:CalledVia / aws:CalledViaFirst from the request header
 #   X-Testkit-Called-Via: it stands in for a forward access session (a
 #   service such as CloudFormation calling on with the caller's
@@ -789,6 +792,19 @@ def _facts_sqs(req, name, ctx, resource):
 
 def _facts_events(req, name, ctx):
     body = _body(req)
+    if name == "PutTargets":
+        # events:TargetArn: the ARN of every target in the request (IAM's
+        # reference); the resource is the rule, with its tags.
+        ctx["events:targetarn"] = [t.get("Arn", "") for t in body.get("Targets") or []]
+        backend = events_models.events_backends[req.account_id][req._region]
+        bus_name = (body.get("EventBusName") or "default").split("event-bus/")[-1]
+        bus = backend.event_buses.get(bus_name)
+        rule = bus.rules.get(body.get("Rule", "")) if bus else None
+        if rule is not None:
+            _tagged(ctx, backend.tagger.list_tags_for_resource(rule.arn)["Tags"], "Resource")
+            return rule.arn
+        path = "" if bus_name == "default" else f"{bus_name}/"
+        return f"{_arn_prefix(req, 'events')}:rule/{path}{body.get('Rule', '')}"
     if name == "PutEvents":
         entries = body.get("Entries") or []
         ctx["events:source"] = [e.get("Source", "") for e in entries]
@@ -809,6 +825,32 @@ def _facts_logs(req, name, ctx):
     if group.startswith("arn:"):
         return group
     return f"{_arn_prefix(req, 'logs')}:log-group:{group}"
+
+
+def _facts_iam(req, name, ctx, resource):
+    if name != "CreateRole":
+        return resource if resource != "*" else None
+    boundary = _param(req, "PermissionsBoundary")
+    if boundary is not None:
+        ctx["iam:permissionsboundary"] = [boundary]
+    path = _param(req, "Path") or "/"
+    partition = get_partition(req._region)
+    return f"arn:{partition}:iam::{req.account_id}:role{path}{_param(req, 'RoleName') or ''}"
+
+
+def _facts_bedrock(req, name, ctx):
+    # InvokeModel's resource: the foundation model, or the inference profile
+    # a profile id (us.…, eu.…, apac.…) names, or the ARN given as model id.
+    parts = [_unquote(p) for p in req._path.split("?")[0].split("/")]
+    if "model" not in parts or len(parts) <= parts.index("model") + 1:
+        return None
+    model = parts[parts.index("model") + 1]
+    if model.startswith("arn:"):
+        return model
+    partition = get_partition(req._region)
+    if model.split(".")[0] in ("us", "eu", "apac", "us-gov", "jp", "au", "ca", "global"):
+        return f"arn:{partition}:bedrock:{req._region}:{req.account_id}:inference-profile/{model}"
+    return f"arn:{partition}:bedrock:{req._region}::foundation-model/{model}"
 
 
 def _request_facts(req, resource):
@@ -833,6 +875,8 @@ def _request_facts(req, resource):
         "sqs": lambda: _facts_sqs(req, name, ctx, resource),
         "events": lambda: _facts_events(req, name, ctx),
         "logs": lambda: _facts_logs(req, name, ctx),
+        "iam": lambda: _facts_iam(req, name, ctx, resource),
+        "bedrock": lambda: _facts_bedrock(req, name, ctx),
     }.get(service)
     if facts is None:
         return (resource if resource != "*" else None), ctx
@@ -1011,6 +1055,35 @@ for _name in ("put_item", "get_item", "update_item", "delete_item", "transact_wr
         _name,
         _atomic(getattr(ddb_models.DynamoDBBackend, _name)),
     )
+
+# The journal (Moto::journal): one line per call moto answers, in order,
+# "service:Action" and the sorted names of a JSON body's top-level
+# parameters (never their values). Not an AWS behaviour: the tests' view of
+# the order of calls (the webhook secret gets its value only after its
+# resource policy).
+import moto.core.responses as core_responses  # noqa: E402
+
+_journal_lock = threading.Lock()
+
+
+def _journaled(call_action):
+    def run(self):
+        path = os.environ.get("TESTKIT_MOTO_JOURNAL")
+        if path:
+            try:
+                body = json.loads(self.body) if self.body else {}
+            except (TypeError, ValueError):
+                body = {}
+            names = ",".join(sorted(body)) if isinstance(body, dict) else ""
+            line = f"{self.service_name}:{self._get_action()} {names}".rstrip()
+            with _journal_lock, open(path, "a") as journal:
+                journal.write(line + "\n")
+        return call_action(self)
+
+    return run
+
+
+core_responses.BaseResponse.call_action = _journaled(core_responses.BaseResponse.call_action)
 
 from moto.server import main  # noqa: E402
 

@@ -55,7 +55,7 @@ pub async fn apply(
         format!("already in s3://{}/{}", uploaded.bucket, uploaded.key)
     });
     let secret = ensure_secret(aws, ui, plan).await?;
-    if let Err(e) = limit_secret_readers(aws, &secret).await {
+    if let Err(e) = limit_secret_readers(aws, plan, &secret).await {
         if secret.created {
             secret::force_delete(aws, &secret.arn).await.ok();
         }
@@ -140,10 +140,7 @@ async fn ensure_secret(aws: &Aws, ui: &Ui, plan: &Plan) -> Result<StoredSecret> 
         SecretAction::Create => {
             ui.step("Storing the webhook in Secrets Manager");
             let arn = ui
-                .during(
-                    "writing the secret",
-                    secret::create(aws, stack_name, &plan.secret.value),
-                )
+                .during("creating the secret", secret::create(aws, stack_name))
                 .await?;
             ui.info(format!("created {}", secret::secret_name(stack_name)));
             StoredSecret { arn, created: true }
@@ -152,12 +149,19 @@ async fn ensure_secret(aws: &Aws, ui: &Ui, plan: &Plan) -> Result<StoredSecret> 
 }
 
 /// Before the stack reads it: only the function roles and the deployers may
-/// read the webhook (`aws::secret_policy`).
-async fn limit_secret_readers(aws: &Aws, secret: &StoredSecret) -> Result<()> {
+/// read the webhook (`aws::secret_policy`). A secret this run created gets
+/// its value only now, after the policy: never readable by others, not even
+/// for a moment. (An existing secret's new value waits for the stack update,
+/// `deploy_change_set`.)
+async fn limit_secret_readers(aws: &Aws, plan: &Plan, secret: &StoredSecret) -> Result<()> {
     let caller = crate::aws::artifacts::caller_arn(aws).await?;
     let mut parts = caller.split(':');
     let (partition, account) = (parts.nth(1).unwrap_or("aws"), parts.nth(2).unwrap_or(""));
-    crate::aws::secret_policy::apply(aws, &secret.arn, partition, account, &caller).await
+    crate::aws::secret_policy::apply(aws, &secret.arn, partition, account, &caller).await?;
+    if secret.created {
+        secret::put_value(aws, &secret.arn, &plan.secret.value).await?;
+    }
+    Ok(())
 }
 
 async fn change_set(

@@ -70,6 +70,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         let policy = crate::aws::secret_policy::current(&aws, &s.arn).await?;
         crate::aws::secret_policy::check_adoptable(
             &secret::secret_name(&stack_name),
+            &s.arn,
             policy.as_deref(),
             s.kms_key_id.as_deref(),
         )?;
