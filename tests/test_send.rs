@@ -55,7 +55,7 @@ fn expected_post(webhook: String, kind: SampleKind) -> Value {
         keyword: Some("告警".into()),
     };
     let rendered = render(sample_event(kind), Some(SUBJECT), &FormatOptions::default());
-    request_body(&cfg, &rendered.message, false)
+    request_body(&cfg, &rendered.message, &Default::default())
 }
 
 fn robot(keyword: &str) -> DingTalkServer {

@@ -23,6 +23,7 @@ pub mod message;
 pub mod model_id;
 pub mod pacing;
 pub mod rendered;
+pub mod routing;
 pub mod samples;
 pub mod secret;
 pub mod severity;

@@ -12,6 +12,7 @@ use console::style;
 use dingtalk_notifier_lambda::dingtalk::request_body;
 use dingtalk_notifier_lambda::format::{digest::digest, render, FormatOptions, Rendered};
 use dingtalk_notifier_lambda::message::Message;
+use dingtalk_notifier_lambda::routing::Mentions;
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 use serde::Serialize;
@@ -168,7 +169,7 @@ pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
         keyword: args.keyword.clone().filter(|k| !k.trim().is_empty()),
     };
     let preview = |label: String, message: Message| Preview {
-        body: request_body(&cfg, &message, false),
+        body: request_body(&cfg, &message, &Mentions::default()),
         label,
     };
     Ok(match args.digest {

@@ -18,7 +18,7 @@ use dingtalk_notifier_lambda::dingtalk::{
 };
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
-use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::secret::{SecretDoc, WebhookConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -247,8 +247,10 @@ async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, O
     let value = secret::read_value(aws, arn).await?.context(
         "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
     )?;
-    let cfg = WebhookConfig::parse(&value)
+    let cfg = SecretDoc::parse(&value)
+        .and_then(|doc| doc.robot(DEFAULT_ROBOT))
         .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
+    let cfg = (*cfg).clone();
     Ok((cfg, info.outputs.get("StateTableName").cloned()))
 }
 
@@ -281,7 +283,9 @@ async fn direct(
     if !ui.stderr_is_terminal() && !ui.json {
         progress.line(format!("Posting the sample to DingTalk; {waiting}…"));
     }
-    let sent = client.send(cfg, &rendered.message, false, deadline).await;
+    let sent = client
+        .send(cfg, &rendered.message, &Default::default(), deadline)
+        .await;
     progress.finish();
     match sent {
         Ok(_) => (

@@ -126,6 +126,10 @@ pub fn gather(
     let mut settings = resolve_settings(ui, args, &cfg.deploy, stack_name, region)?;
     settings.robot_security = security;
     ask_what_the_security_setting_needs(ui, &mut settings)?;
+    let routes = crate::routes::read(cfg)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::FILE_NAME))?;
+    let room = crate::routes::room(&sized_parameters(&settings, region));
+    (settings.routes, settings.secret_routes) = crate::routes::parameter(&routes, room);
     let first_deploy = cfg.stack_name.is_none();
     if ui.interactive && first_deploy && args.ops_email.is_none() && cfg.deploy.ops_email.is_none()
     {
@@ -285,6 +289,8 @@ pub fn resolve_settings(
         permissions_boundary,
         ops_email,
         account_names: String::new(),
+        routes: String::new(),
+        secret_routes: None,
     };
     check_parameters(&settings, region)?;
     Ok(settings)
@@ -760,13 +766,14 @@ mod tests {
             "HealthForwardedRegions",
             "OrganizationId",
         ];
-        const MADE_BY_THE_CLI: [&str; 6] = [
+        const MADE_BY_THE_CLI: [&str; 7] = [
             "ArtifactBucket",
             "ArtifactKey",
             "WebhookSecretArn",
             "AlertQueueVisibilityTimeout",
             "MaxReceiveCount",
             "AccountNames",
+            "Routes",
         ];
         let template = crate::aws::constraints::all();
         let sent: Vec<&str> = settings()

@@ -93,6 +93,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     }
     let mut file = answers.settings.to_config(&region);
     file.regions = spec.to_config();
+    file.robots = cfg.robots.clone();
+    file.routes = cfg.routes.clone();
     // On while a StackSet may exist: dropped only once it is gone, so
     // status and destroy keep finding it whatever fails in between.
     file.organization = org.as_ref().map(|_| true);

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::budget::DEFAULT_ROBOT;
+use dingtalk_notifier_lambda::secret::{SecretDoc, WebhookConfig};
 
 use super::answers::{Answers, Webhook};
 use super::settings::Settings;
@@ -105,12 +106,22 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
     let create = stack
         .as_ref()
         .is_none_or(|s| s.status == "REVIEW_IN_PROGRESS");
-    let stored_cfg = current
+    // Other robots (and routes kept in the secret) stay as they are; the
+    // old single-robot value is robot `default`.
+    let stored_doc = current
         .secret_value
         .as_deref()
-        .and_then(|v| WebhookConfig::parse(v).ok());
+        .and_then(|v| SecretDoc::parse(v).ok());
+    let stored_cfg = stored_doc
+        .as_ref()
+        .and_then(|d| d.robot(DEFAULT_ROBOT).ok())
+        .map(|c| (*c).clone());
     let desired = desired_secret(&answers.webhook, stored_cfg, &answers.settings)?;
-    let value = desired.to_secret_string();
+    let mut doc = stored_doc.unwrap_or_default();
+    doc.robots
+        .insert(DEFAULT_ROBOT.to_string(), std::sync::Arc::new(desired));
+    doc.routes = answers.settings.secret_routes.clone();
+    let value = doc.to_secret_string();
     let action = match current.secret {
         None => SecretAction::Create,
         Some(s) if current.secret_value.as_deref() != Some(value.as_str()) => {
