@@ -12,4 +12,5 @@ mod golden;
 mod injection;
 mod llm_limits;
 mod plugins;
+mod routing;
 mod storm;
