@@ -33,6 +33,9 @@ use crate::term::prompt;
 pub struct Answers {
     pub webhook: Webhook,
     pub settings: Settings,
+    /// The named robots to write into the secret (`robots::gather`), filled
+    /// once the stored secret has been read.
+    pub robots: std::collections::BTreeMap<String, dingtalk_notifier_lambda::secret::WebhookConfig>,
 }
 
 /// Where the webhook for this deploy comes from.
@@ -135,7 +138,11 @@ pub fn gather(
     {
         settings.ops_email = ask_ops_email(ui)?;
     }
-    Ok(Answers { webhook, settings })
+    Ok(Answers {
+        webhook,
+        settings,
+        robots: Default::default(),
+    })
 }
 
 /// What a first deploy at a terminal says when no ops e-mail is given.

@@ -14,6 +14,7 @@ mod preflight;
 mod queue_timing;
 mod regions;
 mod result;
+mod robots;
 mod settings;
 mod stackset;
 mod validate;
@@ -85,6 +86,13 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
             current_state(&aws, &answers.settings.stack_name, existing_secret),
         )
         .await?;
+    answers.robots = robots::gather(
+        ui,
+        &cfg,
+        current.secret_value.as_deref(),
+        answers.settings.webhook_any_host,
+        |k| std::env::var(k).ok(),
+    )?;
     let switch = organization_switch(args, &cfg, current.stack.as_ref());
     let org = plan_organization(&aws, ui, &mut answers.settings, &region, &fleet, switch).await?;
 

@@ -120,6 +120,10 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
     let mut doc = stored_doc.unwrap_or_default();
     doc.robots
         .insert(DEFAULT_ROBOT.to_string(), std::sync::Arc::new(desired));
+    for (name, robot) in &answers.robots {
+        doc.robots
+            .insert(name.clone(), std::sync::Arc::new(robot.clone()));
+    }
     doc.routes = answers.settings.secret_routes.clone();
     let value = doc.to_secret_string();
     let action = match current.secret {
@@ -334,6 +338,7 @@ mod tests {
         Answers {
             webhook,
             settings: settings(),
+            robots: Default::default(),
         }
     }
 
@@ -406,6 +411,7 @@ mod tests {
         let a = Answers {
             webhook: Webhook::Keep,
             settings: s,
+            robots: Default::default(),
         };
         let p = plan(a, current).unwrap();
         assert!(!p.create && p.recreate.is_none());
@@ -418,6 +424,31 @@ mod tests {
         );
         assert!(matches!(p.secret.action, SecretAction::Keep { ref arn } if arn == "arn:secret"));
         assert!(!p.secret.changes());
+    }
+
+    /// An old single-robot secret is robot `default`: with a second robot
+    /// it becomes the map form, keeping `default` as it was; the routes that
+    /// did not fit the environment go in with it.
+    #[test]
+    fn a_second_robot_turns_the_old_secret_into_the_map_form() {
+        let old = stored().to_secret_string();
+        let current = Current {
+            stack: Some(ours("UPDATE_COMPLETE")),
+            secret: Some(owned_secret()),
+            secret_value: Some(old.clone()),
+        };
+        let mut a = answers(Webhook::Keep);
+        let security = WebhookConfig::parse(
+            "https://oapi.dingtalk.com/robot/send?access_token=security-token",
+        )
+        .unwrap();
+        a.robots.insert("security".into(), security.clone());
+        let p = plan(a, current).unwrap();
+        assert!(p.secret.changes());
+        let doc = SecretDoc::parse(&p.secret.value).unwrap();
+        assert_eq!(doc.robot("default").unwrap().to_secret_string(), old);
+        assert_eq!(*doc.robot("security").unwrap(), security);
+        assert_eq!(doc.routes, None);
     }
 
     #[test]
