@@ -17,6 +17,7 @@ use crate::debug_log;
 use crate::dingtalk::{self, DeliveryError, DingTalkClient, SendReport};
 use crate::envelope::{self, EnvelopeKind, Item};
 use crate::format::{self, digest::digest, Rendered};
+use crate::health_thread::{self, Claim, HealthFacts, HealthMemory};
 use crate::llm::{self, Summarizer};
 use crate::message::Message;
 use crate::routing::{self, Decision, Facts, Mentions, Route};
@@ -74,6 +75,8 @@ pub struct Notifier {
     secrets: SecretStore,
     robots: Robots,
     llm: Option<Summarizer>,
+    /// Health updates threaded in the state table (none without one).
+    health: Option<HealthMemory>,
 }
 
 /// One DingTalk client per robot, made on first use: each robot has its own
@@ -178,7 +181,14 @@ impl Notifier {
             secrets,
             robots,
             llm,
+            health: None,
         }
+    }
+
+    /// Threads Health updates through the state table.
+    pub fn with_health_memory(mut self, memory: HealthMemory) -> Self {
+        self.health = Some(memory);
+        self
     }
 
     /// The routes: from the environment, or from the secret when they did
@@ -260,17 +270,27 @@ impl Notifier {
             }
         };
         let mut errors: Vec<Option<String>> = vec![None; items.len()];
+        let mut rendered = rendered.to_vec();
+        let mut threads: Vec<Option<HealthFacts>> = vec![None; items.len()];
         // Robots in the order of their first alert, each with its alerts.
         let mut groups: Vec<(String, Vec<Member>)> = Vec::new();
-        for (i, (item, r)) in items.iter().zip(rendered).enumerate() {
-            match routing::decide(&routes, &Facts::of(&item.payload, r)) {
-                Decision::Drop { route } => log_dropped(item, r, route),
+        for (i, item) in items.iter().enumerate() {
+            let decision = routing::decide(&routes, &Facts::of(&item.payload, &rendered[i]));
+            let (robot, mentions) = match decision {
+                Decision::Drop { route } => {
+                    log_dropped(item, &rendered[i], route);
+                    continue;
+                }
                 Decision::Send {
                     robot, mentions, ..
-                } => match groups.iter_mut().find(|(name, _)| *name == robot) {
-                    Some((_, members)) => members.push((i, mentions)),
-                    None => groups.push((robot, vec![(i, mentions)])),
-                },
+                } => (robot, mentions),
+            };
+            if !self.thread(item, &mut rendered[i], &mut threads[i]).await {
+                continue;
+            }
+            match groups.iter_mut().find(|(name, _)| *name == robot) {
+                Some((_, members)) => members.push((i, mentions)),
+                None => groups.push((robot, vec![(i, mentions)])),
             }
         }
         for (robot, members) in groups {
@@ -295,7 +315,71 @@ impl Notifier {
                 errors[*i] = e;
             }
         }
+        self.remember(items, &threads, &errors).await;
         errors
+    }
+
+    /// A Health event's place in its thread: `false` when its communication
+    /// was posted already (logged as a duplicate, not sent); an update of
+    /// an event posted before is marked as one. Without a state table, or
+    /// when it does not answer, the alert is sent as it is.
+    async fn thread(
+        &self,
+        item: &Item,
+        rendered: &mut Rendered,
+        thread: &mut Option<HealthFacts>,
+    ) -> bool {
+        let (Some(memory), Some(facts)) = (&self.health, HealthFacts::of(&item.payload)) else {
+            return true;
+        };
+        match memory.claim(&facts, &item.alert_id).await {
+            Ok(Claim::Seen) => {
+                tracing::info!(
+                    outcome = "duplicate",
+                    alert_id = %item.alert_id,
+                    kind = rendered.kind.as_str(),
+                    source = %rendered.source,
+                    communication_id = %facts.communication_id,
+                    "Health communication posted already"
+                );
+                false
+            }
+            Ok(Claim::First(changes)) => {
+                if let Some(changes) = changes {
+                    rendered.message = health_thread::mark_update(&rendered.message, &changes);
+                }
+                *thread = Some(facts);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(alert_id = %item.alert_id, %error, "the state table did not answer about a Health update; posting it unthreaded");
+                true
+            }
+        }
+    }
+
+    /// Posted communications are remembered; the claims of the others are
+    /// released, so their retries post them.
+    async fn remember(
+        &self,
+        items: &[Item],
+        threads: &[Option<HealthFacts>],
+        errors: &[Option<String>],
+    ) {
+        let Some(memory) = &self.health else {
+            return;
+        };
+        for ((item, thread), error) in items.iter().zip(threads).zip(errors) {
+            let Some(facts) = thread else { continue };
+            match error {
+                None => {
+                    if let Err(e) = memory.posted_now(facts).await {
+                        tracing::warn!(alert_id = %item.alert_id, error = %e, "remembering a posted Health communication failed; a copy may be posted again");
+                    }
+                }
+                Some(_) => memory.release(facts, &item.alert_id).await,
+            }
+        }
     }
 
     /// One message per alert; the error of each undelivered one.

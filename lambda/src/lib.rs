@@ -16,6 +16,7 @@ pub mod envelope;
 pub mod events;
 pub mod format;
 pub mod handler;
+pub mod health_thread;
 pub mod llm;
 pub mod logging;
 pub mod markdown;

@@ -9,6 +9,7 @@ mod delivery;
 mod e2e;
 mod format;
 mod golden;
+mod health_thread;
 mod injection;
 mod llm_limits;
 mod plugins;

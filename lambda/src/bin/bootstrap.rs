@@ -7,6 +7,7 @@ use dingtalk_notifier_lambda::budget::SharedBudget;
 use dingtalk_notifier_lambda::config::Config;
 use dingtalk_notifier_lambda::dingtalk::DingTalkClient;
 use dingtalk_notifier_lambda::handler::{Notifier, Robots};
+use dingtalk_notifier_lambda::health_thread::HealthMemory;
 use dingtalk_notifier_lambda::llm::Summarizer;
 use dingtalk_notifier_lambda::logging;
 use dingtalk_notifier_lambda::secret::SecretStore;
@@ -66,6 +67,9 @@ async fn main() -> Result<(), Error> {
         .state_table
         .clone()
         .map(|t| (state_table_client(&aws), t));
+    let health = table
+        .clone()
+        .map(|(client, table)| HealthMemory::new(client, table));
     let robots = Robots::new(move |robot: &str| {
         let dingtalk = DingTalkClient::with_rate_limit(limit, window);
         match &table {
@@ -79,7 +83,10 @@ async fn main() -> Result<(), Error> {
             None => dingtalk,
         }
     });
-    let notifier = Notifier::new(config, secrets, robots, llm);
+    let mut notifier = Notifier::new(config, secrets, robots, llm);
+    if let Some(memory) = health {
+        notifier = notifier.with_health_memory(memory);
+    }
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = instant_from_epoch_ms(event.context.deadline);
