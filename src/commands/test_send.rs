@@ -41,6 +41,8 @@ Examples:
   dingtalk-notifier test-send --sample health
   # Straight to the robot, no AWS (webhook and secret from the environment):
   dingtalk-notifier test-send --direct
+  # Straight to one named robot ([robots.NAME]), its webhook as deploy stored it:
+  dingtalk-notifier test-send --robot security
 
 Through the stack, it waits for the function's delivery line in its log
 (--timeout, 120 s). --direct waits up to 15 s for the robot's answer.";
@@ -51,6 +53,10 @@ pub struct TestSendArgs {
     /// Post straight to the webhook instead of going through the deployed stack
     #[arg(long)]
     pub direct: bool,
+    /// Post straight to this robot's stored webhook (a `[robots.NAME]` of the toml, or
+    /// `default`), within its send budget; implies --direct
+    #[arg(long, value_name = "NAME", conflicts_with = "webhook_url")]
+    pub robot: Option<String>,
     /// Which sample alert to send
     #[arg(long, default_value = "alarm", value_parser = parse_sample, conflicts_with = "event")]
     pub sample: SampleKind,
@@ -145,7 +151,7 @@ pub async fn run(
     args: &TestSendArgs,
 ) -> Result<Reported<TestSendResult>> {
     let payload = read_payload(args)?;
-    if args.direct {
+    if args.direct || args.robot.is_some() {
         let (cfg, client) = match &args.webhook_url {
             Some(url) => {
                 let cfg = webhook_from_args(url, args)?;
@@ -154,8 +160,9 @@ pub async fn run(
             }
             None => {
                 let (aws, stack_name) = connect_for_stack(global, ui).await?;
-                let (cfg, table) = stored_webhook(&aws, &stack_name).await?;
-                (cfg, direct_client(ui, &aws, table))
+                let robot = args.robot.as_deref().unwrap_or(DEFAULT_ROBOT);
+                let (cfg, table) = stored_webhook(&aws, &stack_name, robot).await?;
+                (cfg, direct_client(ui, &aws, table, robot))
             }
         };
         let timeout = args.timeout.unwrap_or(DIRECT_TIMEOUT_S);
@@ -214,13 +221,13 @@ const OUTSIDE_THE_BUDGET: &str = "--webhook-url posts outside the stack's send b
 /// The client for `--direct` to the stored webhook: it takes its slot from
 /// the robot's budget in the stack's state table, like the function, so a
 /// test during a storm cannot push the robot into its 10-minute block.
-fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>) -> DingTalkClient {
+fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>, robot: &str) -> DingTalkClient {
     let client = DingTalkClient::new();
     match table {
         Some(table) => client.with_budget(SharedBudget::new(
             aws.dynamodb.clone(),
             table,
-            DEFAULT_ROBOT,
+            robot,
             DEFAULT_RATE_LIMIT,
             DEFAULT_RATE_WINDOW,
         )),
@@ -233,7 +240,11 @@ fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>) -> DingTalkClient {
 
 /// The webhook settings `deploy` stored in the stack's secret, and the
 /// stack's state table (`StateTableName`) when it has one.
-async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, Option<String>)> {
+async fn stored_webhook(
+    aws: &Aws,
+    stack_name: &str,
+    robot: &str,
+) -> Result<(WebhookConfig, Option<String>)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
             "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
@@ -248,7 +259,7 @@ async fn stored_webhook(aws: &Aws, stack_name: &str) -> Result<(WebhookConfig, O
         "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
     )?;
     let cfg = SecretDoc::parse(&value)
-        .and_then(|doc| doc.robot(DEFAULT_ROBOT))
+        .and_then(|doc| doc.robot(robot))
         .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
     let cfg = (*cfg).clone();
     Ok((cfg, info.outputs.get("StateTableName").cloned()))
