@@ -413,6 +413,7 @@ async fn deploy_update_status_destroy() {
             "ops_subscriptions",
             "outputs",
             "region",
+            "robots",
             "rules",
             "stack",
             "status",

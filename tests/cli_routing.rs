@@ -153,6 +153,21 @@ async fn a_second_robot_and_routes_join_an_existing_install() {
     assert!(toml.contains("[robots.security]"), "{toml}");
     assert_eq!(toml.matches("[[routes]]").count(), 2, "{toml}");
 
+    // status lists the robots and their routes as deployed.
+    let mut cmd = cli(w.dir.path(), &["status"]);
+    cmd.envs(w.moto.env());
+    let out = cmd.output().unwrap();
+    assert_ok(&out);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("  security   route 1: source aws.guardduty, aws.securityhub, aws.inspector2; min_severity high; mentions 1 people from high\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("  (dropped)  route 2: detail_type AWS Health Event; event_type_code AWS_VPN_SINGLE_TUNNEL_NOTIFICATION, AWS_CLOUDSHELL_*\n"),
+        "{shown}"
+    );
+
     // Deployed again: nothing asked, the secret stays as it is.
     let before = w.secret().await;
     assert_ok(&w.deploy(&[]));

@@ -41,7 +41,7 @@ Examples:
   dingtalk-notifier test-send --sample health
   # Straight to the robot, no AWS (webhook and secret from the environment):
   dingtalk-notifier test-send --direct
-  # Straight to one named robot ([robots.NAME]), its webhook as deploy stored it:
+  # Straight to the robot named security in dingtalk-notifier.toml:
   dingtalk-notifier test-send --robot security
 
 Through the stack, it waits for the function's delivery line in its log
