@@ -87,7 +87,9 @@ impl World {
         let mut env = self.moto.env();
         env.push(("DINGTALK_SECRET_ARN".into(), self.arn.clone()));
         env.push(("STATE_TABLE".into(), STATE_TABLE.into()));
-        env.push(("ROUTES".into(), routes().to_string()));
+        if !extra.iter().any(|(k, _)| *k == "ROUTES") {
+            env.push(("ROUTES".into(), routes().to_string()));
+        }
         env.push((
             "DINGTALK_RATE_WINDOW_MS".into(),
             WINDOW.as_millis().to_string(),
@@ -330,4 +332,53 @@ async fn a_blocked_robot_does_not_hold_up_the_other() {
     let ops = w.robots.get("default").accepted();
     assert_eq!(ops.len(), 1);
     assert!(text(&ops[0]).contains("ops-free"));
+}
+
+/// Routes over the 4 KB environment live in the secret (`ROUTES=secret`):
+/// the function reads them from there and routes the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_kept_in_the_secret_route_the_same() {
+    let w = World::start().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&w.moto.sdk_config().await);
+    let current = secrets
+        .get_secret_value()
+        .secret_id(&w.arn)
+        .send()
+        .await
+        .expect("read")
+        .secret_string
+        .expect("string");
+    let mut doc: Value = serde_json::from_str(&current).unwrap();
+    doc["routes"] = routes();
+    secrets
+        .put_secret_value()
+        .secret_id(&w.arn)
+        .secret_string(doc.to_string())
+        .send()
+        .await
+        .expect("put");
+    let c = w.container(&[("ROUTES", "secret")]);
+    let batch = sqs_batch(&[
+        ("m-gd", fixture("guardduty_finding.json")),
+        ("m-health", fixture("health_issue.json")),
+    ]);
+    let inv = c
+        .invoke(batch, Duration::from_secs(10))
+        .await
+        .expect("invoke");
+    assert_eq!(
+        inv.outcome,
+        Outcome::Response(json!({"batchItemFailures": []}))
+    );
+    let security = w.robots.get("security").accepted();
+    assert_eq!(security.len(), 1);
+    assert_eq!(
+        security[0]["at"],
+        json!({"atMobiles": ["13800000000"], "isAtAll": false})
+    );
+    assert!(w.robots.get("default").accepted().is_empty());
+    let outcomes = inv.outcomes();
+    assert!(outcomes
+        .iter()
+        .any(|o| o["alert_id"] == "m-health" && o["outcome"] == "dropped" && o["route"] == 3));
 }
