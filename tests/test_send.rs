@@ -814,6 +814,20 @@ async fn routes_and_test_send_robot_reach_the_named_robot() {
         .ends_with("@13800000000"));
     assert!(ops.accepted().is_empty());
 
+    // status counts the function's outcome lines by robot.
+    let out = cli(world.dir.path(), &["status"])
+        .envs(world.moto.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(
+            "  security  route 1: source aws.guardduty; mentions 1 people from high\n            last 24 h: 1 delivered, 0 throttled, 0 failed\n"
+        ),
+        "{shown}"
+    );
+
     let out = world.test_send(&["--robot", "security", "--sample", "alarm"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains(SECURITY_TOKEN));

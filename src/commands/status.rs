@@ -49,7 +49,92 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
     result.organization = status_organization::fetch(aws, &info).await?;
+    if let Some(group) = info.outputs.get("LogGroupName") {
+        let activity = robot_activity(aws, group).await?;
+        for r in &mut result.robots {
+            r.last_24h = Some(activity.get(&r.robot).cloned().unwrap_or_default());
+        }
+    }
     Ok(result)
+}
+
+/// Pages of outcome lines read at most: a day of a busy stack is more
+/// than `status` should wait for.
+const MAX_LOG_PAGES: usize = 50;
+
+/// Each robot's last 24 hours, from the function's outcome lines (a line
+/// without `robot`, from an older function, is robot `default`).
+async fn robot_activity(aws: &Aws, log_group: &str) -> Result<BTreeMap<String, Activity>> {
+    let start = chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000;
+    let mut lines: Vec<String> = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..MAX_LOG_PAGES {
+        let res = aws
+            .logs
+            .filter_log_events()
+            .log_group_name(log_group)
+            .filter_pattern("\"outcome\"")
+            .start_time(start)
+            .set_next_token(next.clone())
+            .send()
+            .await;
+        let page = match res {
+            Ok(p) => p,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                break
+            }
+            Err(e) => {
+                return Err(e).aws("logs:FilterLogEvents").with_context(|| {
+                    format!("reading the function's outcome lines in {log_group}")
+                })
+            }
+        };
+        lines.extend(
+            page.events()
+                .iter()
+                .filter_map(|e| e.message().map(str::to_string)),
+        );
+        next = page.next_token().map(str::to_string);
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(tally(lines.iter().map(String::as_str)))
+}
+
+/// One robot's outcome lines over the last 24 hours.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Activity {
+    /// Alerts delivered (an alert in a digest counts once).
+    delivered: u64,
+    /// Alerts refused with a throttle answer (130101, 410100).
+    throttled: u64,
+    /// Other undelivered alerts.
+    failed: u64,
+}
+
+/// Pure: the outcome lines counted by robot.
+pub fn tally<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeMap<String, Activity> {
+    let mut out: BTreeMap<String, Activity> = BTreeMap::new();
+    for line in lines {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let robot = v["robot"].as_str().unwrap_or("default").to_string();
+        let a = match v["outcome"].as_str() {
+            Some("delivered" | "failed") => out.entry(robot).or_default(),
+            _ => continue,
+        };
+        match (v["outcome"].as_str(), v["errcode"].as_i64()) {
+            (Some("delivered"), _) => a.delivered += 1,
+            (_, Some(130101 | 410100)) => a.throttled += 1,
+            _ => a.failed += 1,
+        }
+    }
+    out
 }
 
 /// One forwarder region as `status` shows it.
@@ -166,6 +251,9 @@ pub struct StatusResult {
 struct RobotStatus {
     robot: String,
     routes: Vec<String>,
+    /// From the function's outcome lines; `None` when not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_24h: Option<Activity>,
 }
 
 /// Pure: the robots and routes of the deployed `Routes` parameter. Robot
@@ -176,6 +264,7 @@ fn routing_status(routes: Option<&str>) -> (Vec<RobotStatus>, Vec<String>) {
     let mut robots = vec![RobotStatus {
         robot: DEFAULT_ROBOT.to_string(),
         routes: Vec::new(),
+        last_24h: None,
     }];
     let raw = routes.unwrap_or_default();
     if raw.trim() == ROUTES_IN_SECRET {
@@ -197,6 +286,7 @@ fn routing_status(routes: Option<&str>) -> (Vec<RobotStatus>, Vec<String>) {
             None => robots.push(RobotStatus {
                 robot: r.robot().to_string(),
                 routes: vec![line],
+                last_24h: None,
             }),
         }
     }
@@ -415,6 +505,17 @@ fn robot_rows(doc: &Value) -> String {
             };
             rows.push((format!("  {name}"), line.clone()));
         }
+        if let Some(a) = r["last_24h"].as_object() {
+            rows.push((
+                "  ".to_string(),
+                format!(
+                    "last 24 h: {} delivered, {} throttled, {} failed",
+                    s(&a["delivered"]),
+                    s(&a["throttled"]),
+                    s(&a["failed"])
+                ),
+            ));
+        }
     }
     for (i, line) in doc["dropped_by"]
         .as_array()
@@ -508,14 +609,16 @@ mod tests {
                     routes: vec![
                         "route 3: accounts 111122223333".into(),
                         "alerts no route takes".into()
-                    ]
+                    ],
+                    last_24h: None,
                 },
                 RobotStatus {
                     robot: "security".into(),
                     routes: vec![
                         "route 1: source aws.guardduty; min_severity high; mentions 1 people from high"
                             .into()
-                    ]
+                    ],
+                    last_24h: None,
                 },
             ]
         );
@@ -528,6 +631,37 @@ mod tests {
         let (none, _) = routing_status(Some(""));
         assert_eq!(none[0].routes, vec!["alerts no route takes"]);
         assert_eq!(robot_rows(&json!({"robots": none})), "");
+    }
+
+    #[test]
+    fn outcome_lines_are_counted_by_robot() {
+        let lines = [
+            r#"{"outcome":"delivered","robot":"security","alert_id":"a"}"#,
+            r#"{"outcome":"delivered","robot":"security","alert_id":"b","digest_size":2}"#,
+            r#"{"outcome":"failed","robot":"security","errcode":130101}"#,
+            r#"{"outcome":"failed","robot":"default","errcode":300001}"#,
+            r#"{"outcome":"delivered","alert_id":"old function"}"#,
+            r#"{"outcome":"dropped","route":2}"#,
+            "not json",
+        ];
+        let got = tally(lines.into_iter());
+        assert_eq!(
+            got["security"],
+            Activity {
+                delivered: 2,
+                throttled: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(
+            got["default"],
+            Activity {
+                delivered: 1,
+                throttled: 0,
+                failed: 1
+            }
+        );
+        assert_eq!(got.len(), 2);
     }
 
     #[test]
