@@ -27,6 +27,15 @@ pub fn read(file: &ConfigFile) -> Result<Vec<Route>, String> {
             routing::MAX_ROBOT_NAME
         ));
     }
+    if file
+        .robots
+        .get(DEFAULT_ROBOT)
+        .is_some_and(|r| r.security.is_some() || r.keyword.is_some())
+    {
+        return Err(
+            "[robots.default]: robot default's security setting and keyword are robot_security and keyword in [deploy]; leave [robots.default] empty".into(),
+        );
+    }
     let routes = file
         .routes
         .iter()
@@ -142,6 +151,10 @@ robot = "default"
         assert!(read_text(bad_name)
             .unwrap_err()
             .starts_with("[robots.on call]"));
+        let default_settings = "[robots.default]\nkeyword = \"告警\"\n";
+        assert!(read_text(default_settings)
+            .unwrap_err()
+            .starts_with("[robots.default]: robot default's security setting and keyword are"));
         let robot_key = "[robots.ops]\nwebhook = \"https://x\"\n";
         assert!(read_text(robot_key).is_err());
     }
