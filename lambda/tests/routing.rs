@@ -229,7 +229,11 @@ async fn a_recovery_goes_to_its_robot_without_a_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_spanning_two_robots_keeps_each_robots_budget() {
     let w = World::start().await;
-    let c = w.container(&[("DIGEST_MIN_ALERTS", "1000")]);
+    // Two containers invoked at once, as the mapping's MaximumConcurrency 2.
+    let containers = [
+        w.container(&[("DIGEST_MIN_ALERTS", "1000")]),
+        w.container(&[("DIGEST_MIN_ALERTS", "1000")]),
+    ];
     let mut pending: Vec<(String, String)> = (0..30)
         .flat_map(|i| {
             [
@@ -246,29 +250,15 @@ async fn a_storm_spanning_two_robots_keeps_each_robots_budget() {
             pending.len()
         );
         let take = pending.len().min(10);
-        let chunk: Vec<(String, String)> = pending.drain(..take).collect();
-        let records: Vec<(&str, String)> = chunk
-            .iter()
-            .map(|(id, body)| (id.as_str(), body.clone()))
-            .collect();
-        let inv = c
-            .invoke(sqs_batch(&records), Duration::from_secs(10))
-            .await
-            .expect("invoke");
-        let Outcome::Response(v) = &inv.outcome else {
-            panic!("{:?}", inv.outcome)
-        };
-        let failed: BTreeSet<&str> = v["batchItemFailures"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f["itemIdentifier"].as_str())
-            .collect();
-        pending.extend(
-            chunk
-                .into_iter()
-                .filter(|(id, _)| failed.contains(id.as_str())),
+        let first: Vec<(String, String)> = pending.drain(..take).collect();
+        let take = pending.len().min(10);
+        let second: Vec<(String, String)> = pending.drain(..take).collect();
+        let (a, b) = tokio::join!(
+            invoke_batch(&containers[0], &first),
+            invoke_batch(&containers[1], &second)
         );
+        pending.extend(a);
+        pending.extend(b);
     }
     for (robot, prefix) in [("security", "sec-"), ("default", "ops-")] {
         let r = w.robots.get(robot);
@@ -381,4 +371,34 @@ async fn routes_kept_in_the_secret_route_the_same() {
     assert!(outcomes
         .iter()
         .any(|o| o["alert_id"] == "m-health" && o["outcome"] == "dropped" && o["route"] == 3));
+}
+
+/// Invokes one SQS batch (nothing when empty); the records the function
+/// reported undelivered, to send again.
+async fn invoke_batch(c: &LambdaEmulator, chunk: &[(String, String)]) -> Vec<(String, String)> {
+    if chunk.is_empty() {
+        return Vec::new();
+    }
+    let records: Vec<(&str, String)> = chunk
+        .iter()
+        .map(|(id, body)| (id.as_str(), body.clone()))
+        .collect();
+    let inv = c
+        .invoke(sqs_batch(&records), Duration::from_secs(10))
+        .await
+        .expect("invoke");
+    let Outcome::Response(v) = &inv.outcome else {
+        panic!("{:?}", inv.outcome)
+    };
+    let failed: BTreeSet<&str> = v["batchItemFailures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["itemIdentifier"].as_str())
+        .collect();
+    chunk
+        .iter()
+        .filter(|(id, _)| failed.contains(id.as_str()))
+        .cloned()
+        .collect()
 }
