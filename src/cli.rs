@@ -314,6 +314,14 @@ pub struct DeployArgs {
         value_name = "ADDRESS"
     )]
     pub ops_email: Option<String>,
+    /// Customer-managed KMS key ARN for the topics and the log group at rest; its key policy must let EventBridge, CloudWatch and CloudWatch Logs use it, and it must be tagged app=dingtalk-notifier. '' = none
+    #[arg(
+        help_heading = "AWS and output",
+        long,
+        env = "DINGTALK_NOTIFIER_KMS_KEY",
+        value_name = "ARN"
+    )]
+    pub kms_key: Option<String>,
     /// Permissions boundary ARN for the function's role (the PermissionsBoundaryArn output of docs/iam-deploy-policy.json; empty = none)
     #[arg(
         help_heading = "Function",

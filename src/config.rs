@@ -117,6 +117,9 @@ pub struct DeployConfig {
     /// Not a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ops_email: Option<String>,
+    /// The topics' and log group's KMS key (`KmsKeyArn`). Not a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
 }
 
 pub fn default_path() -> PathBuf {

@@ -129,6 +129,12 @@ pub fn forwarder_stack_name(stack_name: &str) -> String {
     format!("{stack_name}-forwarder")
 }
 
+/// The home stack's event bus for forwarded events (notifier.yaml
+/// `ForwardedEventBus`): what every forwarder targets, never a default bus.
+pub fn forwarded_bus_name(stack_name: &str) -> String {
+    format!("dingtalk-notifier-{stack_name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

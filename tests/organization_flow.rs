@@ -10,8 +10,11 @@
 //!   as EventBridge does (testkit's moto_server.py keeps it as it is).
 //! - moto 5.2.5 neither models `AWS::Events::EventBusPolicy` nor checks a
 //!   bus policy when a rule targets another account's bus; testkit's
-//!   moto_server.py teaches it both, and this test checks the policy as
-//!   deployed and that without it nothing gets in.
+//!   moto_server.py teaches it both (with the `events:source` condition
+//!   key), and this test checks the policy as deployed, that only the AWS
+//!   sources we forward get in, and that without it nothing gets in.
+//! - The member accounts' events land on the home stack's own bus for
+//!   forwarded events, never on its default bus.
 //! - moto does not assume the forwarder's role or enforce IAM: the role is
 //!   asserted on the template (tests/template_forwarder.rs).
 //! - moto does not run the SNS subscription or the event source mapping: the
@@ -37,6 +40,24 @@ use testkit::{
 const TOKEN: &str = "of-token-7e6d5c";
 const SIGNING: &str = "SEC1b2c3d4e5f60718293a4b5c6d7e8f9a0";
 const HOME: &str = "us-east-1";
+/// The home stack's bus for forwarded events.
+const BUS: &str = "dingtalk-notifier-dingtalk-notifier";
+
+/// A real AWS event of the lambda crate's fixtures.
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("lambda/tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A real AWS Health event's `detail`, about the home region.
+fn health_detail(name: &str) -> Value {
+    let event = fixture(name);
+    let mut detail = event["detail"].clone();
+    detail["eventRegion"] = json!(HOME);
+    detail
+}
 
 fn cli(dir: &Path, moto: &Moto, args: &[&str]) -> Command {
     let mut cmd = common::cli(dir, args);
@@ -95,7 +116,7 @@ async fn world() -> World {
             zip.to_str().unwrap(),
             "--webhook-any-host",
             "--rules",
-            "health,ec2,alarm",
+            "health,ec2,alarm,guardduty",
             "--regions",
             "eu-west-1",
             "--organization",
@@ -224,15 +245,15 @@ impl World {
         self.robot.accepted()
     }
 
-    /// A rule of `account`'s own in `region` that sends EC2 events to the
-    /// home bus through `role_arn` (replacing the rule's target each time).
-    async fn forward_ec2_events_as(&self, account: &str, region: &str, role_arn: &str) {
+    /// A rule of `account`'s own in `region` that sends `source`'s events to
+    /// the home bus through `role_arn` (replacing the rule's target each time).
+    async fn forward_as(&self, account: &str, region: &str, role_arn: &str, source: &str) {
         let config = as_member(&home_config(&self.moto), account, region).await;
         let events = aws_sdk_eventbridge::Client::new(&config);
         events
             .put_rule()
             .name("own-copy")
-            .event_pattern(json!({"source": ["aws.ec2"]}).to_string())
+            .event_pattern(json!({"source": [source]}).to_string())
             .send()
             .await
             .unwrap();
@@ -243,7 +264,7 @@ impl World {
                 aws_sdk_eventbridge::types::Target::builder()
                     .id("home")
                     .arn(format!(
-                        "arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/default"
+                        "arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/{BUS}"
                     ))
                     .role_arn(role_arn)
                     .build()
@@ -257,20 +278,53 @@ impl World {
     /// Puts an EC2 state change on `account`'s default bus in `region`, as
     /// EC2 would there.
     async fn put_ec2_event(&self, account: &str, region: &str, instance: &str) {
+        let detail = json!({"instance-id": instance, "state": "stopped"});
+        self.put_event(
+            account,
+            region,
+            "aws.ec2",
+            "EC2 Instance State-change Notification",
+            detail,
+        )
+        .await;
+    }
+
+    /// Puts an event on `account`'s default bus in `region`.
+    async fn put_event(
+        &self,
+        account: &str,
+        region: &str,
+        source: &str,
+        kind: &str,
+        detail: Value,
+    ) {
         let config = as_member(&home_config(&self.moto), account, region).await;
         let put = aws_sdk_eventbridge::Client::new(&config)
             .put_events()
             .entries(
                 aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                    .source("aws.ec2")
-                    .detail_type("EC2 Instance State-change Notification")
-                    .detail(json!({"instance-id": instance, "state": "stopped"}).to_string())
+                    .source(source)
+                    .detail_type(kind)
+                    .detail(detail.to_string())
                     .build(),
             )
             .send()
             .await
             .unwrap();
         assert_eq!(put.failed_entry_count(), 0);
+    }
+
+    /// Nothing more reached the topic within two seconds.
+    async fn nothing_observed(&self) {
+        let sqs = aws_sdk_sqs::Client::new(&home_config(&self.moto));
+        let got = sqs
+            .receive_message()
+            .queue_url(&self.observer)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        assert!(got.messages().is_empty(), "{:?}", got.messages());
     }
 }
 
@@ -315,14 +369,10 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
     let text = posts[1]["markdown"]["text"].as_str().unwrap().to_string();
     assert!(text.contains(&format!("dev ({dev})")), "{text}");
 
-    // The home bus's policy as deployed: the organization, nothing else.
+    // The home bus's policy as deployed: the organization's forwarder
+    // roles, the AWS sources we forward, nothing else; on our own bus.
     let events = aws_sdk_eventbridge::Client::new(&home_config(&w.moto));
-    let bus = events
-        .describe_event_bus()
-        .name("default")
-        .send()
-        .await
-        .unwrap();
+    let bus = events.describe_event_bus().name(BUS).send().await.unwrap();
     let policy: Value = serde_json::from_str(bus.policy().unwrap()).unwrap();
     assert_eq!(
         policy,
@@ -331,24 +381,41 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
             "Effect": "Allow",
             "Principal": "*",
             "Action": "events:PutEvents",
-            "Resource": format!("arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/default"),
+            "Resource": format!("arn:aws:events:{HOME}:{MANAGEMENT}:event-bus/{BUS}"),
             "Condition": {
-                "StringEquals": {"aws:PrincipalOrgID": w.org_id},
+                "StringEquals": {
+                    "aws:PrincipalOrgID": w.org_id
+                },
+                // Only AWS events: PutEvents refuses aws.* sources from customers.
+                "StringLike": {"events:source": "aws.*"},
                 "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/dingtalk-notifier/*"}
             }
         }]})
     );
+    let default = events
+        .describe_event_bus()
+        .name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(default.policy(), None, "the default bus lets nobody in");
     // Only the forwarders' roles get in: a member's own rule to the home bus,
     // in a region without a forwarder, delivers through a role on the
     // forwarders' path and not through any other.
     let quiet = "ap-northeast-1";
-    w.forward_ec2_events_as(&dev, quiet, &format!("arn:aws:iam::{dev}:role/ops/other"))
-        .await;
+    w.forward_as(
+        &dev,
+        quiet,
+        &format!("arn:aws:iam::{dev}:role/ops/other"),
+        "aws.ec2",
+    )
+    .await;
     w.put_ec2_event(&dev, quiet, "i-0n0tf0rwarder").await;
-    w.forward_ec2_events_as(
+    w.forward_as(
         &dev,
         quiet,
         &format!("arn:aws:iam::{dev}:role/dingtalk-notifier/copy"),
+        "aws.ec2",
     )
     .await;
     w.put_ec2_event(&dev, quiet, "i-0f0rwarderpath").await;
@@ -357,23 +424,92 @@ async fn a_member_accounts_event_reaches_the_robot_naming_the_account() {
     assert!(!message.contains("i-0n0tf0rwarder"), "{message}");
     let posts = w.wait_for_posts(3);
     assert_eq!(posts[2], w.expected_post(&message));
+
+    // A member's own events cannot get in, even through a role on the
+    // forwarders' path: its test events (no member forwarder has a test
+    // rule) or any other source of its own.
+    for source in ["dingtalk-notifier.test", "my.app"] {
+        w.forward_as(
+            &dev,
+            quiet,
+            &format!("arn:aws:iam::{dev}:role/dingtalk-notifier/copy"),
+            source,
+        )
+        .await;
+        let detail = json!({"message": "click [here](https://phish.example/) to claim"});
+        w.put_event(&dev, quiet, source, "dingtalk-notifier test event", detail)
+            .await;
+    }
+    let test = json!({"message": "from a member", "test_id": "0011223344556677"});
+    w.put_event(
+        &dev,
+        HOME,
+        "dingtalk-notifier.test",
+        "dingtalk-notifier test event",
+        test,
+    )
+    .await;
+    w.nothing_observed().await;
+
+    // AWS sends PUBLIC Health events to every account: a member's copy
+    // stays there (the home account's own is delivered); its
+    // account-specific events are forwarded.
+    w.put_event(
+        &prod,
+        HOME,
+        "aws.health",
+        "AWS Health Event",
+        health_detail("health_issue.json"),
+    )
+    .await;
+    w.put_event(
+        &prod,
+        HOME,
+        "aws.health",
+        "AWS Health Event",
+        health_detail("health_scheduled_maintenance.json"),
+    )
+    .await;
+    let message = w.observed().await;
+    let event: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(
+        event["detail"]["eventScopeCode"], "ACCOUNT_SPECIFIC",
+        "{message}"
+    );
+    assert_eq!(event["account"], json!(prod));
+    w.nothing_observed().await;
+    let posts = w.wait_for_posts(4);
+    assert_eq!(posts.len(), 4);
+    assert_eq!(posts[3], w.expected_post(&message));
+    // An opt-in rule's event too (one rule on the home bus takes what the
+    // member forwarders' opt-in rules send): a GuardDuty finding, severity 8.
+    let finding = fixture("guardduty_finding.json");
+    w.put_event(
+        &prod,
+        HOME,
+        "aws.guardduty",
+        "GuardDuty Finding",
+        finding["detail"].clone(),
+    )
+    .await;
+    let message = w.observed().await;
+    let event: Value = serde_json::from_str(&message).unwrap();
+    assert_eq!(event["source"], "aws.guardduty", "{message}");
+    assert_eq!(event["account"], json!(prod));
+    w.nothing_observed().await;
+    let posts = w.wait_for_posts(5);
+    assert_eq!(posts.len(), 5);
+    assert_eq!(posts[4], w.expected_post(&message));
     // Without it, a member account's events do not get in (testkit's moto
     // checks a bus policy as EventBridge does).
     events
         .remove_permission()
+        .event_bus_name(BUS)
         .statement_id("dingtalk-notifier-organization")
         .send()
         .await
         .unwrap();
     w.put_ec2_event(&prod, "eu-west-1", "i-0sh0u1dn0t").await;
-    let sqs = aws_sdk_sqs::Client::new(&home_config(&w.moto));
-    let got = sqs
-        .receive_message()
-        .queue_url(&w.observer)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .unwrap();
-    assert!(got.messages().is_empty(), "{:?}", got.messages());
-    assert_eq!(w.robot.accepted().len(), 3);
+    w.nothing_observed().await;
+    assert_eq!(w.robot.accepted().len(), 5);
 }

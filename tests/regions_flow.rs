@@ -239,9 +239,10 @@ async fn an_ec2_event_in_a_forwarder_region_reaches_the_robot_with_its_region() 
         .send()
         .await
         .unwrap();
+    // The home stack's own bus for forwarded events, not its default bus.
     assert_eq!(
         targets.targets()[0].arn(),
-        "arn:aws:events:us-east-1:123456789012:event-bus/default"
+        "arn:aws:events:us-east-1:123456789012:event-bus/dingtalk-notifier-dingtalk-notifier"
     );
     assert_eq!(
         targets.targets()[0].role_arn(),

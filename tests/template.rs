@@ -169,6 +169,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
             "DeadLetterQueueUrl",
             "Ec2StateChangeRuleName",
             "EventBusName",
+            "ForwardedEventBusName",
             "FunctionArn",
             "FunctionName",
             "HealthAbuseRuleName",
@@ -183,6 +184,10 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ]
     );
     assert_eq!(out["EventBusName"], "default");
+    assert_eq!(
+        out["ForwardedEventBusName"],
+        "dingtalk-notifier-notifier-default"
+    );
     // The original app's output name, for its plugin stacks.
     assert_eq!(out["SnsTopicArn"], out["TopicArn"]);
     assert_eq!(out["SecretArn"], w.secret_arn);
@@ -212,7 +217,8 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ),
         (
             "TestEventRuleName",
-            json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"]}),
+            json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"],
+                   "account": ["123456789012"]}),
         ),
     ];
     for (output, pattern) in expected {
@@ -253,6 +259,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("DEBUG_LOGS", "false"),
         ("ACCOUNT_NAMES", ""),
         ("ROUTES", ""),
+        ("DINGTALK_WEBHOOK_HOSTS", ""),
         ("RUST_LOG", "info"),
     ]
     .iter()
@@ -727,11 +734,17 @@ fn topic_policy_restores_sns_default_source_owner_publish() {
 #[test]
 fn topic_is_never_encrypted_with_the_aws_managed_sns_key() {
     let t = template();
-    let props = &t["Resources"]["Topic"]["Properties"];
-    assert!(
-        props["KmsMasterKeyId"].is_null(),
-        "alias/aws/sns would silently drop what EventBridge, CloudWatch, Cost Anomaly Detection and Budgets publish: {props}"
-    );
+    // Only a customer-managed key given as KmsKeyArn (deploy --kms-key),
+    // whose key policy can let those publishers in; none by default.
+    for topic in ["Topic", "OpsTopic"] {
+        let props = &t["Resources"][topic]["Properties"];
+        assert_eq!(
+            props["KmsMasterKeyId"],
+            json!({"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}),
+            "alias/aws/sns would silently drop what EventBridge, CloudWatch, Cost Anomaly Detection and Budgets publish: {props}"
+        );
+    }
+    assert_eq!(t["Parameters"]["KmsKeyArn"]["Default"], "");
 }
 
 #[test]
@@ -1053,13 +1066,15 @@ fn robot_refusals_are_counted_and_alarm_within_five_minutes() {
 }
 
 #[test]
-fn ops_topic_is_separate_unencrypted_and_exported() {
+fn ops_topic_is_separate_encrypted_only_with_the_given_key_and_exported() {
     let t = template();
     let r = &t["Resources"]["OpsTopic"];
     assert_eq!(r["Type"], "AWS::SNS::Topic");
     assert_eq!(
         r["Properties"],
-        json!({"DisplayName": "dingtalk-notifier ops", "Tags": [
+        json!({"DisplayName": "dingtalk-notifier ops",
+               "KmsMasterKeyId": {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]},
+               "Tags": [
             {"Key": "app", "Value": "dingtalk-notifier"},
             {"Key": "dingtalk-notifier:stack", "Value": {"Ref": "AWS::StackName"}}
         ]})
@@ -1104,7 +1119,8 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
                     "ArnEquals": {"aws:SourceArn": [
                         alarm_arn("dead-letters"),
                         alarm_arn("function-errors"),
-                        alarm_arn("robot-refusals")
+                        alarm_arn("robot-refusals"),
+                        alarm_arn("webhook-host")
                     ]}
                 }
             }]}
@@ -1115,12 +1131,65 @@ fn ops_topic_policy_lets_only_this_stacks_alarms_publish() {
         ("DeadLetterAlarm", "dead-letters"),
         ("FunctionErrorsAlarm", "function-errors"),
         ("RobotRefusalsAlarm", "robot-refusals"),
+        ("WebhookHostAlarm", "webhook-host"),
     ] {
         assert_eq!(
             t["Resources"][alarm]["Properties"]["AlarmName"],
             json!({"Fn::Sub": format!("${{AWS::StackName}}-{suffix}")})
         );
     }
+}
+
+/// The function's `webhook host refused` line (lambda::webhook_host) is
+/// counted and alarms the ops topic: a secret rewritten to another host.
+#[test]
+fn a_refused_webhook_host_alarms_the_ops_topic() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["WebhookHostRefusedFilter"],
+        json!({"Type": "AWS::Logs::MetricFilter", "Properties": {
+            "LogGroupName": {"Ref": "LogGroup"},
+            "FilterPattern": format!(
+                "{{ $.message = \"{}\" }}",
+                dingtalk_notifier_lambda::webhook_host::REFUSED_LOG_MESSAGE
+            ),
+            "MetricTransformations": [{
+                "MetricNamespace": {"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"},
+                "MetricName": "WebhookHostRefused",
+                "MetricValue": "1",
+                "Unit": "Count"
+            }]
+        }})
+    );
+    let alarm = &t["Resources"]["WebhookHostAlarm"]["Properties"];
+    assert_eq!(
+        t["Resources"]["WebhookHostAlarm"]["Type"],
+        "AWS::CloudWatch::Alarm"
+    );
+    for (key, value) in [
+        (
+            "Namespace",
+            json!({"Fn::Sub": "dingtalk-notifier/${AWS::StackName}"}),
+        ),
+        ("MetricName", json!("WebhookHostRefused")),
+        ("Statistic", json!("Sum")),
+        ("Period", json!(300)),
+        ("EvaluationPeriods", json!(1)),
+        ("Threshold", json!(0)),
+        ("ComparisonOperator", json!("GreaterThanThreshold")),
+        ("TreatMissingData", json!("notBreaching")),
+        ("AlarmActions", json!([{"Ref": "OpsTopic"}])),
+        ("OKActions", json!([{"Ref": "OpsTopic"}])),
+    ] {
+        assert_eq!(alarm[key], value, "{key}");
+    }
+    // The relays the function accepts come from the stack, not the secret.
+    assert_eq!(
+        t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+            ["DINGTALK_WEBHOOK_HOSTS"],
+        json!({"Ref": "WebhookRelayHosts"})
+    );
+    assert_eq!(t["Parameters"]["WebhookRelayHosts"]["Default"], "");
 }
 
 #[test]

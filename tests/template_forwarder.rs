@@ -1,10 +1,10 @@
 //! The forwarder template (`templates/forwarder.yaml`): the notifier stack's
-//! rules, aimed at the home region's default bus through a role that may only
-//! put events there. Patterns are compared with the notifier template's, both
+//! rules, aimed at the home stack's bus for forwarded events through a role
+//! that may only put events there and that only its own rules may use. Patterns are compared with the notifier template's, both
 //! as written and as moto deploys them for the same parameters; the role and
 //! targets are asserted on the template (moto does not enforce IAM).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{Capability, Parameter};
@@ -42,18 +42,20 @@ fn notifier() -> Value {
     yaml_serde::from_str(NOTIFIER).expect("the notifier template is plain YAML")
 }
 
-/// The home bus: in `HomeAccountId` when set (an organization's StackSet),
-/// else in this account.
+/// The home stack's bus for forwarded events: in `HomeAccountId` when set
+/// (an organization's StackSet), else in this account. Never a default bus.
 fn home_bus() -> Value {
     json!({"Fn::Sub": [
-        "arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccount}:event-bus/default",
+        "arn:${AWS::Partition}:events:${HomeRegion}:${HomeAccount}:event-bus/${HomeEventBusName}",
         {"HomeAccount": {"Fn::If": ["HasHomeAccountId", {"Ref": "HomeAccountId"}, {"Ref": "AWS::AccountId"}]}}
     ]})
 }
 
 /// A rule's pattern as the notifier stack would have it: the forwarder's
 /// Health rule has one branch of its own first, for a StackSet's forwarders
-/// (`HealthEventsAboutThisRegion`), and the notifier's pattern after it.
+/// (`HealthEventsAboutThisRegion`), and the notifier's pattern after it. The
+/// home's test rule takes only the home account's own events: a forwarder
+/// has a test rule only in the home account, so whatever it forwards passes.
 fn shared_pattern(rule: &str, forwarder_rule: &Value) -> Value {
     let pattern = &forwarder_rule["Properties"]["EventPattern"];
     match rule {
@@ -61,11 +63,34 @@ fn shared_pattern(rule: &str, forwarder_rule: &Value) -> Value {
             assert_eq!(pattern["Fn::If"][0], "HealthEventsAboutThisRegionOn");
             pattern["Fn::If"][2].clone()
         }
+        "TestEventRule" => {
+            let mut p = pattern.clone();
+            p["account"] = json!([{"Ref": "AWS::AccountId"}]);
+            p
+        }
         _ => pattern.clone(),
     }
 }
 
+/// A forwarder rule's switch as the notifier has it: the test rule is the
+/// home account's alone.
+fn shared_condition(rule: &str, forwarder_rule: &Value) -> Value {
+    match rule {
+        "TestEventRule" => {
+            assert_eq!(forwarder_rule["Condition"], "InHomeAccount");
+            Value::Null
+        }
+        _ => forwarder_rule["Condition"].clone(),
+    }
+}
+
 /// The names a pattern or condition refers to (`Ref`, `Fn::If`'s condition).
+/// The stack's UUID (the last part of its id): at most 61 characters with
+/// `dingtalk-notifier-` and `-health`, within EventBridge's 64 for a rule.
+fn stack_id() -> Value {
+    json!({"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]})
+}
+
 fn references(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
@@ -100,13 +125,20 @@ fn each_forwarder_rule_has_the_home_stacks_pattern_condition_and_switches() {
             nr["Properties"]["EventPattern"],
             "{rule}'s pattern"
         );
-        assert_eq!(fr["Condition"], nr["Condition"], "{rule}'s switch");
+        assert_eq!(
+            shared_condition(rule, fr),
+            nr["Condition"],
+            "{rule}'s switch"
+        );
         assert_eq!(fr["Properties"]["EventBusName"], "default", "{rule}");
         assert_eq!(fr["Properties"]["State"], "ENABLED", "{rule}");
         // Whatever the pattern and switch refer to means the same in both.
         let mut names = Vec::new();
         references(&shared_pattern(rule, fr), &mut names);
-        references(&json!({"Condition": fr["Condition"]}), &mut names);
+        references(
+            &json!({"Condition": shared_condition(rule, fr)}),
+            &mut names,
+        );
         let mut seen = Vec::new();
         while let Some(name) = names.pop() {
             if seen.contains(&name) || name.starts_with("AWS::") {
@@ -174,10 +206,48 @@ fn forwarder_role_is_assumable_only_by_this_stacks_rules() {
             "Action": "sts:AssumeRole",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"}}
+                // The stack's uuid is its own: no other stack's rule matches.
+                "ArnLike": {"aws:SourceArn": {"Fn::Sub": [
+                    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/dingtalk-notifier-${Id}-*",
+                    {"Id": stack_id()}
+                ]}}
             }
         }]})
     );
+    // Every rule by such a name (the opt-in ones too): no other rule of the
+    // account may use the role, and none of ours is left out of it.
+    let mut kinds = BTreeSet::new();
+    for (rule, res) in f["Resources"].as_object().unwrap() {
+        if res["Type"] != "AWS::Events::Rule" {
+            continue;
+        }
+        let name = &res["Properties"]["Name"]["Fn::Sub"];
+        assert_eq!(name[1], json!({"Id": stack_id()}), "{rule}");
+        let kind = name[0]
+            .as_str()
+            .and_then(|n| n.strip_prefix("dingtalk-notifier-${Id}-"))
+            .unwrap_or_else(|| panic!("{rule}: {name}"));
+        // EventBridge's 64 characters with a 36-character uuid.
+        assert!(
+            "dingtalk-notifier-".len() + 36 + 1 + kind.len() <= 64,
+            "{rule}"
+        );
+        assert!(kinds.insert(kind.to_string()), "{rule}: {kind} twice");
+    }
+    assert_eq!(kinds.len(), RULES.len(), "{kinds:?}");
+    for (rule, kind) in [
+        ("HealthRule", "health"),
+        ("HealthAbuseRule", "abuse"),
+        ("Ec2StateChangeRule", "ec2"),
+        ("AlarmRule", "alarm"),
+        ("TestEventRule", "test"),
+    ] {
+        assert_eq!(
+            f["Resources"][rule]["Properties"]["Name"],
+            json!({"Fn::Sub": [format!("dingtalk-notifier-${{Id}}-{kind}"), {"Id": stack_id()}]}),
+            "{rule}"
+        );
+    }
     // The deploy policy changes and passes only roles on this path.
     assert_eq!(role["Properties"]["Path"], "/dingtalk-notifier/");
     assert_eq!(
@@ -251,11 +321,29 @@ fn forwarder_refuses_its_own_bus_as_home() {
 #[test]
 fn a_stacksets_forwarder_keeps_the_health_events_about_its_own_region() {
     let f = forwarder();
+    let about_this_region = json!({"Fn::If": ["InGlobalEventsRegion",
+        [{"Ref": "AWS::Region"}, "global"], [{"Ref": "AWS::Region"}]]});
+    // In a member account, AWS Health's PUBLIC events (sent to every
+    // account) stay there: the home account's own copy is delivered once.
     assert_eq!(
         f["Resources"]["HealthRule"]["Properties"]["EventPattern"]["Fn::If"][1],
-        json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"],
-               "detail": {"eventRegion": {"Fn::If": ["InGlobalEventsRegion",
-                    [{"Ref": "AWS::Region"}, "global"], [{"Ref": "AWS::Region"}]]}}})
+        json!({"Fn::If": ["InAnotherAccount",
+            {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+             "detail": {"eventRegion": about_this_region,
+                        "eventScopeCode": [{"anything-but": ["PUBLIC"]}]}},
+            {"source": ["aws.health"], "detail-type": ["AWS Health Event"],
+             "detail": {"eventRegion": about_this_region}}]})
+    );
+    assert_eq!(
+        f["Conditions"]["InAnotherAccount"],
+        json!({"Fn::And": [
+            {"Condition": "HasHomeAccountId"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "HomeAccountId"}, {"Ref": "AWS::AccountId"}]}]}
+        ]})
+    );
+    assert_eq!(
+        f["Conditions"]["InHomeAccount"],
+        json!({"Fn::Not": [{"Condition": "InAnotherAccount"}]})
     );
     assert_eq!(
         f["Conditions"]["HealthEventsAboutThisRegionOn"],
@@ -277,22 +365,36 @@ fn a_stacksets_forwarder_keeps_the_health_events_about_its_own_region() {
 }
 
 #[test]
-fn test_events_use_a_source_eventbridge_accepts_from_us() {
-    for t in [forwarder(), notifier()] {
-        let pattern = &t["Resources"]["TestEventRule"]["Properties"]["EventPattern"];
-        assert_eq!(
-            pattern,
-            &json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"]})
-        );
-        let source = pattern["source"][0].as_str().unwrap();
-        // PutEvents refuses entries whose source starts with "aws."
-        // (NotAuthorizedForSourceException); moto accepts them.
-        assert!(!source.starts_with("aws."), "{source}");
-        assert!(
-            t["Resources"]["TestEventRule"]["Condition"].is_null(),
-            "always on"
-        );
+fn test_events_use_a_source_eventbridge_accepts_from_us_and_only_the_home_accounts() {
+    let (f, n) = (forwarder(), notifier());
+    let test = json!({"source": ["dingtalk-notifier.test"], "detail-type": ["dingtalk-notifier test event"]});
+    assert_eq!(
+        f["Resources"]["TestEventRule"]["Properties"]["EventPattern"],
+        test
+    );
+    // A member account's forwarder has none: its principals could post any
+    // text into the group with a PutEvents on their own bus.
+    assert_eq!(
+        f["Resources"]["TestEventRule"]["Condition"],
+        "InHomeAccount"
+    );
+    assert_eq!(
+        f["Outputs"]["TestEventRuleName"]["Condition"],
+        "InHomeAccount"
+    );
+    // The home's rules, on the default bus and on the bus for forwarded
+    // events, take the home account's own test events only.
+    let mut home_only = test.clone();
+    home_only["account"] = json!([{"Ref": "AWS::AccountId"}]);
+    for rule in ["TestEventRule", "ForwardedTestEventRule"] {
+        let r = &n["Resources"][rule];
+        assert_eq!(r["Properties"]["EventPattern"], home_only, "{rule}");
+        assert!(r["Condition"].is_null(), "{rule} is always on");
     }
+    let source = test["source"][0].as_str().unwrap();
+    // PutEvents refuses entries whose source starts with "aws."
+    // (NotAuthorizedForSourceException); moto accepts them.
+    assert!(!source.starts_with("aws."), "{source}");
 }
 
 #[test]
@@ -471,18 +573,57 @@ async fn deployed_forwarder_patterns_equal_the_home_stacks_for_the_same_paramete
         let home_out = w
             .deploy("us-east-1", &format!("home-{i}"), NOTIFIER, &home)
             .await;
-        let mut fwd = vec![("HomeRegion", "us-east-1")];
+        let bus = format!("dingtalk-notifier-home-{i}");
+        let mut fwd = vec![
+            ("HomeRegion", "us-east-1"),
+            ("HomeEventBusName", bus.as_str()),
+        ];
         fwd.extend_from_slice(switches);
         let fwd_out = w
             .deploy("eu-west-1", &format!("fwd-{i}"), FORWARDER, &fwd)
             .await;
         for output in OUTPUTS {
+            let mut forwarded = w.pattern("eu-west-1", &fwd_out[output]).await;
+            if output == "TestEventRuleName" {
+                // The home takes its own account's test events only.
+                forwarded["account"] = json!(["123456789012"]);
+            }
             assert_eq!(
-                w.pattern("eu-west-1", &fwd_out[output]).await,
+                forwarded,
                 w.pattern("us-east-1", &home_out[output]).await,
                 "case {i}: {output}"
             );
         }
+        // The rules on the home's bus for forwarded events are its rules.
+        let events = aws_sdk_eventbridge::Client::new(&w.in_region("us-east-1"));
+        let on_bus = events
+            .list_rules()
+            .event_bus_name(&bus)
+            .send()
+            .await
+            .unwrap();
+        let mut on_bus: Vec<Value> = on_bus
+            .rules()
+            .iter()
+            .map(|r| serde_json::from_str(r.event_pattern().unwrap()).unwrap())
+            .collect();
+        let mut on_default = Vec::new();
+        for output in OUTPUTS {
+            on_default.push(w.pattern("us-east-1", &home_out[output]).await);
+        }
+        // Besides them one rule for what the opt-in rules forward (each
+        // forwarder filters as the home's rule of its kind does).
+        let opt_in = json!({"$or": [
+            {"source": [{"anything-but": ["aws.health", "aws.ec2", "aws.cloudwatch", "dingtalk-notifier.test"]}]},
+            {"detail-type": ["AWS Console Sign In via CloudTrail", "AWS API Call via CloudTrail"]}
+        ]});
+        let before = on_bus.len();
+        on_bus.retain(|p| *p != opt_in);
+        assert_eq!(before - on_bus.len(), 1, "case {i}: the opt-in rule");
+        let key = |v: &Value| v.to_string();
+        on_bus.sort_by_key(key);
+        on_default.sort_by_key(key);
+        assert_eq!(on_bus, on_default, "case {i}");
     }
 
     // A home stack with forwarders: its own events about itself, or what
@@ -522,6 +663,7 @@ async fn deployed_forwarder_targets_the_home_bus_with_its_role() {
             FORWARDER,
             &[
                 ("HomeRegion", "us-west-2"),
+                ("HomeEventBusName", "dingtalk-notifier-alerts"),
                 ("HealthEventRegions", "ap-southeast-1"),
                 ("Ec2States", "running,stopped,terminated"),
                 ("AlarmStates", ""),
@@ -530,7 +672,7 @@ async fn deployed_forwarder_targets_the_home_bus_with_its_role() {
         .await;
     assert_eq!(
         out["HomeBusArn"],
-        "arn:aws:events:us-west-2:123456789012:event-bus/default"
+        "arn:aws:events:us-west-2:123456789012:event-bus/dingtalk-notifier-alerts"
     );
     assert!(
         out["ForwarderRoleArn"].starts_with("arn:aws:iam::123456789012:role/dingtalk-notifier/"),
@@ -567,6 +709,7 @@ async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_re
             &[
                 ("HomeRegion", "us-east-1"),
                 ("HomeAccountId", "111122223333"),
+                ("HomeEventBusName", "dingtalk-notifier-alerts"),
                 ("HealthEventsAboutThisRegion", "true"),
                 ("HealthEventRegions", ""),
                 ("Ec2States", "running,stopped,terminated"),
@@ -576,15 +719,26 @@ async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_re
         .await;
     assert_eq!(
         out["HomeBusArn"],
-        "arn:aws:events:us-east-1:111122223333:event-bus/default"
+        "arn:aws:events:us-east-1:111122223333:event-bus/dingtalk-notifier-alerts"
     );
     assert_eq!(
         w.pattern("us-east-1", &out["HealthRuleName"]).await,
         json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"],
-               "detail": {"eventRegion": ["us-east-1", "global"]}})
+               "detail": {"eventRegion": ["us-east-1", "global"],
+                          "eventScopeCode": [{"anything-but": ["PUBLIC"]}]}})
     );
+    // No test rule in a member account.
+    assert!(!out.contains_key("TestEventRuleName"), "{out:?}");
     let events = aws_sdk_eventbridge::Client::new(&w.in_region("us-east-1"));
-    for output in OUTPUTS {
+    let rules = events.list_rules().send().await.unwrap();
+    assert!(
+        rules.rules().iter().all(|r| !r
+            .event_pattern()
+            .unwrap_or("")
+            .contains("dingtalk-notifier.test")),
+        "{rules:?}"
+    );
+    for output in OUTPUTS.into_iter().filter(|o| *o != "TestEventRuleName") {
         let targets = events
             .list_targets_by_rule()
             .rule(&out[output])
@@ -601,6 +755,7 @@ async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_re
             &[
                 ("HomeRegion", "us-east-1"),
                 ("HomeAccountId", "111122223333"),
+                ("HomeEventBusName", "dingtalk-notifier-alerts"),
                 ("HealthEventsAboutThisRegion", "true"),
                 ("HealthEventRegions", ""),
                 ("Ec2States", "running,stopped,terminated"),
@@ -611,6 +766,7 @@ async fn a_member_accounts_forwarder_targets_the_home_accounts_bus_in_its_own_re
     assert_eq!(
         w.pattern("eu-west-1", &elsewhere["HealthRuleName"]).await,
         json!({"source": ["aws.health"], "detail-type": ["AWS Health Event"],
-               "detail": {"eventRegion": ["eu-west-1"]}})
+               "detail": {"eventRegion": ["eu-west-1"],
+                          "eventScopeCode": [{"anything-but": ["PUBLIC"]}]}})
     );
 }

@@ -51,6 +51,10 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
     ("ACCOUNT_NAMES", EnvSource::Parameter("AccountNames")),
     ("ROUTES", EnvSource::Parameter("Routes")),
+    (
+        crate::webhook_host::RELAY_HOSTS_ENV,
+        EnvSource::Parameter("WebhookRelayHosts"),
+    ),
     ("RUST_LOG", EnvSource::Literal("info")),
 ];
 
@@ -133,6 +137,8 @@ pub struct Config {
     pub debug_logs: bool,
     /// `ROUTES`: which robot each alert goes to (`crate::routing`).
     pub routes: RoutesFrom,
+    /// Where the secret's webhook may point (`webhook_host`).
+    pub webhook_hosts: crate::webhook_host::AllowedHosts,
 }
 
 impl Config {
@@ -180,6 +186,11 @@ impl Config {
             )?),
             debug_logs: vars.switch("DEBUG_LOGS")?,
             routes: routes(&vars)?,
+            webhook_hosts: crate::webhook_host::AllowedHosts::parse(
+                &vars
+                    .get(crate::webhook_host::RELAY_HOSTS_ENV)
+                    .unwrap_or_default(),
+            ),
         })
     }
 }

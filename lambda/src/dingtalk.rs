@@ -23,6 +23,7 @@ use crate::message::{json_len, Message, TRUNCATION_NOTICE};
 use crate::pacing::{instance_limit, Pacer, BLOCK_WINDOWS};
 use crate::routing::Mentions;
 use crate::secret::WebhookConfig;
+use crate::webhook_host::{AllowedHosts, REFUSED_LOG_MESSAGE};
 
 pub const ERR_TOO_FAST: i64 = 130101;
 pub const ERR_LIMITED: i64 = 410100;
@@ -121,6 +122,12 @@ pub enum DeliveryError {
     NoErrcode { status: u16 },
     #[error("the webhook URL in the secret is not a valid URL")]
     BadWebhook,
+    /// The secret points elsewhere than deploy allowed: nothing is sent,
+    /// and the alert waits in the queue until the secret is put right.
+    #[error(
+        "{0}; nothing was sent: store the robot's webhook again with `dingtalk-notifier deploy`"
+    )]
+    HostRefused(crate::webhook_host::HostRefusal),
 }
 
 impl DeliveryError {
@@ -137,6 +144,7 @@ impl DeliveryError {
                 | DeliveryError::Transport(_)
                 | DeliveryError::DeadlineExceeded
                 | DeliveryError::NoErrcode { .. }
+                | DeliveryError::HostRefused(_)
         )
     }
 
@@ -403,6 +411,7 @@ pub struct DingTalkClient {
     /// Whether the shared budget answers, and what this container sent on
     /// its own share while it did not.
     budget_health: Mutex<BudgetHealth>,
+    hosts: AllowedHosts,
 }
 
 /// How the shared budget has been answering this container.
@@ -501,12 +510,19 @@ impl DingTalkClient {
             )),
             budget: None,
             budget_health: Mutex::new(BudgetHealth::default()),
+            hosts: AllowedHosts::default(),
         }
     }
 
     /// Takes every send's slot from the robot's shared budget.
     pub fn with_budget(mut self, budget: SharedBudget) -> Self {
         self.budget = Some(budget);
+        self
+    }
+
+    /// The relays deploy allowed besides DingTalk's host (`webhook_host`).
+    pub fn with_webhook_hosts(mut self, hosts: AllowedHosts) -> Self {
+        self.hosts = hosts;
         self
     }
 
@@ -720,6 +736,10 @@ impl DingTalkClient {
         mention: &Mentions,
         deadline: Instant,
     ) -> Result<SendReport, DeliveryError> {
+        if let Err(refusal) = self.hosts.check(&cfg.webhook) {
+            tracing::error!(reason = %refusal, "{}", REFUSED_LOG_MESSAGE);
+            return Err(DeliveryError::HostRefused(refusal));
+        }
         let body = request_body(cfg, message, mention);
         let mut attempts = 0u32;
         let mut backoff = Duration::from_secs(1);
@@ -913,11 +933,17 @@ mod tests {
         assert_eq!(k("t", "####### x").1, "【告警】 ####### x");
     }
 
+    /// The test robots listen on loopback, relays deploy would list (and
+    /// one host that never resolves).
+    fn loopback_relay() -> AllowedHosts {
+        AllowedHosts::parse("127.0.0.1,robot.does-not-exist.invalid")
+    }
+
     /// Sends to `webhook` with a short deadline and returns the error text.
     async fn unreachable(webhook: &str, within: Duration) -> String {
         let mut c = cfg(Some("SECtest"));
         c.webhook = webhook.to_string();
-        let client = DingTalkClient::new();
+        let client = DingTalkClient::new().with_webhook_hosts(loopback_relay());
         let deadline = Instant::now() + within;
         let err = client
             .send(&c, &Message::new("t", "x"), &Mentions::default(), deadline)
@@ -958,6 +984,7 @@ mod tests {
         c.webhook = format!("http://127.0.0.1:{port}/robot/send?access_token=tok123secret");
         let deadline = Instant::now() + Duration::from_millis(900);
         let err = DingTalkClient::new()
+            .with_webhook_hosts(loopback_relay())
             .send(&c, &Message::new("t", "x"), &Mentions::default(), deadline)
             .await
             .unwrap_err();
@@ -1012,7 +1039,7 @@ mod tests {
 
         // `.invalid` never resolves (RFC 2606).
         let dns = unreachable(
-            &format!("http://robot.does-not-exist.invalid{path}"),
+            &format!("https://robot.does-not-exist.invalid{path}"),
             Duration::from_secs(5),
         )
         .await;

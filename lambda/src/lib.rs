@@ -30,3 +30,4 @@ pub mod secret;
 pub mod severity;
 #[cfg(feature = "sources")]
 pub mod sources;
+pub mod webhook_host;

@@ -41,6 +41,8 @@ async fn emulator(moto: &Moto, robot: &DingTalkServer, debug: Option<&str>) -> L
         .expect("arn");
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), arn));
+    // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     if let Some(v) = debug {
         env.push(("DEBUG_LOGS".into(), v.into()));
     }

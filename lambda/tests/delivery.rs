@@ -54,6 +54,8 @@ impl World {
         let mut env = self.moto.env();
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         env.push(("DINGTALK_SECRET_ARN".into(), self.arn.clone()));
+        // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+        env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
         // A 1.5 s window: a throttle blocks for 15 s, longer than TIMEOUT.
         env.push(("DINGTALK_RATE_WINDOW_MS".into(), "1500".into()));
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
@@ -470,4 +472,59 @@ async fn a_huge_alert_is_cut_to_the_whole_body_limit() {
         body["at"],
         json!({"atMobiles": ["13800000000"], "isAtAll": true})
     );
+}
+
+/// A secret rewritten to a host deploy did not allow: the function sends
+/// nothing there, says so on its own log line (the stack's metric filter
+/// counts it for the `<stack>-webhook-host` alarm) and leaves the alert in
+/// the queue; the robot's webhook back in the secret delivers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_rewritten_to_another_host_stops_delivery_with_a_clear_line() {
+    let w = World::start(DingTalkOptions::default()).await;
+    let alarm = alarm("rewritten");
+    let elsewhere = DingTalkServer::start(DingTalkOptions::default()).expect("elsewhere");
+    // Another server on another host: localhost is not the listed 127.0.0.1.
+    let foreign = elsewhere.webhook_url().replace("127.0.0.1", "localhost");
+    w.secrets
+        .put_secret_value()
+        .secret_id(&w.arn)
+        .secret_string(secret_value(&foreign, None))
+        .send()
+        .await
+        .expect("rewrite the secret");
+    let c = w.container();
+    let inv = c
+        .invoke(sns_event("r-1", &alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert_transient_failure(
+        &inv,
+        "the webhook's host localhost is neither DingTalk's (oapi.dingtalk.com) nor a relay allowed at deploy; nothing was sent",
+    );
+    let refused: Vec<Value> = inv
+        .log_lines()
+        .into_iter()
+        .filter(|l| l["message"] == "webhook host refused")
+        .collect();
+    assert_eq!(refused.len(), 1, "{:?}", inv.log_lines());
+    assert_eq!(refused[0]["level"], "ERROR");
+    assert!(!refused[0].to_string().contains("access_token"));
+    assert!(elsewhere.requests().is_empty(), "nothing sent there");
+    assert!(w.robot.requests().is_empty());
+
+    // Put right: the next delivery reaches the robot.
+    w.secrets
+        .put_secret_value()
+        .secret_id(&w.arn)
+        .secret_string(secret_value(&w.robot.webhook_url(), None))
+        .send()
+        .await
+        .expect("restore the secret");
+    let c = w.container();
+    let inv = c
+        .invoke(sns_event("r-2", &alarm), TIMEOUT)
+        .await
+        .expect("invoke");
+    assert_eq!(inv.only_outcome()["outcome"], "delivered");
+    assert_eq!(w.robot.accepted().len(), 1);
 }

@@ -83,6 +83,8 @@ async fn function_delivers_retries_and_reports_failures() {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), arn.clone()));
+    // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     env.push((
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
         bedrock.endpoint(),

@@ -65,6 +65,7 @@ async fn one_event_three_times_then_its_update_is_two_messages() {
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), arn));
     env.push(("STATE_TABLE".into(), STATE_TABLE.into()));
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
     let containers = [
         LambdaEmulator::start(bin, env.clone()).expect("container"),

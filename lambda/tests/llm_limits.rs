@@ -62,6 +62,8 @@ async fn world() -> World {
         .expect("arn");
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), arn));
+    // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     env.push((
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".into(),
         bedrock.endpoint(),

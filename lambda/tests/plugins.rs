@@ -102,6 +102,8 @@ async fn sar_plugin_messages_reach_the_robot_as_exact_markdown() {
 
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), secret_arn));
+    // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
     let function = LambdaEmulator::start(bootstrap, env).expect("function");
     let bridge = SnsLambdaBridge::start_with(

@@ -87,6 +87,8 @@ impl World {
         let mut env = self.moto.env();
         env.push(("DINGTALK_SECRET_ARN".into(), self.arn.clone()));
         env.push(("STATE_TABLE".into(), STATE_TABLE.into()));
+        // The local robots are a listed loopback relay (webhook_host).
+        env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
         if !extra.iter().any(|(k, _)| *k == "ROUTES") {
             env.push(("ROUTES".into(), routes().to_string()));
         }

@@ -221,6 +221,8 @@ async fn storm_in(
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), secret_arn));
     env.push(("STATE_TABLE".into(), STATE_TABLE.into()));
+    // The robot listens on loopback, a relay deploy --webhook-any-host lists.
+    env.push(("DINGTALK_WEBHOOK_HOSTS".into(), "127.0.0.1".into()));
     env.push((
         "DINGTALK_RATE_WINDOW_MS".into(),
         RATE_WINDOW.as_millis().to_string(),

@@ -12,7 +12,6 @@
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, ObjectIdentifier,
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
@@ -48,6 +47,21 @@ pub async fn caller_account(aws: &Aws) -> Result<String> {
         .account()
         .map(str::to_string)
         .context("sts:GetCallerIdentity returned no account id")
+}
+
+/// The caller's ARN as STS gives it (a user, the root or an assumed role).
+pub async fn caller_arn(aws: &Aws) -> Result<String> {
+    let identity = aws
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .aws("sts:GetCallerIdentity")
+        .context("finding who the caller is")?;
+    identity
+        .arn()
+        .map(str::to_string)
+        .context("sts:GetCallerIdentity returned no ARN")
 }
 
 pub fn default_bucket_name(account: &str, region: &str) -> String {
@@ -123,44 +137,12 @@ pub async fn ensure_uploaded(
         }
     };
     let key = object_key(&artifact.sha256);
-    let head = aws
-        .s3
-        .head_object()
-        .bucket(&bucket)
-        .key(&key)
-        .expected_bucket_owner(&account)
-        .send()
-        .await;
-    let exists = match head {
-        Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
-        Err(e) => {
-            return Err(e)
-                .aws("s3:GetObject")
-                .with_context(|| format!("checking s3://{bucket}/{key}"))
-        }
-    };
-    if !exists {
-        let body = ByteStream::from_path(&artifact.zip_path)
-            .await
-            .with_context(|| format!("reading {}", artifact.zip_path.display()))?;
-        aws.s3
-            .put_object()
-            .bucket(&bucket)
-            .key(&key)
-            .expected_bucket_owner(&account)
-            .body(body)
-            .content_type("application/zip")
-            .server_side_encryption(ServerSideEncryption::Aes256)
-            .send()
-            .await
-            .aws("s3:PutObject")
-            .with_context(|| format!("uploading the function to s3://{bucket}/{key}"))?;
-    }
+    let uploaded =
+        crate::aws::artifact_object::ensure(aws, artifact, &bucket, &key, &account).await?;
     Ok(Uploaded {
         bucket,
         key,
-        uploaded: !exists,
+        uploaded,
         taken,
     })
 }

@@ -321,7 +321,7 @@ fn encoded_rustflags(remaps: &[(PathBuf, &str)]) -> String {
         .join("\u{1f}")
 }
 
-/// The same for C code built by build scripts (aws-lc through zig cc).
+/// The same for C code built by build scripts (ring's, through zig cc).
 fn cflags(remaps: &[(PathBuf, &str)]) -> String {
     remaps
         .iter()

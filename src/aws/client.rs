@@ -32,9 +32,21 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
+/// The SDK's HTTPS client on rustls with ring. The SDK's default client
+/// builds aws-lc, a C library whose build was the longest part of a cold
+/// install; the function already uses ring (lambda/src/bin/bootstrap.rs).
+/// Credential providers (SSO, web identity) get it from the loader too.
+pub fn https() -> aws_sdk_sts::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 impl Aws {
     pub async fn load(opts: &AwsOptions) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https());
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }

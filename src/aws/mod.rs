@@ -3,6 +3,7 @@
 //! function zip they deploy, and the notifier's own alarms.
 
 pub mod account_regions;
+pub mod artifact_object;
 pub mod artifacts;
 pub mod bedrock;
 pub mod build;
@@ -18,6 +19,7 @@ pub mod package;
 pub mod queues;
 pub mod region;
 pub mod secret;
+pub mod secret_policy;
 pub mod stack;
 pub mod stack_set;
 pub mod tool_cache;

@@ -1,7 +1,7 @@
 //! Who watches the watcher: the notifier's own health, for `status`. When
 //! DingTalk itself is what fails (robot deleted, keyword changed), alerts
 //! pile up in the dead-letter queue and the group hears nothing; the
-//! template's three alarms tell the ops topic (and `deploy --ops-email`), and
+//! template's alarms tell the ops topic (and `deploy --ops-email`), and
 //! `status` shows how many alerts wait and what state the alarms are in.
 
 use anyhow::Result;
@@ -15,7 +15,12 @@ use crate::errors::{has_code, AwsResultExt};
 
 /// The name suffixes of the template's alarms, in template order: the
 /// template names them `<stack>-<suffix>` (docs/design.md).
-pub const ALARM_SUFFIXES: [&str; 3] = ["dead-letters", "function-errors", "robot-refusals"];
+pub const ALARM_SUFFIXES: [&str; 4] = [
+    "dead-letters",
+    "function-errors",
+    "robot-refusals",
+    "webhook-host",
+];
 
 pub fn alarm_names(stack_name: &str) -> Vec<String> {
     ALARM_SUFFIXES
@@ -215,7 +220,8 @@ mod tests {
             [
                 "alerts-dead-letters",
                 "alerts-function-errors",
-                "alerts-robot-refusals"
+                "alerts-robot-refusals",
+                "alerts-webhook-host"
             ]
         );
         let found = vec![("alerts-function-errors".to_string(), "OK".to_string())];
@@ -245,7 +251,7 @@ mod tests {
             &alarm_names("a"),
             "not allowed cloudwatch:DescribeAlarms",
         );
-        assert_eq!(alarms.len(), 3);
+        assert_eq!(alarms.len(), ALARM_SUFFIXES.len());
         assert!(alarms.iter().all(|a| a.state.is_none()
             && a.unreadable.as_deref() == Some("not allowed cloudwatch:DescribeAlarms")));
         assert_eq!(

@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_secretsmanager::types::Tag;
+use dingtalk_notifier_lambda::webhook_host::{self, AllowedHosts, HostRefusal};
 
 use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE, STACK_TAG_KEY};
 use crate::aws::Aws;
@@ -34,8 +35,15 @@ pub fn validate_webhook_url(raw: &str, any_host: bool) -> Result<(), String> {
                 "its host must be oapi.dingtalk.com (pass --webhook-any-host for a relay)".into(),
             );
         }
-    } else if url.scheme() != "https" && url.scheme() != "http" {
-        return Err("it must start with https://".into());
+    } else {
+        // The function's own rule (lambda::webhook_host): https, or http to
+        // a relay on a loopback address, where nothing can read it in transit.
+        let relay = AllowedHosts::parse(&webhook_host::relay_hosts_for(raw));
+        if relay.check(raw) == Err(HostRefusal::NotHttps) {
+            return Err(
+                "it must start with https:// (http only for a relay on a loopback address)".into(),
+            );
+        }
     }
     if url.path() != "/robot/send" {
         return Err("its path must be /robot/send".into());
@@ -71,6 +79,8 @@ pub struct ExistingSecret {
     /// Scheduled for deletion (DeleteSecret with a recovery window): it can
     /// be neither read nor written until restored.
     pub scheduled_for_deletion: bool,
+    /// A KMS key someone set (`None`: Secrets Manager's own key).
+    pub kms_key_id: Option<String>,
 }
 
 impl ExistingSecret {
@@ -122,6 +132,7 @@ pub async fn find(aws: &Aws, stack: &str) -> Result<Option<ExistingSecret>> {
                 })
                 .collect(),
             scheduled_for_deletion: out.deleted_date().is_some(),
+            kms_key_id: out.kms_key_id().map(str::to_string),
         })),
         Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(None),
         Err(e) => Err(e.context(format!("looking up the secret {name}"))),
@@ -219,6 +230,18 @@ mod tests {
     }
 
     #[test]
+    fn any_host_needs_https_but_on_loopback() {
+        assert_eq!(
+            validate_webhook_url("https://relay.example.com/robot/send?access_token=t", true),
+            Ok(())
+        );
+        assert_eq!(
+            validate_webhook_url("http://relay.example.com/robot/send?access_token=t", true),
+            Err("it must start with https:// (http only for a relay on a loopback address)".into())
+        );
+    }
+
+    #[test]
     fn any_host_allows_a_local_relay() {
         assert_eq!(
             validate_webhook_url("http://127.0.0.1:8080/robot/send?access_token=t", true),
@@ -242,6 +265,7 @@ mod tests {
         let s = |tags: &[(&str, &str)]| ExistingSecret {
             arn: "arn".into(),
             scheduled_for_deletion: false,
+            kms_key_id: None,
             tags: tags
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

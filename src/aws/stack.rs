@@ -327,8 +327,28 @@ pub async fn create_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<
     }
 }
 
-/// `CreateChangeSet` with the embedded template, our tags and the
-/// parameters; returns the change set's id.
+/// The resource types a template declares, sorted: `CreateChangeSet`'s
+/// `ResourceTypes`. CloudFormation then refuses any other type in the
+/// change set, and the deploy policy allows a change set only with this
+/// list (its `cloudformation:ResourceTypes` condition).
+pub fn resource_types(template: &str) -> Result<Vec<String>> {
+    let doc: yaml_serde::Value =
+        yaml_serde::from_str(template).context("reading the embedded template")?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .context("the embedded template has no Resources")?;
+    let mut types: Vec<String> = resources
+        .values()
+        .filter_map(|r| r.get("Type")?.as_str().map(str::to_string))
+        .collect();
+    types.sort();
+    types.dedup();
+    Ok(types)
+}
+
+/// `CreateChangeSet` with the embedded template, its resource types, our
+/// tags and the parameters; returns the change set's id.
 async fn send_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<String> {
     let name = format!(
         "dingtalk-notifier-{}",
@@ -350,6 +370,9 @@ async fn send_change_set(aws: &Aws, req: &ChangeSetRequest<'_>) -> Result<String
         .description("dingtalk-notifier deploy")
         .tags(Tag::builder().key(APP_TAG_KEY).value(APP_TAG_VALUE).build())
         .tags(Tag::builder().key(STACK_TAG_KEY).value(req.owner).build());
+    for resource_type in resource_types(req.template)? {
+        call = call.resource_types(resource_type);
+    }
     for (key, value) in req.parameters {
         call = call.parameters(
             Parameter::builder()
@@ -708,12 +731,21 @@ mod tests {
     }
 
     #[test]
-    fn the_notifier_template_is_sent_within_the_inline_limit() {
+    fn resource_types_of_the_embedded_templates() {
+        assert_eq!(
+            resource_types(FORWARDER_TEMPLATE).unwrap(),
+            ["AWS::Events::Rule", "AWS::IAM::Role"]
+        );
+        let types = resource_types(TEMPLATE).unwrap();
         let sent = compact(TEMPLATE).unwrap();
         assert!(sent.len() <= MAX_TEMPLATE_BODY, "{} bytes", sent.len());
         let yaml: serde_json::Value = yaml_serde::from_str(TEMPLATE).unwrap();
         let json: serde_json::Value = serde_json::from_str(&sent).unwrap();
         assert_eq!(json, yaml);
+        assert_eq!(resource_types(&sent).unwrap(), types);
+        assert!(types.contains(&"AWS::Lambda::Function".to_string()));
+        assert!(types.windows(2).all(|w| w[0] < w[1]), "{types:?}");
+        assert!(resource_types("Resources: []").is_err());
     }
 
     #[test]

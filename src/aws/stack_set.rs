@@ -29,8 +29,17 @@ const POLL: Duration = Duration::from_secs(2);
 pub const MAX_CONCURRENT_PERCENTAGE: i32 = 100;
 pub const FAILURE_TOLERANCE_PERCENTAGE: i32 = 10;
 
-/// The forwarders' StackSet of a notifier stack.
-pub fn stack_set_name(stack_name: &str) -> String {
+/// The forwarders' StackSet of a notifier stack in `home_account`. The
+/// account is in the name: service-managed StackSets are shared by the
+/// management account and every delegated administrator, so two homes in
+/// one organization with the same stack name must not meet on one StackSet.
+pub fn stack_set_name(stack_name: &str, home_account: &str) -> String {
+    format!("{stack_name}-forwarders-{home_account}")
+}
+
+/// The name before the home account was part of it: a deploy removes such
+/// a StackSet when it is this home's (`StackSetInfo::check_owner`).
+pub fn legacy_stack_set_name(stack_name: &str) -> String {
     format!("{stack_name}-forwarders")
 }
 
@@ -51,11 +60,19 @@ impl Target {
     /// The StackSet of `stack_name`, as the caller may act on it.
     pub fn new(stack_name: &str, caller: &OrgCaller) -> Target {
         Target {
-            name: stack_set_name(stack_name),
+            name: stack_set_name(stack_name, &caller.account),
             call_as: caller.call_as(),
             root_id: caller.root_id.clone(),
             home_account: caller.account.clone(),
             management_account: caller.management_account.clone(),
+        }
+    }
+
+    /// The same StackSet under its name of earlier versions.
+    pub fn legacy(stack_name: &str, caller: &OrgCaller) -> Target {
+        Target {
+            name: legacy_stack_set_name(stack_name),
+            ..Target::new(stack_name, caller)
         }
     }
 }
@@ -73,6 +90,31 @@ impl StackSetInfo {
     pub fn is_ours(&self) -> bool {
         self.tags.get(APP_TAG_KEY).map(String::as_str) == Some(APP_TAG_VALUE)
     }
+
+    /// The home its forwarders send to: `HomeAccountId` and `HomeRegion`.
+    pub fn home(&self) -> (&str, &str) {
+        let get = |k: &str| self.parameters.get(k).map(String::as_str).unwrap_or("");
+        (get("HomeAccountId"), get("HomeRegion"))
+    }
+
+    /// Refuses a StackSet that is not dingtalk-notifier's (the `app` tag),
+    /// or is another home's: its forwarders send to another account or
+    /// region, and changing or deleting it would take that home's
+    /// organization forwarders away.
+    pub fn check_owner(&self, name: &str, account: &str, region: &str) -> Result<()> {
+        if !self.is_ours() {
+            bail!("the StackSet {name} exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); delete it or choose another --stack-name");
+        }
+        let (home_account, home_region) = self.home();
+        if (home_account, home_region) != (account, region) {
+            bail!(
+                "the StackSet {name} belongs to the dingtalk-notifier home in account {} region {} (its HomeAccountId and HomeRegion), not to this one ({account}, {region}); not touching it: choose another --stack-name, or deploy from that home",
+                if home_account.is_empty() { "?" } else { home_account },
+                if home_region.is_empty() { "?" } else { home_region },
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One stack instance (an account in a region).
@@ -85,6 +127,32 @@ pub struct Instance {
     /// `SUCCEEDED`, `FAILED`, `RUNNING`, `PENDING`, `CANCELLED`, …
     pub detailed_status: String,
     pub reason: Option<String>,
+}
+
+impl Instance {
+    /// The account has not enabled the instance's region (an opt-in
+    /// region): like an inoperable account, nothing a retry can fix.
+    pub fn region_not_enabled(&self) -> bool {
+        self.reason.as_deref().is_some_and(region_not_enabled)
+    }
+}
+
+/// Whether a StackSet status reason says the target account has not
+/// enabled the region. AWS documents the requirement (the target account
+/// and the administrator must both have an opt-in region enabled) but not
+/// the wording of the failure, so this matches the words it is made of.
+pub fn region_not_enabled(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("region")
+        && [
+            "not enabled",
+            "is disabled",
+            "not opted",
+            "opt-in",
+            "enabled to be able",
+        ]
+        .iter()
+        .any(|w| r.contains(w))
 }
 
 /// `None` when there is no such StackSet (or only a deleted one).
@@ -354,6 +422,16 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
     progress.finish();
     WAITING.store(false, Ordering::SeqCst);
     let status = result?;
+    let failed = failed_instances(aws, t, operation).await;
+    let verdict = judge(
+        &t.name,
+        operation,
+        &status,
+        failed.as_deref().unwrap_or_default(),
+    );
+    if let Err(e) = &failed {
+        ui.warn(format!("{e:#}"));
+    }
     if status == StackSetOperationStatus::Succeeded {
         ui.info(format!(
             "{} {}: SUCCEEDED after {}s",
@@ -361,29 +439,60 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
             t.name,
             progress.elapsed().as_secs()
         ));
-        // Within the failure tolerance, some instances may still have failed.
-        match failed_instances(aws, t, operation).await {
-            Ok(failed) if !failed.is_empty() => ui.warn(failed_warning(&t.name, &failed)),
-            Ok(_) => {}
-            Err(e) => ui.warn(format!("{e:#}")),
-        }
-        return Ok(());
     }
-    let failed: Vec<String> = failed_instances(aws, t, operation)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .take(SHOWN_FAILURES)
-        .collect();
-    bail!(
-        "the StackSet {} operation {operation} ended {}: {}",
-        t.name,
-        status.as_str(),
-        match failed.is_empty() {
-            true => "see the StackSet's operations in the CloudFormation console".to_string(),
-            false => failed.join("; "),
+    for warning in verdict.warnings {
+        ui.warn(warning);
+    }
+    match verdict.error {
+        Some(e) => Err(anyhow!(e)),
+        None => Ok(()),
+    }
+}
+
+/// What an ended operation means: its warnings, and an error unless it
+/// succeeded or failed only for regions the accounts have not enabled.
+#[derive(Debug, Default, PartialEq)]
+struct Verdict {
+    warnings: Vec<String>,
+    error: Option<String>,
+}
+
+/// Pure: the operation's final status and its failed instances → what to say.
+fn judge(
+    name: &str,
+    operation: &str,
+    status: &StackSetOperationStatus,
+    failed: &[Instance],
+) -> Verdict {
+    let (skipped, real): (Vec<&Instance>, Vec<&Instance>) =
+        failed.iter().partition(|i| i.region_not_enabled());
+    let mut v = Verdict::default();
+    if !skipped.is_empty() {
+        let lines: Vec<String> = skipped
+            .iter()
+            .map(|i| format!("{}/{}", i.account, i.region))
+            .collect();
+        v.warnings.push(not_enabled_warning(name, &lines));
+    }
+    let real: Vec<String> = real.into_iter().map(failure_line).collect();
+    let ended_well = *status == StackSetOperationStatus::Succeeded
+        || (*status == StackSetOperationStatus::Failed && real.is_empty() && !skipped.is_empty());
+    if ended_well {
+        if !real.is_empty() {
+            v.warnings.push(failed_warning(name, &real));
         }
-    )
+        return v;
+    }
+    let shown: Vec<String> = real.into_iter().take(SHOWN_FAILURES).collect();
+    v.error = Some(format!(
+        "the StackSet {name} operation {operation} ended {}: {}",
+        status.as_str(),
+        match shown.is_empty() {
+            true => "see the StackSet's operations in the CloudFormation console".to_string(),
+            false => shown.join("; "),
+        }
+    ));
+    v
 }
 
 async fn operation_status(
@@ -415,9 +524,8 @@ async fn operation_status(
 /// How many failed instances a message lists.
 const SHOWN_FAILURES: usize = 5;
 
-/// Every failed instance of an operation (every page), as
-/// `account/region: reason`.
-async fn failed_instances(aws: &Aws, t: &Target, operation: &str) -> Result<Vec<String>> {
+/// Every failed instance of an operation (every page).
+async fn failed_instances(aws: &Aws, t: &Target, operation: &str) -> Result<Vec<Instance>> {
     let mut out = Vec::new();
     let mut pages = aws
         .cloudformation
@@ -441,17 +549,40 @@ async fn failed_instances(aws: &Aws, t: &Target, operation: &str) -> Result<Vec<
             page.summaries()
                 .iter()
                 .filter(|s| s.status() == Some(&StackSetOperationResultStatus::Failed))
-                .map(|s| {
-                    format!(
-                        "{}/{}: {}",
-                        s.account().unwrap_or_default(),
-                        s.region().unwrap_or_default(),
-                        s.status_reason().unwrap_or("no reason given")
-                    )
+                .map(|s| Instance {
+                    account: s.account().unwrap_or_default().to_string(),
+                    region: s.region().unwrap_or_default().to_string(),
+                    status: "FAILED".to_string(),
+                    detailed_status: "FAILED".to_string(),
+                    reason: s.status_reason().map(str::to_string),
                 }),
         );
     }
     Ok(out)
+}
+
+/// `account/region: reason`.
+fn failure_line(i: &Instance) -> String {
+    format!(
+        "{}/{}: {}",
+        i.account,
+        i.region,
+        i.reason.as_deref().unwrap_or("no reason given")
+    )
+}
+
+/// The warning for instances whose account has not enabled their region:
+/// not retried, listed by `status`.
+fn not_enabled_warning(name: &str, skipped: &[String]) -> String {
+    let more = match skipped.len() > SHOWN_FAILURES {
+        true => format!("; and {} more", skipped.len() - SHOWN_FAILURES),
+        false => String::new(),
+    };
+    format!(
+        "StackSet {name}: {} instance(s) in a region their account has not enabled (not retried; enable the region there, or leave it out of --regions; `status` lists them): {}{more}",
+        skipped.len(),
+        skipped[..skipped.len().min(SHOWN_FAILURES)].join("; ")
+    )
 }
 
 /// The warning after a `SUCCEEDED` operation that still has failed
@@ -529,5 +660,79 @@ mod tests {
              111/us-east-1: denied by an SCP; 222/us-east-1: denied by an SCP; 333/us-east-1: denied by an SCP; \
              444/us-east-1: denied by an SCP; 555/us-east-1: denied by an SCP; and 2 more"
         );
+    }
+
+    fn failed(account: &str, region: &str, reason: &str) -> Instance {
+        Instance {
+            account: account.into(),
+            region: region.into(),
+            status: "FAILED".into(),
+            detailed_status: "FAILED".into(),
+            reason: Some(reason.into()),
+        }
+    }
+
+    #[test]
+    fn a_region_an_account_has_not_enabled_is_a_warning_not_a_failed_deploy() {
+        let off = failed(
+            "222222222222",
+            "ap-east-1",
+            "Account 222222222222 should have 'ap-east-1' region enabled to be able to create/update stack instances",
+        );
+        assert!(off.region_not_enabled());
+        assert!(region_not_enabled(
+            "The Region me-south-1 is not enabled for account 333333333333"
+        ));
+        assert!(!region_not_enabled("User: arn:aws:sts::1:assumed-role/x is not authorized: explicit deny in a service control policy"));
+        // The region failed beyond the tolerance for that reason alone.
+        let v = judge(
+            "s-forwarders-1",
+            "op-1",
+            &StackSetOperationStatus::Failed,
+            std::slice::from_ref(&off),
+        );
+        assert_eq!(
+            v,
+            Verdict {
+                warnings: vec!["StackSet s-forwarders-1: 1 instance(s) in a region their account has not enabled (not retried; enable the region there, or leave it out of --regions; `status` lists them): 222222222222/ap-east-1".into()],
+                error: None,
+            }
+        );
+        // Anything else that failed still fails the deploy, named.
+        let scp = failed("333333333333", "us-east-1", "denied by an SCP");
+        let v = judge(
+            "s-forwarders-1",
+            "op-1",
+            &StackSetOperationStatus::Failed,
+            &[off, scp],
+        );
+        assert_eq!(
+            v.error.as_deref(),
+            Some("the StackSet s-forwarders-1 operation op-1 ended FAILED: 333333333333/us-east-1: denied by an SCP")
+        );
+        assert_eq!(v.warnings.len(), 1);
+        // A stopped operation is never a success.
+        let v = judge("s", "op-2", &StackSetOperationStatus::Stopped, &[]);
+        assert_eq!(
+            v.error.as_deref(),
+            Some("the StackSet s operation op-2 ended STOPPED: see the StackSet's operations in the CloudFormation console")
+        );
+    }
+
+    #[test]
+    fn the_home_account_is_in_the_name_and_another_homes_set_is_refused() {
+        assert_eq!(
+            stack_set_name("alerts", "123456789012"),
+            "alerts-forwarders-123456789012"
+        );
+        let mut set = StackSetInfo::default();
+        set.tags.insert(APP_TAG_KEY.into(), APP_TAG_VALUE.into());
+        set.parameters
+            .insert("HomeAccountId".into(), "123456789012".into());
+        set.parameters
+            .insert("HomeRegion".into(), "us-east-1".into());
+        assert!(set.check_owner("n", "123456789012", "us-east-1").is_ok());
+        assert!(set.check_owner("n", "999999999999", "us-east-1").is_err());
+        assert!(set.check_owner("n", "123456789012", "eu-west-1").is_err());
     }
 }

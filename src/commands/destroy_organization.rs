@@ -2,7 +2,7 @@
 //! the StackSet's instances first (their stacks go with them), then the
 //! StackSet; the bus policy goes with the home stack.
 
-use anyhow::{bail, Result};
+use anyhow::{Context, Result};
 
 use crate::aws::organization;
 use crate::aws::stack::StackInfo;
@@ -37,16 +37,21 @@ pub async fn find(
         return Ok(None);
     }
     let caller = organization::caller(aws).await?;
-    let target = Target::new(stack_name, &caller);
-    let Some(set) = stack_set::describe(aws, &target).await? else {
-        return Ok(None);
+    let region = aws.region().context(crate::errors::NO_REGION)?;
+    let mut target = Target::new(stack_name, &caller);
+    let set = match stack_set::describe(aws, &target).await? {
+        Some(set) => set,
+        None => {
+            // Deployed by an earlier version: the name without the account.
+            target = Target::legacy(stack_name, &caller);
+            match stack_set::describe(aws, &target).await? {
+                Some(set) => set,
+                None => return Ok(None),
+            }
+        }
     };
-    if !set.is_ours() {
-        bail!(
-            "the StackSet {} was not created by dingtalk-notifier (no app=dingtalk-notifier tag); not deleting it",
-            target.name
-        );
-    }
+    set.check_owner(&target.name, &caller.account, region)
+        .context("not deleting it")?;
     let instances = stack_set::instances(aws, &target).await?;
     let mut regions: Vec<String> = instances.iter().map(|i| i.region.clone()).collect();
     regions.dedup();

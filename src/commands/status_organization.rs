@@ -62,8 +62,16 @@ pub async fn fetch(aws: &Aws, stack: &StackInfo) -> Result<Option<OrgStatus>> {
     }
     let stack_name = stack.name.as_str();
     let caller = organization::caller(aws).await?;
-    let target = Target::new(stack_name, &caller);
-    let Some(set) = stack_set::describe(aws, &target).await? else {
+    let mut target = Target::new(stack_name, &caller);
+    let mut set = stack_set::describe(aws, &target).await?;
+    if set.is_none() {
+        // Deployed by an earlier version; the next deploy renames it.
+        let legacy = Target::legacy(stack_name, &caller);
+        if let Some(old) = stack_set::describe(aws, &legacy).await? {
+            (target, set) = (legacy, Some(old));
+        }
+    }
+    let Some(set) = set else {
         return Ok(Some(summarise(&target.name, "MISSING", &[])));
     };
     let instances = stack_set::instances(aws, &target).await?;

@@ -19,6 +19,7 @@ use dingtalk_notifier_lambda::dingtalk::{
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::{SecretDoc, WebhookConfig};
+use dingtalk_notifier_lambda::webhook_host::{self, AllowedHosts};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -152,17 +153,23 @@ pub async fn run(
 ) -> Result<Reported<TestSendResult>> {
     let payload = read_payload(args)?;
     if args.direct || args.robot.is_some() {
+        // The function's host rule: the relay given now, or the stack's list.
         let (cfg, client) = match &args.webhook_url {
             Some(url) => {
                 let cfg = webhook_from_args(url, args)?;
                 ui.warn(OUTSIDE_THE_BUDGET);
-                (cfg, DingTalkClient::new())
+                let hosts = AllowedHosts::parse(&webhook_host::relay_hosts_for(url));
+                (cfg, DingTalkClient::new().with_webhook_hosts(hosts))
             }
             None => {
                 let (aws, stack_name) = connect_for_stack(global, ui).await?;
                 let robot = args.robot.as_deref().unwrap_or(DEFAULT_ROBOT);
-                let (cfg, table) = stored_webhook(&aws, &stack_name, robot).await?;
-                (cfg, direct_client(ui, &aws, table, robot))
+                let (cfg, table, hosts) = stored_webhook(&aws, &stack_name, robot).await?;
+                let hosts = AllowedHosts::parse(&hosts);
+                (
+                    cfg,
+                    direct_client(ui, &aws, table, robot).with_webhook_hosts(hosts),
+                )
             }
         };
         let timeout = args.timeout.unwrap_or(DIRECT_TIMEOUT_S);
@@ -238,13 +245,14 @@ fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>, robot: &str) -> Ding
     }
 }
 
-/// The webhook settings `deploy` stored in the stack's secret, and the
-/// stack's state table (`StateTableName`) when it has one.
+/// Robot `robot`'s webhook settings `deploy` stored in the stack's secret,
+/// the stack's state table (`StateTableName`) when it has one, and its
+/// relay hosts (`WebhookRelayHosts`).
 async fn stored_webhook(
     aws: &Aws,
     stack_name: &str,
     robot: &str,
-) -> Result<(WebhookConfig, Option<String>)> {
+) -> Result<(WebhookConfig, Option<String>, String)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
             "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
@@ -262,7 +270,12 @@ async fn stored_webhook(
         .and_then(|doc| doc.robot(robot))
         .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
     let cfg = (*cfg).clone();
-    Ok((cfg, info.outputs.get("StateTableName").cloned()))
+    let hosts = info
+        .parameters
+        .get("WebhookRelayHosts")
+        .cloned()
+        .unwrap_or_default();
+    Ok((cfg, info.outputs.get("StateTableName").cloned(), hosts))
 }
 
 /// How long `--direct` waits for the robot: one request normally takes

@@ -124,6 +124,7 @@ impl Moto {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(endpoint)
+            .http_client(https_client())
             .credentials_provider(
                 aws_credential_types::provider::SharedCredentialsProvider::new(
                     aws_credential_types::Credentials::new(
@@ -133,6 +134,16 @@ impl Moto {
             )
             .build()
     }
+}
+
+/// The SDK's HTTPS client on rustls with ring, the one TLS stack of the
+/// workspace (the SDK's default client would build aws-lc).
+pub fn https_client() -> aws_sdk_sqs::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 fn wait_ready(port: u16, child: &mut Child, timeout: Duration) -> bool {

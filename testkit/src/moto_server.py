@@ -1,5 +1,7 @@
 # moto_server, with what real AWS does and moto 5.2.5 does not (yet).
 #
+# S3 checksums: see _verified_checksum below (BadDigest).
+#
 # S3 ExpectedBucketOwner: real S3 answers 403 AccessDenied when the bucket
 # belongs to another account than the request's x-amz-expected-bucket-owner;
 # moto ignores the header and serves any account's bucket. With the check the
@@ -58,7 +60,9 @@
 # condition it has is one of aws:PrincipalOrgID / aws:PrincipalAccount
 # (StringEquals) or aws:PrincipalArn (ArnLike, StringLike: the target's
 # RoleArn, the role EventBridge puts the event as; the account's root
-# without one) and holds for the sender; anything else does not allow.
+# without one) or events:source (StringEquals: the event's source, as the
+# EventBridge service authorization reference documents the key for
+# PutEvents) and holds for the sender; anything else does not allow.
 # moto's CloudFormation does not model AWS::Events::EventBusPolicy: here it
 # adds (and on delete removes) its statement on the bus, as PutPermission
 # with a Policy statement does.
@@ -132,6 +136,35 @@ _bucket_actions["DELETE"].update(
     {"encryption": "PutEncryptionConfiguration", "publicAccessBlock": "PutBucketPublicAccessBlock"}
 )
 
+# S3 additional checksums: real S3 computes the checksum of the body a
+# PutObject carries and answers 400 BadDigest when it differs from the
+# x-amz-checksum-<algorithm> value the client sent (header or aws-chunked
+# trailer); moto 5.2.5 stores the client's value unchecked, so an object
+# could claim a checksum its bytes do not have.
+from moto.s3.exceptions import S3ClientError  # noqa: E402
+from moto.s3.utils import compute_checksum  # noqa: E402
+
+
+def _verified_checksum(get_checksum):
+    def run(self, response_headers):
+        algorithm, value = get_checksum(self, response_headers)
+        if not algorithm and self.headers.get("x-amz-checksum-sha256"):
+            algorithm, value = "SHA256", self.headers.get("x-amz-checksum-sha256")
+        if algorithm and value:
+            actual = compute_checksum(self.body or b"", algorithm=algorithm.upper())
+            actual = actual.decode("utf-8") if isinstance(actual, bytes) else actual
+            if actual != value:
+                raise S3ClientError(
+                    "BadDigest",
+                    f"The {algorithm.upper()} you specified did not match the calculated checksum.",
+                )
+        return algorithm, value
+
+    return run
+
+
+s3_responses.S3Response._get_checksum = _verified_checksum(s3_responses.S3Response._get_checksum)
+
 s3_responses.S3Response._bucket_response = _expect_owner(s3_responses.S3Response._bucket_response)
 s3_responses.S3Response._key_response = _expect_owner(s3_responses.S3Response._key_response)
 
@@ -189,25 +222,6 @@ import moto.iam.access_control as access_control  # noqa: E402
 
 access_control.IAMRequestBase.check_signature = lambda self: None
 
-_IAM_ACTION_OF = {
-    "sqs:SendMessageBatch": "sqs:SendMessage",
-    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
-}
-
-
-def _with_iam_action_names(check):
-    def run(self, resource):
-        self._action = _IAM_ACTION_OF.get(self._action, self._action)
-        return check(self, resource)
-
-    return run
-
-
-access_control.IAMRequestBase.check_action_permitted = _with_iam_action_names(
-    access_control.IAMRequestBase.check_action_permitted
-)
-
 import copy  # noqa: E402
 import fnmatch  # noqa: E402
 import json  # noqa: E402
@@ -245,7 +259,7 @@ def _org_of(account, partition):
     return None
 
 
-def _condition_holds(operator, wanted, fact):
+def _bus_condition_holds(operator, wanted, fact):
     if fact is None:
         return False
     if operator == "StringEquals":
@@ -255,7 +269,7 @@ def _condition_holds(operator, wanted, fact):
     return False
 
 
-def _statement_allows(statement, sender, partition, role_arn=None):
+def _statement_allows(statement, sender, partition, role_arn=None, event=None):
     st = statement.describe()
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
     if st["Effect"] != "Allow" or not any(a in ("events:PutEvents", "events:*", "*") for a in actions):
@@ -269,18 +283,20 @@ def _statement_allows(statement, sender, partition, role_arn=None):
         "aws:PrincipalOrgID": _org_of(sender, partition),
         "aws:PrincipalAccount": sender,
         "aws:PrincipalArn": role_arn or f"arn:{partition}:iam::{sender}:root",
+        "events:source": (event or {}).get("source"),
     }
     for operator, tests in (st.get("Condition") or {}).items():
         for key, wanted in tests.items():
             wanted = wanted if isinstance(wanted, list) else [wanted]
-            if not _condition_holds(operator, wanted, facts.get(key)):
+            if not _bus_condition_holds(operator, wanted, facts.get(key)):
                 return False
     return True
 
 
-def _bus_accepts(bus, sender, partition, role_arn=None):
+def _bus_accepts(bus, sender, partition, role_arn=None, event=None):
     return any(
-        _statement_allows(st, sender, partition, role_arn) for st in bus._statements.values()
+        _statement_allows(st, sender, partition, role_arn, event)
+        for st in bus._statements.values()
     )
 
 
@@ -324,6 +340,10 @@ class _EventBusPolicy(CloudFormationModel):
         bus.remove_statement(self.statement_id)
 
 
+# CloudFormation's Ref of an AWS::Events::EventBus is its name; moto 5.2.5
+# gives the model object itself, which no property can use.
+events_models.EventBus.physical_resource_id = property(lambda self: self.name)
+
 for _cached in (cfn_parsing.get_model_list, cfn_parsing.get_model_map, cfn_parsing.get_name_type_map):
     _cached.cache_clear()
 
@@ -352,7 +372,11 @@ def _with_sns_and_bus_targets(send):
                 backend = events_models.events_backends[arn.account][arn.region]
                 bus = backend.describe_event_bus(arn.resource_id)
                 if arn.account != self.account_id and not _bus_accepts(
-                    bus, self.account_id, get_partition(arn.region), target.get("RoleArn")
+                    bus,
+                    self.account_id,
+                    get_partition(arn.region),
+                    target.get("RoleArn"),
+                    original_event,
                 ):
                     continue  # EventBridge counts a FailedInvocation; nothing arrives
                 for rule in list(bus.rules.values()):
@@ -569,6 +593,404 @@ for _name in (
         _name,
         _as_delegated_admin(getattr(cfn_responses.CloudFormationResponse, _name)),
     )
+
+
+# IAM policy evaluation. moto 5.2.5 asks about the resource only for S3, SQS
+# and IAM roles ("*" for the rest), evaluates no condition keys, and turns an
+# Allow statement whose condition it cannot evaluate into a Deny. Real IAM:
+# an explicit Deny wins, else an Allow whose action, resource and every
+# condition match, else an implicit deny; a condition on a key the request
+# does not carry is false (true for negated operators, ...IfExists and
+# ForAllValues; Null tests presence). Here each request gets its resource ARN
+# and the condition keys the Service Authorization Reference lists for it,
+# for the calls this project makes and refuses:
+# - aws:ResourceTag/* of Lambda functions, SNS topics, SQS queues, log
+#   groups, CloudFormation stacks and StackSets; aws:ResourceAccount of S3;
+# - aws:RequestTag/* and aws:TagKeys of CreateChangeSet, CreateStackSet,
+#   CreateFunction, CreateTopic, CreateQueue;
+# - cloudformation:ResourceTypes, cloudformation:ImportResourceTypes,
+#   cloudformation:RoleArn (CreateChangeSet); sns:Protocol, sns:Endpoint
+#   (Subscribe); events:source, events:detail-type (PutEvents);
+# - aws:CalledVia / aws:CalledViaFirst from the request header
+#   X-Testkit-Called-Via: it stands in for a forward access session (a
+#   service such as CloudFormation calling on with the caller's
+#   credentials), which a client cannot produce. Nothing else sends it.
+# A request whose resource is not worked out here matches any Resource (as
+# before); a key not worked out here is absent. IAM action names: IAM
+# authorises SendMessageBatch as sqs:SendMessage (and likewise
+# DeleteMessageBatch, ChangeMessageVisibilityBatch), moto asked for actions
+# IAM does not have.
+import fnmatch as _fnmatch  # noqa: E402
+import json as _json  # noqa: E402
+from urllib.parse import unquote as _unquote  # noqa: E402
+
+_IAM_ACTION_OF = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def _tag_dict(tags):
+    if not tags:
+        return {}
+    if isinstance(tags, dict):
+        return dict(tags)
+    out = {}
+    for t in tags:
+        key = t.get("Key", t.get("key"))
+        if key is not None:
+            out[key] = t.get("Value", t.get("value", ""))
+    return out
+
+
+def _param(req, name):
+    v = req._data.get(name)
+    return v[0] if isinstance(v, list) and v else (v if isinstance(v, str) else None)
+
+
+def _members(req, prefix):
+    """awsQuery lists: `prefix.member.N` (strings) or `prefix.member.N.Field`."""
+    items = {}
+    for key, value in req._data.items():
+        if not key.startswith(prefix + ".member."):
+            continue
+        rest = key[len(prefix) + 8 :]
+        index, _, field = rest.partition(".")
+        value = value[0] if isinstance(value, list) else value
+        if field:
+            items.setdefault(int(index), {})[field] = value
+        else:
+            items[int(index)] = value
+    return [items[i] for i in sorted(items)]
+
+
+def _body(req):
+    try:
+        body = _json.loads(req._body or b"{}")
+        return body if isinstance(body, dict) else {}
+    except (ValueError, TypeError):
+        return {}
+
+
+def _tagged(ctx, tags, kind):
+    for k, v in _tag_dict(tags).items():
+        ctx[f"aws:{kind}tag/{k}".lower()] = [v]
+    if kind == "Request" and tags:
+        ctx["aws:tagkeys"] = list(_tag_dict(tags))
+
+
+def _arn_prefix(req, service):
+    return f"arn:{get_partition(req._region)}:{service}:{req._region}:{req.account_id}"
+
+
+def _facts_cloudformation(req, name, ctx):
+    backend = cfn_models.cloudformation_backends[req.account_id][req._region]
+    if name in ("CreateStackSet",):
+        _tagged(ctx, _members(req, "Tags"), "Request")
+        return None
+    if "StackSet" in name or name in ("ListStackInstances", "ListStackSetOperationResults"):
+        wanted = _param(req, "StackSetName")
+        found = next(
+            (s for s in backend.stacksets.values() if wanted in (s.name, s.id, s.arn)), None
+        )
+        if found is not None:
+            _tagged(ctx, found.tags, "Resource")
+            return found.arn
+        return None
+    if name == "ListStacks":
+        return "*"
+    stack = None
+    change_set = _param(req, "ChangeSetName")
+    if change_set and name != "CreateChangeSet":
+        found = backend.change_sets.get(change_set) or next(
+            (c for c in backend.change_sets.values() if c.change_set_name == change_set), None
+        )
+        stack = backend.stacks.get(found.stack_id) if found is not None else None
+    wanted = _param(req, "StackName")
+    if stack is None and wanted:
+        stack = next(
+            (s for s in backend.stacks.values() if wanted in (s.name, s.stack_id)), None
+        ) or backend.deleted_stacks.get(wanted)
+    if name == "CreateChangeSet":
+        _tagged(ctx, _members(req, "Tags"), "Request")
+        types = _members(req, "ResourceTypes")
+        if types:
+            ctx["cloudformation:resourcetypes"] = types
+        imports = [r.get("ResourceType") for r in _members(req, "ResourcesToImport")]
+        if imports:
+            ctx["cloudformation:importresourcetypes"] = imports
+        if _param(req, "RoleARN"):
+            ctx["cloudformation:rolearn"] = [_param(req, "RoleARN")]
+        if change_set:
+            ctx["cloudformation:changesetname"] = [change_set]
+    if stack is not None:
+        _tagged(ctx, stack.tags, "Resource")
+        return stack.stack_id
+    if wanted:
+        return f"{_arn_prefix(req, 'cloudformation')}:stack/{wanted}/*"
+    return None
+
+
+def _facts_lambda(req, name, ctx):
+    parts = [_unquote(p) for p in req._path.split("?")[0].split("/")]
+    if "functions" not in parts:
+        return None
+    fn_name = parts[parts.index("functions") + 1] if len(parts) > parts.index("functions") + 1 else ""
+    if not fn_name:
+        if name == "CreateFunction":
+            body = _body(req)
+            _tagged(ctx, body.get("Tags"), "Request")
+            return f"{_arn_prefix(req, 'lambda')}:function:{body.get('FunctionName', '')}"
+        return None
+    backend = lambda_models.lambda_backends[req.account_id][req._region]
+    try:
+        fn = backend.get_function(fn_name)
+    except Exception:  # unknown function: Lambda answers ResourceNotFound after IAM
+        return f"{_arn_prefix(req, 'lambda')}:function:{fn_name.split(':')[-1]}"
+    _tagged(ctx, fn.tags, "Resource")
+    return fn.function_arn
+
+
+def _facts_sns(req, name, ctx):
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[req.account_id][req._region]
+    if name == "CreateTopic":
+        _tagged(ctx, _members(req, "Tags"), "Request")
+        return f"{_arn_prefix(req, 'sns')}:{_param(req, 'Name')}"
+    arn = _param(req, "TopicArn")
+    if name == "Subscribe":
+        if _param(req, "Protocol") is not None:
+            ctx["sns:protocol"] = [_param(req, "Protocol")]
+        if _param(req, "Endpoint") is not None:
+            ctx["sns:endpoint"] = [_param(req, "Endpoint")]
+    if arn and arn in backend.topics:
+        _tagged(ctx, backend.topics[arn]._tags, "Resource")
+    return arn
+
+
+def _facts_sqs(req, name, ctx, resource):
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[req.account_id][req._region]
+    if name == "CreateQueue":
+        body = _body(req)
+        _tagged(ctx, body.get("tags"), "Request")
+        return f"{_arn_prefix(req, 'sqs')}:{body.get('QueueName', '')}"
+    if resource and resource != "*":
+        try:
+            _tagged(ctx, backend.get_queue(resource.split(":")[-1]).tags, "Resource")
+        except Exception:  # QueueDoesNotExist: SQS answers that after IAM
+            pass
+        return resource
+    return None
+
+
+def _facts_events(req, name, ctx):
+    body = _body(req)
+    if name == "PutEvents":
+        entries = body.get("Entries") or []
+        ctx["events:source"] = [e.get("Source", "") for e in entries]
+        ctx["events:detail-type"] = [e.get("DetailType", "") for e in entries]
+        buses = {e.get("EventBusName") or "default" for e in entries}
+        bus = buses.pop() if len(buses) == 1 else None
+        if bus is None:
+            return None
+        return bus if bus.startswith("arn:") else f"{_arn_prefix(req, 'events')}:event-bus/{bus}"
+    return None
+
+
+def _facts_logs(req, name, ctx):
+    body = _body(req)
+    group = body.get("logGroupName") or body.get("logGroupIdentifier")
+    if not group:
+        return None
+    if group.startswith("arn:"):
+        return group
+    return f"{_arn_prefix(req, 'logs')}:log-group:{group}"
+
+
+def _request_facts(req, resource):
+    """(resource ARN or None, condition context: lower-case key -> values)."""
+    service, _, name = req._action.partition(":")
+    ctx = {}
+    via = req._headers.get("X-Testkit-Called-Via")
+    if via:
+        ctx["aws:calledviafirst"] = [via]
+        ctx["aws:calledvia"] = [via]
+    if service == "s3":
+        bucket = resource.split(":::", 1)[-1].split("/", 1)[0]
+        owner = s3_backends.bucket_accounts.get(bucket)
+        # A bucket that does not exist (yet): S3 answers NoSuchBucket, or
+        # CreateBucket makes it in the caller's account.
+        ctx["aws:resourceaccount"] = [owner[1] if owner is not None else req.account_id]
+        return resource, ctx
+    facts = {
+        "cloudformation": lambda: _facts_cloudformation(req, name, ctx),
+        "lambda": lambda: _facts_lambda(req, name, ctx),
+        "sns": lambda: _facts_sns(req, name, ctx),
+        "sqs": lambda: _facts_sqs(req, name, ctx, resource),
+        "events": lambda: _facts_events(req, name, ctx),
+        "logs": lambda: _facts_logs(req, name, ctx),
+    }.get(service)
+    if facts is None:
+        return (resource if resource != "*" else None), ctx
+    return facts(), ctx
+
+
+def _glob(pattern, value, case=True):
+    if not case:
+        pattern, value = pattern.lower(), value.lower()
+    return _fnmatch.fnmatchcase(value, pattern)
+
+
+def _element_matches(element, value, case):
+    patterns = element if isinstance(element, list) else [element]
+    return any(_glob(p, value, case) for p in patterns)
+
+
+_NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+
+
+def _one_value_matches(operator, value, wanted):
+    base = {
+        "StringNotEquals": "StringEquals",
+        "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "StringNotLike": "StringLike",
+        "ArnNotEquals": "ArnEquals",
+        "ArnNotLike": "ArnLike",
+    }.get(operator, operator)
+    if base == "StringEquals":
+        hit = value in wanted
+    elif base == "StringEqualsIgnoreCase":
+        hit = value.lower() in [w.lower() for w in wanted]
+    elif base in ("StringLike", "ArnLike", "ArnEquals"):
+        hit = any(_glob(w, value) for w in wanted)
+    elif base == "Bool":
+        hit = value.lower() in [w.lower() for w in wanted]
+    else:
+        return False  # an operator not modelled here never matches
+    return not hit if operator in _NEGATED else hit
+
+
+def _condition_holds(operator, key, wanted, ctx):
+    wanted = [str(w).lower() if isinstance(w, bool) else str(w) for w in (wanted if isinstance(wanted, list) else [wanted])]
+    values = ctx.get(key.lower())
+    if operator == "Null":
+        return (values is None) == (wanted[0].lower() == "true")
+    qualifier, _, operator = operator.rpartition(":")
+    if_exists = operator.endswith("IfExists")
+    operator = operator[: -len("IfExists")] if if_exists else operator
+    if values is None:
+        return if_exists or qualifier == "ForAllValues" or (not qualifier and operator in _NEGATED)
+    results = [_one_value_matches(operator, v, wanted) for v in values]
+    if qualifier == "ForAllValues":
+        return all(results)
+    if qualifier == "ForAnyValue":
+        return any(results)
+    return len(results) == 1 and results[0]
+
+
+def _statement_applies(st, action, resource, ctx):
+    if "Action" in st and not _element_matches(st["Action"], action, case=False):
+        return False
+    if "NotAction" in st and _element_matches(st["NotAction"], action, case=False):
+        return False
+    if resource is not None:
+        if "Resource" in st and not _element_matches(st["Resource"], resource, case=True):
+            return False
+        if "NotResource" in st and _element_matches(st["NotResource"], resource, case=True):
+            return False
+    for operator, tests in (st.get("Condition") or {}).items():
+        for key, wanted in tests.items():
+            if not _condition_holds(operator, key, wanted, ctx):
+                return False
+    return True
+
+
+def _check_action_permitted(self, resource):
+    self._action = _IAM_ACTION_OF.get(self._action, self._action)
+    if self._action == "sts:GetCallerIdentity":  # IAM never refuses it
+        return
+    arn, ctx = _request_facts(self, resource)
+    allowed = False
+    for policy in self._access_key.collect_policies():
+        doc = access_control.IAMPolicy(policy)._policy_json
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        for st in statements:
+            if not _statement_applies(st, self._action, arn, ctx):
+                continue
+            if st["Effect"] == "Deny":
+                self._raise_access_denied()
+            allowed = True
+    if self._is_assuming_role_operation(resource):
+        allowed = allowed and self._check_role_trust_relationship(resource)
+    if not allowed:
+        self._raise_access_denied()
+
+
+access_control.IAMRequestBase.check_action_permitted = _check_action_permitted
+
+
+
+# CloudFormation tags: real CloudFormation tags every taggable resource it
+# creates with the stack's tags and the resource's own Tags (values
+# resolved). moto 5.2.5 drops the Tags of an SNS topic and a Lambda function
+# and never applies the stack's tags, so a policy conditioned on
+# aws:ResourceTag would see untagged resources.
+def _with_stack_tags(make):
+    def run(logical_id, resource_json, resources_map, account_id, region_name):
+        resource = make(logical_id, resource_json, resources_map, account_id, region_name)
+        if resource is None:
+            return resource
+        own = (resource_json.get("Properties") or {}).get("Tags") or []
+        tags = {k: v for k, v in (resources_map.tags or {}).items() if not k.startswith("aws:")}
+        for tag in own if isinstance(own, list) else []:
+            value = cfn_parsing.clean_json(tag.get("Value"), resources_map)
+            if isinstance(tag.get("Key"), str) and isinstance(value, str):
+                tags[tag["Key"]] = value
+        kind = resource_json.get("Type")
+        if kind == "AWS::SNS::Topic":
+            resource._tags = {**(resource._tags or {}), **tags}
+        elif kind == "AWS::Lambda::Function":
+            resource.tags = {**_tag_dict(resource.tags), **tags}
+        elif kind == "AWS::SQS::Queue":
+            resource.tags = {**(resource.tags or {}), **tags}
+        return resource
+
+    return run
+
+
+cfn_parsing.parse_and_create_resource = _with_stack_tags(cfn_parsing.parse_and_create_resource)
+
+
+# moto 5.2.5 registers a stack's exports only in CreateStack, not when a
+# change set creates or updates the stack, and DeleteStack then fails with
+# a KeyError (HTTP 500) after it deleted the stack; the SDK's retry then
+# meets a deleted stack. CloudFormation lists a change set stack's exports
+# (ListExports, Fn::ImportValue) like any other.
+def _with_exports(method):
+    def run(self, change_set_name, stack_name=None):
+        method(self, change_set_name, stack_name)
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        stack = self.stacks.get(change_set.stack_id) if change_set is not None else None
+        if stack is not None:
+            for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+                del self.exports[name]
+            for export in stack.exports:
+                self.exports[export.name] = export
+
+    return run
+
+
+cfn_models.CloudFormationBackend.execute_change_set = _with_exports(
+    cfn_models.CloudFormationBackend.execute_change_set
+)
+cfn_parsing.parse_and_update_resource = _with_stack_tags(cfn_parsing.parse_and_update_resource)
+
 
 import moto.dynamodb.models as ddb_models  # noqa: E402
 

@@ -20,6 +20,7 @@ fn client_in(server: &BedrockServer, region: &str) -> aws_sdk_bedrockruntime::Cl
             region.to_string(),
         ))
         .endpoint_url(server.endpoint())
+        .http_client(testkit::moto::https_client())
         .credentials_provider(aws_sdk_bedrockruntime::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
@@ -131,7 +132,9 @@ async fn delay_trips_a_client_timeout() {
 #[tokio::test]
 async fn body_without_messages_is_a_validation_error() {
     let server = BedrockServer::start(BedrockMode::Reply("x".into())).unwrap();
-    let resp = reqwest::Client::new()
+    let resp = crate::http()
+        .build()
+        .unwrap()
         .post(format!("{}/model/m/converse", server.endpoint()))
         .header("content-type", "application/json")
         .body("{}")

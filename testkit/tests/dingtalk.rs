@@ -19,7 +19,9 @@ fn markdown(title: &str, text: &str) -> Value {
 }
 
 async fn post(url: &str, body: &Value) -> Value {
-    reqwest::Client::new()
+    crate::http()
+        .build()
+        .unwrap()
         .post(url)
         .json(body)
         .send()
@@ -156,7 +158,9 @@ async fn message_shape() {
         post(&url, &json!({"msgtype": "nope"})).await,
         json!({"errcode": 40035, "errmsg": "缺少参数 msgtype"})
     );
-    let resp: Value = reqwest::Client::new()
+    let resp: Value = crate::http()
+        .build()
+        .unwrap()
         .post(&url)
         .header("content-type", "application/json")
         .body("{not json")
@@ -190,7 +194,9 @@ async fn oversize_message() {
 #[tokio::test]
 async fn wrong_content_type() {
     let server = DingTalkServer::start(DingTalkOptions::default()).unwrap();
-    let resp = reqwest::Client::new()
+    let resp = crate::http()
+        .build()
+        .unwrap()
         .post(server.webhook_url())
         .header("content-type", "text/plain")
         .body(markdown("t", "x").to_string())
@@ -290,7 +296,7 @@ async fn throttled_robot_redirects_in_that_mode() {
     let server = DingTalkServer::start(DingTalkOptions::default()).unwrap();
     server.set_throttle_reply(ThrottleReply::Redirect);
     server.throttle_now();
-    let client = reqwest::Client::builder()
+    let client = crate::http()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -306,13 +312,17 @@ async fn throttled_robot_redirects_in_that_mode() {
     assert_eq!(server.requests()[0].status, 302);
     assert_eq!(server.requests()[0].errcode, testkit::dingtalk::NO_ERRCODE);
     // A client that follows the redirect lands on a web page, and is counted.
-    let page = reqwest::get(format!(
-        "{}{}",
-        server.base_url(),
-        testkit::dingtalk::REDIRECT_PATH
-    ))
-    .await
-    .unwrap();
+    let page = crate::http()
+        .build()
+        .unwrap()
+        .get(format!(
+            "{}{}",
+            server.base_url(),
+            testkit::dingtalk::REDIRECT_PATH
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().starts_with("<html>"));
     assert_eq!(server.redirects_followed(), 1);
@@ -360,7 +370,9 @@ async fn scripted_replies_and_outage() {
         json!({"errcode": -1, "errmsg": "系统繁忙"})
     );
     server.set_down(true);
-    let resp = reqwest::Client::new()
+    let resp = crate::http()
+        .build()
+        .unwrap()
         .post(&url)
         .json(&markdown("t", "x"))
         .send()

@@ -6,3 +6,11 @@
 mod bedrock;
 mod dingtalk;
 mod world;
+
+/// A reqwest client builder for the tests. reqwest is built with rustls and
+/// no crypto provider in this workspace (the function installs ring: see
+/// lambda/Cargo.toml), so the tests install the same one first.
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}

@@ -25,17 +25,36 @@ pub fn render(template: &Value, partition: &str, account: &str) -> Value {
             );
             (id.clone(), json!(arn))
         })
+        .chain(
+            template["Parameters"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(name, p)| Some((format!("param:{name}"), p.get("Default")?.clone()))),
+        )
         .collect();
     resolve(template, partition, account, &refs)
 }
 
 fn resolve(v: &Value, partition: &str, account: &str, refs: &Map<String, Value>) -> Value {
     match v {
-        Value::Object(o) if o.len() == 1 && o.contains_key("Fn::Sub") => json!(o["Fn::Sub"]
-            .as_str()
-            .unwrap()
-            .replace("${AWS::Partition}", partition)
-            .replace("${AWS::AccountId}", account)),
+        Value::Object(o) if o.len() == 1 && o.contains_key("Fn::Sub") => {
+            let mut text = o["Fn::Sub"]
+                .as_str()
+                .unwrap()
+                .replace("${AWS::Partition}", partition)
+                .replace("${AWS::AccountId}", account);
+            // Parameters at their defaults (string ones: a Ref to them is not
+            // resolved here).
+            for (name, default) in refs.iter().filter(|(n, _)| n.starts_with("param:")) {
+                text = text.replace(
+                    &format!("${{{}}}", &name[6..]),
+                    default.as_str().unwrap_or_default(),
+                );
+            }
+            // `${!x}` is Fn::Sub's escape for a literal `${x}` (an IAM policy variable).
+            json!(text.replace("${!", "${"))
+        }
         // The branch a parameter left at its default (empty) takes.
         Value::Object(o) if o.len() == 1 && o.contains_key("Fn::If") => {
             resolve(&o["Fn::If"][2], partition, account, refs)
@@ -116,44 +135,33 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     regex_lite::Regex::new(&re).unwrap().is_match(action)
 }
 
-/// The deployer's policies as moto can evaluate them. moto checks the
-/// resource only for S3, SQS and IAM roles (every other service is asked
-/// about `*`), and evaluates no global condition keys (a statement with a
-/// condition it cannot evaluate becomes a Deny). So: statements meant only
-/// for CloudFormation's forward access sessions (`aws:CalledViaFirst`) go,
-/// because the CLI's own calls never carry it; other conditions (account,
-/// tags) go, and resources of the other services become `*`. moto names an
-/// action by the request's signing name, which for CloudWatch is
-/// `monitoring`, so each `cloudwatch:` action is also granted as
-/// `monitoring:` (IAM itself knows only `cloudwatch:`). A policy left empty
-/// is dropped. Returns (logical id, document).
+/// The deployer's policies for moto, whose IAM evaluation testkit's
+/// launcher makes follow IAM's documented semantics (resources, conditions,
+/// explicit denies; see `testkit/src/moto_server.py`): the policies as they
+/// are, except that moto names an action by the request's signing name,
+/// which for CloudWatch is `monitoring`, so each `cloudwatch:` action is also
+/// granted as `monitoring:` (IAM itself knows only `cloudwatch:`).
+/// Returns (logical id, document).
 pub fn for_moto(rendered: &Value) -> Vec<(String, Value)> {
     rendered["Resources"]
         .as_object()
         .unwrap()
         .iter()
         .filter(|(id, r)| r["Type"] == "AWS::IAM::ManagedPolicy" && *id != "FunctionBoundary")
-        .filter_map(|(id, r)| {
-            let kept: Vec<Value> = statements_of(r)
-                .into_iter()
-                .filter(|s| s.condition.to_string().find("aws:CalledViaFirst").is_none())
-                .map(|s| {
-                    let checked = s
-                        .actions
-                        .iter()
-                        .all(|a| a.starts_with("s3:") || a.starts_with("sqs:"));
-                    let resources = if checked { json!(s.resources) } else { json!("*") };
-                    let mut actions = s.actions.clone();
-                    actions.extend(
-                        s.actions
-                            .iter()
-                            .filter_map(|a| a.strip_prefix("cloudwatch:"))
-                            .map(|a| format!("monitoring:{a}")),
-                    );
-                    json!({"Sid": s.sid, "Effect": s.effect, "Action": actions, "Resource": resources})
-                })
-                .collect();
-            (!kept.is_empty()).then(|| (id.clone(), json!({"Version": "2012-10-17", "Statement": kept})))
+        .map(|(id, r)| {
+            let mut doc = r["Properties"]["PolicyDocument"].clone();
+            for s in doc["Statement"].as_array_mut().unwrap() {
+                let actions = strings(&s["Action"]);
+                let aliases: Vec<String> = actions
+                    .iter()
+                    .filter_map(|a| a.strip_prefix("cloudwatch:"))
+                    .map(|a| format!("monitoring:{a}"))
+                    .collect();
+                if !aliases.is_empty() {
+                    s["Action"] = json!([actions, aliases].concat());
+                }
+            }
+            (id.clone(), doc)
         })
         .collect()
 }

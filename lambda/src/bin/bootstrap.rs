@@ -63,6 +63,7 @@ async fn main() -> Result<(), Error> {
     }
     // One client per robot, each with its own key in the state table.
     let (limit, window) = (config.rate_limit, config.rate_window);
+    let hosts = config.webhook_hosts.clone();
     let table = config
         .state_table
         .clone()
@@ -71,7 +72,8 @@ async fn main() -> Result<(), Error> {
         .clone()
         .map(|(client, table)| HealthMemory::new(client, table));
     let robots = Robots::new(move |robot: &str| {
-        let dingtalk = DingTalkClient::with_rate_limit(limit, window);
+        let dingtalk =
+            DingTalkClient::with_rate_limit(limit, window).with_webhook_hosts(hosts.clone());
         match &table {
             Some((client, table)) => dingtalk.with_budget(SharedBudget::new(
                 client.clone(),

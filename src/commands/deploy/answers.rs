@@ -265,6 +265,11 @@ pub fn resolve_settings(
         .trim()
         .to_string();
     check("--ops-email", validate_ops_email(&ops_email))?;
+    // Checked against the template's own pattern with the other parameters.
+    let kms_key = given(&args.kms_key, &cfg.kms_key)
+        .unwrap_or_default()
+        .trim()
+        .to_string();
 
     let settings = Settings {
         stack_name,
@@ -295,6 +300,7 @@ pub fn resolve_settings(
         artifact_bucket: cfg.artifact_bucket.clone(),
         permissions_boundary,
         ops_email,
+        kms_key,
         account_names: String::new(),
         routes: String::new(),
         secret_routes: None,
@@ -763,15 +769,17 @@ mod tests {
     #[test]
     fn every_parameter_follows_the_template() {
         use crate::commands::deploy::validate::PARAMETER_FLAGS;
-        // HealthEventRegions, HealthForwardedRegions, OrganizationId: not
-        // settings but the stack's region, its forwarders and its
-        // organization, added by `Plan::parameters`.
-        const LEFT_AT_DEFAULT: [&str; 5] = [
+        // HealthEventRegions, HealthForwardedRegions, OrganizationId,
+        // WebhookRelayHosts: not settings but the stack's region, its
+        // forwarders, its organization and its webhook's relay, added by
+        // `Plan::parameters`.
+        const LEFT_AT_DEFAULT: [&str; 6] = [
             "BatchSize",
             "BatchWindowSeconds",
             "HealthEventRegions",
             "HealthForwardedRegions",
             "OrganizationId",
+            "WebhookRelayHosts",
         ];
         const MADE_BY_THE_CLI: [&str; 7] = [
             "ArtifactBucket",

@@ -55,6 +55,12 @@ pub async fn apply(
         format!("already in s3://{}/{}", uploaded.bucket, uploaded.key)
     });
     let secret = ensure_secret(aws, ui, plan).await?;
+    if let Err(e) = limit_secret_readers(aws, &secret).await {
+        if secret.created {
+            secret::force_delete(aws, &secret.arn).await.ok();
+        }
+        return Err(e);
+    }
     let stack_updated = match change_set(aws, ui, plan, &uploaded, &secret).await? {
         ChangeSet::NoChanges => {
             update_secret_only(aws, ui, plan, &secret).await?;
@@ -147,6 +153,15 @@ async fn ensure_secret(aws: &Aws, ui: &Ui, plan: &Plan) -> Result<StoredSecret> 
             StoredSecret { arn, created: true }
         }
     })
+}
+
+/// Before the stack reads it: only the function roles and the deployers may
+/// read the webhook (`aws::secret_policy`).
+async fn limit_secret_readers(aws: &Aws, secret: &StoredSecret) -> Result<()> {
+    let caller = crate::aws::artifacts::caller_arn(aws).await?;
+    let mut parts = caller.split(':');
+    let (partition, account) = (parts.nth(1).unwrap_or("aws"), parts.nth(2).unwrap_or(""));
+    crate::aws::secret_policy::apply(aws, &secret.arn, partition, account, &caller).await
 }
 
 async fn change_set(

@@ -67,6 +67,14 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         s.ensure_usable(&stack_name)?;
     }
     plan::check_secret_owner(&stack_name, existing_secret.as_ref())?;
+    if let Some(s) = &existing_secret {
+        let policy = crate::aws::secret_policy::current(&aws, &s.arn).await?;
+        crate::aws::secret_policy::check_adoptable(
+            &secret::secret_name(&stack_name),
+            policy.as_deref(),
+            s.kms_key_id.as_deref(),
+        )?;
+    }
     let mut answers = answers::gather(
         ui,
         args,
@@ -136,7 +144,7 @@ fn with_organization(plan: &mut plan::Plan, org: Option<&organization::OrgPlan>)
         .map(organization::OrgPlan::organization_id)
         .unwrap_or_default();
     plan.organization_steps = org
-        .filter(|o| !o.steps.is_empty())
+        .filter(|o| !o.steps.is_empty() || o.legacy.is_some())
         .map(organization::OrgPlan::summary);
 }
 

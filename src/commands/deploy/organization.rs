@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::settings::Settings;
 use super::stackset::{
-    plan_stack_set, stack_set_parameters, stack_set_regions, Found, Step, Wanted, MAX_STACK_NAME,
+    plan_stack_set, stack_set_parameters, stack_set_regions, Found, Home, Step, Wanted,
+    MAX_STACK_NAME,
 };
 use crate::aws::organization::{self, OrgCaller};
 use crate::aws::stack_set::{self, Target};
@@ -35,6 +36,10 @@ pub struct OrgPlan {
     /// The StackSet's regions (none when turning it off).
     pub regions: Vec<String>,
     pub steps: Vec<Step>,
+    /// This home's StackSet under its name of earlier versions
+    /// (`<stack>-forwarders`), and the steps that remove it: its forwarders
+    /// send to the default bus, which no longer takes them.
+    pub legacy: Option<(Target, Vec<Step>)>,
     /// The organization's accounts (id, name).
     pub accounts: Vec<(String, String)>,
 }
@@ -60,10 +65,17 @@ impl OrgPlan {
 
     /// One line for the deploy plan, before the confirmation.
     pub fn summary(&self) -> String {
-        let what = match outcome(&self.steps) {
+        let mut what = match outcome(&self.steps) {
             "up to date" => "up to date".to_string(),
             _ => steps_text(&self.steps),
         };
+        if let Some((t, steps)) = &self.legacy {
+            what = format!(
+                "{what}; the StackSet {} of earlier versions: {}",
+                t.name,
+                steps_text(steps)
+            );
+        }
         match self.on {
             true => format!(
                 "Organization {}: StackSet {} in {} member account(s) x {} region(s) ({}): {what}",
@@ -145,9 +157,10 @@ pub async fn prepare(
     }
     let caller = organization::caller(aws).await?;
     let target = Target::new(&settings.stack_name, &caller);
-    let found = match stack_set::describe(aws, &target).await? {
-        Some(set) => Some(Found::new(set, &stack_set::instances(aws, &target).await?)),
-        None => None,
+    let found = find(aws, &target).await?;
+    let owner = Home {
+        account: &caller.account,
+        region: home,
     };
     let parameters = stack_set_parameters(settings, home, &caller.account);
     let regions = match on {
@@ -158,7 +171,8 @@ pub async fn prepare(
         parameters: &parameters,
         regions: &regions,
     };
-    let steps = plan_stack_set(&target.name, on.then_some(&wanted), found.as_ref())?;
+    let steps = plan_stack_set(&target.name, owner, on.then_some(&wanted), found.as_ref())?;
+    let legacy = legacy_steps(aws, &settings.stack_name, &caller, owner).await?;
     let accounts = match on {
         true => organization::accounts(aws).await?,
         false => Vec::new(),
@@ -170,35 +184,48 @@ pub async fn prepare(
         parameters,
         regions,
         steps,
+        legacy,
         accounts,
     }))
 }
 
-/// Carries the steps out, one operation at a time, each waited for.
+async fn find(aws: &Aws, target: &Target) -> Result<Option<Found>> {
+    Ok(match stack_set::describe(aws, target).await? {
+        Some(set) => Some(Found::new(set, &stack_set::instances(aws, target).await?)),
+        None => None,
+    })
+}
+
+/// This home's StackSet under the old name goes; another home's (or one
+/// that is not ours) is left alone.
+async fn legacy_steps(
+    aws: &Aws,
+    stack_name: &str,
+    caller: &OrgCaller,
+    owner: Home<'_>,
+) -> Result<Option<(Target, Vec<Step>)>> {
+    let target = Target::legacy(stack_name, caller);
+    let Some(found) = find(aws, &target).await? else {
+        return Ok(None);
+    };
+    if found
+        .set
+        .check_owner(&target.name, owner.account, owner.region)
+        .is_err()
+    {
+        return Ok(None);
+    }
+    let steps = plan_stack_set(&target.name, owner, None, Some(&found))?;
+    Ok(Some((target, steps)))
+}
+
+/// Carries the steps out, one operation at a time, each waited for; then
+/// removes the StackSet of earlier versions.
 pub async fn apply(aws: &Aws, ui: &Ui, plan: &OrgPlan, owner: &str) -> Result<OrganizationResult> {
     let t = &plan.target;
-    for step in &plan.steps {
-        let operation = match step {
-            Step::Create => {
-                ui.info(format!("StackSet {}: creating", t.name));
-                stack_set::create(aws, t, owner, &plan.parameters).await?;
-                continue;
-            }
-            Step::Delete => {
-                stack_set::delete(aws, t).await?;
-                ui.info(format!("StackSet {}: deleted", t.name));
-                continue;
-            }
-            Step::Update(regions) => stack_set::update(aws, t, &plan.parameters, regions).await?,
-            Step::AddRegions(regions) => stack_set::add_regions(aws, t, regions).await?,
-            Step::RemoveRegions(regions) => stack_set::remove_regions(aws, t, regions).await?,
-        };
-        let doing = match step {
-            Step::Update(_) => "Updating",
-            Step::AddRegions(_) => "Deploying",
-            _ => "Removing",
-        };
-        stack_set::wait(aws, ui, t, &operation, doing).await?;
+    run_steps(aws, ui, t, &plan.steps, &plan.parameters, owner).await?;
+    if let Some((old, steps)) = &plan.legacy {
+        run_steps(aws, ui, old, steps, &plan.parameters, owner).await?;
     }
     let result = OrganizationResult {
         organization_id: plan.caller.organization_id.clone(),
@@ -211,6 +238,40 @@ pub async fn apply(aws: &Aws, ui: &Ui, plan: &OrgPlan, owner: &str) -> Result<Or
     };
     ui.info(format!("StackSet {}: {}", t.name, result.outcome));
     Ok(result)
+}
+
+async fn run_steps(
+    aws: &Aws,
+    ui: &Ui,
+    t: &Target,
+    steps: &[Step],
+    parameters: &[(&'static str, String)],
+    owner: &str,
+) -> Result<()> {
+    for step in steps {
+        let operation = match step {
+            Step::Create => {
+                ui.info(format!("StackSet {}: creating", t.name));
+                stack_set::create(aws, t, owner, parameters).await?;
+                continue;
+            }
+            Step::Delete => {
+                stack_set::delete(aws, t).await?;
+                ui.info(format!("StackSet {}: deleted", t.name));
+                continue;
+            }
+            Step::Update(regions) => stack_set::update(aws, t, parameters, regions).await?,
+            Step::AddRegions(regions) => stack_set::add_regions(aws, t, regions).await?,
+            Step::RemoveRegions(regions) => stack_set::remove_regions(aws, t, regions).await?,
+        };
+        let doing = match step {
+            Step::Update(_) => "Updating",
+            Step::AddRegions(_) => "Deploying",
+            _ => "Removing",
+        };
+        stack_set::wait(aws, ui, t, &operation, doing).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{bail, Result};
 use dingtalk_notifier_lambda::budget::DEFAULT_ROBOT;
 use dingtalk_notifier_lambda::secret::{SecretDoc, WebhookConfig};
+use dingtalk_notifier_lambda::webhook_host;
 
 use super::answers::{Answers, Webhook};
 use super::settings::Settings;
@@ -44,6 +45,9 @@ pub struct Plan {
     pub organization_id: String,
     /// The StackSet's plan line when it has steps: confirmed with the rest.
     pub organization_steps: Option<String>,
+    /// `WebhookRelayHosts`: where the function lets the webhook point
+    /// besides DingTalk (`lambda::webhook_host`).
+    pub webhook_relay_hosts: String,
 }
 
 /// The webhook secret's value to store, and how. No `Debug`: it holds the webhook.
@@ -81,6 +85,7 @@ impl Plan {
         parameters.push(("HealthEventRegions", regions::health_event_regions(region)));
         parameters.push(("HealthForwardedRegions", self.forwarded_regions.join(",")));
         parameters.push(("OrganizationId", self.organization_id.clone()));
+        parameters.push(("WebhookRelayHosts", self.webhook_relay_hosts.clone()));
         parameters
     }
 }
@@ -117,6 +122,22 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         .and_then(|d| d.robot(DEFAULT_ROBOT).ok())
         .map(|c| (*c).clone());
     let desired = desired_secret(&answers.webhook, stored_cfg, &answers.settings)?;
+    let mut webhook_relay_hosts = relay_hosts(
+        &answers.webhook,
+        &desired,
+        stack.as_ref(),
+        answers.settings.webhook_any_host,
+    );
+    // A new named robot behind a relay needs its host listed too.
+    for robot in answers.robots.values() {
+        let host = webhook_host::relay_hosts_for(&robot.webhook);
+        if !host.is_empty() && !webhook_relay_hosts.split(',').any(|h| h == host) {
+            if !webhook_relay_hosts.is_empty() {
+                webhook_relay_hosts.push(',');
+            }
+            webhook_relay_hosts.push_str(&host);
+        }
+    }
     let mut doc = stored_doc.unwrap_or_default();
     doc.robots
         .insert(DEFAULT_ROBOT.to_string(), std::sync::Arc::new(desired));
@@ -142,7 +163,28 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         forwarded_regions: Vec::new(),
         organization_id: String::new(),
         organization_steps: None,
+        webhook_relay_hosts,
     })
+}
+
+/// The relay the function may send to: the host of a webhook given now
+/// (validated by the CLI), else the deployed stack's list. Only a stack of
+/// an earlier version, which had no list, takes the stored webhook's host,
+/// and only when the remembered `--webhook-any-host` says it was a relay.
+fn relay_hosts(
+    webhook: &Webhook,
+    desired: &WebhookConfig,
+    stack: Option<&StackInfo>,
+    any_host: bool,
+) -> String {
+    if let Webhook::New { url, .. } = webhook {
+        return webhook_host::relay_hosts_for(url);
+    }
+    match stack.and_then(|s| s.parameters.get("WebhookRelayHosts")) {
+        Some(listed) => listed.clone(),
+        None if any_host => webhook_host::relay_hosts_for(&desired.webhook),
+        None => String::new(),
+    }
 }
 
 /// Refuses a stack that is not ours, busy or stuck; returns a failed first
@@ -370,6 +412,7 @@ mod tests {
                 ("dingtalk-notifier:stack".into(), "alerts".into()),
             ],
             scheduled_for_deletion: false,
+            kms_key_id: None,
         }
     }
 
@@ -396,6 +439,8 @@ mod tests {
         expected.push(("HealthEventRegions", "us-west-2".to_string()));
         expected.push(("HealthForwardedRegions", String::new()));
         expected.push(("OrganizationId", String::new()));
+        // DingTalk's own host: no relay.
+        expected.push(("WebhookRelayHosts", String::new()));
         assert_eq!(params, expected);
     }
 
@@ -566,6 +611,64 @@ mod tests {
         assert_eq!(
             confirmation_text("alerts", Some(&[]), false, None),
             "Changes to stack alerts:\n  parameters only (no resource is added, modified or removed)\n"
+        );
+    }
+
+    #[test]
+    fn the_relay_the_function_accepts_comes_from_the_deploy_never_from_the_secret() {
+        let relay = "https://relay.example.com/robot/send?access_token=t";
+        let new = |url: &str| Webhook::New {
+            url: url.to_string(),
+            secret: None,
+            secret_asked: false,
+        };
+        let cfg = |url: &str| WebhookConfig {
+            webhook: url.to_string(),
+            ..stored()
+        };
+        // A webhook given now: its host unless DingTalk's.
+        assert_eq!(
+            relay_hosts(&new(relay), &cfg(relay), None, true),
+            "relay.example.com"
+        );
+        let robot = "https://oapi.dingtalk.com/robot/send?access_token=t";
+        assert_eq!(relay_hosts(&new(robot), &cfg(robot), None, false), "");
+        // Kept: the deployed stack's list, whatever the secret says now.
+        let mut stack = StackInfo::default();
+        stack
+            .parameters
+            .insert("WebhookRelayHosts".into(), "relay.example.com".into());
+        let rewritten = cfg("https://collector.attacker.example/robot/send?access_token=t");
+        assert_eq!(
+            relay_hosts(&Webhook::Keep, &rewritten, Some(&stack), true),
+            "relay.example.com"
+        );
+        stack
+            .parameters
+            .insert("WebhookRelayHosts".into(), String::new());
+        assert_eq!(
+            relay_hosts(&Webhook::Keep, &rewritten, Some(&stack), true),
+            ""
+        );
+        // A stack of an earlier version had no list: the stored relay, only
+        // when --webhook-any-host is remembered.
+        assert_eq!(
+            relay_hosts(
+                &Webhook::Keep,
+                &cfg(relay),
+                Some(&StackInfo::default()),
+                true
+            ),
+            "relay.example.com"
+        );
+        assert_eq!(
+            relay_hosts(
+                &Webhook::Keep,
+                &cfg(relay),
+                Some(&StackInfo::default()),
+                false
+            ),
+            ""
         );
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::settings::{Rule, Settings};
 pub use crate::aws::forwarder_stacks::Found;
 use crate::aws::stack::{self, Phase, StackInfo};
-use crate::regions::{forwarder_stack_name, health_event_regions};
+use crate::regions::{forwarded_bus_name, forwarder_stack_name, health_event_regions};
 
 /// The forwarder template's parameters for `region`: the notifier's switches
 /// and filters as the home stack gets them, the home region, and the Health
@@ -37,6 +37,7 @@ pub fn forwarder_parameters(
     let mut out = vec![
         ("HomeRegion", home.to_string()),
         ("HomeAccountId", String::new()),
+        ("HomeEventBusName", forwarded_bus_name(&settings.stack_name)),
     ];
     out.extend(
         settings
@@ -163,6 +164,11 @@ mod tests {
         assert_eq!(keys, declared, "every parameter, nothing else");
         let get = |k: &str| p.iter().find(|(n, _)| *n == k).unwrap().1.clone();
         assert_eq!(get("HomeRegion"), "ap-southeast-1");
+        // The home stack's own bus, never its default bus.
+        assert_eq!(
+            get("HomeEventBusName"),
+            format!("dingtalk-notifier-{}", s.stack_name)
+        );
         assert_eq!(get("HealthEventRegions"), "us-east-1,global");
         assert_eq!(get("EnableHealthRule"), "true");
         assert_eq!(get("EnableEc2StateChangeRule"), "false");

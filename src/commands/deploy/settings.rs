@@ -49,6 +49,8 @@ pub struct Settings {
     pub permissions_boundary: String,
     /// Where the notifier's own alarms mail (`OpsEmail`); empty = no one.
     pub ops_email: String,
+    /// `KmsKeyArn`: the topics' and log group's key; empty = none.
+    pub kms_key: String,
     /// `AccountNames`: account id → name as a JSON object, learned from AWS
     /// Organizations (not an answer); empty = messages show ids only.
     pub account_names: String,
@@ -118,6 +120,7 @@ impl Settings {
             ),
             ("DebugLogs", self.debug_logs.to_string()),
             ("OpsEmail", self.ops_email.clone()),
+            ("KmsKeyArn", self.kms_key.clone()),
         ]);
         out
     }
@@ -158,6 +161,7 @@ impl Settings {
                 permissions_boundary: (!self.permissions_boundary.is_empty())
                     .then(|| self.permissions_boundary.clone()),
                 ops_email: (!self.ops_email.is_empty()).then(|| self.ops_email.clone()),
+                kms_key: (!self.kms_key.is_empty()).then(|| self.kms_key.clone()),
             },
         }
     }
@@ -199,6 +203,7 @@ pub(crate) mod tests {
             artifact_bucket: None,
             permissions_boundary: String::new(),
             ops_email: String::new(),
+            kms_key: String::new(),
             account_names: String::new(),
             routes: String::new(),
             secret_routes: None,
@@ -268,7 +273,8 @@ pub(crate) mod tests {
                 "AlertQueueVisibilityTimeout",
                 "MaxReceiveCount",
                 "DebugLogs",
-                "OpsEmail"
+                "OpsEmail",
+                "KmsKeyArn"
             ]
         );
         let get = |k: &str| p.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());

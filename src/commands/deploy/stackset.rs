@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::regions::forwarder_parameters;
@@ -51,10 +51,11 @@ pub struct Found {
     pub set: StackSetInfo,
     pub regions: BTreeSet<String>,
     /// The regions with an instance not `CURRENT` or not `SUCCEEDED` (a
-    /// failed or interrupted operation, an opt-in region): updated again.
-    /// Not for `INOPERABLE` (a failed delete: CloudFormation leaves it out
-    /// of updates) or a suspended account (skipped): retrying those would
-    /// never end up to date; `status` lists them.
+    /// failed or interrupted operation): updated again. Not for
+    /// `INOPERABLE` (a failed delete: CloudFormation leaves it out of
+    /// updates), a suspended account (skipped) or a region the account has
+    /// not enabled (an opt-in region): retrying those would never end up to
+    /// date, and would fail every deploy; `status` lists them.
     pub unhealthy: BTreeSet<String>,
 }
 
@@ -72,6 +73,7 @@ impl Found {
                             i.detailed_status.as_str(),
                             "INOPERABLE" | "SKIPPED_SUSPENDED_ACCOUNT"
                         )
+                        && !i.region_not_enabled()
                 })
                 .map(|i| i.region.clone())
                 .collect(),
@@ -93,19 +95,26 @@ pub enum Step {
     Delete,
 }
 
+/// The home: its account and region.
+#[derive(Debug, Clone, Copy)]
+pub struct Home<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
 /// The steps, in order; none = up to date (or nothing to do). A StackSet of
-/// our name without our tag stops the deploy. Regions are removed first, so
-/// the update (which, without regions, means every instance) never touches
-/// an instance about to go; added last, so they get the new template.
+/// our name without our tag, or another home's, stops the deploy. Regions
+/// are removed first, so the update (which, without regions, means every
+/// instance) never touches an instance about to go; added last, so they get
+/// the new template.
 pub fn plan_stack_set(
     name: &str,
+    home: Home,
     wanted: Option<&Wanted>,
     found: Option<&Found>,
 ) -> Result<Vec<Step>> {
     if let Some(f) = found {
-        if !f.set.is_ours() {
-            bail!("the StackSet {name} exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); delete it or choose another --stack-name");
-        }
+        f.set.check_owner(name, home.account, home.region)?;
     }
     let mut steps = Vec::new();
     match (wanted, found) {
@@ -175,6 +184,11 @@ mod tests {
     use super::*;
     use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE};
     use crate::commands::deploy::settings::tests::settings;
+
+    const HOME: Home = Home {
+        account: "123456789012",
+        region: "us-east-1",
+    };
 
     fn list(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -247,7 +261,7 @@ mod tests {
         // Same template and parameters: the kept regions that failed, once
         // the removed region is gone.
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&f)).unwrap(),
             vec![
                 Step::RemoveRegions(list(&["ap-south-1"])),
                 Step::Update(list(&["us-east-1", "us-west-2"])),
@@ -261,7 +275,7 @@ mod tests {
             regions: &kept,
         };
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), Some(&healthy)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&healthy)).unwrap(),
             vec![]
         );
     }
@@ -276,7 +290,7 @@ mod tests {
         };
         let f = found(&params, "old template", &["us-east-1"]);
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&f)).unwrap(),
             vec![
                 Step::RemoveRegions(list(&["us-east-1"])),
                 Step::Update(vec![]),
@@ -334,7 +348,7 @@ mod tests {
             regions: &regions,
         };
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), None).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), None).unwrap(),
             vec![Step::Create, Step::AddRegions(regions.clone())]
         );
     }
@@ -349,7 +363,7 @@ mod tests {
         };
         let f = found(&params, FORWARDER_TEMPLATE, &["eu-west-1", "us-east-1"]);
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&f)).unwrap(),
             vec![]
         );
     }
@@ -371,7 +385,7 @@ mod tests {
             &["ap-south-1", "eu-west-1", "us-east-1"],
         );
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&f)).unwrap(),
             vec![
                 Step::RemoveRegions(list(&["ap-south-1"])),
                 Step::Update(list(&["eu-west-1", "us-east-1"])),
@@ -385,7 +399,7 @@ mod tests {
         };
         let f = found(&params, "old template", &["eu-west-1", "us-east-1"]);
         assert_eq!(
-            plan_stack_set("alerts-forwarders", Some(&w), Some(&f)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&f)).unwrap(),
             vec![Step::Update(list(&["eu-west-1", "us-east-1"]))]
         );
     }
@@ -395,7 +409,7 @@ mod tests {
         let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
         let f = found(&params, FORWARDER_TEMPLATE, &["eu-west-1", "us-east-1"]);
         assert_eq!(
-            plan_stack_set("alerts-forwarders", None, Some(&f)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, None, Some(&f)).unwrap(),
             vec![
                 Step::RemoveRegions(list(&["eu-west-1", "us-east-1"])),
                 Step::Delete
@@ -403,11 +417,11 @@ mod tests {
         );
         let empty = found(&params, FORWARDER_TEMPLATE, &[]);
         assert_eq!(
-            plan_stack_set("alerts-forwarders", None, Some(&empty)).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, None, Some(&empty)).unwrap(),
             vec![Step::Delete]
         );
         assert_eq!(
-            plan_stack_set("alerts-forwarders", None, None).unwrap(),
+            plan_stack_set("alerts-forwarders", HOME, None, None).unwrap(),
             vec![]
         );
     }
@@ -417,10 +431,62 @@ mod tests {
         let mut f = found(&[], FORWARDER_TEMPLATE, &[]);
         f.set.tags.clear();
         assert_eq!(
-            plan_stack_set("alerts-forwarders", None, Some(&f))
+            plan_stack_set("alerts-forwarders", HOME, None, Some(&f))
                 .unwrap_err()
                 .to_string(),
             "the StackSet alerts-forwarders exists but was not created by dingtalk-notifier (no app=dingtalk-notifier tag); delete it or choose another --stack-name"
+        );
+    }
+
+    #[test]
+    fn another_homes_stack_set_is_never_touched() {
+        // A second home in the organization (a delegated administrator, or
+        // the same account in another region) with the same stack name.
+        let theirs = stack_set_parameters(&settings(), "eu-west-1", "999999999999");
+        let f = found(&theirs, FORWARDER_TEMPLATE, &["eu-west-1"]);
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let regions = list(&["us-east-1"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &regions,
+        };
+        let refusal = "the StackSet alerts-forwarders belongs to the dingtalk-notifier home in account 999999999999 region eu-west-1 (its HomeAccountId and HomeRegion), not to this one (123456789012, us-east-1); not touching it: choose another --stack-name, or deploy from that home";
+        for wanted in [Some(&w), None] {
+            assert_eq!(
+                plan_stack_set("alerts-forwarders", HOME, wanted, Some(&f))
+                    .unwrap_err()
+                    .to_string(),
+                refusal
+            );
+        }
+        // Same account, another home region: not ours either.
+        let other_region = stack_set_parameters(&settings(), "eu-west-1", "123456789012");
+        let f = found(&other_region, FORWARDER_TEMPLATE, &["eu-west-1"]);
+        assert!(plan_stack_set("alerts-forwarders", HOME, None, Some(&f)).is_err());
+    }
+
+    #[test]
+    fn regions_the_accounts_have_not_enabled_are_not_retried() {
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let set = found(&params, FORWARDER_TEMPLATE, &[]).set;
+        let mut not_enabled = instance("222222222222", "ap-east-1", "OUTDATED", "FAILED");
+        not_enabled.reason =
+            Some("Account 222222222222 should have 'ap-east-1' region enabled to be able to create/update stack instances".into());
+        let instances = [
+            instance("222222222222", "us-east-1", "CURRENT", "SUCCEEDED"),
+            not_enabled,
+        ];
+        let f = Found::new(set, &instances);
+        assert_eq!(f.unhealthy, BTreeSet::new());
+        let regions = list(&["ap-east-1", "us-east-1"]);
+        let w = Wanted {
+            parameters: &params,
+            regions: &regions,
+        };
+        assert_eq!(
+            plan_stack_set("alerts-forwarders", HOME, Some(&w), Some(&f)).unwrap(),
+            vec![],
+            "up to date: the next deploy makes no call"
         );
     }
 }

@@ -212,6 +212,7 @@ pub const PARAMETER_FLAGS: &[(&str, &str)] = &[
     ("ExportPrefix", "--export-prefix"),
     ("DebugLogs", "--debug-logs"),
     ("OpsEmail", "--ops-email"),
+    ("KmsKeyArn", "--kms-key"),
 ];
 
 /// Refuses, before anything is built or uploaded, every value the embedded
@@ -255,6 +256,20 @@ mod tests {
 
     use super::*;
     use crate::aws::connect::validate_region;
+
+    #[test]
+    fn kms_key_is_checked_against_the_templates_pattern() {
+        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        check_against_template(&[("KmsKeyArn", key.to_string())]).unwrap();
+        check_against_template(&[("KmsKeyArn", String::new())]).unwrap();
+        let err = check_against_template(&[("KmsKeyArn", "alias/aws/sns".to_string())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid --kms-key alias/aws/sns: "),
+            "{err}"
+        );
+    }
 
     #[test]
     fn validations() {
