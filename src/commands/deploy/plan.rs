@@ -496,6 +496,27 @@ mod tests {
         assert_eq!(doc.routes, None);
     }
 
+    /// A new robot behind a relay: its host joins the relay list the
+    /// function checks webhooks against, once.
+    #[test]
+    fn a_new_robot_behind_a_relay_lists_its_host() {
+        let current = Current {
+            stack: Some(ours("UPDATE_COMPLETE")),
+            secret: Some(owned_secret()),
+            secret_value: Some(stored().to_secret_string()),
+        };
+        let mut a = answers(Webhook::Keep);
+        for name in ["security", "cost"] {
+            let relayed = WebhookConfig::parse(&format!(
+                "https://relay.example.com/robot/send?access_token={name}"
+            ))
+            .unwrap();
+            a.robots.insert(name.into(), relayed);
+        }
+        let p = plan(a, current).unwrap();
+        assert_eq!(p.webhook_relay_hosts, "relay.example.com");
+    }
+
     #[test]
     fn a_new_webhook_updates_the_stored_secret() {
         let current = Current {
