@@ -3,6 +3,7 @@
 //! nothing. Flags and environment variables win over the file. The webhook URL
 //! and signing secret are not fields here, so they cannot be written.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -32,6 +33,26 @@ pub struct ConfigFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<bool>,
     pub deploy: DeployConfig,
+    /// `[robots.NAME]`: the robots alerts may go to (their webhooks live in
+    /// the secret, never here). `default` exists without a section.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub robots: BTreeMap<String, RobotConfig>,
+    /// `[[routes]]` as written; [`crate::routes::read`] checks and types
+    /// them, so an error can name the route by its number.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<toml::Table>,
+}
+
+/// One `[robots.NAME]` section: non-secret settings of a robot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RobotConfig {
+    /// `signature`, `keywords` or `ip-allow-list`, once chosen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
+    /// The robot's custom keyword (keywords security setting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
 }
 
 /// Every field is optional: a missing one is asked for (or defaulted).
@@ -112,9 +133,10 @@ pub fn load(path: &Path) -> Result<Option<ConfigFile>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    parse(&text)
-        .map(Some)
-        .map_err(|e| anyhow::anyhow!("{} is not valid at {e}; fix or delete it", path.display()))
+    let file = parse(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not valid at {e}; fix or delete it", path.display()))?;
+    crate::routes::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some(file))
 }
 
 /// Where and why dingtalk-notifier.toml could not be read. Deliberately not
@@ -161,7 +183,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// The parser's message on one line, without the values it quotes: serde
 /// says `invalid type: string "https://...access_token=...", expected u32`.
-fn redact_quoted(message: &str) -> String {
+pub(crate) fn redact_quoted(message: &str) -> String {
     let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut out = String::with_capacity(one_line.len());
     let mut quoted = false;
@@ -250,6 +272,8 @@ mod tests {
             region: Some("ap-southeast-1".into()),
             regions: Some(vec!["us-east-1".into(), "us-west-2".into()]),
             organization: Some(true),
+            robots: BTreeMap::new(),
+            routes: Vec::new(),
             deploy: DeployConfig {
                 rules: Some(vec!["health".into(), "alarm".into()]),
                 alarm_states: Some("ALARM,OK".into()),

@@ -14,6 +14,7 @@ mod config;
 mod errors;
 mod regions;
 mod robot_security;
+mod routes;
 mod rules;
 mod term;
 

@@ -272,6 +272,7 @@ async fn deploy_update_status_destroy() {
         ("DisplayTimeZone", "Asia/Shanghai"),
         // Filled by `deploy --organization` only.
         ("AccountNames", ""),
+        ("Routes", ""),
         ("OrganizationId", ""),
         ("LlmEnabled", "false"),
         ("LlmModelId", "amazon.nova-lite-v1:0"),
@@ -415,6 +416,7 @@ async fn deploy_update_status_destroy() {
             "ops_subscriptions",
             "outputs",
             "region",
+            "robots",
             "rules",
             "stack",
             "status",

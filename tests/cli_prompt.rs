@@ -194,3 +194,87 @@ async fn first_deploy_answering_prompts() {
         .await
         .is_err());
 }
+
+/// A second robot added to an installed stack's toml: `deploy` at a
+/// terminal asks for its webhook and security setting as it asks for the
+/// first robot's, never echoes them, and stores the robot beside `default`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_robot_is_asked_for_like_the_first() {
+    const SECURITY_TOKEN: &str = "ptysecur1tyt0ken0123456789abcd";
+    const SECURITY_SIGNING: &str = "SECptysecurityrobotsigning0123";
+    let moto = Moto::start().unwrap();
+    let cfg = moto.sdk_config().await;
+    let dir = tempfile::tempdir().unwrap();
+    let zip = artifact_zip(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_dingtalk-notifier"))
+        .args(["deploy", "--yes", "--artifact", zip.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .env(
+            "DINGTALK_WEBHOOK_URL",
+            format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}"),
+        )
+        .env("DINGTALK_SECRET", SIGNING)
+        .envs(moto.env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml_path = dir.path().join("dingtalk-notifier.toml");
+    let toml = std::fs::read_to_string(&toml_path).unwrap()
+        + "\n[robots.security]\n\n[[routes]]\nsource = [\"aws.guardduty\"]\nrobot = \"security\"\n";
+    std::fs::write(&toml_path, toml).unwrap();
+
+    let mut screen = Screen::spawn(
+        &moto,
+        dir.path(),
+        &["deploy", "--artifact", zip.to_str().unwrap()],
+    );
+    screen.expect("Webhook: keep the stored one?");
+    screen.send_line("");
+    screen.expect("Webhook URL of robot `security` (input hidden)");
+    screen.send_hidden_line(&format!(
+        "https://oapi.dingtalk.com/robot/send?access_token={SECURITY_TOKEN}"
+    ));
+    screen.expect("Security setting of robot `security`");
+    screen.send_line("");
+    screen.expect("Signing secret of robot `security`");
+    screen.send_hidden_line(SECURITY_SIGNING);
+    screen.expect("Deploy these changes?");
+    screen.send_line("y");
+    let all = screen.finish();
+    let pid = screen.session.get_process().pid();
+    assert_eq!(
+        screen.exit_code(),
+        expectrl::WaitStatus::Exited(pid, 0),
+        "{all}"
+    );
+    for secret in [TOKEN, SIGNING, SECURITY_TOKEN, SECURITY_SIGNING] {
+        assert!(!all.contains(secret), "a secret was echoed:\n{all}");
+    }
+    let value = aws_sdk_secretsmanager::Client::new(&cfg)
+        .get_secret_value()
+        .secret_id("dingtalk-notifier/dingtalk-notifier/webhook")
+        .send()
+        .await
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        value["robots"]["security"],
+        serde_json::json!({
+            "webhook": format!("https://oapi.dingtalk.com/robot/send?access_token={SECURITY_TOKEN}"),
+            "secret": SECURITY_SIGNING,
+        })
+    );
+    assert_eq!(
+        value["robots"]["default"]["webhook"],
+        format!("https://oapi.dingtalk.com/robot/send?access_token={TOKEN}")
+    );
+}

@@ -14,6 +14,7 @@ mod cli_organization;
 mod cli_prompt;
 mod cli_redrive;
 mod cli_regions;
+mod cli_routing;
 mod cli_secret_order;
 mod cli_toolchain;
 mod common;

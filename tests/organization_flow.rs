@@ -230,7 +230,11 @@ impl World {
             account_names: self.names.clone(),
             ..FormatOptions::default()
         };
-        request_body(&cfg, &render(message, None, &opts).message, false)
+        request_body(
+            &cfg,
+            &render(message, None, &opts).message,
+            &Default::default(),
+        )
     }
 
     fn wait_for_posts(&self, n: usize) -> Vec<Value> {

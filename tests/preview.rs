@@ -63,7 +63,7 @@ fn json_is_the_exact_request_body_the_function_posts() {
     let cfg = WebhookConfig::parse("https://oapi.dingtalk.com/robot/send?access_token=x").unwrap();
     assert_eq!(
         doc,
-        json!({"messages": [{"label": "alarm", "body": request_body(&cfg, &rendered.message, false)}]})
+        json!({"messages": [{"label": "alarm", "robot": "default", "body": request_body(&cfg, &rendered.message, &Default::default())}]})
     );
 }
 

@@ -207,7 +207,7 @@ impl World {
             keyword: Some("告警".into()),
         };
         let rendered = render(message, None, &FormatOptions::default());
-        request_body(&cfg, &rendered.message, false)
+        request_body(&cfg, &rendered.message, &Default::default())
     }
 }
 

@@ -258,6 +258,7 @@ async fn default_stack_has_every_rule_function_queue_and_logs() {
         ("STATE_TABLE", "dingtalk-notifier-notifier-default-state"),
         ("DEBUG_LOGS", "false"),
         ("ACCOUNT_NAMES", ""),
+        ("ROUTES", ""),
         ("DINGTALK_WEBHOOK_HOSTS", ""),
         ("RUST_LOG", "info"),
     ]

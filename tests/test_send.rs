@@ -55,7 +55,7 @@ fn expected_post(webhook: String, kind: SampleKind) -> Value {
         keyword: Some("告警".into()),
     };
     let rendered = render(sample_event(kind), Some(SUBJECT), &FormatOptions::default());
-    request_body(&cfg, &rendered.message, false)
+    request_body(&cfg, &rendered.message, &Default::default())
 }
 
 fn robot(keyword: &str) -> DingTalkServer {
@@ -342,8 +342,20 @@ impl SnsWorld {
     /// `deploy --yes --artifact` with the robot's webhook and signing secret
     /// (plus `deploy_args`), then the function and the bridge.
     async fn deploy(robot: &DingTalkServer, deploy_args: &[&str]) -> SnsWorld {
+        SnsWorld::deploy_with(robot, deploy_args, "", &[]).await
+    }
+
+    /// The same, from a dingtalk-notifier.toml holding `toml` and with
+    /// `env` added to deploy's environment.
+    async fn deploy_with(
+        robot: &DingTalkServer,
+        deploy_args: &[&str],
+        toml: &str,
+        env: &[(&str, String)],
+    ) -> SnsWorld {
         let moto = Moto::start().unwrap();
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("dingtalk-notifier.toml"), toml).unwrap();
         let zip = artifact_zip(dir.path());
         let mut args = vec![
             "deploy",
@@ -357,6 +369,7 @@ impl SnsWorld {
             .envs(moto.env())
             .env("DINGTALK_WEBHOOK_URL", robot.webhook_url())
             .env("DINGTALK_SECRET", SIGNING)
+            .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
             .output()
             .unwrap();
         assert!(
@@ -760,4 +773,85 @@ async fn a_dead_robot_is_counted_and_its_alert_kept_until_redrive() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(depth(queue).await, 0);
     assert_eq!(depth(dlq).await, 0);
+}
+
+/// Two robots deployed by the CLI with a route: the GuardDuty sample
+/// through the stack reaches the security robot with its route's mention,
+/// and `test-send --robot security` posts straight to that robot, taking
+/// its slot from that robot's own budget (`robot#security`).
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_and_test_send_robot_reach_the_named_robot() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    const SECURITY_TOKEN: &str = "ts-security-token-4c5d";
+    let ops = robot("告警");
+    let security = DingTalkServer::start(DingTalkOptions {
+        access_token: SECURITY_TOKEN.into(),
+        keywords: vec!["安全".into()],
+        ..Default::default()
+    })
+    .unwrap();
+    let toml = "[robots.security]\nsecurity = \"keywords\"\nkeyword = \"安全\"\n\n\
+                [[routes]]\nsource = [\"aws.guardduty\"]\nrobot = \"security\"\nat_mobiles = [\"13800000000\"]\n";
+    let world = SnsWorld::deploy_with(
+        &ops,
+        &["--keyword", "告警"],
+        toml,
+        &[("DINGTALK_WEBHOOK_URL_SECURITY", security.webhook_url())],
+    )
+    .await;
+
+    let out = world.test_send(&["--sample", "guardduty", "--timeout", "60"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = security.accepted();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(
+        got[0]["at"],
+        serde_json::json!({"atMobiles": ["13800000000"], "isAtAll": false})
+    );
+    assert!(got[0]["markdown"]["text"]
+        .as_str()
+        .unwrap()
+        .ends_with("@13800000000"));
+    assert!(ops.accepted().is_empty());
+
+    // status counts the function's outcome lines by robot.
+    let out = cli(world.dir.path(), &["status"])
+        .envs(world.moto.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(
+            "  security  route 1: source aws.guardduty; mentions 1 people from high\n            last 24 h: 1 delivered, 0 throttled, 0 failed\n"
+        ),
+        "{shown}"
+    );
+
+    let out = world.test_send(&["--robot", "security", "--sample", "alarm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains(SECURITY_TOKEN));
+    assert_eq!(security.accepted().len(), 2);
+    assert!(ops.accepted().is_empty());
+    let table = world.outputs["StateTableName"].clone();
+    let item = aws_sdk_dynamodb::Client::new(&world.moto.sdk_config().await)
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("robot#security".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_default();
+    // One slot by the function, one by test-send.
+    assert_eq!(item.get("sent"), Some(&AttributeValue::N("2".into())));
+
+    let out = world.test_send(&["--robot", "ops", "--sample", "alarm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the webhook secret has no robot `ops`"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -50,6 +50,7 @@ pub const TEMPLATE_ENVIRONMENT: &[(&str, EnvSource)] = &[
     ),
     ("DEBUG_LOGS", EnvSource::Parameter("DebugLogs")),
     ("ACCOUNT_NAMES", EnvSource::Parameter("AccountNames")),
+    ("ROUTES", EnvSource::Parameter("Routes")),
     (
         crate::webhook_host::RELAY_HOSTS_ENV,
         EnvSource::Parameter("WebhookRelayHosts"),
@@ -86,6 +87,17 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// The message names the JSON position, never a value.
+    #[error("{0}")]
+    Routes(String),
+}
+
+/// Where the routes are: in `ROUTES` (none when unset), or in the secret
+/// (`ROUTES=secret`: they did not fit the 4 KB environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoutesFrom {
+    Env(Vec<crate::routing::Route>),
+    Secret,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +135,8 @@ pub struct Config {
     pub secret_max_age: Duration,
     /// `DEBUG_LOGS`: log each incoming event and rendered message.
     pub debug_logs: bool,
+    /// `ROUTES`: which robot each alert goes to (`crate::routing`).
+    pub routes: RoutesFrom,
     /// Where the secret's webhook may point (`webhook_host`).
     pub webhook_hosts: crate::webhook_host::AllowedHosts,
 }
@@ -171,12 +185,24 @@ impl Config {
                 "milliseconds, a positive whole number",
             )?),
             debug_logs: vars.switch("DEBUG_LOGS")?,
+            routes: routes(&vars)?,
             webhook_hosts: crate::webhook_host::AllowedHosts::parse(
                 &vars
                     .get(crate::webhook_host::RELAY_HOSTS_ENV)
                     .unwrap_or_default(),
             ),
         })
+    }
+}
+
+fn routes(vars: &Vars) -> Result<RoutesFrom, ConfigError> {
+    use crate::routing::{parse_routes, ROUTES_ENV, ROUTES_IN_SECRET};
+    match vars.get(ROUTES_ENV) {
+        None => Ok(RoutesFrom::Env(Vec::new())),
+        Some(v) if v == ROUTES_IN_SECRET => Ok(RoutesFrom::Secret),
+        Some(v) => parse_routes(&v)
+            .map(RoutesFrom::Env)
+            .map_err(ConfigError::Routes),
     }
 }
 

@@ -21,6 +21,7 @@ use sha2::Sha256;
 use crate::budget::{self, Reservation, SharedBudget, Turn};
 use crate::message::{json_len, Message, TRUNCATION_NOTICE};
 use crate::pacing::{instance_limit, Pacer, BLOCK_WINDOWS};
+use crate::routing::Mentions;
 use crate::secret::WebhookConfig;
 use crate::webhook_host::{AllowedHosts, REFUSED_LOG_MESSAGE};
 
@@ -232,7 +233,7 @@ pub fn signed_url(cfg: &WebhookConfig, now_ms: i64) -> Result<url::Url, Delivery
 /// and mentions added, cut so the whole serialized body stays within
 /// [`MAX_BODY_BYTES`]: JSON escapes (quotes, newlines), the title and the
 /// mentions all count. The mentions are never cut.
-pub fn request_body(cfg: &WebhookConfig, message: &Message, mention: bool) -> Value {
+pub fn request_body(cfg: &WebhookConfig, message: &Message, mention: &Mentions) -> Value {
     let mut body = assemble(cfg, message, mention);
     let size = serialized_len(&body);
     if size <= MAX_BODY_BYTES {
@@ -275,27 +276,41 @@ fn serialized_len(body: &Value) -> usize {
     serde_json::to_vec(body).map_or(usize::MAX, |b| b.len())
 }
 
-fn assemble(cfg: &WebhookConfig, message: &Message, mention: bool) -> Value {
+fn assemble(cfg: &WebhookConfig, message: &Message, mention: &Mentions) -> Value {
     let (title, mut text) = match cfg.keyword.as_deref().filter(|k| !k.is_empty()) {
         Some(keyword) => with_keyword(keyword, &message.title, &message.text),
         None => (message.title.clone(), message.text.clone()),
     };
-    let mut at_mobiles: Vec<String> = Vec::new();
-    let mut at_all = false;
-    if mention {
-        at_all = true;
-        if !cfg.at_mobiles.is_empty() {
-            // DingTalk only notifies a mobile that also appears as @mobile in the text.
-            at_mobiles = cfg.at_mobiles.clone();
-            let tags: Vec<String> = at_mobiles.iter().map(|m| format!("@{m}")).collect();
-            text = format!("{}\n\n{}", text.trim_end(), tags.join(" "));
-        }
+    // DingTalk only notifies a mobile or user id that also appears as
+    // @mobile / @userId in a markdown text.
+    let tags: Vec<String> = mention
+        .mobiles
+        .iter()
+        .chain(&mention.user_ids)
+        .map(|m| format!("@{m}"))
+        .collect();
+    if !tags.is_empty() {
+        text = format!("{}\n\n{}", text.trim_end(), tags.join(" "));
+    }
+    let mut at = json!({ "atMobiles": mention.mobiles, "isAtAll": mention.all });
+    if !mention.user_ids.is_empty() {
+        at["atUserIds"] = json!(mention.user_ids);
     }
     json!({
         "msgtype": "markdown",
         "markdown": { "title": title, "text": text },
-        "at": { "atMobiles": at_mobiles, "isAtAll": at_all }
+        "at": at
     })
+}
+
+/// The secret's own mention rule (no route with people): @all, plus its
+/// `at_mobiles`.
+pub fn secret_mentions(cfg: &WebhookConfig) -> Mentions {
+    Mentions {
+        mobiles: cfg.at_mobiles.clone(),
+        user_ids: Vec::new(),
+        all: true,
+    }
 }
 
 /// The robot's custom keyword in the title and in the text, each where it
@@ -718,7 +733,7 @@ impl DingTalkClient {
         &self,
         cfg: &WebhookConfig,
         message: &Message,
-        mention: bool,
+        mention: &Mentions,
         deadline: Instant,
     ) -> Result<SendReport, DeliveryError> {
         if let Err(refusal) = self.hosts.check(&cfg.webhook) {
@@ -844,7 +859,11 @@ mod tests {
         let mut c = cfg(None);
         c.keyword = Some("告警".into());
         c.at_mobiles = vec!["13800000000".into()];
-        let body = request_body(&c, &Message::new("🔴 ALARM: cpu", "### x\n"), true);
+        let body = request_body(
+            &c,
+            &Message::new("🔴 ALARM: cpu", "### x\n"),
+            &secret_mentions(&c),
+        );
         assert_eq!(
             body,
             json!({
@@ -853,10 +872,35 @@ mod tests {
                 "at": {"atMobiles": ["13800000000"], "isAtAll": true}
             })
         );
-        let all = request_body(&cfg(None), &Message::new("t", "x"), true);
+        let all = request_body(
+            &cfg(None),
+            &Message::new("t", "x"),
+            &secret_mentions(&cfg(None)),
+        );
         assert_eq!(all["at"], json!({"atMobiles": [], "isAtAll": true}));
-        let none = request_body(&cfg(None), &Message::new("t", "x"), false);
+        let none = request_body(&cfg(None), &Message::new("t", "x"), &Mentions::default());
         assert_eq!(none["at"], json!({"atMobiles": [], "isAtAll": false}));
+    }
+
+    /// A route's people: each mobile and user id both in `at` and as
+    /// `@...` in the text (DingTalk renders no mention without it), never
+    /// @all unless the route says so.
+    #[test]
+    fn a_routes_people_are_in_at_and_in_the_text() {
+        let people = Mentions {
+            mobiles: vec!["13800000000".into()],
+            user_ids: vec!["manager4711".into()],
+            all: false,
+        };
+        let body = request_body(&cfg(None), &Message::new("t", "### x\n"), &people);
+        assert_eq!(
+            body,
+            json!({
+                "msgtype": "markdown",
+                "markdown": {"title": "t", "text": "### x\n\n@13800000000 @manager4711"},
+                "at": {"atMobiles": ["13800000000"], "atUserIds": ["manager4711"], "isAtAll": false}
+            })
+        );
     }
 
     #[test]
@@ -902,7 +946,7 @@ mod tests {
         let client = DingTalkClient::new().with_webhook_hosts(loopback_relay());
         let deadline = Instant::now() + within;
         let err = client
-            .send(&c, &Message::new("t", "x"), false, deadline)
+            .send(&c, &Message::new("t", "x"), &Mentions::default(), deadline)
             .await
             .unwrap_err();
         assert!(err.is_transient(), "{err:?}");
@@ -941,7 +985,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_millis(900);
         let err = DingTalkClient::new()
             .with_webhook_hosts(loopback_relay())
-            .send(&c, &Message::new("t", "x"), false, deadline)
+            .send(&c, &Message::new("t", "x"), &Mentions::default(), deadline)
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), DeliveryError::DeadlineExceeded.to_string());
@@ -1100,7 +1144,11 @@ mod tests {
         c.at_mobiles = vec!["13800000000".into(), "13900000000".into()];
         let text: String = "\"引号\" \"quotes\"\n告警内容\\n".repeat(2_000);
         assert!(text.len() > 50_000);
-        let body = request_body(&c, &Message::new("🔴 ALARM: big", text), true);
+        let body = request_body(
+            &c,
+            &Message::new("🔴 ALARM: big", text),
+            &secret_mentions(&c),
+        );
         let size = serde_json::to_vec(&body).unwrap().len();
         assert!(size <= MAX_BODY_BYTES, "{size} bytes");
         assert!(
@@ -1116,7 +1164,7 @@ mod tests {
         assert!(sent.contains(crate::message::TRUNCATION_NOTICE.trim_start()));
         assert!(sent.ends_with("\n\n@13800000000 @13900000000"));
         // A body that fits is untouched.
-        let small = request_body(&c, &Message::new("t", "\"a\"\n"), false);
+        let small = request_body(&c, &Message::new("t", "\"a\"\n"), &Mentions::default());
         assert_eq!(small["markdown"]["text"], "【告警】 \"a\"\n");
         assert_eq!(small["markdown"]["title"], "【告警】 t");
     }

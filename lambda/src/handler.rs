@@ -6,18 +6,21 @@
 //! dead-letter queue keeps it. For SQS batches only the undelivered messages
 //! are reported in `batchItemFailures`, so nothing delivered is sent twice.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::config::Config;
+use crate::config::{Config, RoutesFrom};
 use crate::debug_log;
 use crate::dingtalk::{self, DeliveryError, DingTalkClient, SendReport};
 use crate::envelope::{self, EnvelopeKind, Item};
 use crate::format::{self, digest::digest, Rendered};
+use crate::health_thread::{self, Claim, HealthFacts, HealthMemory};
 use crate::llm::{self, Summarizer};
 use crate::message::Message;
+use crate::routing::{self, Decision, Facts, Mentions, Route};
 use crate::secret::{SecretError, SecretStore, WebhookConfig};
 
 /// What the invocation answers, given the failed alerts as
@@ -70,8 +73,77 @@ pub struct Undelivered {
 pub struct Notifier {
     config: Config,
     secrets: SecretStore,
-    dingtalk: DingTalkClient,
+    robots: Robots,
     llm: Option<Summarizer>,
+    /// Health updates threaded in the state table (none without one).
+    health: Option<HealthMemory>,
+}
+
+/// One DingTalk client per robot, made on first use: each robot has its own
+/// pacing, block and shared budget (its own key in the state table), so a
+/// blocked security robot never delays the ops robot.
+pub struct Robots {
+    make: Box<dyn Fn(&str) -> DingTalkClient + Send + Sync>,
+    clients: Mutex<HashMap<String, Arc<DingTalkClient>>>,
+}
+
+impl Robots {
+    /// `make` builds the client of a robot by name.
+    pub fn new(make: impl Fn(&str) -> DingTalkClient + Send + Sync + 'static) -> Self {
+        Robots {
+            make: Box::new(make),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn client(&self, robot: &str) -> Arc<DingTalkClient> {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(robot.to_string())
+            .or_insert_with(|| Arc::new((self.make)(robot)))
+            .clone()
+    }
+}
+
+/// An alert of a robot's group: its batch index and its route's mentions.
+type Member = (usize, Option<Mentions>);
+
+/// Where a group of alerts goes: the robot, its client, and each alert's
+/// route mentions (`None`: the secret's own rule).
+struct Target<'a> {
+    robot: &'a str,
+    client: &'a DingTalkClient,
+    mentions: &'a [Option<Mentions>],
+}
+
+impl Target<'_> {
+    /// Whom alert `i` of the group mentions with webhook `w`.
+    fn mentions_of(&self, i: usize, r: &Rendered, w: &WebhookConfig) -> Mentions {
+        match &self.mentions[i] {
+            Some(m) => m.clone(),
+            None if w.mentions_for(r.state.as_deref(), r.severity) => dingtalk::secret_mentions(w),
+            None => Mentions::default(),
+        }
+    }
+}
+
+/// Everyone any of the alerts mentions, once each.
+fn merge(all: impl IntoIterator<Item = Mentions>) -> Mentions {
+    let mut out = Mentions::default();
+    for m in all {
+        out.all |= m.all;
+        for x in m.mobiles {
+            if !out.mobiles.contains(&x) {
+                out.mobiles.push(x);
+            }
+        }
+        for x in m.user_ids {
+            if !out.user_ids.contains(&x) {
+                out.user_ids.push(x);
+            }
+        }
+    }
+    out
 }
 
 /// How the LLM step went, for the log line.
@@ -101,14 +173,30 @@ impl Notifier {
     pub fn new(
         config: Config,
         secrets: SecretStore,
-        dingtalk: DingTalkClient,
+        robots: Robots,
         llm: Option<Summarizer>,
     ) -> Self {
         Notifier {
             config,
             secrets,
-            dingtalk,
+            robots,
             llm,
+            health: None,
+        }
+    }
+
+    /// Threads Health updates through the state table.
+    pub fn with_health_memory(mut self, memory: HealthMemory) -> Self {
+        self.health = Some(memory);
+        self
+    }
+
+    /// The routes: from the environment, or from the secret when they did
+    /// not fit there.
+    async fn routes(&self) -> Result<Vec<Route>, SecretError> {
+        match &self.config.routes {
+            RoutesFrom::Env(routes) => Ok(routes.clone()),
+            RoutesFrom::Secret => Ok(self.secrets.doc().await?.routes.clone().unwrap_or_default()),
         }
     }
 
@@ -142,13 +230,9 @@ impl Notifier {
                 debug_log::rendered_message(&item.alert_id, &r.message);
             }
         }
-        let errors = if rendered.len() >= self.config.digest_min_alerts.max(2) {
-            self.deliver_digest(&invocation.items, &rendered, send_deadline)
-                .await
-        } else {
-            self.deliver_each(&invocation.items, &rendered, send_deadline)
-                .await
-        };
+        let errors = self
+            .route_and_deliver(&invocation.items, &rendered, send_deadline)
+            .await;
         let failures: Vec<(Option<String>, String)> = invocation
             .items
             .iter()
@@ -158,23 +242,164 @@ impl Notifier {
         invocation_result(invocation.kind, invocation.items.len(), &failures)
     }
 
+    /// Routes each alert, logs the dropped ones, and delivers the others
+    /// robot by robot (a digest per robot when its share of the batch is
+    /// big enough); the error of each undelivered alert, in batch order.
+    async fn route_and_deliver(
+        &self,
+        items: &[Item],
+        rendered: &[Rendered],
+        deadline: Instant,
+    ) -> Vec<Option<String>> {
+        let routes = match self.routes().await {
+            Ok(routes) => routes,
+            Err(e) => {
+                let error = e.to_string();
+                for (item, r) in items.iter().zip(rendered) {
+                    log_failed(
+                        item,
+                        r,
+                        routing::DEFAULT_ROBOT,
+                        "skipped",
+                        &error,
+                        true,
+                        None,
+                    );
+                }
+                return vec![Some(error); items.len()];
+            }
+        };
+        let mut errors: Vec<Option<String>> = vec![None; items.len()];
+        let mut rendered = rendered.to_vec();
+        let mut threads: Vec<Option<HealthFacts>> = vec![None; items.len()];
+        // Robots in the order of their first alert, each with its alerts.
+        let mut groups: Vec<(String, Vec<Member>)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let decision = routing::decide(&routes, &Facts::of(&item.payload, &rendered[i]));
+            let (robot, mentions) = match decision {
+                Decision::Drop { route } => {
+                    log_dropped(item, &rendered[i], route);
+                    continue;
+                }
+                Decision::Send {
+                    robot, mentions, ..
+                } => (robot, mentions),
+            };
+            if !self.thread(item, &mut rendered[i], &mut threads[i]).await {
+                continue;
+            }
+            match groups.iter_mut().find(|(name, _)| *name == robot) {
+                Some((_, members)) => members.push((i, mentions)),
+                None => groups.push((robot, vec![(i, mentions)])),
+            }
+        }
+        for (robot, members) in groups {
+            let client = self.robots.client(&robot);
+            let sub_items: Vec<Item> = members.iter().map(|(i, _)| items[*i].clone()).collect();
+            let sub_rendered: Vec<Rendered> =
+                members.iter().map(|(i, _)| rendered[*i].clone()).collect();
+            let mentions: Vec<Option<Mentions>> = members.iter().map(|(_, m)| m.clone()).collect();
+            let target = Target {
+                robot: &robot,
+                client: &client,
+                mentions: &mentions,
+            };
+            let sub_errors = if sub_items.len() >= self.config.digest_min_alerts.max(2) {
+                self.deliver_digest(&target, &sub_items, &sub_rendered, deadline)
+                    .await
+            } else {
+                self.deliver_each(&target, &sub_items, &sub_rendered, deadline)
+                    .await
+            };
+            for ((i, _), e) in members.iter().zip(sub_errors) {
+                errors[*i] = e;
+            }
+        }
+        self.remember(items, &threads, &errors).await;
+        errors
+    }
+
+    /// A Health event's place in its thread: `false` when its communication
+    /// was posted already (logged as a duplicate, not sent); an update of
+    /// an event posted before is marked as one. Without a state table, or
+    /// when it does not answer, the alert is sent as it is.
+    async fn thread(
+        &self,
+        item: &Item,
+        rendered: &mut Rendered,
+        thread: &mut Option<HealthFacts>,
+    ) -> bool {
+        let (Some(memory), Some(facts)) = (&self.health, HealthFacts::of(&item.payload)) else {
+            return true;
+        };
+        match memory.claim(&facts, &item.alert_id).await {
+            Ok(Claim::Seen) => {
+                tracing::info!(
+                    outcome = "duplicate",
+                    alert_id = %item.alert_id,
+                    kind = rendered.kind.as_str(),
+                    source = %rendered.source,
+                    communication_id = %facts.communication_id,
+                    "Health communication posted already"
+                );
+                false
+            }
+            Ok(Claim::First(changes)) => {
+                if let Some(changes) = changes {
+                    rendered.message = health_thread::mark_update(&rendered.message, &changes);
+                }
+                *thread = Some(facts);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(alert_id = %item.alert_id, %error, "the state table did not answer about a Health update; posting it unthreaded");
+                true
+            }
+        }
+    }
+
+    /// Posted communications are remembered; the claims of the others are
+    /// released, so their retries post them.
+    async fn remember(
+        &self,
+        items: &[Item],
+        threads: &[Option<HealthFacts>],
+        errors: &[Option<String>],
+    ) {
+        let Some(memory) = &self.health else {
+            return;
+        };
+        for ((item, thread), error) in items.iter().zip(threads).zip(errors) {
+            let Some(facts) = thread else { continue };
+            match error {
+                None => {
+                    if let Err(e) = memory.posted_now(facts).await {
+                        tracing::warn!(alert_id = %item.alert_id, error = %e, "remembering a posted Health communication failed; a copy may be posted again");
+                    }
+                }
+                Some(_) => memory.release(facts, &item.alert_id).await,
+            }
+        }
+    }
+
     /// One message per alert; the error of each undelivered one.
     async fn deliver_each(
         &self,
+        target: &Target<'_>,
         items: &[Item],
         rendered: &[Rendered],
         deadline: Instant,
     ) -> Vec<Option<String>> {
         let mut errors = Vec::with_capacity(items.len());
         let mut gave_up: Option<String> = None;
-        for (item, r) in items.iter().zip(rendered) {
+        for (n, (item, r)) in items.iter().zip(rendered).enumerate() {
             if let Some(reason) = &gave_up {
                 let error = format!("not tried after an earlier failure in this batch: {reason}");
-                log_failed(item, r, "skipped", &error, true, None);
+                log_failed(item, r, target.robot, "skipped", &error, true, None);
                 errors.push(Some(error));
                 continue;
             }
-            match self.deliver(item, r, deadline).await {
+            match self.deliver(target, n, item, r, deadline).await {
                 Ok(()) => errors.push(None),
                 Err((error, transient)) => {
                     if transient {
@@ -191,31 +416,41 @@ impl Notifier {
     /// reason and whether a later retry may succeed.
     async fn deliver(
         &self,
+        target: &Target<'_>,
+        n: usize,
         item: &Item,
         rendered: &Rendered,
         deadline: Instant,
     ) -> Result<(), (String, bool)> {
-        if let Err(e) = self.secrets.get().await {
+        if let Err(e) = self.secrets.get(target.robot).await {
             let error = e.to_string();
-            log_failed(item, rendered, "skipped", &error, true, None);
+            log_failed(item, rendered, target.robot, "skipped", &error, true, None);
             return Err((error, true));
         }
         let (message, llm) = match &self.llm {
             None => (rendered.message.clone(), LlmUse::Disabled),
-            Some(s) => self.summarize(s, item, rendered, deadline).await,
+            Some(s) => {
+                self.summarize(s, target.client, item, rendered, deadline)
+                    .await
+            }
         };
         if let LlmUse::Fallback(reason) | LlmUse::Skipped(reason) = &llm {
             tracing::warn!(alert_id = %item.alert_id, llm_error = %reason, "LLM summary failed; sending the plain message");
         }
-        let (state, severity) = (rendered.state.as_deref(), rendered.severity);
         match self
-            .send(&message, |w| w.mentions_for(state, severity), deadline)
+            .send(
+                target,
+                &message,
+                |w| target.mentions_of(n, rendered, w),
+                deadline,
+            )
             .await
         {
             Ok((report, mention)) => {
                 tracing::info!(
                     outcome = "delivered",
                     alert_id = %item.alert_id,
+                    robot = target.robot,
                     kind = rendered.kind.as_str(),
                     source = %rendered.source,
                     test_id = rendered.test_id.as_deref(),
@@ -231,6 +466,7 @@ impl Notifier {
                 log_failed(
                     item,
                     rendered,
+                    target.robot,
                     llm.as_str(),
                     &error,
                     e.is_transient(),
@@ -246,12 +482,13 @@ impl Notifier {
     async fn summarize(
         &self,
         s: &Summarizer,
+        client: &DingTalkClient,
         item: &Item,
         rendered: &Rendered,
         deadline: Instant,
     ) -> (Message, LlmUse) {
         let now = Instant::now();
-        let send_needs = SEND_RESERVE + self.dingtalk.pacing_delay(now);
+        let send_needs = SEND_RESERVE + client.pacing_delay(now);
         let left = deadline.saturating_duration_since(now);
         let Some(budget) = llm::budget(s.timeout(), left, send_needs) else {
             let reason = format!(
@@ -276,20 +513,25 @@ impl Notifier {
     /// the new one. Returns whether the message mentioned people.
     async fn send(
         &self,
+        target: &Target<'_>,
         message: &Message,
-        mention_for: impl Fn(&WebhookConfig) -> bool,
+        mention_for: impl Fn(&WebhookConfig) -> Mentions,
         deadline: Instant,
     ) -> Result<(SendReport, bool), SendError> {
-        let webhook = self.secrets.get().await.map_err(SendError::Secret)?;
+        let webhook = self
+            .secrets
+            .get(target.robot)
+            .await
+            .map_err(SendError::Secret)?;
         let mention = mention_for(&webhook);
-        let first = self
-            .dingtalk
-            .send(&webhook, message, mention, deadline)
+        let first = target
+            .client
+            .send(&webhook, message, &mention, deadline)
             .await;
         match first {
-            Ok(report) => Ok((report, mention)),
+            Ok(report) => Ok((report, !mention.is_empty())),
             Err(e) if e.errcode().is_some_and(dingtalk::may_be_stale_secret) => {
-                let Some(fresh) = self.secrets.reread(&webhook).await else {
+                let Some(fresh) = self.secrets.reread(target.robot, &webhook).await else {
                     return Err(SendError::Delivery(e));
                 };
                 tracing::info!(
@@ -297,10 +539,11 @@ impl Notifier {
                     "DingTalk refused the webhook credentials and the secret has changed; sending again with the new secret"
                 );
                 let mention = mention_for(&fresh);
-                self.dingtalk
-                    .send(&fresh, message, mention, deadline)
+                target
+                    .client
+                    .send(&fresh, message, &mention, deadline)
                     .await
-                    .map(|report| (report, mention))
+                    .map(|report| (report, !mention.is_empty()))
                     .map_err(SendError::Delivery)
             }
             Err(e) => Err(SendError::Delivery(e)),
@@ -317,6 +560,7 @@ impl Notifier {
     /// queue.
     async fn deliver_digest(
         &self,
+        target: &Target<'_>,
         items: &[Item],
         rendered: &[Rendered],
         deadline: Instant,
@@ -340,6 +584,7 @@ impl Notifier {
                 log_failed(
                     &items[i],
                     &rendered[i],
+                    target.robot,
                     "skipped",
                     error,
                     transient,
@@ -355,12 +600,17 @@ impl Notifier {
                 continue;
             }
             let mention_for = |w: &WebhookConfig| {
-                piece
-                    .members
-                    .iter()
-                    .any(|&i| w.mentions_for(rendered[i].state.as_deref(), rendered[i].severity))
+                merge(
+                    piece
+                        .members
+                        .iter()
+                        .map(|&i| target.mentions_of(i, &rendered[i], w)),
+                )
             };
-            match self.send(&piece.message, mention_for, deadline).await {
+            match self
+                .send(target, &piece.message, mention_for, deadline)
+                .await
+            {
                 Ok((report, mention)) => {
                     let place = DigestPlace {
                         size: items.len(),
@@ -372,6 +622,7 @@ impl Notifier {
                         log_delivered_in_digest(
                             &items[i],
                             &rendered[i],
+                            target.robot,
                             &place,
                             report.attempts,
                             mention,
@@ -487,6 +738,7 @@ struct DigestPlace {
 fn log_delivered_in_digest(
     item: &Item,
     rendered: &Rendered,
+    robot: &str,
     digest: &DigestPlace,
     attempts: u32,
     mention: bool,
@@ -494,6 +746,7 @@ fn log_delivered_in_digest(
     tracing::info!(
         outcome = "delivered",
         alert_id = %item.alert_id,
+        robot,
         kind = rendered.kind.as_str(),
         source = %rendered.source,
         test_id = rendered.test_id.as_deref(),
@@ -516,6 +769,7 @@ fn log_delivered_in_digest(
 fn log_failed(
     item: &Item,
     rendered: &Rendered,
+    robot: &str,
     llm: &str,
     error: &str,
     transient: bool,
@@ -524,6 +778,7 @@ fn log_failed(
     tracing::error!(
         outcome = "failed",
         alert_id = %item.alert_id,
+        robot,
         kind = rendered.kind.as_str(),
         source = %rendered.source,
         test_id = rendered.test_id.as_deref(),
@@ -533,6 +788,19 @@ fn log_failed(
         robot_refused = robot_refused(errcode, transient),
         error = %error,
         "alert not delivered"
+    );
+}
+
+/// The outcome line of an alert a `drop = true` route took: delivered
+/// nowhere, on purpose, and counted.
+fn log_dropped(item: &Item, rendered: &Rendered, route: usize) {
+    tracing::info!(
+        outcome = "dropped",
+        alert_id = %item.alert_id,
+        kind = rendered.kind.as_str(),
+        source = %rendered.source,
+        route,
+        "alert dropped by a route"
     );
 }
 

@@ -8,6 +8,7 @@
 //! stored it) or a JSON document with the optional settings. Nothing here
 //! ever prints the URL's access token or the signing secret.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::budget::DEFAULT_ROBOT;
+use crate::routing::Route;
 use crate::severity::Severity;
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +45,10 @@ pub enum SecretError {
     NotString,
     #[error("reading the webhook secret failed: {0}")]
     Read(String),
+    #[error("robot `{robot}` in the webhook secret: {error}")]
+    Robot { robot: String, error: String },
+    #[error("the webhook secret has no robot `{0}`; run `dingtalk-notifier deploy` to store its webhook")]
+    UnknownRobot(String),
 }
 
 impl WebhookConfig {
@@ -126,6 +133,98 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The whole secret: each robot's webhook by name, and the routes when
+/// they did not fit the function's environment. The old value (a bare URL
+/// or one robot's JSON) is robot `default`, so an existing install keeps
+/// working unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretDoc {
+    pub robots: BTreeMap<String, Arc<WebhookConfig>>,
+    /// `routes` of the map form (`ROUTES=secret`).
+    pub routes: Option<Vec<Route>>,
+}
+
+/// The map form as stored: `{"robots": {"NAME": {...}}, "routes": [...]}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredDoc {
+    robots: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    routes: Option<Vec<Route>>,
+}
+
+impl SecretDoc {
+    /// One robot, `default`: the form of today's installs.
+    pub fn single(config: WebhookConfig) -> SecretDoc {
+        SecretDoc {
+            robots: BTreeMap::from([(DEFAULT_ROBOT.to_string(), Arc::new(config))]),
+            routes: None,
+        }
+    }
+
+    /// The map form when the value is JSON with `robots`, else the old
+    /// single-robot form as robot `default`. Errors name the robot, never a
+    /// value.
+    pub fn parse(raw: &str) -> Result<SecretDoc, SecretError> {
+        let trimmed = raw.trim();
+        let is_map = trimmed.starts_with('{')
+            && serde_json::from_str::<serde_json::Value>(trimmed)
+                .ok()
+                .is_some_and(|v| v.get("robots").is_some());
+        if !is_map {
+            return WebhookConfig::parse(raw).map(SecretDoc::single);
+        }
+        let stored: StoredDoc = serde_json::from_str(trimmed)
+            .map_err(|_| SecretError::BadJson("robots map of the wrong shape".into()))?;
+        let mut robots = BTreeMap::new();
+        for (name, value) in stored.robots {
+            let config =
+                WebhookConfig::parse(&value.to_string()).map_err(|e| SecretError::Robot {
+                    robot: name.clone(),
+                    error: e.to_string(),
+                })?;
+            robots.insert(name, Arc::new(config));
+        }
+        Ok(SecretDoc {
+            robots,
+            routes: stored.routes,
+        })
+    }
+
+    /// What the CLI stores: the old single-robot form while there is only
+    /// `default` and no routes (older CLIs and functions read it), the map
+    /// form otherwise.
+    pub fn to_secret_string(&self) -> String {
+        if self.routes.is_none() && self.robots.len() == 1 {
+            if let Some(only) = self.robots.get(DEFAULT_ROBOT) {
+                return only.to_secret_string();
+            }
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            robots: BTreeMap<&'a str, &'a WebhookConfig>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            routes: Option<&'a Vec<Route>>,
+        }
+        let out = Out {
+            robots: self
+                .robots
+                .iter()
+                .map(|(k, v)| (k.as_str(), &**v))
+                .collect(),
+            routes: self.routes.as_ref(),
+        };
+        serde_json::to_string(&out).unwrap_or_default()
+    }
+
+    pub fn robot(&self, name: &str) -> Result<Arc<WebhookConfig>, SecretError> {
+        self.robots
+            .get(name)
+            .cloned()
+            .ok_or_else(|| SecretError::UnknownRobot(name.to_string()))
+    }
+}
+
 impl fmt::Debug for WebhookConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookConfig")
@@ -168,12 +267,12 @@ pub struct SecretStore {
 
 /// The secret as last read, and when.
 struct Cached {
-    config: Arc<WebhookConfig>,
+    config: Arc<SecretDoc>,
     read_at: Instant,
 }
 
 impl Cached {
-    fn new(config: Arc<WebhookConfig>) -> Option<Cached> {
+    fn new(config: Arc<SecretDoc>) -> Option<Cached> {
         Some(Cached {
             config,
             read_at: Instant::now(),
@@ -202,7 +301,13 @@ impl SecretStore {
         }
     }
 
-    pub async fn get(&self) -> Result<Arc<WebhookConfig>, SecretError> {
+    /// The webhook of robot `name`.
+    pub async fn get(&self, name: &str) -> Result<Arc<WebhookConfig>, SecretError> {
+        self.doc().await?.robot(name)
+    }
+
+    /// The whole secret, cached.
+    pub async fn doc(&self) -> Result<Arc<SecretDoc>, SecretError> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref() {
             if !is_stale(c.read_at, Instant::now(), self.max_age) {
@@ -229,12 +334,13 @@ impl SecretStore {
     /// Reads the secret again after the robot refused `used`. `Some` when it
     /// changed (and is now the cached one); `None` when it is the same, could
     /// not be read, or was found unchanged less than a minute ago.
-    pub async fn reread(&self, used: &WebhookConfig) -> Option<Arc<WebhookConfig>> {
+    pub async fn reread(&self, name: &str, used: &WebhookConfig) -> Option<Arc<WebhookConfig>> {
         let mut cached = self.cached.lock().await;
-        if let Some(current) = cached.as_ref() {
-            if *current.config != *used {
+        let robot = |doc: &SecretDoc| doc.robots.get(name).cloned();
+        if let Some(current) = cached.as_ref().and_then(|c| robot(&c.config)) {
+            if *current != *used {
                 // Another alert already picked up the new value.
-                return Some(current.config.clone());
+                return Some(current);
             }
         }
         let mut unchanged_at = self.unchanged_at.lock().await;
@@ -242,11 +348,11 @@ impl SecretStore {
             return None;
         }
         match self.read().await {
-            Ok(fresh) if fresh != *used => {
+            Ok(fresh) if robot(&fresh).is_some_and(|r| *r != *used) => {
                 let fresh = Arc::new(fresh);
                 *cached = Cached::new(fresh.clone());
                 *unchanged_at = None;
-                Some(fresh)
+                robot(&fresh)
             }
             Ok(_) => {
                 *unchanged_at = Some(Instant::now());
@@ -259,7 +365,7 @@ impl SecretStore {
         }
     }
 
-    async fn read(&self) -> Result<WebhookConfig, SecretError> {
+    async fn read(&self) -> Result<SecretDoc, SecretError> {
         let out = self
             .client
             .get_secret_value()
@@ -275,7 +381,7 @@ impl SecretStore {
                 ))
             })?;
         let value = out.secret_string().ok_or(SecretError::NotString)?;
-        WebhookConfig::parse(value)
+        SecretDoc::parse(value)
     }
 }
 
@@ -336,6 +442,48 @@ mod tests {
         assert!(!everything.mentions_for(Some("OK"), Severity::Info));
         assert!(!everything.mentions_for(Some("ALARM"), Severity::Info));
         assert!(everything.mentions_for(Some("x"), Severity::Low));
+    }
+
+    #[test]
+    fn an_old_secret_is_robot_default_and_stays_in_the_old_form() {
+        for old in [
+            URL.to_string(),
+            format!(r#"{{"webhook":"{URL}","secret":"SECabc"}}"#),
+        ] {
+            let doc = SecretDoc::parse(&old).unwrap();
+            assert_eq!(doc.robots.len(), 1);
+            assert_eq!(doc.robot("default").unwrap().webhook, URL);
+            assert_eq!(doc.routes, None);
+            assert_eq!(
+                doc.to_secret_string(),
+                doc.robot("default").unwrap().to_secret_string()
+            );
+        }
+    }
+
+    #[test]
+    fn the_map_form_holds_robots_and_routes() {
+        let raw = format!(
+            r#"{{"robots":{{"default":{{"webhook":"{URL}"}},"security":{{"webhook":"{URL}2","secret":"SECx","keyword":"告警"}}}},"routes":[{{"source":["aws.guardduty"],"robot":"security"}}]}}"#
+        );
+        let doc = SecretDoc::parse(&raw).unwrap();
+        assert_eq!(
+            doc.robot("security").unwrap().keyword.as_deref(),
+            Some("告警")
+        );
+        assert_eq!(doc.routes.as_ref().map(Vec::len), Some(1));
+        assert_eq!(doc.to_secret_string(), raw);
+        assert_eq!(
+            doc.robot("ops").unwrap_err().to_string(),
+            "the webhook secret has no robot `ops`; run `dingtalk-notifier deploy` to store its webhook"
+        );
+        let bad = r#"{"robots":{"security":{"webhook":"tok123secret"}}}"#;
+        let err = SecretDoc::parse(bad).unwrap_err().to_string();
+        assert!(
+            err.starts_with("robot `security` in the webhook secret: "),
+            "{err}"
+        );
+        assert!(!err.contains("tok123secret"), "{err}");
     }
 
     #[test]

@@ -12,11 +12,13 @@ use console::style;
 use dingtalk_notifier_lambda::dingtalk::request_body;
 use dingtalk_notifier_lambda::format::{digest::digest, render, FormatOptions, Rendered};
 use dingtalk_notifier_lambda::message::Message;
+use dingtalk_notifier_lambda::routing::{self, Decision, Facts, Mentions, DEFAULT_ROBOT};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config;
 use crate::term::output::Ui;
 
 const PREVIEW_AFTER_HELP: &str = "\
@@ -60,6 +62,10 @@ pub struct PreviewArgs {
     /// The robot's custom keyword, added to messages that lack it, as the function does
     #[arg(long, env = "DINGTALK_KEYWORD")]
     pub keyword: Option<String>,
+    /// Route by the `[robots]` and `[[routes]]` of this file [default: ./dingtalk-notifier.toml
+    /// when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `--sample`: one kind or every kind.
@@ -80,6 +86,10 @@ fn parse_samples(s: &str) -> Result<Samples, String> {
 pub struct Preview {
     /// `alarm`, `digest of 200 alerts, part 1/2`, or the event file's name.
     pub label: String,
+    /// The robot the routes send it to (`default` without routes); not
+    /// routed: a digest preview.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub robot: Option<String>,
     /// The JSON body posted to the webhook.
     pub body: Value,
 }
@@ -89,6 +99,16 @@ pub struct Preview {
 #[derive(Debug, Serialize)]
 pub struct PreviewResult {
     pub messages: Vec<Preview>,
+    /// Payloads a `drop = true` route took: no message.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<Dropped>,
+}
+
+/// A payload a route drops, and which route (1-based).
+#[derive(Debug, Clone, Serialize)]
+pub struct Dropped {
+    pub label: String,
+    pub route: usize,
 }
 
 impl fmt::Display for PreviewResult {
@@ -99,6 +119,13 @@ impl fmt::Display for PreviewResult {
                 f.write_str("\n")?;
             }
             f.write_str(&show(p, n + 1, total))?;
+        }
+        for d in &self.dropped {
+            writeln!(
+                f,
+                "{}: dropped by route {} (delivered nowhere)",
+                d.label, d.route
+            )?;
         }
         Ok(())
     }
@@ -112,9 +139,86 @@ pub fn run(ui: &Ui, args: &PreviewArgs) -> Result<PreviewResult> {
             }
         }
     }
-    Ok(PreviewResult {
-        messages: build(args)?,
-    })
+    let routing = load_routing(args)?;
+    let (messages, dropped) = build_routed(args, &routing)?;
+    Ok(PreviewResult { messages, dropped })
+}
+
+/// The robots and routes `preview` routes by: `--config FILE`, else
+/// `./dingtalk-notifier.toml` when it exists, else none (robot `default`).
+#[derive(Debug, Default)]
+pub struct Routing {
+    routes: Vec<dingtalk_notifier_lambda::routing::Route>,
+    keywords: std::collections::BTreeMap<String, String>,
+}
+
+fn load_routing(args: &PreviewArgs) -> Result<Routing> {
+    let path = args.config.clone().unwrap_or_else(config::default_path);
+    let file = match config::load(&path)? {
+        Some(f) => f,
+        None if args.config.is_some() => anyhow::bail!("--config {}: no such file", path.display()),
+        None => return Ok(Routing::default()),
+    };
+    let routes =
+        crate::routes::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let mut keywords: std::collections::BTreeMap<String, String> = file
+        .robots
+        .iter()
+        .filter_map(|(n, r)| r.keyword.clone().map(|k| (n.clone(), k)))
+        .collect();
+    if let Some(k) = file.deploy.keyword.clone() {
+        keywords.entry(DEFAULT_ROBOT.to_string()).or_insert(k);
+    }
+    Ok(Routing { routes, keywords })
+}
+
+/// The messages routed: each with its robot, its robot's keyword and its
+/// route's mentions; the dropped payloads apart. A digest is not routed.
+pub fn build_routed(args: &PreviewArgs, routing: &Routing) -> Result<(Vec<Preview>, Vec<Dropped>)> {
+    if args.digest.is_some() {
+        return Ok((build(args)?, Vec::new()));
+    }
+    let opts = format_options(args.time_zone.as_deref())?;
+    let mut messages = Vec::new();
+    let mut dropped = Vec::new();
+    for (label, payload, own) in payloads(args)? {
+        let subject = args
+            .subject
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or(own);
+        let rendered = render(&payload, subject.as_deref(), &opts);
+        let facts = Facts::of(&payload, &rendered);
+        match routing::decide(&routing.routes, &facts) {
+            Decision::Drop { route } => dropped.push(Dropped { label, route }),
+            Decision::Send {
+                robot, mentions, ..
+            } => {
+                let keyword = args
+                    .keyword
+                    .clone()
+                    .filter(|k| !k.trim().is_empty())
+                    .or_else(|| routing.keywords.get(&robot).cloned());
+                let cfg = webhook_cfg(keyword);
+                messages.push(Preview {
+                    body: request_body(&cfg, &rendered.message, &mentions.unwrap_or_default()),
+                    label,
+                    robot: Some(robot),
+                });
+            }
+        }
+    }
+    Ok((messages, dropped))
+}
+
+fn webhook_cfg(keyword: Option<String>) -> WebhookConfig {
+    WebhookConfig {
+        webhook: String::new(),
+        secret: None,
+        at_mobiles: vec![],
+        at_all_on: vec![],
+        keyword: keyword.filter(|k| !k.trim().is_empty()),
+    }
 }
 
 /// A file that looks like JSON but does not parse is shown as text, as the
@@ -138,38 +242,18 @@ fn json_note(name: &str, text: &str) -> Option<String> {
 /// The messages for `args`, without printing: pure apart from reading `--event`.
 pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
     let opts = format_options(args.time_zone.as_deref())?;
-    let payloads: Vec<(String, String, Option<String>)> = match &args.event {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the event file {}", path.display()))?;
-            unwrap_envelope(&text)
-                .into_iter()
-                .map(|(payload, subject)| (path.display().to_string(), payload, subject))
-                .collect()
-        }
-        None => args
-            .sample
-            .0
-            .iter()
-            .map(|k| (k.to_string(), sample_event(*k).to_string(), None))
-            .collect(),
-    };
+    let payloads = payloads(args)?;
     let subject = |own: &Option<String>| -> Option<String> {
         args.subject
             .clone()
             .filter(|s| !s.trim().is_empty())
             .or_else(|| own.clone())
     };
-    let cfg = WebhookConfig {
-        webhook: String::new(),
-        secret: None,
-        at_mobiles: vec![],
-        at_all_on: vec![],
-        keyword: args.keyword.clone().filter(|k| !k.trim().is_empty()),
-    };
+    let cfg = webhook_cfg(args.keyword.clone());
     let preview = |label: String, message: Message| Preview {
-        body: request_body(&cfg, &message, false),
+        body: request_body(&cfg, &message, &Mentions::default()),
         label,
+        robot: None,
     };
     Ok(match args.digest {
         None => payloads
@@ -201,6 +285,27 @@ pub fn build(args: &PreviewArgs) -> Result<Vec<Preview>> {
                 })
                 .collect()
         }
+    })
+}
+
+/// Each payload with its label and the subject it came with: the event
+/// file's records, or the samples.
+fn payloads(args: &PreviewArgs) -> Result<Vec<(String, String, Option<String>)>> {
+    Ok(match &args.event {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the event file {}", path.display()))?;
+            unwrap_envelope(&text)
+                .into_iter()
+                .map(|(payload, subject)| (path.display().to_string(), payload, subject))
+                .collect()
+        }
+        None => args
+            .sample
+            .0
+            .iter()
+            .map(|k| (k.to_string(), sample_event(*k).to_string(), None))
+            .collect(),
     })
 }
 
@@ -348,7 +453,50 @@ mod tests {
             time_zone: None,
             keyword: None,
             subject: None,
+            config: None,
         }
+    }
+
+    fn routing(toml: &str) -> Routing {
+        let file = config::parse(toml).unwrap();
+        Routing {
+            routes: crate::routes::read(&file).unwrap(),
+            keywords: file
+                .robots
+                .iter()
+                .filter_map(|(n, r)| r.keyword.clone().map(|k| (n.clone(), k)))
+                .collect(),
+        }
+    }
+
+    /// Each message carries its robot, its robot's keyword and its route's
+    /// people; a dropped payload says which route dropped it.
+    #[test]
+    fn messages_are_routed_as_the_function_routes_them() {
+        let r = routing(
+            "[robots.security]\nkeyword = \"告警\"\n\n[[routes]]\nsource = [\"aws.guardduty\"]\nrobot = \"security\"\nat_mobiles = [\"13800000000\"]\n\n[[routes]]\nsource = [\"aws.health\"]\ndrop = true\n",
+        );
+        let (gd, none) = build_routed(&args("guardduty"), &r).unwrap();
+        assert!(none.is_empty());
+        assert_eq!(gd[0].robot.as_deref(), Some("security"));
+        assert_eq!(
+            gd[0].body["at"],
+            json!({"atMobiles": ["13800000000"], "isAtAll": false})
+        );
+        let title = gd[0].body["markdown"]["title"].as_str().unwrap();
+        assert!(title.starts_with("【告警】"), "{title}");
+        let (msgs, dropped) = build_routed(&args("health"), &r).unwrap();
+        assert!(msgs.is_empty());
+        assert_eq!(dropped[0].route, 2);
+        assert_eq!(dropped[0].label, "health");
+        let (alarm, _) = build_routed(&args("alarm"), &r).unwrap();
+        assert_eq!(alarm[0].robot.as_deref(), Some("default"));
+        let shown = PreviewResult {
+            messages: vec![],
+            dropped,
+        }
+        .to_string();
+        assert_eq!(shown, "health: dropped by route 2 (delivered nowhere)\n");
     }
 
     #[test]

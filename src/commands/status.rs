@@ -49,7 +49,92 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
     result.organization = status_organization::fetch(aws, &info).await?;
+    if let Some(group) = info.outputs.get("LogGroupName") {
+        let activity = robot_activity(aws, group).await?;
+        for r in &mut result.robots {
+            r.last_24h = Some(activity.get(&r.robot).cloned().unwrap_or_default());
+        }
+    }
     Ok(result)
+}
+
+/// Pages of outcome lines read at most: a day of a busy stack is more
+/// than `status` should wait for.
+const MAX_LOG_PAGES: usize = 50;
+
+/// Each robot's last 24 hours, from the function's outcome lines (a line
+/// without `robot`, from an older function, is robot `default`).
+async fn robot_activity(aws: &Aws, log_group: &str) -> Result<BTreeMap<String, Activity>> {
+    let start = chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000;
+    let mut lines: Vec<String> = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..MAX_LOG_PAGES {
+        let res = aws
+            .logs
+            .filter_log_events()
+            .log_group_name(log_group)
+            .filter_pattern("\"outcome\"")
+            .start_time(start)
+            .set_next_token(next.clone())
+            .send()
+            .await;
+        let page = match res {
+            Ok(p) => p,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                break
+            }
+            Err(e) => {
+                return Err(e).aws("logs:FilterLogEvents").with_context(|| {
+                    format!("reading the function's outcome lines in {log_group}")
+                })
+            }
+        };
+        lines.extend(
+            page.events()
+                .iter()
+                .filter_map(|e| e.message().map(str::to_string)),
+        );
+        next = page.next_token().map(str::to_string);
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(tally(lines.iter().map(String::as_str)))
+}
+
+/// One robot's outcome lines over the last 24 hours.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Activity {
+    /// Alerts delivered (an alert in a digest counts once).
+    delivered: u64,
+    /// Alerts refused with a throttle answer (130101, 410100).
+    throttled: u64,
+    /// Other undelivered alerts.
+    failed: u64,
+}
+
+/// Pure: the outcome lines counted by robot.
+pub fn tally<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeMap<String, Activity> {
+    let mut out: BTreeMap<String, Activity> = BTreeMap::new();
+    for line in lines {
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let robot = v["robot"].as_str().unwrap_or("default").to_string();
+        let a = match v["outcome"].as_str() {
+            Some("delivered" | "failed") => out.entry(robot).or_default(),
+            _ => continue,
+        };
+        match (v["outcome"].as_str(), v["errcode"].as_i64()) {
+            (Some("delivered"), _) => a.delivered += 1,
+            (_, Some(130101 | 410100)) => a.throttled += 1,
+            _ => a.failed += 1,
+        }
+    }
+    out
 }
 
 /// One forwarder region as `status` shows it.
@@ -154,6 +239,95 @@ pub struct StatusResult {
     /// The organization's forwarder StackSet (`deploy --organization`).
     #[serde(skip_serializing_if = "Option::is_none")]
     organization: Option<OrgStatus>,
+    /// Each robot and the routes to it, as deployed (`Routes`).
+    robots: Vec<RobotStatus>,
+    /// `drop = true` routes, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dropped_by: Vec<String>,
+}
+
+/// A robot and its routes as deployed, one line per route.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+struct RobotStatus {
+    robot: String,
+    routes: Vec<String>,
+    /// From the function's outcome lines; `None` when not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_24h: Option<Activity>,
+}
+
+/// Pure: the robots and routes of the deployed `Routes` parameter. Robot
+/// `default` always exists (alerts no route takes go to it). Phone numbers
+/// and user ids are counted, not shown.
+fn routing_status(routes: Option<&str>) -> (Vec<RobotStatus>, Vec<String>) {
+    use dingtalk_notifier_lambda::routing::{parse_routes, Route, DEFAULT_ROBOT, ROUTES_IN_SECRET};
+    let mut robots = vec![RobotStatus {
+        robot: DEFAULT_ROBOT.to_string(),
+        routes: Vec::new(),
+        last_24h: None,
+    }];
+    let raw = routes.unwrap_or_default();
+    if raw.trim() == ROUTES_IN_SECRET {
+        robots[0]
+            .routes
+            .push("routes kept in the webhook secret (over the 4 KB environment)".into());
+        return (robots, Vec::new());
+    }
+    let routes: Vec<Route> = parse_routes(raw).unwrap_or_default();
+    let mut dropped = Vec::new();
+    for (i, r) in routes.iter().enumerate() {
+        let line = format!("route {}: {}", i + 1, describe_route(r));
+        if r.drop {
+            dropped.push(line);
+            continue;
+        }
+        match robots.iter_mut().find(|x| x.robot == r.robot()) {
+            Some(x) => x.routes.push(line),
+            None => robots.push(RobotStatus {
+                robot: r.robot().to_string(),
+                routes: vec![line],
+                last_24h: None,
+            }),
+        }
+    }
+    robots[0].routes.push("alerts no route takes".into());
+    (robots, dropped)
+}
+
+/// `source aws.guardduty; min_severity high; mentions 1 mobile` ...
+fn describe_route(r: &dingtalk_notifier_lambda::routing::Route) -> String {
+    let mut parts = Vec::new();
+    for (key, values) in [
+        ("source", &r.source),
+        ("detail_type", &r.detail_type),
+        ("event_type_code", &r.event_type_code),
+        ("accounts", &r.accounts),
+        ("regions", &r.regions),
+        ("name_prefix", &r.name_prefix),
+    ] {
+        if !values.is_empty() {
+            parts.push(format!("{key} {}", values.join(", ")));
+        }
+    }
+    if let Some(sev) = r.min_severity {
+        parts.push(format!("min_severity {sev}"));
+    }
+    if parts.is_empty() {
+        parts.push("every alert".into());
+    }
+    let people = r.at_mobiles.len() + r.at_user_ids.len();
+    if people > 0 || r.at_all {
+        let floor = r
+            .mention_min_severity
+            .map_or("high".to_string(), |s| s.to_string());
+        let who = match (people, r.at_all) {
+            (0, _) => "@all".to_string(),
+            (n, false) => format!("{n} people"),
+            (n, true) => format!("@all and {n} people"),
+        };
+        parts.push(format!("mentions {who} from {floor}"));
+    }
+    parts.join("; ")
 }
 
 #[derive(Debug, Serialize)]
@@ -199,6 +373,8 @@ impl StatusResult {
             function: function.cloned(),
             forwarders: Vec::new(),
             organization: None,
+            robots: routing_status(param("Routes")).0,
+            dropped_by: routing_status(param("Routes")).1,
         }
     }
 }
@@ -297,7 +473,63 @@ pub fn render_human(doc: &Value) -> String {
     if doc["organization"].is_object() {
         out.push_str(&status_organization::render(&doc["organization"]));
     }
+    out.push_str(&robot_rows(doc));
     out
+}
+
+/// Each robot with its routes, then what the routes drop; nothing for an
+/// install without routes (every alert to `default`).
+fn robot_rows(doc: &Value) -> String {
+    let robots = doc["robots"].as_array().cloned().unwrap_or_default();
+    let no_routes = robots.len() <= 1
+        && robots
+            .first()
+            .is_none_or(|r| r["routes"].as_array().is_none_or(|l| l.len() <= 1))
+        && doc["dropped_by"].as_array().is_none_or(|d| d.is_empty());
+    if no_routes {
+        return String::new();
+    }
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for r in doc["robots"].as_array().into_iter().flatten() {
+        let routes: Vec<String> = r["routes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(s)
+            .collect();
+        for (i, line) in routes.iter().enumerate() {
+            let name = if i == 0 {
+                s(&r["robot"])
+            } else {
+                String::new()
+            };
+            rows.push((format!("  {name}"), line.clone()));
+        }
+        if let Some(a) = r["last_24h"].as_object() {
+            rows.push((
+                "  ".to_string(),
+                format!(
+                    "last 24 h: {} delivered, {} throttled, {} failed",
+                    s(&a["delivered"]),
+                    s(&a["throttled"]),
+                    s(&a["failed"])
+                ),
+            ));
+        }
+    }
+    for (i, line) in doc["dropped_by"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let name = if i == 0 { "(dropped)" } else { "" };
+        rows.push((format!("  {name}"), s(line)));
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!("\nRobots and routes:\n{}", table(&rows))
 }
 
 /// Dead letters, each alarm (name, state, console link) and where they mail.
@@ -364,6 +596,73 @@ fn subscription_rows(subs: &Value) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn robots_and_routes_as_deployed() {
+        let routes = r#"[{"source":["aws.guardduty"],"min_severity":"high","robot":"security","at_mobiles":["13800000000"]},{"event_type_code":["AWS_CLOUDSHELL_*"],"drop":true},{"accounts":["111122223333"],"robot":"default"}]"#;
+        let (robots, dropped) = routing_status(Some(routes));
+        assert_eq!(
+            robots,
+            vec![
+                RobotStatus {
+                    robot: "default".into(),
+                    routes: vec![
+                        "route 3: accounts 111122223333".into(),
+                        "alerts no route takes".into()
+                    ],
+                    last_24h: None,
+                },
+                RobotStatus {
+                    robot: "security".into(),
+                    routes: vec![
+                        "route 1: source aws.guardduty; min_severity high; mentions 1 people from high"
+                            .into()
+                    ],
+                    last_24h: None,
+                },
+            ]
+        );
+        assert_eq!(dropped, vec!["route 2: event_type_code AWS_CLOUDSHELL_*"]);
+        let doc = json!({"robots": robots, "dropped_by": dropped});
+        assert_eq!(
+            robot_rows(&doc),
+            "\nRobots and routes:\n  default    route 3: accounts 111122223333\n             alerts no route takes\n  security   route 1: source aws.guardduty; min_severity high; mentions 1 people from high\n  (dropped)  route 2: event_type_code AWS_CLOUDSHELL_*\n"
+        );
+        let (none, _) = routing_status(Some(""));
+        assert_eq!(none[0].routes, vec!["alerts no route takes"]);
+        assert_eq!(robot_rows(&json!({"robots": none})), "");
+    }
+
+    #[test]
+    fn outcome_lines_are_counted_by_robot() {
+        let lines = [
+            r#"{"outcome":"delivered","robot":"security","alert_id":"a"}"#,
+            r#"{"outcome":"delivered","robot":"security","alert_id":"b","digest_size":2}"#,
+            r#"{"outcome":"failed","robot":"security","errcode":130101}"#,
+            r#"{"outcome":"failed","robot":"default","errcode":300001}"#,
+            r#"{"outcome":"delivered","alert_id":"old function"}"#,
+            r#"{"outcome":"dropped","route":2}"#,
+            "not json",
+        ];
+        let got = tally(lines.into_iter());
+        assert_eq!(
+            got["security"],
+            Activity {
+                delivered: 2,
+                throttled: 1,
+                failed: 0
+            }
+        );
+        assert_eq!(
+            got["default"],
+            Activity {
+                delivered: 1,
+                throttled: 0,
+                failed: 1
+            }
+        );
+        assert_eq!(got.len(), 2);
+    }
 
     #[test]
     fn unreadable_alarms_say_why_and_the_rest_still_shows() {
@@ -452,6 +751,7 @@ mod tests {
             doc,
             json!({
                 "stack": "alerts", "region": "ap-southeast-1", "status": "UPDATE_COMPLETE",
+                "robots": [{"robot": "default", "routes": ["alerts no route takes"]}],
                 "status_reason": null, "last_updated": "2026-01-02T03:04:05Z",
                 "outputs": {"TopicArn": "arn:t"},
                 "rules": {"health": true, "health-abuse": false, "ec2": false, "alarm": true,

@@ -18,7 +18,7 @@ use dingtalk_notifier_lambda::dingtalk::{
 };
 use dingtalk_notifier_lambda::format::{render, FormatOptions};
 use dingtalk_notifier_lambda::samples::{sample_event, SampleKind};
-use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::secret::{SecretDoc, WebhookConfig};
 use dingtalk_notifier_lambda::webhook_host::{self, AllowedHosts};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -42,6 +42,8 @@ Examples:
   dingtalk-notifier test-send --sample health
   # Straight to the robot, no AWS (webhook and secret from the environment):
   dingtalk-notifier test-send --direct
+  # Straight to the robot named security in dingtalk-notifier.toml:
+  dingtalk-notifier test-send --robot security
 
 Through the stack, it waits for the function's delivery line in its log
 (--timeout, 120 s). --direct waits up to 15 s for the robot's answer.";
@@ -52,6 +54,10 @@ pub struct TestSendArgs {
     /// Post straight to the webhook instead of going through the deployed stack
     #[arg(long)]
     pub direct: bool,
+    /// Post straight to this robot's stored webhook (a `[robots.NAME]` of the toml, or
+    /// `default`), within its send budget; implies --direct
+    #[arg(long, value_name = "NAME", conflicts_with = "webhook_url")]
+    pub robot: Option<String>,
     /// Which sample alert to send
     #[arg(long, default_value = "alarm", value_parser = parse_sample, conflicts_with = "event")]
     pub sample: SampleKind,
@@ -146,7 +152,7 @@ pub async fn run(
     args: &TestSendArgs,
 ) -> Result<Reported<TestSendResult>> {
     let payload = read_payload(args)?;
-    if args.direct {
+    if args.direct || args.robot.is_some() {
         // The function's host rule: the relay given now, or the stack's list.
         let (cfg, client) = match &args.webhook_url {
             Some(url) => {
@@ -157,11 +163,12 @@ pub async fn run(
             }
             None => {
                 let (aws, stack_name) = connect_for_stack(global, ui).await?;
-                let (cfg, table, hosts) = stored_webhook(&aws, &stack_name).await?;
+                let robot = args.robot.as_deref().unwrap_or(DEFAULT_ROBOT);
+                let (cfg, table, hosts) = stored_webhook(&aws, &stack_name, robot).await?;
                 let hosts = AllowedHosts::parse(&hosts);
                 (
                     cfg,
-                    direct_client(ui, &aws, table).with_webhook_hosts(hosts),
+                    direct_client(ui, &aws, table, robot).with_webhook_hosts(hosts),
                 )
             }
         };
@@ -221,13 +228,13 @@ const OUTSIDE_THE_BUDGET: &str = "--webhook-url posts outside the stack's send b
 /// The client for `--direct` to the stored webhook: it takes its slot from
 /// the robot's budget in the stack's state table, like the function, so a
 /// test during a storm cannot push the robot into its 10-minute block.
-fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>) -> DingTalkClient {
+fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>, robot: &str) -> DingTalkClient {
     let client = DingTalkClient::new();
     match table {
         Some(table) => client.with_budget(SharedBudget::new(
             aws.dynamodb.clone(),
             table,
-            DEFAULT_ROBOT,
+            robot,
             DEFAULT_RATE_LIMIT,
             DEFAULT_RATE_WINDOW,
         )),
@@ -238,12 +245,13 @@ fn direct_client(ui: &Ui, aws: &Aws, table: Option<String>) -> DingTalkClient {
     }
 }
 
-/// The webhook settings `deploy` stored in the stack's secret, the stack's
-/// state table (`StateTableName`) when it has one, and its relay hosts
-/// (`WebhookRelayHosts`).
+/// Robot `robot`'s webhook settings `deploy` stored in the stack's secret,
+/// the stack's state table (`StateTableName`) when it has one, and its
+/// relay hosts (`WebhookRelayHosts`).
 async fn stored_webhook(
     aws: &Aws,
     stack_name: &str,
+    robot: &str,
 ) -> Result<(WebhookConfig, Option<String>, String)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
         bail!(
@@ -258,8 +266,10 @@ async fn stored_webhook(
     let value = secret::read_value(aws, arn).await?.context(
         "the stored webhook secret is empty; run `dingtalk-notifier deploy` to store it",
     )?;
-    let cfg = WebhookConfig::parse(&value)
+    let cfg = SecretDoc::parse(&value)
+        .and_then(|doc| doc.robot(robot))
         .map_err(|e| anyhow::anyhow!("the stored webhook secret is unusable: {e}"))?;
+    let cfg = (*cfg).clone();
     let hosts = info
         .parameters
         .get("WebhookRelayHosts")
@@ -297,7 +307,9 @@ async fn direct(
     if !ui.stderr_is_terminal() && !ui.json {
         progress.line(format!("Posting the sample to DingTalk; {waiting}…"));
     }
-    let sent = client.send(cfg, &rendered.message, false, deadline).await;
+    let sent = client
+        .send(cfg, &rendered.message, &Default::default(), deadline)
+        .await;
     progress.finish();
     match sent {
         Ok(_) => (

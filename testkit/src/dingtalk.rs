@@ -465,3 +465,83 @@ pub fn expected_sign(timestamp_ms: i64, secret: &str) -> String {
     mac.update(format!("{timestamp_ms}\n{secret}").as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
+
+/// Whom DingTalk notifies for a request body: everyone when `at.isAtAll`,
+/// and each `at.atMobiles` / `at.atUserIds` entry that also appears as
+/// `@entry` in the markdown text. DingTalk ignores an entry missing from the
+/// text (the mention does not render and nobody is notified), so a test
+/// asserts on this, not on the `at` object alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notified {
+    pub all: bool,
+    pub mobiles: Vec<String>,
+    pub user_ids: Vec<String>,
+}
+
+pub fn notified(body: &Value) -> Notified {
+    let text = body["markdown"]["text"]
+        .as_str()
+        .or_else(|| body["text"]["content"].as_str())
+        .unwrap_or_default();
+    let listed = |key: &str| -> Vec<String> {
+        body["at"][key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|who| text.contains(&format!("@{who}")))
+            .map(str::to_string)
+            .collect()
+    };
+    Notified {
+        all: body["at"]["isAtAll"].as_bool().unwrap_or(false),
+        mobiles: listed("atMobiles"),
+        user_ids: listed("atUserIds"),
+    }
+}
+
+/// Several robots at once, by name, each its own server with its own token,
+/// rate limit and block, as separate DingTalk robots are.
+pub struct DingTalkRobots {
+    robots: std::collections::BTreeMap<String, DingTalkServer>,
+}
+
+impl DingTalkRobots {
+    pub fn start(robots: Vec<(&str, DingTalkOptions)>) -> Result<DingTalkRobots> {
+        let robots = robots
+            .into_iter()
+            .map(|(name, opts)| {
+                let opts = DingTalkOptions {
+                    access_token: format!("{name}-access-token"),
+                    ..opts
+                };
+                Ok((name.to_string(), DingTalkServer::start(opts)?))
+            })
+            .collect::<Result<_>>()?;
+        Ok(DingTalkRobots { robots })
+    }
+
+    /// The robot named `name`; panics on a name the test did not start.
+    pub fn get(&self, name: &str) -> &DingTalkServer {
+        self.robots
+            .get(name)
+            .unwrap_or_else(|| panic!("no robot {name}"))
+    }
+
+    /// The secret's map form (`{"robots": {NAME: {"webhook": ...}}}`),
+    /// each robot's JSON amended by `extra(name)`.
+    pub fn secret_value(&self, extra: impl Fn(&str) -> Value) -> String {
+        let robots: serde_json::Map<String, Value> = self
+            .robots
+            .iter()
+            .map(|(name, r)| {
+                let mut v = json!({ "webhook": r.webhook_url() });
+                if let (Some(o), Value::Object(more)) = (v.as_object_mut(), extra(name)) {
+                    o.extend(more);
+                }
+                (name.clone(), v)
+            })
+            .collect();
+        json!({ "robots": robots }).to_string()
+    }
+}

@@ -32,6 +32,9 @@ pub use bedrock::{
     on_demand_refusal, BedrockMode, BedrockRequest, BedrockServer, INVALID_MODEL_ID,
 };
 pub use bridge::{Batch, BridgeOptions, SnsLambdaBridge};
-pub use dingtalk::{DingTalkOptions, DingTalkServer, RecordedRequest, ThrottleReply};
+pub use dingtalk::{
+    notified, DingTalkOptions, DingTalkRobots, DingTalkServer, Notified, RecordedRequest,
+    ThrottleReply,
+};
 pub use lambda_rt::{bootstrap_binary, Invocation, LambdaEmulator, Outcome};
 pub use moto::{Moto, MotoOptions};

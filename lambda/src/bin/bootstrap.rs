@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dingtalk_notifier_lambda::budget::{SharedBudget, DEFAULT_ROBOT};
+use dingtalk_notifier_lambda::budget::SharedBudget;
 use dingtalk_notifier_lambda::config::Config;
 use dingtalk_notifier_lambda::dingtalk::DingTalkClient;
-use dingtalk_notifier_lambda::handler::Notifier;
+use dingtalk_notifier_lambda::handler::{Notifier, Robots};
+use dingtalk_notifier_lambda::health_thread::HealthMemory;
 use dingtalk_notifier_lambda::llm::Summarizer;
 use dingtalk_notifier_lambda::logging;
 use dingtalk_notifier_lambda::secret::SecretStore;
@@ -55,24 +56,39 @@ async fn main() -> Result<(), Error> {
         }
         None => None,
     };
-    let dingtalk = DingTalkClient::with_rate_limit(config.rate_limit, config.rate_window)
-        .with_webhook_hosts(config.webhook_hosts.clone());
-    let dingtalk = match &config.state_table {
-        Some(table) => dingtalk.with_budget(SharedBudget::new(
-            state_table_client(&aws),
-            table.clone(),
-            DEFAULT_ROBOT,
-            config.rate_limit,
-            config.rate_window,
-        )),
-        None => {
-            tracing::warn!(
-                "STATE_TABLE is not set: this container paces alone at its conservative share of the robot's limit"
-            );
-            dingtalk
+    if config.state_table.is_none() {
+        tracing::warn!(
+            "STATE_TABLE is not set: this container paces alone at its conservative share of each robot's limit"
+        );
+    }
+    // One client per robot, each with its own key in the state table.
+    let (limit, window) = (config.rate_limit, config.rate_window);
+    let hosts = config.webhook_hosts.clone();
+    let table = config
+        .state_table
+        .clone()
+        .map(|t| (state_table_client(&aws), t));
+    let health = table
+        .clone()
+        .map(|(client, table)| HealthMemory::new(client, table));
+    let robots = Robots::new(move |robot: &str| {
+        let dingtalk =
+            DingTalkClient::with_rate_limit(limit, window).with_webhook_hosts(hosts.clone());
+        match &table {
+            Some((client, table)) => dingtalk.with_budget(SharedBudget::new(
+                client.clone(),
+                table.clone(),
+                robot,
+                limit,
+                window,
+            )),
+            None => dingtalk,
         }
-    };
-    let notifier = Notifier::new(config, secrets, dingtalk, llm);
+    });
+    let mut notifier = Notifier::new(config, secrets, robots, llm);
+    if let Some(memory) = health {
+        notifier = notifier.with_health_memory(memory);
+    }
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = instant_from_epoch_ms(event.context.deadline);

@@ -33,6 +33,9 @@ use crate::term::prompt;
 pub struct Answers {
     pub webhook: Webhook,
     pub settings: Settings,
+    /// The named robots to write into the secret (`robots::gather`), filled
+    /// once the stored secret has been read.
+    pub robots: std::collections::BTreeMap<String, dingtalk_notifier_lambda::secret::WebhookConfig>,
 }
 
 /// Where the webhook for this deploy comes from.
@@ -126,12 +129,20 @@ pub fn gather(
     let mut settings = resolve_settings(ui, args, &cfg.deploy, stack_name, region)?;
     settings.robot_security = security;
     ask_what_the_security_setting_needs(ui, &mut settings)?;
+    let routes = crate::routes::read(cfg)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::FILE_NAME))?;
+    let room = crate::routes::room(&sized_parameters(&settings, region));
+    (settings.routes, settings.secret_routes) = crate::routes::parameter(&routes, room);
     let first_deploy = cfg.stack_name.is_none();
     if ui.interactive && first_deploy && args.ops_email.is_none() && cfg.deploy.ops_email.is_none()
     {
         settings.ops_email = ask_ops_email(ui)?;
     }
-    Ok(Answers { webhook, settings })
+    Ok(Answers {
+        webhook,
+        settings,
+        robots: Default::default(),
+    })
 }
 
 /// What a first deploy at a terminal says when no ops e-mail is given.
@@ -291,6 +302,8 @@ pub fn resolve_settings(
         ops_email,
         kms_key,
         account_names: String::new(),
+        routes: String::new(),
+        secret_routes: None,
     };
     check_parameters(&settings, region)?;
     Ok(settings)
@@ -768,13 +781,14 @@ mod tests {
             "OrganizationId",
             "WebhookRelayHosts",
         ];
-        const MADE_BY_THE_CLI: [&str; 6] = [
+        const MADE_BY_THE_CLI: [&str; 7] = [
             "ArtifactBucket",
             "ArtifactKey",
             "WebhookSecretArn",
             "AlertQueueVisibilityTimeout",
             "MaxReceiveCount",
             "AccountNames",
+            "Routes",
         ];
         let template = crate::aws::constraints::all();
         let sent: Vec<&str> = settings()

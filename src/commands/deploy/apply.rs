@@ -123,6 +123,10 @@ fn remember_bucket(ui: &Ui, plan: &Plan, taken: &str, bucket: &str, region: &str
     let mut file = settings.to_config(region);
     let before = config::load(&cfg_path)?;
     file.regions = before.as_ref().and_then(|c| c.regions.clone());
+    if let Some(b) = &before {
+        file.robots = b.robots.clone();
+        file.routes = b.routes.clone();
+    }
     file.organization = before.and_then(|c| c.organization);
     config::save(&cfg_path, &file)?;
     ui.info(format!("{bucket} remembered in {}", cfg_path.display()));

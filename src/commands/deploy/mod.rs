@@ -14,6 +14,7 @@ mod preflight;
 mod queue_timing;
 mod regions;
 mod result;
+mod robots;
 mod settings;
 mod stackset;
 mod validate;
@@ -94,6 +95,13 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
             current_state(&aws, &answers.settings.stack_name, existing_secret),
         )
         .await?;
+    answers.robots = robots::gather(
+        ui,
+        &cfg,
+        current.secret_value.as_deref(),
+        answers.settings.webhook_any_host,
+        |k| std::env::var(k).ok(),
+    )?;
     let switch = organization_switch(args, &cfg, current.stack.as_ref());
     let org = plan_organization(&aws, ui, &mut answers.settings, &region, &fleet, switch).await?;
 
@@ -102,6 +110,8 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     }
     let mut file = answers.settings.to_config(&region);
     file.regions = spec.to_config();
+    file.robots = cfg.robots.clone();
+    file.routes = cfg.routes.clone();
     // On while a StackSet may exist: dropped only once it is gone, so
     // status and destroy keep finding it whatever fails in between.
     file.organization = org.as_ref().map(|_| true);

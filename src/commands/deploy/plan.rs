@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use dingtalk_notifier_lambda::secret::WebhookConfig;
+use dingtalk_notifier_lambda::budget::DEFAULT_ROBOT;
+use dingtalk_notifier_lambda::secret::{SecretDoc, WebhookConfig};
 use dingtalk_notifier_lambda::webhook_host;
 
 use super::answers::{Answers, Webhook};
@@ -110,18 +111,42 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
     let create = stack
         .as_ref()
         .is_none_or(|s| s.status == "REVIEW_IN_PROGRESS");
-    let stored_cfg = current
+    // Other robots (and routes kept in the secret) stay as they are; the
+    // old single-robot value is robot `default`.
+    let stored_doc = current
         .secret_value
         .as_deref()
-        .and_then(|v| WebhookConfig::parse(v).ok());
+        .and_then(|v| SecretDoc::parse(v).ok());
+    let stored_cfg = stored_doc
+        .as_ref()
+        .and_then(|d| d.robot(DEFAULT_ROBOT).ok())
+        .map(|c| (*c).clone());
     let desired = desired_secret(&answers.webhook, stored_cfg, &answers.settings)?;
-    let webhook_relay_hosts = relay_hosts(
+    let mut webhook_relay_hosts = relay_hosts(
         &answers.webhook,
         &desired,
         stack.as_ref(),
         answers.settings.webhook_any_host,
     );
-    let value = desired.to_secret_string();
+    // A new named robot behind a relay needs its host listed too.
+    for robot in answers.robots.values() {
+        let host = webhook_host::relay_hosts_for(&robot.webhook);
+        if !host.is_empty() && !webhook_relay_hosts.split(',').any(|h| h == host) {
+            if !webhook_relay_hosts.is_empty() {
+                webhook_relay_hosts.push(',');
+            }
+            webhook_relay_hosts.push_str(&host);
+        }
+    }
+    let mut doc = stored_doc.unwrap_or_default();
+    doc.robots
+        .insert(DEFAULT_ROBOT.to_string(), std::sync::Arc::new(desired));
+    for (name, robot) in &answers.robots {
+        doc.robots
+            .insert(name.clone(), std::sync::Arc::new(robot.clone()));
+    }
+    doc.routes = answers.settings.secret_routes.clone();
+    let value = doc.to_secret_string();
     let action = match current.secret {
         None => SecretAction::Create,
         Some(s) if current.secret_value.as_deref() != Some(value.as_str()) => {
@@ -355,6 +380,7 @@ mod tests {
         Answers {
             webhook,
             settings: settings(),
+            robots: Default::default(),
         }
     }
 
@@ -430,6 +456,7 @@ mod tests {
         let a = Answers {
             webhook: Webhook::Keep,
             settings: s,
+            robots: Default::default(),
         };
         let p = plan(a, current).unwrap();
         assert!(!p.create && p.recreate.is_none());
@@ -442,6 +469,52 @@ mod tests {
         );
         assert!(matches!(p.secret.action, SecretAction::Keep { ref arn } if arn == "arn:secret"));
         assert!(!p.secret.changes());
+    }
+
+    /// An old single-robot secret is robot `default`: with a second robot
+    /// it becomes the map form, keeping `default` as it was; the routes that
+    /// did not fit the environment go in with it.
+    #[test]
+    fn a_second_robot_turns_the_old_secret_into_the_map_form() {
+        let old = stored().to_secret_string();
+        let current = Current {
+            stack: Some(ours("UPDATE_COMPLETE")),
+            secret: Some(owned_secret()),
+            secret_value: Some(old.clone()),
+        };
+        let mut a = answers(Webhook::Keep);
+        let security = WebhookConfig::parse(
+            "https://oapi.dingtalk.com/robot/send?access_token=security-token",
+        )
+        .unwrap();
+        a.robots.insert("security".into(), security.clone());
+        let p = plan(a, current).unwrap();
+        assert!(p.secret.changes());
+        let doc = SecretDoc::parse(&p.secret.value).unwrap();
+        assert_eq!(doc.robot("default").unwrap().to_secret_string(), old);
+        assert_eq!(*doc.robot("security").unwrap(), security);
+        assert_eq!(doc.routes, None);
+    }
+
+    /// A new robot behind a relay: its host joins the relay list the
+    /// function checks webhooks against, once.
+    #[test]
+    fn a_new_robot_behind_a_relay_lists_its_host() {
+        let current = Current {
+            stack: Some(ours("UPDATE_COMPLETE")),
+            secret: Some(owned_secret()),
+            secret_value: Some(stored().to_secret_string()),
+        };
+        let mut a = answers(Webhook::Keep);
+        for name in ["security", "cost"] {
+            let relayed = WebhookConfig::parse(&format!(
+                "https://relay.example.com/robot/send?access_token={name}"
+            ))
+            .unwrap();
+            a.robots.insert(name.into(), relayed);
+        }
+        let p = plan(a, current).unwrap();
+        assert_eq!(p.webhook_relay_hosts, "relay.example.com");
     }
 
     #[test]

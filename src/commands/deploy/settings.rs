@@ -54,6 +54,12 @@ pub struct Settings {
     /// `AccountNames`: account id → name as a JSON object, learned from AWS
     /// Organizations (not an answer); empty = messages show ids only.
     pub account_names: String,
+    /// `Routes`: the toml's `[[routes]]` as JSON for the function's
+    /// `ROUTES` (or `secret`); empty = everything to robot `default`.
+    pub routes: String,
+    /// The routes when they did not fit the environment (`routes` is then
+    /// `secret`): they go into the webhook secret.
+    pub secret_routes: Option<Vec<dingtalk_notifier_lambda::routing::Route>>,
 }
 
 impl Settings {
@@ -92,6 +98,7 @@ impl Settings {
         out.extend([
             ("DisplayTimeZone", self.time_zone.clone()),
             ("AccountNames", self.account_names.clone()),
+            ("Routes", self.routes.clone()),
             ("LlmEnabled", self.llm.to_string()),
             ("LlmModelId", self.llm_model_id.clone()),
             ("LlmRegion", self.llm_region.clone()),
@@ -125,6 +132,8 @@ impl Settings {
             region: Some(region.to_string()),
             regions: None,
             organization: None,
+            robots: Default::default(),
+            routes: Vec::new(),
             deploy: DeployConfig {
                 rules: Some(self.rules.iter().map(|r| r.key().to_string()).collect()),
                 ec2_states: Some(self.ec2_states.clone()),
@@ -196,6 +205,8 @@ pub(crate) mod tests {
             ops_email: String::new(),
             kms_key: String::new(),
             account_names: String::new(),
+            routes: String::new(),
+            secret_routes: None,
         }
     }
 
@@ -251,6 +262,7 @@ pub(crate) mod tests {
                 "EnableAcmExpiryRule",
                 "DisplayTimeZone",
                 "AccountNames",
+                "Routes",
                 "LlmEnabled",
                 "LlmModelId",
                 "LlmRegion",
