@@ -12,6 +12,7 @@ mod cli;
 mod commands;
 mod config;
 mod errors;
+mod function;
 mod regions;
 mod robot_security;
 mod rules;

@@ -4,9 +4,10 @@
 use anyhow::Result;
 use aws_sdk_sts::config::ProvideCredentials;
 
-use crate::aws::{region, Aws, AwsOptions};
+use crate::aws::{Aws, AwsOptions};
 use crate::cli::GlobalArgs;
 use crate::errors;
+use crate::regions::name as region;
 use crate::term::prompt;
 
 /// Loads the SDK config once and checks, before any call, that there is a
@@ -77,5 +78,5 @@ async fn check_profile(flag: Option<&str>) -> Result<()> {
 }
 
 pub fn validate_region(s: &str) -> Result<(), String> {
-    crate::aws::region::validate(s)
+    region::validate(s)
 }

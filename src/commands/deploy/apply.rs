@@ -9,13 +9,13 @@ use super::plan::{confirmation_text, Plan, SecretAction, CONFIRM_QUESTION};
 use super::result::{ArtifactResult, DeployResult, SecretResult};
 use super::settings::Settings;
 use crate::aws::artifacts::{self, Uploaded};
-use crate::aws::build;
 use crate::aws::export_conflict;
 use crate::aws::secret;
 use crate::aws::stack::{self, ChangeRow, ChangeSet, ChangeSetRequest, Phase, StackInfo};
 use crate::aws::Aws;
 use crate::cli::DeployArgs;
 use crate::config;
+use crate::function::build;
 use crate::term::output::Ui;
 use crate::term::prompt;
 
@@ -372,7 +372,7 @@ async fn obtain_artifact(
         return build::artifact_from_zip(path);
     }
     ui.step(format!("Building the function ({})", settings.architecture));
-    let arch: build::Arch = settings
+    let arch: crate::function::Arch = settings
         .architecture
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -13,8 +13,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::aws::build::Arch;
-use crate::aws::tool_cache;
+use crate::function::tool_cache;
+use crate::function::Arch;
 
 /// What is installed, as far as the build cares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
