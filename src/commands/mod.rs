@@ -15,7 +15,8 @@ pub mod test_send;
 
 use anyhow::Result;
 
-use crate::aws::{connect::connect, Aws};
+use crate::aws::connect::{connect, ConnectOptions};
+use crate::aws::Aws;
 use crate::cli::GlobalArgs;
 use crate::config;
 use crate::term::output::Ui;
@@ -24,6 +25,15 @@ use crate::term::output::Ui;
 /// behind, or a test alert that was not delivered, still reports what
 /// happened (with `--json`) before exiting 1.
 pub type Reported<R> = (R, Result<()>);
+
+/// The global flags `aws::connect` reads, as plain data.
+pub fn connect_options(global: &GlobalArgs) -> ConnectOptions {
+    ConnectOptions {
+        profile: global.profile.clone(),
+        region: global.region.clone(),
+        allow_unknown_region: global.allow_unknown_region,
+    }
+}
 
 /// Stack name and region for the commands that act on an existing stack:
 /// flags/env first, then dingtalk-notifier.toml, then the default name.
@@ -34,6 +44,6 @@ pub async fn connect_for_stack(global: &GlobalArgs, ui: &Ui) -> Result<(Aws, Str
         .clone()
         .or(cfg.stack_name)
         .unwrap_or_else(|| deploy::DEFAULT_STACK_NAME.to_string());
-    let aws = connect(global, cfg.region, ui.interactive).await?;
+    let aws = connect(&connect_options(global), cfg.region, ui.interactive).await?;
     Ok((aws, stack))
 }
