@@ -16,6 +16,7 @@ pub mod test_send;
 use anyhow::Result;
 
 use crate::aws::connect::{connect, ConnectOptions};
+use crate::aws::stack::StackInfo;
 use crate::aws::Aws;
 use crate::cli::GlobalArgs;
 use crate::config;
@@ -46,4 +47,13 @@ pub async fn connect_for_stack(global: &GlobalArgs, ui: &Ui) -> Result<(Aws, Str
         .unwrap_or_else(|| deploy::DEFAULT_STACK_NAME.to_string());
     let aws = connect(&connect_options(global), cfg.region, ui.interactive).await?;
     Ok((aws, stack))
+}
+
+/// Whether the StackSet is to be looked at (`status` and `destroy`):
+/// dingtalk-notifier.toml remembers `organization = true`, or the home stack
+/// was deployed with an `OrganizationId` (the toml may be elsewhere, or not
+/// yet written).
+pub fn organization_was_on(stack: Option<&StackInfo>) -> Result<bool> {
+    let remembered = config::load(&config::default_path())?.and_then(|c| c.organization);
+    Ok(remembered == Some(true) || stack.is_some_and(StackInfo::deployed_for_organization))
 }
