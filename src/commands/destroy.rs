@@ -164,7 +164,7 @@ async fn delete_stack(aws: &Aws, ui: &Ui, stack_name: &str, s: &stack::StackInfo
     if done.status != "DELETE_COMPLETE" {
         if let Ok(lines) = stack::failures(aws, &s.id, marker.as_deref(), 5).await {
             for l in lines {
-                eprintln!("  {l}");
+                ui.notice(format!("  {l}"));
             }
         }
         bail!(

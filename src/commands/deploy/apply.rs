@@ -249,7 +249,7 @@ async fn deploy_change_set(
     let doing = if plan.create { "Creating" } else { "Updating" };
     let done = stack::wait(aws, ui, &stack_id, stack_name, marker.clone(), doing).await?;
     if stack::phase(&done.status) != Phase::Succeeded {
-        report_failures(aws, &stack_id, marker.as_deref()).await;
+        report_failures(aws, ui, &stack_id, marker.as_deref()).await;
         let reasons = stack::reasons(aws, &stack_id, marker.as_deref())
             .await
             .unwrap_or_default();
@@ -349,12 +349,12 @@ async fn recreate_failed_stack(aws: &Aws, ui: &Ui, s: &StackInfo) -> Result<()> 
     Ok(())
 }
 
-async fn report_failures(aws: &Aws, stack_id: &str, marker: Option<&str>) {
+async fn report_failures(aws: &Aws, ui: &Ui, stack_id: &str, marker: Option<&str>) {
     match stack::failures(aws, stack_id, marker, 5).await {
         Ok(lines) if !lines.is_empty() => {
-            eprintln!("Failed resources:");
+            ui.notice("Failed resources:");
             for l in lines {
-                eprintln!("  {l}");
+                ui.notice(format!("  {l}"));
             }
         }
         _ => {}
