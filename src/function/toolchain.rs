@@ -7,7 +7,7 @@
 //! With both zig builders installed, cargo-zigbuild wins: `cargo lambda
 //! build` links through the same cargo-zigbuild code, so it gives nothing
 //! more for this one binary, while it brings its own release defaults
-//! (turned off, see `aws::build`) and may install zig on its own; the
+//! (turned off, see `function::build`) and may install zig on its own; the
 //! zigbuild path is also the one the tests and CI exercise.
 
 use std::path::Path;
