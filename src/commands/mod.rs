@@ -6,11 +6,9 @@
 pub mod completions;
 pub mod deploy;
 pub mod destroy;
-pub mod destroy_organization;
 pub mod preview;
 pub mod redrive;
 pub mod status;
-pub mod status_organization;
 pub mod test_send;
 
 use anyhow::Result;

@@ -4,11 +4,11 @@
 
 use anyhow::{Context, Result};
 
-use super::organization_was_on;
 use crate::aws::organization;
 use crate::aws::stack::StackInfo;
 use crate::aws::stack_set::{self, Target};
 use crate::aws::Aws;
+use crate::commands::organization_was_on;
 use crate::term::output::Ui;
 
 /// The StackSet to delete and the regions it has instances in.

@@ -8,11 +8,11 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::organization_was_on;
 use crate::aws::organization;
 use crate::aws::stack::StackInfo;
 use crate::aws::stack_set::{self, Instance, Target};
 use crate::aws::Aws;
+use crate::commands::organization_was_on;
 use crate::term::output::table;
 
 /// What `status` says about the StackSet.
