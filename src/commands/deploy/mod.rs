@@ -15,7 +15,6 @@ mod queue_timing;
 mod regions;
 mod result;
 mod settings;
-mod stackset;
 mod validate;
 
 use anyhow::{bail, Result};
