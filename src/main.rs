@@ -3,7 +3,7 @@
 //! Exit codes: 0 ok, 1 error, 2 usage (clap), 130 interrupted.
 //!
 //! Layers, top to bottom: `commands` (one module per subcommand) use `aws`
-//! (SDK clients, stack, bucket, secret, function build) and `term` (prompts,
+//! (SDK clients, stack, bucket, secret), `function` (the local build) and `term` (prompts,
 //! progress, output); `cli`, `config`, `errors` and `robot_security` are
 //! shared by all.
 
@@ -12,6 +12,7 @@ mod cli;
 mod commands;
 mod config;
 mod errors;
+mod function;
 mod regions;
 mod robot_security;
 mod routes;

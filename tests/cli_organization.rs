@@ -13,8 +13,8 @@
 //!   the operation preferences (concurrency, failure tolerance) and a failing
 //!   instance are not exercised here (the preferences and the warning about
 //!   failed instances are unit-tested in `aws/stack_set.rs`, the decision,
-//!   retrying failed instances too, in `commands/deploy/stackset.rs`, the
-//!   failed-instance summary in `commands/status_organization.rs`).
+//!   retrying failed instances too, in `commands/deploy/organization/plan.rs`, the
+//!   failed-instance summary in `commands/status/organization.rs`).
 //! - moto ignores `AutoDeployment` and `ManagedExecution` and does not echo
 //!   them (their values are unit-tested in `aws/stack_set.rs`); an account
 //!   that joins later is not exercised.

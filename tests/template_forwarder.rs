@@ -349,7 +349,7 @@ fn a_stacksets_forwarder_keeps_the_health_events_about_its_own_region() {
         f["Conditions"]["HealthEventsAboutThisRegionOn"],
         json!({"Fn::Equals": [{"Ref": "HealthEventsAboutThisRegion"}, "true"]})
     );
-    // src/regions.rs global_events_region, for each partition.
+    // src/regions/mod.rs global_events_region, for each partition.
     assert_eq!(
         f["Conditions"]["InGlobalEventsRegion"],
         json!({"Fn::Or": [

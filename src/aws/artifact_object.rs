@@ -13,10 +13,10 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 
-use crate::aws::build::Artifact;
 use crate::aws::function_code::lambda_code_sha256;
 use crate::aws::Aws;
 use crate::errors::AwsResultExt;
+use crate::function::build::Artifact;
 
 /// What the bucket holds under the zip's key.
 #[derive(Debug, Clone, PartialEq, Eq)]

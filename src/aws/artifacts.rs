@@ -18,10 +18,10 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 
-use crate::aws::build::Artifact;
 use crate::aws::stack::{APP_TAG_KEY, APP_TAG_VALUE};
 use crate::aws::Aws;
 use crate::errors::{aws_call_error, AwsResultExt};
+use crate::function::build::Artifact;
 
 #[derive(Debug, Clone)]
 pub struct Uploaded {

@@ -4,15 +4,24 @@
 use anyhow::Result;
 use aws_sdk_sts::config::ProvideCredentials;
 
-use crate::aws::{region, Aws, AwsOptions};
-use crate::cli::GlobalArgs;
+use crate::aws::{Aws, AwsOptions};
 use crate::errors;
+use crate::regions::name as region;
 use crate::term::prompt;
+
+/// What `connect` needs from the global flags, as plain data: `aws` never
+/// imports the clap definition (`commands::connect_options` fills it).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub allow_unknown_region: bool,
+}
 
 /// Loads the SDK config once and checks, before any call, that there is a
 /// region (asking for one at a terminal) and credentials.
 pub async fn connect(
-    global: &GlobalArgs,
+    global: &ConnectOptions,
     stored_region: Option<String>,
     interactive: bool,
 ) -> Result<Aws> {
@@ -77,5 +86,5 @@ async fn check_profile(flag: Option<&str>) -> Result<()> {
 }
 
 pub fn validate_region(s: &str) -> Result<(), String> {
-    crate::aws::region::validate(s)
+    region::validate(s)
 }

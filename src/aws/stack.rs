@@ -617,10 +617,10 @@ async fn wait_inner(
                 .flatten()
                 .map(|s| s.status)
                 .unwrap_or_else(|| "unknown".to_string());
-            eprintln!(
+            ui.notice(format!(
                 "Stopped waiting. Stack {stack_name} is {state}. CloudFormation keeps working; \
                  run `dingtalk-notifier status` to follow, or `deploy` again once it settles."
-            );
+            ));
             return Err(Interrupted.into());
         }
     };

@@ -408,11 +408,11 @@ pub async fn wait(aws: &Aws, ui: &Ui, t: &Target, operation: &str, doing: &str) 
                 .await
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|_| "unknown".to_string());
-            eprintln!(
+            ui.notice(format!(
                 "Stopped waiting. StackSet {} operation {operation} is {state}. CloudFormation keeps working; \
                  run `dingtalk-notifier status` to follow, or `deploy` again once it settles.",
                 t.name
-            );
+            ));
             // Only now: a second Ctrl-C while the line was pending would
             // exit before it printed.
             WAITING.store(false, Ordering::SeqCst);

@@ -183,11 +183,11 @@ pub async fn run(
             let mut at_home = global.clone();
             at_home.region = Some(home.clone());
             let (aws, stack_name) = connect_for_stack(&at_home, ui).await?;
-            return through_region(&aws, &stack_name, start, ui.json, args).await;
+            return through_region(&aws, &stack_name, start, ui, args).await;
         }
     }
     let (aws, stack_name) = connect_for_stack(global, ui).await?;
-    through_sns(&aws, &stack_name, ui.json, args, &payload).await
+    through_sns(&aws, &stack_name, ui, args, &payload).await
 }
 
 /// The sample, or the `--event` file (which must be JSON).
@@ -383,7 +383,7 @@ fn refusal_in_words(e: &DeliveryError, cfg: &WebhookConfig) -> String {
 async fn through_sns(
     aws: &Aws,
     stack_name: &str,
-    json: bool,
+    ui: &Ui,
     args: &TestSendArgs,
     payload: &str,
 ) -> Result<Reported<TestSendResult>> {
@@ -416,8 +416,10 @@ async fn through_sns(
         .message_id()
         .context("SNS returned no MessageId")?
         .to_string();
-    if !json {
-        eprintln!("Published message {message_id} to {topic}; waiting for the function…");
+    if !ui.json {
+        ui.line(format!(
+            "Published message {message_id} to {topic}; waiting for the function…"
+        ));
     }
     let outcome = wait_for_outcome(
         aws,
@@ -535,7 +537,7 @@ async fn through_region(
     aws: &Aws,
     stack_name: &str,
     start: &str,
-    json: bool,
+    ui: &Ui,
     args: &TestSendArgs,
 ) -> Result<Reported<TestSendResult>> {
     let home = aws.region().unwrap_or_default().to_string();
@@ -558,8 +560,8 @@ async fn through_region(
         .unwrap_or_default();
     let test_id = new_test_id()?;
     let event_id = put_test_event(&aws.in_region(start), start, &home, &test_id).await?;
-    if !json {
-        eprintln!("Put test event {event_id} (test id {test_id}) on the default bus of {start}; waiting for the function in {home}…");
+    if !ui.json {
+        ui.line(format!("Put test event {event_id} (test id {test_id}) on the default bus of {start}; waiting for the function in {home}…"));
     }
     let outcome = wait_for_outcome(
         aws,

@@ -69,6 +69,20 @@ impl Ui {
         }
     }
 
+    /// A plain line, without a marker, unless `--quiet`.
+    pub fn line(&self, msg: impl Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A plain line shown even with `--quiet`, like a warning: what the user
+    /// needs after a failure or a Ctrl-C (the resources that failed, how to
+    /// resume).
+    pub fn notice(&self, msg: impl Display) {
+        eprintln!("{msg}");
+    }
+
     /// Warnings are shown even with `--quiet`: they are about something the
     /// user should change.
     pub fn warn(&self, msg: impl Display) {

@@ -9,13 +9,13 @@ use super::plan::{confirmation_text, Plan, SecretAction, CONFIRM_QUESTION};
 use super::result::{ArtifactResult, DeployResult, SecretResult};
 use super::settings::Settings;
 use crate::aws::artifacts::{self, Uploaded};
-use crate::aws::build;
 use crate::aws::export_conflict;
 use crate::aws::secret;
 use crate::aws::stack::{self, ChangeRow, ChangeSet, ChangeSetRequest, Phase, StackInfo};
 use crate::aws::Aws;
 use crate::cli::DeployArgs;
 use crate::config;
+use crate::function::build;
 use crate::term::output::Ui;
 use crate::term::prompt;
 
@@ -253,7 +253,7 @@ async fn deploy_change_set(
     let doing = if plan.create { "Creating" } else { "Updating" };
     let done = stack::wait(aws, ui, &stack_id, stack_name, marker.clone(), doing).await?;
     if stack::phase(&done.status) != Phase::Succeeded {
-        report_failures(aws, &stack_id, marker.as_deref()).await;
+        report_failures(aws, ui, &stack_id, marker.as_deref()).await;
         let reasons = stack::reasons(aws, &stack_id, marker.as_deref())
             .await
             .unwrap_or_default();
@@ -353,12 +353,12 @@ async fn recreate_failed_stack(aws: &Aws, ui: &Ui, s: &StackInfo) -> Result<()> 
     Ok(())
 }
 
-async fn report_failures(aws: &Aws, stack_id: &str, marker: Option<&str>) {
+async fn report_failures(aws: &Aws, ui: &Ui, stack_id: &str, marker: Option<&str>) {
     match stack::failures(aws, stack_id, marker, 5).await {
         Ok(lines) if !lines.is_empty() => {
-            eprintln!("Failed resources:");
+            ui.notice("Failed resources:");
             for l in lines {
-                eprintln!("  {l}");
+                ui.notice(format!("  {l}"));
             }
         }
         _ => {}
@@ -376,7 +376,7 @@ async fn obtain_artifact(
         return build::artifact_from_zip(path);
     }
     ui.step(format!("Building the function ({})", settings.architecture));
-    let arch: build::Arch = settings
+    let arch: crate::function::Arch = settings
         .architecture
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -10,9 +10,10 @@
 use anyhow::{Context, Result};
 use tokio::task::JoinHandle;
 
-use crate::aws::build::{self, Arch, Artifact, BuildRequest, BuildSlot};
 use crate::cli::DeployArgs;
 use crate::config::DeployConfig;
+use crate::function::build::{self, Artifact, BuildRequest, BuildSlot};
+use crate::function::Arch;
 
 pub struct EarlyBuild {
     arch: Arch,

@@ -16,7 +16,6 @@ mod regions;
 mod result;
 mod robots;
 mod settings;
-mod stackset;
 mod validate;
 
 use anyhow::{bail, Result};
@@ -51,7 +50,12 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         args.llm_region.as_deref(),
         global.allow_unknown_region,
     )?;
-    let aws = connect(global, cfg.region.clone(), ui.interactive).await?;
+    let aws = connect(
+        &super::connect_options(global),
+        cfg.region.clone(),
+        ui.interactive,
+    )
+    .await?;
     let region = aws.region().unwrap_or_default().to_string();
     ui.step(format!(
         "Deploying stack {} to {region}",

@@ -2,16 +2,17 @@
 //! missing Rust target, zig or cargo-zigbuild used to show up only after
 //! every prompt had been answered. The Rust target is offered and added on a
 //! yes; zig and cargo-zigbuild are offered into the CLI's own tool cache
-//! (`aws::tool_cache`), and installed with `--yes`. Otherwise each missing
+//! (`function::tool_cache`), and installed with `--yes`. Otherwise each missing
 //! piece is named with the command that installs it.
 
 use anyhow::{bail, Context, Result};
 
-use crate::aws::build::{self, Arch};
-use crate::aws::tool_cache;
-use crate::aws::toolchain::{self, Missing};
 use crate::cli::DeployArgs;
 use crate::config::DeployConfig;
+use crate::function::build;
+use crate::function::tool_cache;
+use crate::function::toolchain::{self, Missing};
+use crate::function::Arch;
 use crate::term::output::Ui;
 use crate::term::prompt;
 

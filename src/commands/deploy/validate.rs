@@ -155,8 +155,8 @@ pub fn check_region_flags(
     allow_unknown: bool,
 ) -> Result<()> {
     let check_one = |r: &str| match allow_unknown {
-        true => crate::aws::region::validate(r),
-        false => crate::aws::region::check_known(r),
+        true => crate::regions::name::validate(r),
+        false => crate::regions::name::check_known(r),
     };
     let listed = regions
         .filter(|s| !matches!(s.trim(), "" | "all" | "none"))

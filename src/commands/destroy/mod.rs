@@ -5,6 +5,8 @@
 //! secret already scheduled for deletion. Alerts still waiting in the
 //! stack's queues are counted and confirmed first: they go with the stack.
 
+mod organization;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -12,7 +14,6 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::destroy_organization;
 use crate::aws::artifacts;
 use crate::aws::forwarder_stacks::{self, Found};
 use crate::aws::queues;
@@ -63,7 +64,7 @@ pub async fn run(
         check_deletable(stack_name, s)?;
     }
     let forwarders = forwarders_of(aws, ui, stack_name, &region).await?;
-    let org = destroy_organization::find(aws, stack_name, current.as_ref()).await?;
+    let org = organization::find(aws, stack_name, current.as_ref()).await?;
     let mut result = DestroyResult {
         stack: stack_name.to_string(),
         region: region.clone(),
@@ -102,7 +103,7 @@ pub async fn run(
     confirm_name(ui, stack_name, &region)?;
 
     if let Some(o) = &org {
-        destroy_organization::delete(aws, ui, o).await?;
+        organization::delete(aws, ui, o).await?;
         result.stack_set_deleted = true;
     }
 
@@ -164,7 +165,7 @@ async fn delete_stack(aws: &Aws, ui: &Ui, stack_name: &str, s: &stack::StackInfo
     if done.status != "DELETE_COMPLETE" {
         if let Ok(lines) = stack::failures(aws, &s.id, marker.as_deref(), 5).await {
             for l in lines {
-                eprintln!("  {l}");
+                ui.notice(format!("  {l}"));
             }
         }
         bail!(

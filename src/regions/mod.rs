@@ -5,7 +5,9 @@
 
 use anyhow::{bail, Result};
 
-use crate::aws::connect::validate_region;
+use self::name::validate as validate_region;
+
+pub mod name;
 
 /// The source of `test-send --region`'s events: the function's, which
 /// logs their `detail.test_id`.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::aws::build;
+use crate::function::cache_dir;
 use crate::term::output::Ui;
 
 /// What is installed from PyPI: the versions `scripts/requirements.txt` pins
@@ -26,7 +26,7 @@ const QUIET_LIMIT: Duration = Duration::from_secs(15);
 
 /// `<cache>/tools`: the virtual environment.
 pub fn venv_dir() -> Result<PathBuf> {
-    Ok(build::cache_dir()?.join("tools"))
+    Ok(cache_dir()?.join("tools"))
 }
 
 fn bin_dir(venv: &Path) -> PathBuf {

@@ -7,14 +7,14 @@
 //! With both zig builders installed, cargo-zigbuild wins: `cargo lambda
 //! build` links through the same cargo-zigbuild code, so it gives nothing
 //! more for this one binary, while it brings its own release defaults
-//! (turned off, see `aws::build`) and may install zig on its own; the
+//! (turned off, see `function::build`) and may install zig on its own; the
 //! zigbuild path is also the one the tests and CI exercise.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::aws::build::Arch;
-use crate::aws::tool_cache;
+use crate::function::tool_cache;
+use crate::function::Arch;
 
 /// What is installed, as far as the build cares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

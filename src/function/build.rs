@@ -6,61 +6,23 @@
 //! The result is cached by a hash of everything that goes into it, so a
 //! deploy with nothing changed never rebuilds.
 
-use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::aws::package;
-use crate::aws::tool_cache;
-use crate::aws::toolchain::{self, Tool};
+use crate::function::cache_dir;
+use crate::function::package;
+use crate::function::target_arch::Arch;
+use crate::function::tool_cache;
+use crate::function::toolchain::{self, Tool};
 
 /// Versions of the function's dependencies, pinned to what this CLI was tested with.
 const CARGO_LOCK: &str = include_str!("../../Cargo.lock");
 /// Amazon Linux 2023 ships glibc 2.34; linking against a newer one fails at cold start.
 const GLIBC: &str = "2.34";
-
-/// Lambda architectures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    Arm64,
-    X86_64,
-}
-
-impl Arch {
-    pub fn target_triple(&self) -> &'static str {
-        match self {
-            Arch::Arm64 => "aarch64-unknown-linux-gnu",
-            Arch::X86_64 => "x86_64-unknown-linux-gnu",
-        }
-    }
-}
-
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Arch::Arm64 => "arm64",
-            Arch::X86_64 => "x86_64",
-        })
-    }
-}
-
-impl FromStr for Arch {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim() {
-            "arm64" | "aarch64" => Ok(Arch::Arm64),
-            "x86_64" | "amd64" => Ok(Arch::X86_64),
-            other => Err(format!(
-                "unknown architecture `{other}`: choose arm64 or x86_64"
-            )),
-        }
-    }
-}
 
 /// A function zip ready to upload.
 #[derive(Debug, Clone)]
@@ -158,15 +120,6 @@ impl BuildRequest {
         self.progress = false;
         self
     }
-}
-
-pub fn cache_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("DINGTALK_NOTIFIER_CACHE_DIR") {
-        return Ok(PathBuf::from(dir));
-    }
-    dirs::cache_dir()
-        .map(|d| d.join("dingtalk-notifier"))
-        .context("no cache directory on this system: set DINGTALK_NOTIFIER_CACHE_DIR")
 }
 
 /// Uses a zip the user built (`--artifact`).

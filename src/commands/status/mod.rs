@@ -1,6 +1,8 @@
 //! `status`: what is deployed, read back from CloudFormation and Lambda, and
 //! whether the notifier itself is healthy (dead letters, its alarms).
 
+mod organization;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -8,7 +10,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::status_organization::{self, OrgStatus};
+use self::organization::OrgStatus;
 use crate::aws::forwarder_stacks;
 use crate::aws::function_code::{self, function_name};
 use crate::aws::ops::{self, Alarm, OpsSubscription};
@@ -48,7 +50,7 @@ pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     };
     let mut result = StatusResult::new(&info, &region, function.as_ref(), health);
     result.forwarders = forwarders(aws, &info, &region).await?;
-    result.organization = status_organization::fetch(aws, &info).await?;
+    result.organization = organization::fetch(aws, &info).await?;
     if let Some(group) = info.outputs.get("LogGroupName") {
         let activity = robot_activity(aws, group).await?;
         for r in &mut result.robots {
@@ -471,7 +473,7 @@ pub fn render_human(doc: &Value) -> String {
         out.push_str(&table(&rows));
     }
     if doc["organization"].is_object() {
-        out.push_str(&status_organization::render(&doc["organization"]));
+        out.push_str(&organization::render(&doc["organization"]));
     }
     out.push_str(&robot_rows(doc));
     out

@@ -8,7 +8,7 @@ use crate::aws::organization;
 use crate::aws::stack::StackInfo;
 use crate::aws::stack_set::{self, Target};
 use crate::aws::Aws;
-use crate::config;
+use crate::commands::organization_was_on;
 use crate::term::output::Ui;
 
 /// The StackSet to delete and the regions it has instances in.
@@ -18,22 +18,14 @@ pub struct Teardown {
     pub instances: usize,
 }
 
-/// Whether the StackSet is to be looked at: dingtalk-notifier.toml
-/// remembers `organization = true`, or the home stack was deployed with an
-/// `OrganizationId` (the toml may be elsewhere, or not yet written).
-pub fn was_on(stack: Option<&StackInfo>) -> Result<bool> {
-    let remembered = config::load(&config::default_path())?.and_then(|c| c.organization);
-    Ok(remembered == Some(true) || stack.is_some_and(StackInfo::deployed_for_organization))
-}
-
-/// `None` unless [`was_on`] and the StackSet exists. One that is not ours
+/// `None` unless [`organization_was_on`] and the StackSet exists. One that is not ours
 /// stops the destroy.
 pub async fn find(
     aws: &Aws,
     stack_name: &str,
     stack: Option<&StackInfo>,
 ) -> Result<Option<Teardown>> {
-    if !was_on(stack)? {
+    if !organization_was_on(stack)? {
         return Ok(None);
     }
     let caller = organization::caller(aws).await?;

@@ -1,17 +1,17 @@
 //! What `deploy --organization` does with the organization's forwarder
 //! StackSet (docs/design.md, "Many accounts"): its parameters, and from the
 //! StackSet as found, the steps that bring it where the answers want it.
-//! Pure: [`super::organization`] carries the steps out.
+//! Pure: [`super::apply`] carries the steps out.
 
 use std::collections::BTreeSet;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::regions::forwarder_parameters;
-use super::settings::Settings;
 use crate::aws::stack::{self, FORWARDER_TEMPLATE};
 use crate::aws::stack_set::{Instance, StackSetInfo};
+use crate::commands::deploy::regions::forwarder_parameters;
+use crate::commands::deploy::settings::Settings;
 
 /// EventBridge's limit for a bus policy's statement id (`<stack>-organization`).
 pub const MAX_STACK_NAME: usize = 64 - "-organization".len();

@@ -1,19 +1,19 @@
 //! `deploy --organization` (docs/design.md, "Many accounts"): who the
 //! caller is in the organization, the StackSet as it is and the steps
-//! [`super::stackset::plan_stack_set`] decides, all before anything changes;
+//! [`super::plan::plan_stack_set`] decides, all before anything changes;
 //! then the steps, each operation waited for.
 
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::settings::Settings;
-use super::stackset::{
+use super::plan::{
     plan_stack_set, stack_set_parameters, stack_set_regions, Found, Home, Step, Wanted,
     MAX_STACK_NAME,
 };
 use crate::aws::organization::{self, OrgCaller};
 use crate::aws::stack_set::{self, Target};
 use crate::aws::Aws;
+use crate::commands::deploy::settings::Settings;
 use crate::term::output::Ui;
 
 /// The bus policy's statement id is `<stack-name>-organization`, and

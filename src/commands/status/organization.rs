@@ -8,11 +8,11 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::destroy_organization::was_on;
 use crate::aws::organization;
 use crate::aws::stack::StackInfo;
 use crate::aws::stack_set::{self, Instance, Target};
 use crate::aws::Aws;
+use crate::commands::organization_was_on;
 use crate::term::output::table;
 
 /// What `status` says about the StackSet.
@@ -57,7 +57,7 @@ pub fn summarise(stack_set: &str, status: &str, instances: &[Instance]) -> OrgSt
 /// `None` unless dingtalk-notifier.toml remembers `organization = true` or
 /// the home stack has an `OrganizationId`.
 pub async fn fetch(aws: &Aws, stack: &StackInfo) -> Result<Option<OrgStatus>> {
-    if !was_on(Some(stack))? {
+    if !organization_was_on(Some(stack))? {
         return Ok(None);
     }
     let stack_name = stack.name.as_str();
