@@ -452,6 +452,10 @@ fn set_by_cargo_for_a_crate(name: &str) -> bool {
         "CARGO_TARGET_TMPDIR",
         "CARGO_RUSTC_CURRENT_DIR",
         "OUT_DIR",
+        // Not cargo's, but the same trap: ring's build script watches it, so
+        // a test binary run with it (`-Z unstable-options --report-time`)
+        // would rebuild ring and the SDK above it, twice.
+        "RUSTC_BOOTSTRAP",
     ];
     PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
 }
