@@ -1036,6 +1036,139 @@ cfn_models.CloudFormationBackend.execute_change_set = _with_exports(
 cfn_parsing.parse_and_update_resource = _with_stack_tags(cfn_parsing.parse_and_update_resource)
 
 
+# CloudFormation's DeleteStack only starts a deletion: a resource that cannot
+# be deleted leaves the stack in DELETE_FAILED, with that resource's event
+# naming the reason, and DeleteStack itself answers 200. moto 5.2.5 deletes
+# inline, drops the stack from its list first, and answers with the
+# resource's own error: for Lambda, Events, Logs ... a JSON body that the
+# CloudFormation client reads as "HTTP 400 without an error code".
+def _delete_or_fail(delete):
+    def run(self, name_or_stack_id):
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+        )
+        try:
+            return delete(self, name_or_stack_id)
+        except Exception as err:
+            if stack is None:
+                raise
+            reason = getattr(err, "message", None) or str(err)
+            print(f"testkit: DeleteStack {stack.name}: {type(err).__name__}: {reason}", file=sys.stderr, flush=True)
+            resources = stack.resource_map
+            left = [
+                name
+                for name in resources._parsed_resources
+                if name in resources._resource_json_map
+                and resources._resource_json_map[name].get("DeletionPolicy") != "Retain"
+            ]
+            for name in left:
+                parsed = resources._parsed_resources[name]
+                stack.events.append(
+                    cfn_models.Event(
+                        stack_id=stack.stack_id,
+                        stack_name=stack.name,
+                        logical_resource_id=name,
+                        physical_resource_id=getattr(parsed, "physical_resource_id", None) or name,
+                        resource_type=resources._resource_json_map[name].get("Type", ""),
+                        resource_status="DELETE_FAILED",
+                        resource_status_reason=reason,
+                        resource_properties=None,
+                    )
+                )
+            stack._add_stack_event(
+                "DELETE_FAILED",
+                resource_status_reason="The following resource(s) failed to delete: ["
+                + ", ".join(left)
+                + "]. ",
+            )
+            stack.status = "DELETE_FAILED"
+            self.stacks[stack.stack_id] = stack
+
+    return run
+
+
+cfn_models.CloudFormationBackend.delete_stack = _delete_or_fail(
+    cfn_models.CloudFormationBackend.delete_stack
+)
+
+
+import re  # noqa: E402
+
+
+def _references(node, names, found):
+    """The logical ids a template fragment points at (Ref, Fn::GetAtt, Fn::Sub)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                target = value[0] if isinstance(value, list) else str(value).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) else value
+                if isinstance(text, str):
+                    found.update(m.split(".")[0] for m in re.findall(r"\$\{([^}!][^}]*)\}", text))
+                if isinstance(value, list) and len(value) > 1:
+                    _references(value[1], names, found)
+            else:
+                _references(value, names, found)
+    elif isinstance(node, list):
+        for value in node:
+            _references(value, names, found)
+    return found & names
+
+
+def _deletion_order(resource_json_map):
+    """Dependents before what they depend on, as CloudFormation deletes."""
+    names = set(resource_json_map)
+    needs = {}
+    for name, resource in resource_json_map.items():
+        depends = resource.get("DependsOn") or []
+        depends = {depends} if isinstance(depends, str) else set(depends)
+        found = _references(resource.get("Properties", {}), names, set())
+        needs[name] = (found | (depends & names)) - {name}
+    order, left = [], set(names)
+    while left:
+        ready = sorted(n for n in left if not any(n in needs[m] for m in left if m != n))
+        if not ready:  # a cycle CloudFormation would have refused; moto's own way
+            ready = sorted(left)
+        order += ready
+        left -= set(ready)
+    return order
+
+
+# CloudFormation deletes a stack's resources in reverse dependency order: an
+# event bus policy or rule before its bus, a metric filter before its log
+# group. moto 5.2.5 deletes them in the order of a Python set, so a stack
+# whose bus went first failed to delete its bus policy ("Event bus ... does
+# not exist"), now and then.
+def _delete_in_dependency_order(self):
+    kept = {
+        name for name, value in self._resource_json_map.items()
+        if value.get("DeletionPolicy") != "Retain"
+    }
+    remaining = [n for n in _deletion_order(self._resource_json_map) if n in kept]
+    last_error = None
+    previous = len(remaining) + 1
+    while remaining and len(remaining) < previous:
+        previous = len(remaining)
+        for name in list(remaining):
+            parsed = self._parsed_resources.get(name)
+            try:
+                if not isinstance(parsed, str) and parsed is not None:
+                    self._delete_resource(parsed, self._resource_json_map[parsed.logical_resource_id])
+                    self._parsed_resources.pop(parsed.logical_resource_id)
+            except Exception as err:  # tried again after the others, as moto does
+                last_error = err
+            else:
+                remaining.remove(name)
+    if remaining:
+        raise last_error
+
+
+cfn_parsing.ResourceMap.delete = _delete_in_dependency_order
+
+
 import moto.dynamodb.models as ddb_models  # noqa: E402
 
 _item_lock = threading.RLock()
