@@ -11,31 +11,7 @@ use testkit::Moto;
 const TABLE: &str = "dingtalk-notifier-budget-state";
 
 async fn table(moto: &Moto) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    ddb.create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    ddb
+    crate::create_state_table(&moto.sdk_config().await, TABLE).await
 }
 
 /// Two containers (two budgets over one item) share 20 slots a minute: the

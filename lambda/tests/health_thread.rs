@@ -20,33 +20,6 @@ fn sample() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-async fn create_state_table(config: &aws_config::SdkConfig) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    aws_sdk_dynamodb::Client::new(config)
-        .create_table()
-        .table_name(STATE_TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await
-        .expect("state table");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_event_three_times_then_its_update_is_two_messages() {
     let moto = Moto::start().expect("moto");
@@ -61,7 +34,7 @@ async fn one_event_three_times_then_its_update_is_two_messages() {
         .expect("secret")
         .arn
         .expect("arn");
-    create_state_table(&config).await;
+    crate::create_state_table(&config, STATE_TABLE).await;
     let mut env = moto.env();
     env.push(("DINGTALK_SECRET_ARN".into(), arn));
     env.push(("STATE_TABLE".into(), STATE_TABLE.into()));

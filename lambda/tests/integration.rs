@@ -15,3 +15,36 @@ mod llm_limits;
 mod plugins;
 mod routing;
 mod storm;
+
+/// The stack's state table as the template creates it (on-demand, key
+/// `pk`), for the tests whose function keeps its budget and memory there.
+pub async fn create_state_table(
+    config: &aws_config::SdkConfig,
+    name: &str,
+) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(config);
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("state table");
+    ddb
+}

@@ -79,7 +79,7 @@ impl World {
             .expect("secret")
             .arn
             .expect("arn");
-        create_state_table(&config).await;
+        crate::create_state_table(&config, STATE_TABLE).await;
         World { moto, robots, arn }
     }
 
@@ -100,33 +100,6 @@ impl World {
         let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
         LambdaEmulator::start(bin, env).expect("container")
     }
-}
-
-async fn create_state_table(config: &aws_config::SdkConfig) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    aws_sdk_dynamodb::Client::new(config)
-        .create_table()
-        .table_name(STATE_TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await
-        .expect("state table");
 }
 
 fn text(body: &Value) -> &str {

@@ -99,35 +99,6 @@ const TWO_FIXED: Containers = Containers {
     recorded_block: None,
 };
 
-/// The stack's state table, as the template creates it.
-async fn create_state_table(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let ddb = aws_sdk_dynamodb::Client::new(config);
-    ddb.create_table()
-        .table_name(STATE_TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await
-        .expect("state table");
-    ddb
-}
-
 /// Sets up the stack's shape in moto, publishes the storm and waits until the
 /// buffer and the dead-letter queue are both empty.
 async fn storm(extra_env: &[(&str, &str)], batch_size: usize, state: Robot) -> Storm {
@@ -196,7 +167,7 @@ async fn storm_in(
         .queue_url
         .expect("queue url");
 
-    let ddb = create_state_table(&config).await;
+    let ddb = crate::create_state_table(&config, STATE_TABLE).await;
     if let Some(block) = containers.recorded_block {
         let until = std::time::SystemTime::now() + block;
         let until_ms = until
