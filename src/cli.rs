@@ -1,12 +1,10 @@
 //! Command line surface: every prompt of `deploy` also has a flag and an
 //! environment variable, so CI never needs a terminal.
 
-use crate::robot_security::RobotSecurity;
-use std::path::PathBuf;
-
 use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
 
 use crate::commands::completions::CompletionsArgs;
+use crate::commands::deploy::DeployArgs;
 use crate::commands::preview::PreviewArgs;
 use crate::commands::test_send::TestSendArgs;
 
@@ -171,180 +169,6 @@ pub enum Command {
     Completions(CompletionsArgs),
 }
 
-#[derive(Args, Clone, Default)]
-pub struct DeployArgs {
-    /// DingTalk robot webhook URL. Prefer the env var or the prompt: flags end up in shell history
-    #[arg(
-        help_heading = "Webhook",
-        long,
-        env = "DINGTALK_WEBHOOK_URL",
-        hide_env_values = true
-    )]
-    pub webhook_url: Option<String>,
-    /// Robot signing secret (SEC...). Prefer the env var or the prompt
-    #[arg(
-        help_heading = "Webhook",
-        long = "secret",
-        env = "DINGTALK_SECRET",
-        hide_env_values = true
-    )]
-    pub signing_secret: Option<String>,
-    /// Accept a webhook on any host, over http too: a relay in front of DingTalk, or a local test robot
-    #[arg(help_heading = "Webhook", long, env = "DINGTALK_WEBHOOK_ANY_HOST", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub webhook_any_host: Option<bool>,
-    /// Phone numbers to @mention (comma separated)
-    #[arg(
-        help_heading = "Webhook",
-        long,
-        env = "DINGTALK_AT_MOBILES",
-        value_delimiter = ','
-    )]
-    pub at_mobiles: Option<Vec<String>>,
-    /// States that @all / @mention (comma separated, e.g. ALARM,open)
-    #[arg(
-        help_heading = "Webhook",
-        long,
-        env = "DINGTALK_AT_ALL_ON",
-        value_delimiter = ','
-    )]
-    pub at_all_on: Option<Vec<String>>,
-    /// The robot's custom keyword, added to messages that lack it
-    #[arg(help_heading = "Webhook", long, env = "DINGTALK_KEYWORD")]
-    pub keyword: Option<String>,
-    /// The robot's security setting: signature (加签), keywords, or ip-allow-list; only what it needs is asked
-    #[arg(help_heading = "Webhook", long, env = "DINGTALK_ROBOT_SECURITY", value_parser = parse_robot_security)]
-    pub robot_security: Option<RobotSecurity>,
-
-    /// Regions to hear from (comma separated), `all` (every region enabled in the account) or `none`:
-    /// the stack stays in the home region, every other one gets a forwarder [default: the home region only]
-    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_REGIONS")]
-    pub regions: Option<String>,
-    /// Also hear from every account of the AWS Organization: forwarders in each member account
-    /// (a service-managed StackSet, new accounts included) send to this account's bus. Run from
-    /// the management account or a StackSets delegated administrator [remembered]
-    #[arg(
-        help_heading = "Alerts",
-        long,
-        env = "DINGTALK_NOTIFIER_ORGANIZATION",
-        overrides_with = "no_organization"
-    )]
-    pub organization: bool,
-    /// Turn --organization off: remove the StackSet's forwarders and the bus policy
-    #[arg(help_heading = "Alerts", long, overrides_with = "organization")]
-    pub no_organization: bool,
-    /// Rules to enable, comma separated: default (health, health-abuse, ec2, alarm) and the
-    /// opt-in securityhub, guardduty, inspector, access-analyzer, root,
-    /// config, ecr-scan, trusted-advisor, backup, pipelines, ecs, acm; or all, or none
-    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_RULES")]
-    pub rules: Option<String>,
-    /// EC2 states to report (comma separated; empty = all) [default: running,stopped,terminated]
-    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_EC2_STATES")]
-    pub ec2_states: Option<String>,
-    /// Alarm states to report (comma separated, e.g. ALARM,OK; empty = every transition)
-    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_ALARM_STATES")]
-    pub alarm_states: Option<String>,
-
-    /// Add a Bedrock summary to each alert: on or off (true/false, yes/no also work)
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM", value_name = "on|off", value_parser = BoolishValueParser::new())]
-    pub llm: Option<bool>,
-    /// Bedrock model or inference profile id [default: amazon.nova-lite-v1:0]
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_MODEL_ID")]
-    pub llm_model_id: Option<String>,
-    /// Bedrock region [default: the stack's region]
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_REGION")]
-    pub llm_region: Option<String>,
-    /// File holding a custom system prompt for the summary
-    #[arg(
-        help_heading = "LLM",
-        long,
-        env = "DINGTALK_NOTIFIER_LLM_SYSTEM_PROMPT_FILE"
-    )]
-    pub llm_system_prompt_file: Option<PathBuf>,
-    /// Maximum summary tokens [default: 400]
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_MAX_TOKENS")]
-    pub llm_max_tokens: Option<u32>,
-    /// Sampling temperature 0..1 [default: 0.2]
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_TEMPERATURE")]
-    pub llm_temperature: Option<f64>,
-
-    /// Function architecture: arm64 or x86_64 [default: arm64]
-    #[arg(
-        help_heading = "Function",
-        long = "arch",
-        env = "DINGTALK_NOTIFIER_ARCH"
-    )]
-    pub architecture: Option<String>,
-    /// Function memory in MB [default: 256]
-    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_MEMORY")]
-    pub memory: Option<u32>,
-    /// Function timeout in seconds [default: 60]
-    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_TIMEOUT")]
-    pub timeout: Option<u32>,
-    /// Reserved concurrency: -1 = unreserved, else at least 2 (the buffer's two pollers).
-    /// Any reservation fails on new accounts whose concurrency quota is 10 [default: -1]
-    #[arg(
-        help_heading = "Function",
-        long,
-        env = "DINGTALK_NOTIFIER_RESERVED_CONCURRENCY",
-        allow_negative_numbers = true
-    )]
-    pub reserved_concurrency: Option<i32>,
-    /// Log retention in days [default: 30]
-    #[arg(
-        help_heading = "Function",
-        long,
-        env = "DINGTALK_NOTIFIER_LOG_RETENTION"
-    )]
-    pub log_retention: Option<u32>,
-    /// IANA time zone for times in messages [default: Asia/Shanghai]
-    #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_TIME_ZONE")]
-    pub time_zone: Option<String>,
-    /// Prefix for stack export names (empty = the stack name)
-    #[arg(
-        help_heading = "AWS and output",
-        long,
-        env = "DINGTALK_NOTIFIER_EXPORT_PREFIX"
-    )]
-    pub export_prefix: Option<String>,
-    /// E-mail address told when the notifier itself fails (alerts in the dead-letter queue, function errors); SNS mails a confirmation first. '' = no one
-    #[arg(
-        help_heading = "AWS and output",
-        long,
-        env = "DINGTALK_NOTIFIER_OPS_EMAIL",
-        value_name = "ADDRESS"
-    )]
-    pub ops_email: Option<String>,
-    /// Customer-managed KMS key ARN for the topics and the log group at rest; its key policy must let EventBridge, CloudWatch and CloudWatch Logs use it, and it must be tagged app=dingtalk-notifier. '' = none
-    #[arg(
-        help_heading = "AWS and output",
-        long,
-        env = "DINGTALK_NOTIFIER_KMS_KEY",
-        value_name = "ARN"
-    )]
-    pub kms_key: Option<String>,
-    /// Permissions boundary ARN for the function's role (the PermissionsBoundaryArn output of docs/iam-deploy-policy.json; empty = none)
-    #[arg(
-        help_heading = "Function",
-        long,
-        env = "DINGTALK_NOTIFIER_PERMISSIONS_BOUNDARY"
-    )]
-    pub permissions_boundary: Option<String>,
-    /// Log each incoming event and rendered message in the function's log (never the webhook or secret) [default: off]
-    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_DEBUG_LOGS", value_parser = BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
-    pub debug_logs: Option<bool>,
-
-    /// Use this function zip instead of building (must hold a `bootstrap` entry)
-    #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_ARTIFACT")]
-    pub artifact: Option<PathBuf>,
-    /// Rebuild the function even when the cache is current
-    #[arg(help_heading = "Function", long)]
-    pub force_build: bool,
-}
-
-fn parse_robot_security(s: &str) -> Result<RobotSecurity, String> {
-    s.parse()
-}
-
 #[derive(Debug, Args, Clone, Default)]
 pub struct DestroyArgs {
     /// Also empty and delete the artifact bucket when no other stack uses it
@@ -362,14 +186,31 @@ pub struct RedriveArgs {
     pub max: Option<u32>,
 }
 
+/// The command line as parsed and completed: `Cli` with `deploy --help`
+/// showing each stack parameter's default from the template.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cli = Cli::command();
+    // In place: `mut_subcommand` would move `deploy` to the end of the list.
+    if let Some(deploy) = cli.get_subcommands_mut().find(|c| c.get_name() == "deploy") {
+        *deploy = crate::config::options::with_template_defaults_in_help(std::mem::take(deploy));
+    }
+    cli
+}
+
+/// Parses the process's arguments (exit 2 with clap's message when they are wrong).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 }
 

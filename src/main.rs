@@ -17,12 +17,12 @@ mod regions;
 mod robot_security;
 mod routes;
 mod rules;
+mod template;
 mod term;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
 
 use crate::cli::{Cli, Command};
 use crate::commands::{
@@ -33,7 +33,7 @@ use crate::term::interrupt::exit_on_ctrl_c;
 use crate::term::output::{print_error, print_result, Ui};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     let ui = Ui::new(
         cli.global.quiet,
         cli.global.json,

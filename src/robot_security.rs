@@ -9,7 +9,9 @@ use std::str::FromStr;
 
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// In dingtalk-notifier.toml as its [`RobotSecurity::key`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum RobotSecurity {
     /// 加签: every request carries a timestamp and an HMAC of the `SEC…` secret.
     Signature,

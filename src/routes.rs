@@ -78,7 +78,7 @@ pub fn room(parameters: &[(&'static str, String)]) -> usize {
             .unwrap_or_default()
     };
     let left = MAX_ENVIRONMENT_BYTES.saturating_sub(environment_size(value));
-    let max = crate::aws::constraints::all()
+    let max = crate::template::constraints::all()
         .get("Routes")
         .and_then(|c| c.max_length)
         .unwrap_or(left);

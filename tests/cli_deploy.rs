@@ -287,6 +287,8 @@ async fn deploy_update_status_destroy() {
         ("PermissionsBoundaryArn", ""),
         // 6 x Timeout + BatchWindowSeconds, computed by the CLI.
         ("AlertQueueVisibilityTimeout", "361"),
+        // The alert queue's MessageRetentionPeriod: 4 days unless --alert-retention.
+        ("AlertRetentionPeriod", "345600"),
         ("DebugLogs", "false"),
         ("OpsEmail", ""),
         ("KmsKeyArn", ""),
@@ -312,10 +314,12 @@ async fn deploy_update_status_destroy() {
              # they live in AWS Secrets Manager as dingtalk-notifier/<stack>/webhook.\n\n\
              stack_name = \"dingtalk-notifier\"\nregion = \"{region}\"\n\n[deploy]\n\
              rules = [\"health\", \"alarm\"]\nec2_states = \"running,stopped,terminated\"\nalarm_states = \"ALARM,OK\"\n\
+             time_zone = \"Asia/Shanghai\"\nalert_retention = 345600\n\
              llm = false\nllm_model_id = \"amazon.nova-lite-v1:0\"\nllm_region = \"\"\n\
              llm_max_tokens = 400\nllm_temperature = 0.2\narchitecture = \"arm64\"\n\
              memory = 256\ntimeout = 60\nreserved_concurrency = -1\nlog_retention = 30\n\
-             time_zone = \"Asia/Shanghai\"\nexport_prefix = \"\"\nat_mobiles = [\"13800000000\"]\n\
+             permissions_boundary = \"\"\ndebug_logs = false\nexport_prefix = \"\"\n\
+             ops_email = \"\"\nkms_key = \"\"\nat_mobiles = [\"13800000000\"]\n\
              keyword = \"告警\"\n"
         )
     );
@@ -378,8 +382,17 @@ async fn deploy_update_status_destroy() {
         })
     );
 
-    // 3. A changed parameter updates the function.
-    let out = w.run(&mut w.cmd(&["deploy", "--yes", "--artifact", &zip, "--memory", "512"]));
+    // 3. Changed parameters update the function and the alert queue.
+    let out = w.run(&mut w.cmd(&[
+        "deploy",
+        "--yes",
+        "--artifact",
+        &zip,
+        "--memory",
+        "512",
+        "--alert-retention",
+        "86400",
+    ]));
     assert_ok(&out);
     assert!(
         text(&out.stderr).contains("Stack dingtalk-notifier updated."),
@@ -398,6 +411,28 @@ async fn deploy_update_status_destroy() {
         .await
         .unwrap();
     assert_eq!(f.memory_size(), Some(512));
+    // `--alert-retention`, end to end: the parameter, the queue, the toml.
+    assert_eq!(params(&s3)["AlertRetentionPeriod"], "86400");
+    let queue = outputs_json(&s3)["AlertQueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let attributes = aws_sdk_sqs::Client::new(&cfg)
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::MessageRetentionPeriod))
+            .map(String::as_str),
+        Some("86400")
+    );
+    let toml = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
+    assert!(toml.contains("\nalert_retention = 86400\n"), "{toml}");
 
     // 4. status --json.
     let out = w.run(&mut w.cmd(&["status", "--json"]));
@@ -750,7 +785,8 @@ async fn status_shows_dead_letters_the_ops_alarms_and_the_ops_email() {
     let s = stack(&cfg, "alerts").await.expect("stack exists");
     assert_eq!(params(&s)["OpsEmail"], "");
     let config = std::fs::read_to_string(w.dir.path().join("dingtalk-notifier.toml")).unwrap();
-    assert!(!config.contains("ops_email"), "{config}");
+    assert!(!config.contains("ops@example.com"), "{config}");
+    assert!(config.contains("\nops_email = \"\"\n"), "{config}");
     let out = w.run(&mut w.cmd(&["status", "--json"]));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["ops_email"], Value::Null);

@@ -145,7 +145,7 @@ fn deploy_refuses_what_real_aws_would_refuse() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).ends_with(
-            "error: invalid --llm-max-tokens: use 30..=4096 (what the template accepts)\n"
+            "error: invalid --llm-max-tokens 10000: must be a whole number from 30 to 4096.\n"
         ),
         "{}",
         text(&out.stderr)

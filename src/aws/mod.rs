@@ -9,7 +9,6 @@ pub mod artifacts;
 pub mod bedrock;
 mod client;
 pub mod connect;
-pub mod constraints;
 pub mod export_conflict;
 pub mod forwarder_stacks;
 pub mod function_code;

@@ -17,9 +17,9 @@ use crate::errors::{aws_call_error, AwsResultExt, Interrupted};
 use crate::term::interrupt::WAITING;
 use crate::term::output::Ui;
 
-pub const TEMPLATE: &str = include_str!("../../templates/notifier.yaml");
 /// The stack every other region gets (docs/design.md, "Many regions").
-pub const FORWARDER_TEMPLATE: &str = include_str!("../../templates/forwarder.yaml");
+pub use crate::template::FORWARDER_TEMPLATE;
+pub use crate::template::TEMPLATE;
 
 /// CloudFormation's limit for an inline `TemplateBody`.
 const MAX_TEMPLATE_BODY: usize = 51_200;

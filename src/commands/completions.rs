@@ -6,10 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
-
-use crate::cli::Cli;
 
 const COMPLETIONS_AFTER_HELP: &str = "\
 Examples:
@@ -65,7 +63,7 @@ pub fn run(args: &CompletionsArgs, out: &mut dyn Write) -> Result<()> {
 }
 
 fn script(shell: Shell) -> Vec<u8> {
-    let mut cmd = Cli::command();
+    let mut cmd = crate::cli::command();
     let name = cmd.get_name().to_string();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, name.clone(), &mut script);

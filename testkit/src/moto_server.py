@@ -89,6 +89,13 @@
 # moto reads only Accounts, so it deleted nothing and DeleteStackSet then
 # refused the StackSet as not empty.
 #
+# SQS queues updated by CloudFormation: every AWS::SQS::Queue property but
+# its name and FifoQueue is updated in place (SetQueueAttributes; "Update
+# requires: No interruption" in the resource reference). moto 5.2.5 applies
+# only VisibilityTimeout and ReceiveMessageWaitTimeSeconds, so a changed
+# MessageRetentionPeriod or RedrivePolicy (maxReceiveCount) was left as
+# created.
+#
 # DynamoDB conditional writes: DynamoDB applies a ConditionExpression and the
 # write atomically, whatever else writes the item at the same time. moto's
 # server is threaded and evaluates the condition, then writes, with no lock:
@@ -216,6 +223,36 @@ def _update_with_concurrency(update):
 
 lambda_models.LambdaFunction.update_configuration = _update_with_concurrency(
     lambda_models.LambdaFunction.update_configuration
+)
+
+import moto.sqs.models as sqs_models  # noqa: E402
+
+_SQS_UPDATABLE_NUMBERS = {
+    "DelaySeconds": "delay_seconds",
+    "KmsDataKeyReusePeriodSeconds": "kms_data_key_reuse_period_seconds",
+    "MaximumMessageSize": "maximum_message_size",
+    "MessageRetentionPeriod": "message_retention_period",
+}
+
+
+def _update_queue_in_place(update):
+    def run(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        queue = update.__func__(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        properties = cloudformation_json["Properties"]
+        for key, attribute in _SQS_UPDATABLE_NUMBERS.items():
+            if key in properties:
+                setattr(queue, attribute, int(properties[key]))
+        if "RedrivePolicy" in properties:
+            queue._setup_dlq(properties["RedrivePolicy"])
+        return queue
+
+    return classmethod(run)
+
+
+sqs_models.Queue.update_from_cloudformation_json = _update_queue_in_place(
+    sqs_models.Queue.update_from_cloudformation_json
 )
 
 import moto.iam.access_control as access_control  # noqa: E402

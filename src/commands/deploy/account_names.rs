@@ -6,7 +6,7 @@
 
 use dingtalk_notifier_lambda::config::{environment_size, MAX_ENVIRONMENT_BYTES};
 
-use crate::aws::constraints;
+use crate::template::constraints;
 
 /// Bytes left for `AccountNames`: the template's `MaxLength`, and what the
 /// rest of the function's environment leaves of Lambda's 4 KB.
@@ -106,7 +106,7 @@ mod tests {
         use crate::commands::deploy::settings::tests::settings;
         let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:x";
         assert_eq!(
-            room(&settings().parameters("b", "k", arn)),
+            room(&settings().parameters("b", "k", arn).unwrap()),
             3500,
             "the template's MaxLength"
         );
@@ -114,7 +114,7 @@ mod tests {
             let mut s = settings();
             s.llm_system_prompt = "x".repeat(n);
             s.account_names = "{}".repeat(500);
-            room(&s.parameters("b", "k", arn))
+            room(&s.parameters("b", "k", arn).unwrap())
         };
         assert_eq!(
             with_prompt(1000) - with_prompt(2000),

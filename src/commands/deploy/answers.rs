@@ -3,29 +3,25 @@
 //! prompt at a terminal, the default. Validation happens here, so a bad value
 //! stops the deploy before anything is changed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use super::args::DeployArgs;
 use super::queue_timing;
-use super::settings::{
-    parse_rules, Rule, Settings, DEFAULT_MODEL_ID, DEFAULT_STACK_NAME, DEFAULT_TIME_ZONE,
-};
-use super::validate::{
-    check, check_against_template, normalize_states, validate_architecture, validate_model_id,
-    validate_ops_email, validate_policy_arn, validate_reserved_concurrency, validate_stack_name,
-    validate_time_zone, ALARM_STATES, DEFAULT_EC2_STATES, EC2_STATES, LOG_RETENTION_DAYS,
-};
-use dingtalk_notifier_lambda::config::LLM_MAX_TOKENS_RANGE;
+use super::settings::{parse_rules, Rule, Settings, DEFAULT_STACK_NAME};
+use super::validate::{check, check_against_template, validate_model_id, validate_stack_name};
 use dingtalk_notifier_lambda::model_id::{default_llm_region, partition};
 
 use crate::aws::bedrock;
 use crate::aws::connect::validate_region;
 use crate::aws::secret::{self, ExistingSecret};
-use crate::cli::{DeployArgs, GlobalArgs};
-use crate::config::{self, ConfigFile, DeployConfig};
+use crate::cli::GlobalArgs;
+use crate::config::options::validate_ops_email;
+use crate::config::{self, ConfigFile, DeployOptions};
 use crate::regions::{global_events_region, RegionsSpec};
 use crate::robot_security::{self, RobotSecurity};
+use crate::template::constraints;
 use crate::term::output::Ui;
 use crate::term::prompt;
 
@@ -53,7 +49,7 @@ pub enum Webhook {
 
 /// The stack name comes first: the secret lookup needs it.
 pub fn stack_name(ui: &Ui, global: &GlobalArgs, cfg: &ConfigFile) -> Result<String> {
-    let stack_name = match given(&global.stack_name, &cfg.stack_name) {
+    let stack_name = match global.stack_name.clone().or_else(|| cfg.stack_name.clone()) {
         Some(s) => s,
         None if ui.interactive => {
             prompt::text("Stack name", Some(DEFAULT_STACK_NAME), validate_stack_name)?
@@ -113,30 +109,47 @@ fn regions_note(home: &str, health: bool) -> Vec<String> {
     lines
 }
 
+/// The deploy options as given: flags (and their environment variables)
+/// over dingtalk-notifier.toml, merged once and checked before anything else.
+/// A system prompt file named by the toml must lie inside its directory (a
+/// copied toml must not send ~/.aws/credentials into a stack parameter); one
+/// given on the command line is the user's own choice.
+pub fn options(args: &DeployArgs, cfg: &ConfigFile, cfg_path: &Path) -> Result<DeployOptions> {
+    if args.options.llm_system_prompt_file.is_none() {
+        if let Some(p) = &cfg.deploy.llm_system_prompt_file {
+            config::prompt_file_in_config_dir(cfg_path, p)?;
+        }
+    }
+    let mut options = args.options.over(&cfg.deploy)?;
+    options.check()?;
+    Ok(options)
+}
+
 /// The webhook (with the robot's security setting), then the settings, then
 /// what that security setting needs (a keyword robot's keyword).
 pub fn gather(
     ui: &Ui,
     args: &DeployArgs,
+    mut options: DeployOptions,
     cfg: &ConfigFile,
     stack_name: String,
     region: &str,
     existing: Option<&ExistingSecret>,
 ) -> Result<Answers> {
-    let any_host = given(&args.webhook_any_host, &cfg.deploy.webhook_any_host).unwrap_or(false);
-    let security = resolve_robot_security(args, &cfg.deploy)?;
-    let (webhook, security) = resolve_webhook(ui, args, existing, any_host, security)?;
-    let mut settings = resolve_settings(ui, args, &cfg.deploy, stack_name, region)?;
-    settings.robot_security = security;
+    let any_host = options.webhook_any_host.unwrap_or(false);
+    let (webhook, security) =
+        resolve_webhook(ui, args, existing, any_host, options.robot_security)?;
+    options.robot_security = security;
+    let ops_email_given = options.ops_email.is_some();
+    let mut settings = resolve_settings(ui, options, stack_name, region)?;
     ask_what_the_security_setting_needs(ui, &mut settings)?;
     let routes = crate::routes::read(cfg)
         .map_err(|e| anyhow::anyhow!("{}: {e}", crate::config::FILE_NAME))?;
-    let room = crate::routes::room(&sized_parameters(&settings, region));
+    let room = crate::routes::room(&sized_parameters(&settings, region)?);
     (settings.routes, settings.secret_routes) = crate::routes::parameter(&routes, room);
     let first_deploy = cfg.stack_name.is_none();
-    if ui.interactive && first_deploy && args.ops_email.is_none() && cfg.deploy.ops_email.is_none()
-    {
-        settings.ops_email = ask_ops_email(ui)?;
+    if ui.interactive && first_deploy && !ops_email_given {
+        settings.options.ops_email = Some(ask_ops_email(ui)?);
     }
     Ok(Answers {
         webhook,
@@ -163,24 +176,12 @@ fn ask_ops_email(ui: &Ui) -> Result<String> {
     Ok(email)
 }
 
-/// The robot's security setting given by flag/env, else the config file;
-/// `resolve_webhook` asks for it with a new webhook.
-fn resolve_robot_security(args: &DeployArgs, cfg: &DeployConfig) -> Result<Option<RobotSecurity>> {
-    match (args.robot_security, &cfg.robot_security) {
-        (Some(s), _) => Ok(Some(s)),
-        (None, Some(s)) => s
-            .parse()
-            .map(Some)
-            .map_err(|e| anyhow::anyhow!("invalid robot_security in the config file: {e}")),
-        (None, None) => Ok(None),
-    }
-}
-
 /// After the webhook: a keyword for a keyword robot (asked, or an error
 /// without a terminal), a warning for an IP allow-list.
 fn ask_what_the_security_setting_needs(ui: &Ui, settings: &mut Settings) -> Result<()> {
-    match settings.robot_security {
-        Some(RobotSecurity::Keywords) if settings.keyword.as_deref().is_none_or(str::is_empty) => {
+    let keyword = &mut settings.options.keyword;
+    match settings.options.robot_security {
+        Some(RobotSecurity::Keywords) if keyword.as_deref().is_none_or(str::is_empty) => {
             if !ui.interactive {
                 return Err(missing(
                     "keyword for a keyword robot",
@@ -199,7 +200,7 @@ fn ask_what_the_security_setting_needs(ui: &Ui, settings: &mut Settings) -> Resu
                     }
                 },
             )?;
-            settings.keyword = Some(k.trim().to_string());
+            *keyword = Some(k.trim().to_string());
         }
         Some(RobotSecurity::IpAllowList) => ui.warn(robot_security::IP_ALLOW_LIST_WARNING),
         _ => {}
@@ -207,111 +208,41 @@ fn ask_what_the_security_setting_needs(ui: &Ui, settings: &mut Settings) -> Resu
     Ok(())
 }
 
-/// The value given by flag/env, else by the config file.
-fn given<T: Clone>(flag: &Option<T>, stored: &Option<T>) -> Option<T> {
-    flag.clone().or_else(|| stored.clone())
-}
-
-fn split_list(v: Vec<String>) -> Vec<String> {
-    v.into_iter()
-        .flat_map(|s| {
-            s.split(',')
-                .map(|p| p.trim().to_string())
-                .collect::<Vec<_>>()
-        })
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-/// Resolves everything but the webhook and the region.
+/// The merged options, completed: what is still unset is asked at a
+/// terminal (rules, the LLM, the architecture) or takes the template's
+/// default; then the parameters are checked as CloudFormation will.
 pub fn resolve_settings(
     ui: &Ui,
-    args: &DeployArgs,
-    cfg: &DeployConfig,
+    mut options: DeployOptions,
     stack_name: String,
     region: &str,
 ) -> Result<Settings> {
-    let rules = resolve_rules(ui, args, cfg)?;
-    let ec2_states = normalize_states(
-        &given(&args.ec2_states, &cfg.ec2_states).unwrap_or_else(|| DEFAULT_EC2_STATES.to_string()),
-        EC2_STATES,
-        "EC2 state",
-        false,
-    )?;
-    let alarm_states = normalize_states(
-        &given(&args.alarm_states, &cfg.alarm_states).unwrap_or_default(),
-        ALARM_STATES,
-        "alarm state",
-        true,
-    )?;
-    let llm = resolve_llm(ui, args, cfg, region)?;
-    let function = resolve_function(ui, args, cfg)?;
-    let time_zone =
-        given(&args.time_zone, &cfg.time_zone).unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
-    check("--time-zone", validate_time_zone(&time_zone))?;
-    // Checked with every other parameter against the template's constraints.
-    let export_prefix = given(&args.export_prefix, &cfg.export_prefix).unwrap_or_default();
-
-    let permissions_boundary = given(&args.permissions_boundary, &cfg.permissions_boundary)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    check(
-        "--permissions-boundary",
-        validate_policy_arn(&permissions_boundary),
-    )?;
-    let ops_email = given(&args.ops_email, &cfg.ops_email)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    check("--ops-email", validate_ops_email(&ops_email))?;
-    // Checked against the template's own pattern with the other parameters.
-    let kms_key = given(&args.kms_key, &cfg.kms_key)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-
+    let rules = resolve_rules(ui, &options)?;
+    resolve_llm(ui, &mut options, region)?;
+    if options.architecture.is_none() && ui.interactive {
+        let items = ["arm64 (Graviton, cheaper)", "x86_64"];
+        let arch = ["arm64", "x86_64"][prompt::choose("Function architecture", &items, 0)?];
+        options.architecture = Some(arch.to_string());
+    }
+    let options = options.with_template_defaults()?;
     let settings = Settings {
         stack_name,
+        llm_system_prompt: read_system_prompt(options.llm_system_prompt_file.as_deref())?,
+        options,
         rules,
-        ec2_states,
-        alarm_states,
-        llm: llm.enabled,
-        llm_model_id: llm.model_id,
-        llm_region: llm.region,
-        llm_system_prompt_file: llm.system_prompt_file,
-        llm_system_prompt: llm.system_prompt,
-        llm_max_tokens: llm.max_tokens,
-        llm_temperature: llm.temperature,
-        architecture: function.architecture,
-        memory: function.memory,
-        timeout: function.timeout,
-        reserved_concurrency: function.reserved_concurrency,
-        log_retention: function.log_retention,
-        time_zone,
-        export_prefix,
         batch_window: queue_timing::default_batch_window()?,
-        debug_logs: given(&args.debug_logs, &cfg.debug_logs).unwrap_or(false),
-        robot_security: None,
-        at_mobiles: given(&args.at_mobiles, &cfg.at_mobiles).map(split_list),
-        at_all_on: given(&args.at_all_on, &cfg.at_all_on).map(split_list),
-        keyword: given(&args.keyword, &cfg.keyword).map(|k| k.trim().to_string()),
-        webhook_any_host: given(&args.webhook_any_host, &cfg.webhook_any_host).unwrap_or(false),
-        artifact_bucket: cfg.artifact_bucket.clone(),
-        permissions_boundary,
-        ops_email,
-        kms_key,
         account_names: String::new(),
         routes: String::new(),
         secret_routes: None,
     };
     check_parameters(&settings, region)?;
+    queue_timing::check_alert_retention(&settings)?;
     Ok(settings)
 }
 
 /// The parameters with values of their deployed sizes: the secret's ARN is
 /// only known later; this one has its exact length.
-pub fn sized_parameters(settings: &Settings, region: &str) -> Vec<(&'static str, String)> {
+pub fn sized_parameters(settings: &Settings, region: &str) -> Result<Vec<(&'static str, String)>> {
     let arn = format!(
         "arn:{}:secretsmanager:{region}:123456789012:secret:{}-AbCdEf",
         partition(region),
@@ -323,7 +254,7 @@ pub fn sized_parameters(settings: &Settings, region: &str) -> Vec<(&'static str,
 /// The parameters as CloudFormation and Lambda will see them: within the
 /// template's constraints, and an environment under Lambda's 4 KB.
 fn check_parameters(settings: &Settings, region: &str) -> Result<()> {
-    let parameters = sized_parameters(settings, region);
+    let parameters = sized_parameters(settings, region)?;
     check_against_template(
         &parameters
             .iter()
@@ -334,9 +265,11 @@ fn check_parameters(settings: &Settings, region: &str) -> Result<()> {
     bedrock::check_environment(&parameters)
 }
 
-fn resolve_rules(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Vec<Rule>> {
-    let rules = match given(&args.rules, &cfg.rules.as_ref().map(|r| r.join(","))) {
-        Some(s) => parse_rules(&s).map_err(|e| anyhow::anyhow!("invalid --rules: {e}"))?,
+fn resolve_rules(ui: &Ui, options: &DeployOptions) -> Result<Vec<Rule>> {
+    let rules = match &options.rules {
+        Some(r) => {
+            parse_rules(&r.join(",")).map_err(|e| anyhow::anyhow!("invalid --rules: {e}"))?
+        }
         None if ui.interactive => {
             let labels: Vec<&str> = Rule::ALL.iter().map(|r| r.label()).collect();
             let defaults: Vec<bool> = Rule::ALL.iter().map(|r| r.is_default()).collect();
@@ -357,19 +290,10 @@ fn resolve_rules(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Vec<R
     Ok(rules)
 }
 
-/// The Bedrock summary's answers.
-struct Llm {
-    enabled: bool,
-    model_id: String,
-    region: String,
-    system_prompt_file: Option<PathBuf>,
-    system_prompt: String,
-    max_tokens: u32,
-    temperature: f64,
-}
-
-fn resolve_llm(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig, region: &str) -> Result<Llm> {
-    let enabled = match given(&args.llm, &cfg.llm) {
+/// The Bedrock summary's answers still unset, asked at a terminal when the
+/// LLM is on; then which region serves it (`settle_llm_region`).
+fn resolve_llm(ui: &Ui, options: &mut DeployOptions, region: &str) -> Result<()> {
+    let enabled = match options.llm {
         Some(v) => v,
         None if ui.interactive => prompt::confirm(
             "Add a short Bedrock (LLM) summary to each alert? (alerts are sent even if it fails)",
@@ -377,73 +301,39 @@ fn resolve_llm(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig, region: &str) -> 
         )?,
         None => false,
     };
-    let model_id = match given(&args.llm_model_id, &cfg.llm_model_id) {
-        Some(v) => v,
-        None if ui.interactive && enabled => prompt::text(
+    options.llm = Some(enabled);
+    if !enabled {
+        return Ok(());
+    }
+    if options.llm_model_id.is_none() && ui.interactive {
+        let default = constraints::all()
+            .get("LlmModelId")
+            .and_then(|c| c.default.clone());
+        options.llm_model_id = Some(prompt::text(
             "Bedrock model or inference profile id",
-            Some(DEFAULT_MODEL_ID),
+            default.as_deref(),
             validate_model_id,
-        )?,
-        None => DEFAULT_MODEL_ID.to_string(),
-    };
-    check("LLM model id", validate_model_id(&model_id))?;
-    let llm_region = resolve_llm_region(ui, args, cfg, enabled, region)?;
-    let (enabled, llm_region) = if enabled {
-        settle_llm_region(ui, region, &llm_region)?
-    } else {
-        (false, llm_region)
-    };
-    let system_prompt_file = resolve_system_prompt_file(ui, args, cfg, enabled)?;
-    let system_prompt = read_system_prompt(system_prompt_file.as_deref())?;
-    let max_tokens = given(&args.llm_max_tokens, &cfg.llm_max_tokens).unwrap_or(400);
-    if !LLM_MAX_TOKENS_RANGE.contains(&max_tokens) {
-        bail!(
-            "invalid --llm-max-tokens: use {}..={} (what the template accepts)",
-            LLM_MAX_TOKENS_RANGE.start(),
-            LLM_MAX_TOKENS_RANGE.end()
-        );
+        )?);
     }
-    let temperature = given(&args.llm_temperature, &cfg.llm_temperature).unwrap_or(0.2);
-    if !(0.0..=1.0).contains(&temperature) {
-        bail!("invalid --llm-temperature: use a number from 0 to 1");
+    if options.llm_region.is_none() && ui.interactive {
+        let default = default_llm_region(region).unwrap_or(region);
+        options.llm_region = Some(prompt::text(
+            &format!("Bedrock region (empty = {default})"),
+            None,
+            |s| match s {
+                "" => Ok(()),
+                s => validate_region(s),
+            },
+        )?);
     }
-    Ok(Llm {
-        enabled,
-        model_id,
-        region: llm_region,
-        system_prompt_file,
-        system_prompt,
-        max_tokens,
-        temperature,
-    })
-}
-
-/// Empty means the stack's own region.
-fn resolve_llm_region(
-    ui: &Ui,
-    args: &DeployArgs,
-    cfg: &DeployConfig,
-    enabled: bool,
-    region: &str,
-) -> Result<String> {
-    let llm_region = match given(&args.llm_region, &cfg.llm_region) {
-        Some(v) => v,
-        None if ui.interactive && enabled => {
-            let default = default_llm_region(region).unwrap_or(region);
-            prompt::text(&format!("Bedrock region (empty = {default})"), None, |s| {
-                if s.is_empty() {
-                    Ok(())
-                } else {
-                    validate_region(s)
-                }
-            })?
-        }
-        None => String::new(),
-    };
-    if !llm_region.is_empty() {
-        check("Bedrock region", validate_region(&llm_region))?;
+    let chosen = options.llm_region.clone().unwrap_or_default();
+    let (on, llm_region) = settle_llm_region(ui, region, &chosen)?;
+    options.llm = Some(on);
+    options.llm_region = Some(llm_region);
+    if on && options.llm_system_prompt_file.is_none() && ui.interactive {
+        options.llm_system_prompt_file = ask_system_prompt_file()?;
     }
-    Ok(llm_region)
+    Ok(())
 }
 
 /// Whether the LLM stays on, and the `LlmRegion` to pass (empty: the
@@ -480,39 +370,19 @@ fn settle_llm_region(ui: &Ui, region: &str, chosen: &str) -> Result<(bool, Strin
     Ok((true, if used == region { String::new() } else { used }))
 }
 
-fn resolve_system_prompt_file(
-    ui: &Ui,
-    args: &DeployArgs,
-    cfg: &DeployConfig,
-    enabled: bool,
-) -> Result<Option<PathBuf>> {
-    Ok(
-        match (&args.llm_system_prompt_file, &cfg.llm_system_prompt_file) {
-            // The user's own choice on the command line.
-            (Some(p), _) => Some(p.clone()),
-            // From the file: only inside its directory (a copied toml must not
-            // send ~/.aws/credentials into a stack parameter).
-            (None, Some(p)) => {
-                config::prompt_file_in_config_dir(&config::default_path(), p)?;
-                Some(p.clone())
+fn ask_system_prompt_file() -> Result<Option<PathBuf>> {
+    let p = prompt::text(
+        "File with a custom system prompt (empty = built-in prompt)",
+        None,
+        |s| {
+            if s.is_empty() || std::path::Path::new(s).is_file() {
+                Ok(())
+            } else {
+                Err(format!("no file at {s}"))
             }
-            (None, None) if ui.interactive && enabled => {
-                let p = prompt::text(
-                    "File with a custom system prompt (empty = built-in prompt)",
-                    None,
-                    |s| {
-                        if s.is_empty() || std::path::Path::new(s).is_file() {
-                            Ok(())
-                        } else {
-                            Err(format!("no file at {s}"))
-                        }
-                    },
-                )?;
-                (!p.is_empty()).then(|| PathBuf::from(p))
-            }
-            (None, None) => None,
         },
-    )
+    )?;
+    Ok((!p.is_empty()).then(|| PathBuf::from(p)))
 }
 
 fn read_system_prompt(file: Option<&std::path::Path>) -> Result<String> {
@@ -523,54 +393,6 @@ fn read_system_prompt(file: Option<&std::path::Path>) -> Result<String> {
         None => String::new(),
     };
     Ok(text)
-}
-
-/// The function's answers.
-struct Function {
-    architecture: String,
-    memory: u32,
-    timeout: u32,
-    reserved_concurrency: i32,
-    log_retention: u32,
-}
-
-fn resolve_function(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<Function> {
-    let architecture = match given(&args.architecture, &cfg.architecture) {
-        Some(v) => v,
-        None if ui.interactive => {
-            let items = ["arm64 (Graviton, cheaper)", "x86_64"];
-            ["arm64", "x86_64"][prompt::choose("Function architecture", &items, 0)?].to_string()
-        }
-        None => "arm64".to_string(),
-    };
-    check("--arch", validate_architecture(&architecture))?;
-    // Ranges: the template's (`check_against_template`).
-    let memory = given(&args.memory, &cfg.memory).unwrap_or(256);
-    let timeout = given(&args.timeout, &cfg.timeout).unwrap_or(60);
-    let reserved_concurrency =
-        given(&args.reserved_concurrency, &cfg.reserved_concurrency).unwrap_or(-1);
-    check(
-        "--reserved-concurrency",
-        validate_reserved_concurrency(reserved_concurrency),
-    )?;
-    let log_retention = given(&args.log_retention, &cfg.log_retention).unwrap_or(30);
-    if !LOG_RETENTION_DAYS.contains(&log_retention) {
-        bail!(
-            "invalid --log-retention {log_retention}: CloudWatch Logs accepts {}",
-            LOG_RETENTION_DAYS
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    Ok(Function {
-        architecture,
-        memory,
-        timeout,
-        reserved_concurrency,
-        log_retention,
-    })
 }
 
 fn missing(what: &str, flag: &str, env: &str) -> anyhow::Error {
@@ -709,66 +531,76 @@ mod tests {
         assert_eq!(regions_note("ap-southeast-1", false).len(), 1);
     }
 
+    /// `deploy`'s way to its settings without a terminal: merge, check,
+    /// resolve.
+    fn resolved(flags: DeployOptions, file: DeployOptions) -> Result<Settings> {
+        let mut options = flags.over(&file)?;
+        options.check()?;
+        resolve_settings(&Ui::for_tests(), options, "alerts".into(), "ap-southeast-1")
+    }
+
     #[test]
     fn defaults_then_file_then_flags() {
-        let ui = Ui::for_tests();
-        let none = DeployArgs::default();
-        let got = resolve_settings(
-            &ui,
-            &none,
-            &DeployConfig::default(),
-            "alerts".into(),
-            "ap-southeast-1",
-        )
-        .unwrap();
+        let none = DeployOptions::default();
+        let got = resolved(none.clone(), none.clone()).unwrap();
         let mut want = settings();
         want.rules = Rule::DEFAULT.to_vec();
-        want.alarm_states = String::new();
-        // The original app's three EC2 states; the window from the template.
-        want.ec2_states = DEFAULT_EC2_STATES.into();
+        // Every option the template has a default for, with it: the original
+        // app's three EC2 states, no alarm-state filter.
+        want.options = DeployOptions::default().with_template_defaults().unwrap();
         assert_eq!(got, want);
+        assert_eq!(
+            got.options.ec2_states.as_deref(),
+            Some("running,stopped,terminated")
+        );
 
-        let file = DeployConfig {
+        let file = DeployOptions {
             memory: Some(512),
             rules: Some(vec!["alarm".into()]),
             time_zone: Some("UTC".into()),
-            ..DeployConfig::default()
+            ..DeployOptions::default()
         };
-        let got = resolve_settings(&ui, &none, &file, "alerts".into(), "ap-southeast-1").unwrap();
+        let got = resolved(none.clone(), file.clone()).unwrap();
         assert_eq!(
-            (got.memory, got.rules.clone(), got.time_zone.as_str()),
-            (512, vec![Rule::Alarm], "UTC")
+            (
+                got.options.memory,
+                got.rules.clone(),
+                got.options.time_zone.as_deref()
+            ),
+            (Some(512), vec![Rule::Alarm], Some("UTC"))
         );
 
-        let flags = DeployArgs {
+        let flags = DeployOptions {
             memory: Some(1024),
-            rules: Some("none".into()),
-            ..DeployArgs::default()
+            rules: Some(vec!["none".into()]),
+            ..DeployOptions::default()
         };
-        let got = resolve_settings(&ui, &flags, &file, "alerts".into(), "ap-southeast-1").unwrap();
+        let got = resolved(flags, file.clone()).unwrap();
         assert_eq!(
-            (got.memory, got.rules.len(), got.time_zone.as_str()),
-            (1024, 0, "UTC")
+            (
+                got.options.memory,
+                got.rules.len(),
+                got.options.time_zone.as_deref()
+            ),
+            (Some(1024), 0, Some("UTC"))
         );
 
-        let bad = DeployArgs {
+        let bad = DeployOptions {
             log_retention: Some(31),
-            ..DeployArgs::default()
+            ..DeployOptions::default()
         };
-        let err =
-            resolve_settings(&ui, &bad, &file, "alerts".into(), "ap-southeast-1").unwrap_err();
+        let err = resolved(bad, file).unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("invalid --log-retention 31: CloudWatch Logs accepts 1, 3, 5,"),
+                .starts_with("invalid --log-retention 31: must be one of 1, 3, 5,"),
             "{err}"
         );
     }
 
     /// One source of truth: every parameter of the embedded template is set
-    /// by a flag, made by the CLI, or left at its default.
+    /// by an option's flag, made by the CLI, or left at its default.
     #[test]
     fn every_parameter_follows_the_template() {
-        use crate::commands::deploy::validate::PARAMETER_FLAGS;
         // HealthEventRegions, HealthForwardedRegions, OrganizationId,
         // WebhookRelayHosts: not settings but the stack's region, its
         // forwarders, its organization and its webhook's relay, added by
@@ -790,14 +622,15 @@ mod tests {
             "AccountNames",
             "Routes",
         ];
-        let template = crate::aws::constraints::all();
+        let template = constraints::all();
         let sent: Vec<&str> = settings()
             .parameters("b", "k", "a")
+            .unwrap()
             .iter()
             .map(|(k, _)| *k)
             .collect();
         for name in template.keys().map(String::as_str) {
-            let flag = PARAMETER_FLAGS.iter().any(|(p, _)| *p == name);
+            let flag = crate::config::options::flag_of(name).is_some();
             assert!(
                 flag || LEFT_AT_DEFAULT.contains(&name) || MADE_BY_THE_CLI.contains(&name),
                 "{name}: no flag sets it"
@@ -808,7 +641,7 @@ mod tests {
                 "{name}"
             );
         }
-        for name in sent.iter().chain(PARAMETER_FLAGS.iter().map(|(p, _)| p)) {
+        for name in &sent {
             assert!(
                 template.contains_key(*name),
                 "{name} is not in the template"
@@ -819,8 +652,8 @@ mod tests {
     /// For each probe the CLI refuses exactly what the template refuses.
     #[test]
     fn the_cli_refuses_what_the_template_refuses() {
-        type Set = fn(&mut DeployArgs, &str);
-        let probes: [(&str, Set, &[&str]); 5] = [
+        type Set = fn(&mut DeployOptions, &str);
+        let probes: [(&str, Set, &[&str]); 6] = [
             (
                 "Timeout",
                 |a, v| a.timeout = v.parse().ok(),
@@ -846,20 +679,18 @@ mod tests {
                 |a, v| a.log_retention = v.parse().ok(),
                 &["1", "30", "31", "3653"],
             ),
+            (
+                "AlertRetentionPeriod",
+                |a, v| a.alert_retention = v.parse().ok(),
+                &["1209600", "1209601"],
+            ),
         ];
-        let ui = Ui::for_tests();
         for (parameter, set, values) in probes {
             for value in values {
-                let mut args = DeployArgs::default();
-                set(&mut args, value);
-                let cli = resolve_settings(
-                    &ui,
-                    &args,
-                    &DeployConfig::default(),
-                    "a".into(),
-                    "us-east-1",
-                );
-                let template_ok = crate::aws::constraints::check(parameter, value).is_ok();
+                let mut flags = DeployOptions::default();
+                set(&mut flags, value);
+                let cli = resolved(flags, DeployOptions::default());
+                let template_ok = constraints::check(parameter, value).is_ok();
                 assert_eq!(
                     cli.is_ok(),
                     template_ok,
@@ -872,39 +703,72 @@ mod tests {
 
     #[test]
     fn the_issues_examples_name_the_flag_and_the_templates_limit() {
-        let ui = Ui::for_tests();
-        let refused = |args: DeployArgs| {
-            resolve_settings(
-                &ui,
-                &args,
-                &DeployConfig::default(),
-                "a".into(),
-                "us-east-1",
-            )
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default()
+        let refused = |flags: DeployOptions| {
+            resolved(flags, DeployOptions::default())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
         };
         assert_eq!(
-            refused(DeployArgs {
+            refused(DeployOptions {
                 timeout: Some(1),
-                ..DeployArgs::default()
+                ..DeployOptions::default()
             }),
             "invalid --timeout 1: must be a number from 3 to 900"
         );
         assert_eq!(
-            refused(DeployArgs {
+            refused(DeployOptions {
                 llm_max_tokens: Some(5),
-                ..DeployArgs::default()
+                ..DeployOptions::default()
             }),
-            "invalid --llm-max-tokens: use 30..=4096 (what the template accepts)"
+            "invalid --llm-max-tokens 5: must be a whole number from 30 to 4096."
         );
         assert_eq!(
-            refused(DeployArgs {
+            refused(DeployOptions {
                 export_prefix: Some("a.b".into()),
-                ..DeployArgs::default()
+                ..DeployOptions::default()
             }),
             "invalid --export-prefix a.b: must contain only letters, digits and '-', or be empty."
         );
+        assert_eq!(
+            refused(DeployOptions {
+                architecture: Some("sparc".into()),
+                ..DeployOptions::default()
+            }),
+            "invalid --arch sparc: must be one of arm64, x86_64"
+        );
+    }
+
+    /// The alert queue keeps an alert at least as long as its tries take,
+    /// or SQS would delete it unsent instead of handing it to the
+    /// dead-letter queue.
+    #[test]
+    fn alert_retention_outlasts_the_tries() {
+        let with = |retention: u32, timeout: u32| {
+            resolved(
+                DeployOptions {
+                    alert_retention: Some(retention),
+                    timeout: Some(timeout),
+                    ..DeployOptions::default()
+                },
+                DeployOptions::default(),
+            )
+            .map(|s| s.options.alert_retention)
+            .map_err(|e| e.to_string())
+        };
+        // 60 s timeout: visibility 361 s, 15 tries, 5,415 s.
+        assert_eq!(with(5_415, 60), Ok(Some(5_415)));
+        assert_eq!(
+            with(3_600, 60),
+            Err(
+                "invalid --alert-retention 3600: an undelivered alert is tried for up to 5415 s \
+                 (15 tries, 361 s apart, with --timeout 60) before the dead-letter queue keeps \
+                 it; SQS would delete it unsent first: use at least 5415"
+                    .to_string()
+            )
+        );
+        // 900 s timeout: visibility 5,401 s, 3 tries.
+        assert!(with(86_400, 900).is_ok());
+        assert!(with(16_202, 900).is_err());
     }
 }

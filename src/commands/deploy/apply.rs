@@ -4,6 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 
+use super::args::DeployArgs;
 use super::early_build::EarlyBuild;
 use super::plan::{confirmation_text, Plan, SecretAction, CONFIRM_QUESTION};
 use super::result::{ArtifactResult, DeployResult, SecretResult};
@@ -13,7 +14,6 @@ use crate::aws::export_conflict;
 use crate::aws::secret;
 use crate::aws::stack::{self, ChangeRow, ChangeSet, ChangeSetRequest, Phase, StackInfo};
 use crate::aws::Aws;
-use crate::cli::DeployArgs;
 use crate::config;
 use crate::function::build;
 use crate::term::output::Ui;
@@ -43,7 +43,11 @@ pub async fn apply(
     let uploaded = ui
         .during(
             "uploading the function zip",
-            artifacts::ensure_uploaded(aws, &artifact, plan.settings.artifact_bucket.as_deref()),
+            artifacts::ensure_uploaded(
+                aws,
+                &artifact,
+                plan.settings.options.artifact_bucket.as_deref(),
+            ),
         )
         .await?;
     if let Some(taken) = &uploaded.taken {
@@ -118,7 +122,7 @@ fn remember_bucket(ui: &Ui, plan: &Plan, taken: &str, bucket: &str, region: &str
         "the bucket {taken} belongs to another AWS account; using {bucket} instead"
     ));
     let mut settings = plan.settings.clone();
-    settings.artifact_bucket = Some(bucket.to_string());
+    settings.options.artifact_bucket = Some(bucket.to_string());
     let cfg_path = config::default_path();
     let mut file = settings.to_config(region);
     let before = config::load(&cfg_path)?;
@@ -185,7 +189,7 @@ async fn change_set(
         &uploaded.key,
         &secret.arn,
         aws.region().unwrap_or_default(),
-    );
+    )?;
     let template = stack::compact(stack::TEMPLATE)?;
     let request = ChangeSetRequest {
         stack_name: &plan.settings.stack_name,
@@ -375,9 +379,12 @@ async fn obtain_artifact(
         ui.step(format!("Using the function zip {}", path.display()));
         return build::artifact_from_zip(path);
     }
-    ui.step(format!("Building the function ({})", settings.architecture));
+    ui.step(format!(
+        "Building the function ({})",
+        settings.architecture()
+    ));
     let arch: crate::function::Arch = settings
-        .architecture
+        .architecture()
         .parse()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let artifact = match early {

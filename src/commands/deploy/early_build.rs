@@ -10,8 +10,8 @@
 use anyhow::{Context, Result};
 use tokio::task::JoinHandle;
 
-use crate::cli::DeployArgs;
-use crate::config::DeployConfig;
+use super::args::DeployArgs;
+use crate::config::DeployOptions;
 use crate::function::build::{self, Artifact, BuildRequest, BuildSlot};
 use crate::function::Arch;
 
@@ -31,24 +31,25 @@ impl Drop for EarlyBuild {
     }
 }
 
-/// The architecture the answers will most likely give.
-pub fn likely_arch(args: &DeployArgs, cfg: &DeployConfig) -> Option<Arch> {
-    let arch = args
-        .architecture
-        .clone()
-        .or_else(|| cfg.architecture.clone())
-        .unwrap_or_else(|| "arm64".to_string());
+/// The architecture the answers will most likely give: the one given, else
+/// the template's default.
+pub fn likely_arch(options: &DeployOptions) -> Option<Arch> {
+    let given = options.architecture.clone();
+    let arch = match given {
+        Some(a) => a,
+        None => options.with_template_defaults().ok()?.architecture?,
+    };
     arch.parse().ok()
 }
 
 /// Starts the build in the background; `None` without a terminal (no
 /// questions to overlap with), with `--artifact` (nothing to build) or with an
 /// architecture that does not parse (the answers will say so).
-pub fn start(interactive: bool, args: &DeployArgs, cfg: &DeployConfig) -> Option<EarlyBuild> {
+pub fn start(interactive: bool, args: &DeployArgs, options: &DeployOptions) -> Option<EarlyBuild> {
     if !interactive || args.artifact.is_some() {
         return None;
     }
-    let arch = likely_arch(args, cfg)?;
+    let arch = likely_arch(options)?;
     let request = BuildRequest::new(arch, args.force_build).in_background();
     let slot = request.slot.clone();
     let handle = tokio::spawn(async move { build::ensure_artifact(&request).await });
@@ -81,26 +82,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_guess_follows_flag_then_file_then_arm64() {
-        let none = DeployArgs::default();
-        let file = DeployConfig {
-            architecture: Some("x86_64".into()),
-            ..DeployConfig::default()
+    fn the_guess_is_the_given_architecture_else_the_templates() {
+        assert_eq!(likely_arch(&DeployOptions::default()), Some(Arch::Arm64));
+        let given = |a: &str| DeployOptions {
+            architecture: Some(a.into()),
+            ..DeployOptions::default()
         };
-        assert_eq!(
-            likely_arch(&none, &DeployConfig::default()),
-            Some(Arch::Arm64)
-        );
-        assert_eq!(likely_arch(&none, &file), Some(Arch::X86_64));
-        let flag = DeployArgs {
-            architecture: Some("arm64".into()),
-            ..DeployArgs::default()
-        };
-        assert_eq!(likely_arch(&flag, &file), Some(Arch::Arm64));
-        let bad = DeployArgs {
-            architecture: Some("sparc".into()),
-            ..DeployArgs::default()
-        };
-        assert_eq!(likely_arch(&bad, &file), None);
+        assert_eq!(likely_arch(&given("x86_64")), Some(Arch::X86_64));
+        assert_eq!(likely_arch(&given("sparc")), None);
     }
 }

@@ -49,7 +49,7 @@ pub async fn apply(
             name: name.clone(),
             owner: settings.stack_name.clone(),
             action: action.clone(),
-            parameters: regions::forwarder_parameters(settings, home, region),
+            parameters: regions::forwarder_parameters(settings, home, region)?,
             current: found.get(region).map(|f| f.stack.clone()),
         };
         let ui = *ui;

@@ -6,6 +6,7 @@
 mod account_names;
 mod answers;
 mod apply;
+mod args;
 mod early_build;
 mod forwarders;
 mod organization;
@@ -22,21 +23,23 @@ use anyhow::{bail, Result};
 
 use crate::aws::connect::connect;
 use crate::aws::{bedrock, forwarder_stacks, secret, stack, Aws};
-use crate::cli::{DeployArgs, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::config;
 use crate::regions::RegionsSpec;
 use crate::term::output::Ui;
 
+pub use args::DeployArgs;
 pub use result::DeployResult;
 pub use settings::DEFAULT_STACK_NAME;
 
 pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<DeployResult> {
     let cfg_path = config::default_path();
     let cfg = config::load(&cfg_path)?.unwrap_or_default();
+    let options = answers::options(args, &cfg, &cfg_path)?;
     // The toolchain first: the early build needs it, and a missing piece
     // must show before the first question.
-    preflight::check(ui, args, &cfg.deploy)?;
-    let early = early_build::start(ui.interactive, args, &cfg.deploy);
+    preflight::check(ui, args, &options)?;
+    let early = early_build::start(ui.interactive, args, &options);
     for warning in crate::cli::secret_flag_warnings(
         args.webhook_url.as_deref(),
         args.signing_secret.as_deref(),
@@ -47,7 +50,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
 
     validate::check_region_flags(
         args.regions.as_deref(),
-        args.llm_region.as_deref(),
+        args.options.llm_region.as_deref(),
         global.allow_unknown_region,
     )?;
     let aws = connect(
@@ -83,6 +86,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
     let mut answers = answers::gather(
         ui,
         args,
+        options,
         &cfg,
         stack_name,
         &region,
@@ -103,7 +107,7 @@ pub async fn run(global: &GlobalArgs, ui: &Ui, args: &DeployArgs) -> Result<Depl
         ui,
         &cfg,
         current.secret_value.as_deref(),
-        answers.settings.webhook_any_host,
+        answers.settings.webhook_any_host(),
         |k| std::env::var(k).ok(),
     )?;
     let switch = organization_switch(args, &cfg, current.stack.as_ref());
@@ -221,7 +225,7 @@ async fn plan_organization(
     if let Some(o) = &org {
         ui.info(o.summary());
     }
-    fill_account_names(ui, settings, region, org.as_ref());
+    fill_account_names(ui, settings, region, org.as_ref())?;
     Ok(org)
 }
 
@@ -232,12 +236,12 @@ fn fill_account_names(
     settings: &mut settings::Settings,
     region: &str,
     org: Option<&organization::OrgPlan>,
-) {
+) -> Result<()> {
     settings.account_names = String::new();
     let Some(o) = org.filter(|o| o.on) else {
-        return;
+        return Ok(());
     };
-    let room = account_names::room(&answers::sized_parameters(settings, region));
+    let room = account_names::room(&answers::sized_parameters(settings, region)?);
     let (names, dropped) = account_names::fit(&o.accounts, room);
     settings.account_names = names;
     if dropped > 0 {
@@ -245,6 +249,7 @@ fn fill_account_names(
             "{dropped} account name(s) left out of messages (Lambda allows 4 KB for the function's environment): their alerts still arrive, with the account id"
         ));
     }
+    Ok(())
 }
 
 /// The regional forwarders, all at once, once the home stack is there.
@@ -343,8 +348,8 @@ fn new_ops_email(
     stack: Option<&stack::StackInfo>,
 ) -> Option<String> {
     let before = stack.and_then(|s| s.parameters.get("OpsEmail"));
-    (!settings.ops_email.is_empty() && before != Some(&settings.ops_email))
-        .then(|| settings.ops_email.clone())
+    let email = settings.ops_email();
+    (!email.is_empty() && before.map(String::as_str) != Some(email)).then(|| email.to_string())
 }
 
 /// One tiny Converse call with the deploying user's credentials, so a model
@@ -356,21 +361,21 @@ async fn check_llm_model(
     settings: &mut settings::Settings,
     region: &str,
 ) -> Result<()> {
-    if !settings.llm {
+    if !settings.llm() {
         return Ok(());
     }
-    let llm_region = match settings.llm_region.as_str() {
+    let llm_region = match settings.llm_region() {
         "" => region.to_string(),
         r => r.to_string(),
     };
     ui.step(format!(
         "Checking {} in {llm_region} (one tiny Bedrock call)",
-        settings.llm_model_id
+        settings.llm_model_id()
     ));
     let checked = ui
         .during(
             "waiting for Bedrock",
-            bedrock::check_model(&aws.config, &llm_region, &settings.llm_model_id),
+            bedrock::check_model(&aws.config, &llm_region, settings.llm_model_id()),
         )
         .await?;
     if let Some(info) = &checked.info {
@@ -379,7 +384,7 @@ async fn check_llm_model(
     if let Some(warning) = &checked.warning {
         ui.warn(warning.clone());
     }
-    settings.llm_model_id = checked.model_id;
+    settings.options.llm_model_id = Some(checked.model_id);
     Ok(())
 }
 

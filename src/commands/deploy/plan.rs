@@ -80,13 +80,13 @@ impl Plan {
         key: &str,
         secret_arn: &str,
         region: &str,
-    ) -> Vec<(&'static str, String)> {
-        let mut parameters = self.settings.parameters(bucket, key, secret_arn);
+    ) -> Result<Vec<(&'static str, String)>> {
+        let mut parameters = self.settings.parameters(bucket, key, secret_arn)?;
         parameters.push(("HealthEventRegions", regions::health_event_regions(region)));
         parameters.push(("HealthForwardedRegions", self.forwarded_regions.join(",")));
         parameters.push(("OrganizationId", self.organization_id.clone()));
         parameters.push(("WebhookRelayHosts", self.webhook_relay_hosts.clone()));
-        parameters
+        Ok(parameters)
     }
 }
 
@@ -126,7 +126,7 @@ pub fn plan(answers: Answers, current: Current) -> Result<Plan> {
         &answers.webhook,
         &desired,
         stack.as_ref(),
-        answers.settings.webhook_any_host,
+        answers.settings.webhook_any_host(),
     );
     // A new named robot behind a relay needs its host listed too.
     for robot in answers.robots.values() {
@@ -278,16 +278,16 @@ pub fn desired_secret(
             keyword: None,
         },
     };
-    if let Some(v) = &settings.at_mobiles {
+    if let Some(v) = &settings.options.at_mobiles {
         cfg.at_mobiles = v.clone();
     }
-    if let Some(v) = &settings.at_all_on {
+    if let Some(v) = &settings.options.at_all_on {
         cfg.at_all_on = v.clone();
     }
-    if let Some(k) = &settings.keyword {
+    if let Some(k) = &settings.options.keyword {
         cfg.keyword = (!k.is_empty()).then(|| k.clone());
     }
-    if settings.robot_security == Some(RobotSecurity::Signature) && cfg.secret.is_none() {
+    if settings.robot_security() == Some(RobotSecurity::Signature) && cfg.secret.is_none() {
         bail!(MISSING_SIGNING_SECRET);
     }
     Ok(cfg)
@@ -317,7 +317,7 @@ mod tests {
     #[test]
     fn keeping_the_webhook_keeps_secret_and_applies_options() {
         let mut s = settings();
-        s.keyword = Some("告警".into());
+        s.options.keyword = Some("告警".into());
         let got = desired_secret(&Webhook::Keep, Some(stored()), &s).unwrap();
         assert_eq!(got.webhook, stored().webhook);
         assert_eq!(got.secret.as_deref(), Some("SECold"));
@@ -355,7 +355,7 @@ mod tests {
     #[test]
     fn a_signature_robot_needs_its_secret() {
         let mut s = settings();
-        s.robot_security = Some(RobotSecurity::Signature);
+        s.options.robot_security = Some(RobotSecurity::Signature);
         let bare = Webhook::New {
             url: "https://oapi.dingtalk.com/robot/send?access_token=new".into(),
             secret: None,
@@ -372,7 +372,7 @@ mod tests {
             secret_asked: false,
         };
         assert!(desired_secret(&same, Some(stored()), &s).is_ok());
-        s.robot_security = Some(RobotSecurity::Keywords);
+        s.options.robot_security = Some(RobotSecurity::Keywords);
         assert!(desired_secret(&bare, None, &s).is_ok());
     }
 
@@ -433,9 +433,9 @@ mod tests {
             p.secret.value,
             r#"{"webhook":"https://oapi.dingtalk.com/robot/send?access_token=new","secret":"SECnew"}"#
         );
-        let params = p.parameters("b", "k", "arn:secret", "us-west-2");
+        let params = p.parameters("b", "k", "arn:secret", "us-west-2").unwrap();
         assert!(params.contains(&("WebhookSecretArn", "arn:secret".to_string())));
-        let mut expected = settings().parameters("b", "k", "arn:secret");
+        let mut expected = settings().parameters("b", "k", "arn:secret").unwrap();
         expected.push(("HealthEventRegions", "us-west-2".to_string()));
         expected.push(("HealthForwardedRegions", String::new()));
         expected.push(("OrganizationId", String::new()));
@@ -452,7 +452,7 @@ mod tests {
             secret_value: Some(stored().to_secret_string()),
         };
         let mut s = settings();
-        s.at_mobiles = Some(vec!["1".into()]);
+        s.options.at_mobiles = Some(vec!["1".into()]);
         let a = Answers {
             webhook: Webhook::Keep,
             settings: s,

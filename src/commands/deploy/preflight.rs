@@ -7,8 +7,9 @@
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::DeployArgs;
-use crate::config::DeployConfig;
+use super::args::DeployArgs;
+use super::early_build::likely_arch;
+use crate::config::DeployOptions;
 use crate::function::build;
 use crate::function::tool_cache;
 use crate::function::toolchain::{self, Missing};
@@ -17,18 +18,14 @@ use crate::term::output::Ui;
 use crate::term::prompt;
 
 /// Nothing to check with `--artifact`, or when the cache already holds this
-/// function for the architecture chosen so far (flag, toml, else arm64).
-pub fn check(ui: &Ui, args: &DeployArgs, cfg: &DeployConfig) -> Result<()> {
+/// function for the architecture chosen so far (flag, toml, else the
+/// template's default).
+pub fn check(ui: &Ui, args: &DeployArgs, options: &DeployOptions) -> Result<()> {
     if args.artifact.is_some() {
         return Ok(());
     }
-    let chosen = args
-        .architecture
-        .as_deref()
-        .or(cfg.architecture.as_deref())
-        .unwrap_or("arm64");
     // A bad value is reported, with the others, where the answers are read.
-    let Ok(arch) = chosen.parse::<Arch>() else {
+    let Some(arch) = likely_arch(options) else {
         return Ok(());
     };
     if !args.force_build && build::is_cached(arch) {

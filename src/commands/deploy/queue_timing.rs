@@ -11,7 +11,8 @@
 
 use anyhow::{Context, Result};
 
-use crate::aws::constraints;
+use super::settings::Settings;
+use crate::template::constraints;
 
 /// 6 × `timeout` + `window`, all in seconds.
 pub fn visibility_timeout(timeout: u32, window: u32) -> u32 {
@@ -42,8 +43,26 @@ pub fn max_receive_count(visibility: u32) -> u32 {
         .clamp(MIN_RECEIVES, MAX_RECEIVES)
 }
 
+/// `--alert-retention` against the tries: SQS deletes an alert older than
+/// the queue's retention, delivered or not, so the alert queue must keep it
+/// until its last try has failed and the dead-letter queue has it.
+pub fn check_alert_retention(settings: &Settings) -> Result<()> {
+    let timeout = settings.timeout();
+    let visibility = visibility_timeout(timeout, settings.batch_window);
+    let tries = max_receive_count(visibility);
+    let span = tries * visibility;
+    match settings.options.alert_retention {
+        Some(retention) if retention < span => anyhow::bail!(
+            "invalid --alert-retention {retention}: an undelivered alert is tried for up to \
+             {span} s ({tries} tries, {visibility} s apart, with --timeout {timeout}) before the \
+             dead-letter queue keeps it; SQS would delete it unsent first: use at least {span}"
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// A Number parameter's `Default`, `MinValue` or `MaxValue` in the embedded
-/// template, from the one parse of its parameters (`aws::constraints`).
+/// template, from the one parse of its parameters (`template::constraints`).
 pub fn template_number(parameter: &str, field: &str) -> Result<u32> {
     let c = constraints::all()
         .get(parameter)

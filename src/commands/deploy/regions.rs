@@ -20,7 +20,7 @@ pub fn forwarder_parameters(
     settings: &Settings,
     home: &str,
     region: &str,
-) -> Vec<(&'static str, String)> {
+) -> Result<Vec<(&'static str, String)>> {
     const SHARED: [&str; 7] = [
         "PermissionsBoundaryArn",
         "EnableHealthRule",
@@ -41,7 +41,7 @@ pub fn forwarder_parameters(
     ];
     out.extend(
         settings
-            .parameters("", "", "")
+            .parameters("", "", "")?
             .into_iter()
             .filter(|(k, _)| shared(k)),
     );
@@ -49,7 +49,7 @@ pub fn forwarder_parameters(
     out.push(("HealthEventsAboutThisRegion", "false".to_string()));
     // Only the home stack receives forwarded events.
     out.push(("HealthForwardedRegions", String::new()));
-    out
+    Ok(out)
 }
 
 /// What to do in one region.
@@ -82,7 +82,7 @@ pub fn plan_forwarders(
             None => Action::Create,
             Some(f) => {
                 check_usable(&name, region, &f.stack)?;
-                let wanted = forwarder_parameters(settings, home, region);
+                let wanted = forwarder_parameters(settings, home, region)?;
                 if f.stack.status == "ROLLBACK_COMPLETE" {
                     Action::Recreate
                 } else if f.stack.status == "REVIEW_IN_PROGRESS" {
@@ -149,8 +149,8 @@ mod tests {
     fn forwarder_parameters_are_the_forwarder_templates_and_follow_the_settings() {
         let mut s = settings();
         s.rules = vec![Rule::Health, Rule::Alarm];
-        s.alarm_states = "ALARM".into();
-        let p = forwarder_parameters(&s, "ap-southeast-1", "us-east-1");
+        s.options.alarm_states = Some("ALARM".into());
+        let p = forwarder_parameters(&s, "ap-southeast-1", "us-east-1").unwrap();
         let mut keys: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
         keys.sort();
         let template: yaml_serde::Value = yaml_serde::from_str(stack::FORWARDER_TEMPLATE).unwrap();
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn each_region_is_created_updated_or_left_alone() {
         let s = settings();
-        let current = forwarder_parameters(&s, "ap-southeast-1", "eu-west-1");
+        let current = forwarder_parameters(&s, "ap-southeast-1", "eu-west-1").unwrap();
         let mut stale = current.clone();
         stale.retain(|(k, _)| *k != "AlarmStates");
         stale.push(("AlarmStates", "OK".into()));

@@ -162,7 +162,7 @@ pub async fn prepare(
         account: &caller.account,
         region: home,
     };
-    let parameters = stack_set_parameters(settings, home, &caller.account);
+    let parameters = stack_set_parameters(settings, home, &caller.account)?;
     let regions = match on {
         true => stack_set_regions(home, forwarder_regions),
         false => Vec::new(),

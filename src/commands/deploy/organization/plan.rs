@@ -26,8 +26,8 @@ pub fn stack_set_parameters(
     settings: &Settings,
     home_region: &str,
     home_account: &str,
-) -> Vec<(&'static str, String)> {
-    forwarder_parameters(settings, home_region, home_region)
+) -> Result<Vec<(&'static str, String)>> {
+    Ok(forwarder_parameters(settings, home_region, home_region)?
         .into_iter()
         .map(|(k, v)| match k {
             "HomeAccountId" => (k, home_account.to_string()),
@@ -35,7 +35,7 @@ pub fn stack_set_parameters(
             "HealthEventRegions" | "PermissionsBoundaryArn" => (k, String::new()),
             _ => (k, v),
         })
-        .collect()
+        .collect())
 }
 
 /// What `--organization` asks for.
@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn instances_not_current_or_not_succeeded_are_updated_again() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let regions = list(&["eu-west-1", "us-east-1", "us-west-2"]);
         let w = Wanted {
             parameters: &params,
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn no_region_kept_removes_before_updating_the_stack_set_alone() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let regions = list(&["eu-west-1"]);
         let w = Wanted {
             parameters: &params,
@@ -302,16 +302,16 @@ mod tests {
     #[test]
     fn the_home_accounts_permissions_boundary_is_not_passed_to_the_members() {
         let mut s = settings();
-        s.permissions_boundary =
-            "arn:aws:iam::123456789012:policy/dingtalk-notifier-boundary".into();
-        let p = stack_set_parameters(&s, "us-east-1", "123456789012");
+        s.options.permissions_boundary =
+            Some("arn:aws:iam::123456789012:policy/dingtalk-notifier-boundary".into());
+        let p = stack_set_parameters(&s, "us-east-1", "123456789012").unwrap();
         let get = |k: &str| p.iter().find(|(n, _)| *n == k).unwrap().1.clone();
         assert_eq!(get("PermissionsBoundaryArn"), "");
     }
 
     #[test]
     fn every_instance_gets_the_home_accounts_bus_and_its_own_regions_health_events() {
-        let p = stack_set_parameters(&settings(), "ap-southeast-1", "123456789012");
+        let p = stack_set_parameters(&settings(), "ap-southeast-1", "123456789012").unwrap();
         let get = |k: &str| p.iter().find(|(n, _)| *n == k).unwrap().1.clone();
         assert_eq!(get("HomeRegion"), "ap-southeast-1");
         assert_eq!(get("HomeAccountId"), "123456789012");
@@ -321,6 +321,7 @@ mod tests {
         assert_eq!(get("AlarmStates"), "ALARM,OK");
         let keys: Vec<&str> = p.iter().map(|(k, _)| *k).collect();
         let regional: Vec<&str> = forwarder_parameters(&settings(), "ap-southeast-1", "eu-west-1")
+            .unwrap()
             .iter()
             .map(|(k, _)| *k)
             .collect();
@@ -341,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_new_stack_set_is_created_then_deployed_to_every_region() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let regions = list(&["eu-west-1", "us-east-1"]);
         let w = Wanted {
             parameters: &params,
@@ -355,7 +356,7 @@ mod tests {
 
     #[test]
     fn nothing_changed_is_up_to_date() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let regions = list(&["eu-west-1", "us-east-1"]);
         let w = Wanted {
             parameters: &params,
@@ -370,10 +371,10 @@ mod tests {
 
     #[test]
     fn changes_remove_then_update_the_kept_regions_then_add() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let mut s = settings();
-        s.alarm_states = "ALARM".into();
-        let changed = stack_set_parameters(&s, "us-east-1", "123456789012");
+        s.options.alarm_states = Some("ALARM".into());
+        let changed = stack_set_parameters(&s, "us-east-1", "123456789012").unwrap();
         let regions = list(&["eu-west-1", "us-east-1", "us-west-2"]);
         let w = Wanted {
             parameters: &changed,
@@ -406,7 +407,7 @@ mod tests {
 
     #[test]
     fn no_organization_removes_every_instance_then_the_stack_set() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let f = found(&params, FORWARDER_TEMPLATE, &["eu-west-1", "us-east-1"]);
         assert_eq!(
             plan_stack_set("alerts-forwarders", HOME, None, Some(&f)).unwrap(),
@@ -442,9 +443,9 @@ mod tests {
     fn another_homes_stack_set_is_never_touched() {
         // A second home in the organization (a delegated administrator, or
         // the same account in another region) with the same stack name.
-        let theirs = stack_set_parameters(&settings(), "eu-west-1", "999999999999");
+        let theirs = stack_set_parameters(&settings(), "eu-west-1", "999999999999").unwrap();
         let f = found(&theirs, FORWARDER_TEMPLATE, &["eu-west-1"]);
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let regions = list(&["us-east-1"]);
         let w = Wanted {
             parameters: &params,
@@ -460,14 +461,14 @@ mod tests {
             );
         }
         // Same account, another home region: not ours either.
-        let other_region = stack_set_parameters(&settings(), "eu-west-1", "123456789012");
+        let other_region = stack_set_parameters(&settings(), "eu-west-1", "123456789012").unwrap();
         let f = found(&other_region, FORWARDER_TEMPLATE, &["eu-west-1"]);
         assert!(plan_stack_set("alerts-forwarders", HOME, None, Some(&f)).is_err());
     }
 
     #[test]
     fn regions_the_accounts_have_not_enabled_are_not_retried() {
-        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012");
+        let params = stack_set_parameters(&settings(), "us-east-1", "123456789012").unwrap();
         let set = found(&params, FORWARDER_TEMPLATE, &[]).set;
         let mut not_enabled = instance("222222222222", "ap-east-1", "OUTDATED", "FAILED");
         not_enabled.reason =

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub mod options;
+pub use options::DeployOptions;
+
 pub const FILE_NAME: &str = "dingtalk-notifier.toml";
 
 const HEADER: &str = "\
@@ -32,7 +35,8 @@ pub struct ConfigFile {
     /// account. Written only when on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<bool>,
-    pub deploy: DeployConfig,
+    /// `[deploy]`: one key per deploy option, named as its field.
+    pub deploy: DeployOptions,
     /// `[robots.NAME]`: the robots alerts may go to (their webhooks live in
     /// the secret, never here). `default` exists without a section.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -53,73 +57,6 @@ pub struct RobotConfig {
     /// The robot's custom keyword (keywords security setting).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<String>,
-}
-
-/// Every field is optional: a missing one is asked for (or defaulted).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DeployConfig {
-    /// Enabled rules: `health`, `health-abuse`, `ec2`, `alarm`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rules: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ec2_states: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub alarm_states: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_model_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_system_prompt_file: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_max_tokens: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub llm_temperature: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub architecture: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reserved_concurrency: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_retention: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub export_prefix: Option<String>,
-    /// Only written when on.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub debug_logs: Option<bool>,
-    /// `signature`, `keywords` or `ip-allow-list`, once chosen.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub robot_security: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_mobiles: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub at_all_on: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub keyword: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub webhook_any_host: Option<bool>,
-    /// ARN of the function role's permissions boundary (empty = none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permissions_boundary: Option<String>,
-    /// Set by deploy when the default artifact bucket name belongs to
-    /// another account: the random-suffix bucket used instead.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifact_bucket: Option<String>,
-    /// Where the notifier's own alarms mail (dead letters, function errors).
-    /// Not a secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ops_email: Option<String>,
-    /// The topics' and log group's KMS key (`KmsKeyArn`). Not a secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kms_key: Option<String>,
 }
 
 pub fn default_path() -> PathBuf {
@@ -274,7 +211,7 @@ mod tests {
             organization: Some(true),
             robots: BTreeMap::new(),
             routes: Vec::new(),
-            deploy: DeployConfig {
+            deploy: DeployOptions {
                 rules: Some(vec!["health".into(), "alarm".into()]),
                 alarm_states: Some("ALARM,OK".into()),
                 llm: Some(true),
@@ -285,7 +222,7 @@ mod tests {
                 reserved_concurrency: Some(-1),
                 at_mobiles: Some(vec!["13800000000".into()]),
                 keyword: Some("告警".into()),
-                ..DeployConfig::default()
+                ..DeployOptions::default()
             },
         }
     }

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::aws::stack::TEMPLATE;
+use crate::template::TEMPLATE;
 
 /// One parameter's declaration in `templates/notifier.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
