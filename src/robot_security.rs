@@ -9,9 +9,10 @@ use std::str::FromStr;
 
 use dingtalk_notifier_lambda::secret::WebhookConfig;
 
-/// In dingtalk-notifier.toml as its [`RobotSecurity::key`].
+/// In dingtalk-notifier.toml as its [`RobotSecurity::key`], read as the
+/// flag is (`FromStr`: `加签`, `sign` and the other spellings too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(try_from = "String", into = "String")]
 pub enum RobotSecurity {
     /// 加签: every request carries a timestamp and an HMAC of the `SEC…` secret.
     Signature,
@@ -59,6 +60,19 @@ impl RobotSecurity {
 impl fmt::Display for RobotSecurity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+impl TryFrom<String> for RobotSecurity {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<RobotSecurity> for String {
+    fn from(s: RobotSecurity) -> String {
+        s.key().to_string()
     }
 }
 

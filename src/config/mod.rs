@@ -251,6 +251,24 @@ mod tests {
     }
 
     #[test]
+    fn robot_security_reads_as_the_flag_does_and_writes_its_key() {
+        let file = parse("[deploy]\nrobot_security = \"加签\"\n").unwrap();
+        assert_eq!(
+            file.deploy.robot_security,
+            Some(crate::robot_security::RobotSecurity::Signature)
+        );
+        assert!(render(&file)
+            .unwrap()
+            .ends_with("[deploy]\nrobot_security = \"signature\"\n"));
+        let err = parse("[deploy]\nrobot_security = \"ip-only\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 18: unknown robot security setting `ip-only`: use signature, \
+             keywords or ip-allow-list"
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let err = parse("[deploy]\nmemroy = 512\n").unwrap_err();
         assert!(err.to_string().contains("memroy"), "{err}");
