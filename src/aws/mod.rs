@@ -13,6 +13,7 @@ pub mod constraints;
 pub mod export_conflict;
 pub mod forwarder_stacks;
 pub mod function_code;
+pub mod logs;
 pub mod ops;
 pub mod organization;
 pub mod queues;
