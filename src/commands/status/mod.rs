@@ -320,6 +320,7 @@ impl StatusResult {
         health: Health,
     ) -> StatusResult {
         let param = |k: &str| info.parameters.get(k).map(String::as_str);
+        let (robots, dropped_by) = routing_status(param("Routes"));
         StatusResult {
             stack: info.name.clone(),
             region: region.to_string(),
@@ -348,8 +349,8 @@ impl StatusResult {
             function: function.cloned(),
             forwarders: Vec::new(),
             organization: None,
-            robots: routing_status(param("Routes")).0,
-            dropped_by: routing_status(param("Routes")).1,
+            robots,
+            dropped_by,
         }
     }
 }

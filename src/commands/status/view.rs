@@ -192,7 +192,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn robots_and_routes_as_deployed() {
+    fn each_robot_with_its_routes_then_the_drops() {
         let routes = r#"[{"source":["aws.guardduty"],"min_severity":"high","robot":"security","at_mobiles":["13800000000"]},{"event_type_code":["AWS_CLOUDSHELL_*"],"drop":true},{"accounts":["111122223333"],"robot":"default"}]"#;
         let (robots, dropped) = routing_status(Some(routes));
         assert_eq!(
