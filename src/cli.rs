@@ -5,7 +5,9 @@ use clap::{builder::BoolishValueParser, Args, Parser, Subcommand};
 
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::deploy::DeployArgs;
+use crate::commands::destroy::DestroyArgs;
 use crate::commands::preview::PreviewArgs;
+use crate::commands::redrive::RedriveArgs;
 use crate::commands::test_send::TestSendArgs;
 
 // Every line of these texts fits 80 columns (tests/cli_first_hour.rs): a
@@ -167,23 +169,6 @@ pub enum Command {
     Redrive(RedriveArgs),
     /// Print the shell completion script for bash, zsh, fish or powershell
     Completions(CompletionsArgs),
-}
-
-#[derive(Debug, Args, Clone, Default)]
-pub struct DestroyArgs {
-    /// Also empty and delete the artifact bucket when no other stack uses it
-    #[arg(long)]
-    pub purge: bool,
-}
-
-#[derive(Debug, Args, Clone, Default)]
-pub struct RedriveArgs {
-    /// List the alerts that would be sent (id and title) without moving anything
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Take at most N messages from the dead-letter queue (a failed invocation holding several alerts counts once)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max: Option<u32>,
 }
 
 /// The command line as parsed and completed: `Cli` with `deploy --help`

@@ -22,6 +22,41 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// The one wording for a stack that is not in the region asked: `status`,
+/// `redrive` and `test-send` fail with it; `destroy` states its
+/// [`fact`](NoSuchStack::fact) and succeeds (nothing to destroy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoSuchStack {
+    pub stack: String,
+    pub region: String,
+}
+
+impl NoSuchStack {
+    pub fn new(stack: &str, region: &str) -> NoSuchStack {
+        NoSuchStack {
+            stack: stack.to_string(),
+            region: region.to_string(),
+        }
+    }
+
+    /// `no stack named NAME in REGION`, without what to do about it.
+    pub fn fact(&self) -> String {
+        format!("no stack named {} in {}", self.stack, self.region)
+    }
+}
+
+impl fmt::Display for NoSuchStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: run `dingtalk-notifier deploy` first (or pass --stack-name / --region)",
+            self.fact()
+        )
+    }
+}
+
+impl std::error::Error for NoSuchStack {}
+
 /// One failed AWS API call, reduced to what is worth showing: the service's
 /// code and message, or, when AWS gave no code, a few words on what failed.
 /// Never the raw HTTP response: the body of an answer the SDK could not read
@@ -311,6 +346,17 @@ mod tests {
 
     use aws_sdk_cloudformation::error::{ConnectorError, ErrorMetadata};
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+
+    #[test]
+    fn no_such_stack_names_stack_and_region_and_what_to_do() {
+        let e = NoSuchStack::new("alerts", "ap-southeast-1");
+        assert_eq!(e.fact(), "no stack named alerts in ap-southeast-1");
+        assert_eq!(
+            e.to_string(),
+            "no stack named alerts in ap-southeast-1: run `dingtalk-notifier deploy` first \
+             (or pass --stack-name / --region)"
+        );
+    }
     use aws_smithy_types::body::SdkBody;
 
     fn call(code: Option<&str>, message: Option<&str>, _unused: &str) -> anyhow::Error {

@@ -507,7 +507,7 @@ async fn deploy_update_status_destroy() {
     assert_ok(&out);
     assert_eq!(
         text(&out.stderr).trim_end(),
-        format!("✓ No stack named dingtalk-notifier in {region}: nothing to destroy.")
+        format!("✓ Nothing to destroy: no stack named dingtalk-notifier in {region}.")
     );
 }
 

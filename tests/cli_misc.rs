@@ -210,6 +210,27 @@ async fn errors_against_moto() {
         "{err}"
     );
 
+    // test-send says the same, through the stack and for a stored webhook.
+    let no_stack = "no stack named nope in us-east-1: run `dingtalk-notifier deploy` first \
+                    (or pass --stack-name / --region)";
+    let out = run(&mut with_moto(&["test-send", "--stack-name", "nope"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), format!("error: {no_stack}\n"));
+    let out = run(&mut with_moto(&[
+        "test-send",
+        "--direct",
+        "--stack-name",
+        "nope",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: no webhook given (--webhook-url or DINGTALK_WEBHOOK_URL) and none stored: \
+             {no_stack}\n"
+        )
+    );
+
     // A wrong time zone is named, with what to do.
     let out = run(
         with_moto(&["deploy", "--yes", "--time-zone", "Asia/Beijing"]).env(
@@ -315,7 +336,7 @@ async fn errors_against_moto() {
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("No stack named ghost in "),
+        text(&out.stderr).contains("✓ Nothing to destroy: no stack named ghost in "),
         "{}",
         text(&out.stderr)
     );

@@ -12,6 +12,7 @@ pub mod connect;
 pub mod export_conflict;
 pub mod forwarder_stacks;
 pub mod function_code;
+pub mod logs;
 pub mod ops;
 pub mod organization;
 pub mod queues;

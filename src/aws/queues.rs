@@ -18,12 +18,8 @@ pub struct Queues {
     pub alert: String,
 }
 
-pub async fn find_queues(aws: &Aws, stack_name: &str, region: &str) -> Result<Queues> {
-    let Some(info) = stack::describe(aws, stack_name).await? else {
-        bail!(
-            "no stack named {stack_name} in {region}: run `dingtalk-notifier deploy` first (or pass --stack-name / --region)"
-        );
-    };
+pub async fn find_queues(aws: &Aws, stack_name: &str) -> Result<Queues> {
+    let info = stack::require(aws, stack_name).await?;
     let wanted = [
         ("DeadLetterQueueUrl", "DeadLetterQueue"),
         ("AlertQueueUrl", "AlertQueue"),

@@ -13,7 +13,7 @@ use aws_sdk_cloudformation::types::{
 };
 
 use crate::aws::Aws;
-use crate::errors::{aws_call_error, AwsResultExt, Interrupted};
+use crate::errors::{aws_call_error, AwsResultExt, Interrupted, NoSuchStack};
 use crate::term::interrupt::WAITING;
 use crate::term::output::Ui;
 
@@ -118,6 +118,15 @@ pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>> 
         Ok(out) => Ok(out.stacks().first().map(StackInfo::from_sdk)),
         Err(e) if is_missing_stack(&e) => Ok(None),
         Err(e) => Err(e.context(format!("describing the stack {name_or_id}"))),
+    }
+}
+
+/// The stack a command needs deployed; its absence is the one
+/// [`NoSuchStack`] error (named in the region `aws` is connected to).
+pub async fn require(aws: &Aws, name: &str) -> Result<StackInfo> {
+    match describe(aws, name).await? {
+        Some(info) => Ok(info),
+        None => Err(NoSuchStack::new(name, aws.region().unwrap_or_default()).into()),
     }
 }
 

@@ -7,6 +7,7 @@
 //! that message appears (the log contract in docs/design.md).
 
 use std::fmt;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,12 +24,13 @@ use dingtalk_notifier_lambda::webhook_host::{self, AllowedHosts};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::aws::logs::{self, LogFilter};
 use crate::aws::Aws;
 use crate::aws::{secret, stack};
 use crate::cli::GlobalArgs;
 use crate::commands::{connect_for_stack, Reported};
 use crate::config;
-use crate::errors::AwsResultExt;
+use crate::errors::{AwsResultExt, NoSuchStack};
 use crate::regions;
 use crate::robot_security;
 use crate::term::output::Ui;
@@ -254,9 +256,9 @@ async fn stored_webhook(
     robot: &str,
 ) -> Result<(WebhookConfig, Option<String>, String)> {
     let Some(info) = stack::describe(aws, stack_name).await? else {
-        bail!(
-            "no webhook given and the stack {stack_name} does not exist: pass --webhook-url (or set DINGTALK_WEBHOOK_URL), or run `dingtalk-notifier deploy` first"
-        );
+        let region = aws.region().unwrap_or_default();
+        return Err(NoSuchStack::new(stack_name, region))
+            .context("no webhook given (--webhook-url or DINGTALK_WEBHOOK_URL) and none stored");
     };
     let arn = info
         .outputs
@@ -387,10 +389,7 @@ async fn through_sns(
     args: &TestSendArgs,
     payload: &str,
 ) -> Result<Reported<TestSendResult>> {
-    let region = aws.region().unwrap_or("the current region").to_string();
-    let Some(info) = stack::describe(aws, stack_name).await? else {
-        bail!("stack {stack_name} not found in {region} — run `dingtalk-notifier deploy` first");
-    };
+    let info = stack::require(aws, stack_name).await?;
     let topic = info.outputs.get("TopicArn").context(
         "the stack has no TopicArn output; is the deploy finished? (`dingtalk-notifier status`)",
     )?;
@@ -464,43 +463,23 @@ async fn wait_for_outcome(
     let deadline = Instant::now() + timeout;
     let spinner =
         crate::term::output::spinner(&format!("waiting for the delivery of {message_id}"));
+    let pattern = format!("\"{message_id}\"");
+    let filter = LogFilter {
+        group: log_group,
+        pattern: &pattern,
+        start_ms,
+        max_pages: usize::MAX,
+    };
     loop {
-        let mut next: Option<String> = None;
-        loop {
-            let res = aws
-                .logs
-                .filter_log_events()
-                .log_group_name(log_group)
-                .filter_pattern(format!("\"{message_id}\""))
-                .start_time(start_ms)
-                .set_next_token(next.clone())
-                .send()
-                .await;
-            let page = match res {
-                Ok(p) => p,
-                // The group appears with the function's first log line.
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
-                {
-                    break
-                }
-                Err(e) => {
-                    return Err(e)
-                        .aws("logs:FilterLogEvents")
-                        .with_context(|| format!("reading the function's logs in {log_group}"))
-                }
-            };
-            for event in page.events() {
-                if let Some(line) = event.message().and_then(&outcome) {
-                    spinner.finish_and_clear();
-                    return Ok(line);
-                }
-            }
-            next = page.next_token().map(str::to_string);
-            if next.is_none() {
-                break;
-            }
+        let found = logs::each_line(aws, filter, |line| match outcome(line) {
+            Some(v) => ControlFlow::Break(v),
+            None => ControlFlow::Continue(()),
+        })
+        .await
+        .with_context(|| format!("reading the function's logs in {log_group}"))?;
+        if let Some(line) = found {
+            spinner.finish_and_clear();
+            return Ok(line);
         }
         if Instant::now() >= deadline {
             spinner.finish_and_clear();
@@ -547,9 +526,7 @@ async fn through_region(
     if args.event.is_some() {
         bail!("--event cannot start in another region: EventBridge refuses events with an aws.* source from PutEvents; use --event without --region, or --direct");
     }
-    let Some(info) = stack::describe(aws, stack_name).await? else {
-        bail!("stack {stack_name} not found in {home} — run `dingtalk-notifier deploy` first");
-    };
+    let info = stack::require(aws, stack_name).await?;
     let log_group = info
         .outputs
         .get("LogGroupName")

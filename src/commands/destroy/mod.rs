@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use anyhow::{bail, Result};
+use clap::Args;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
@@ -20,11 +21,19 @@ use crate::aws::queues;
 use crate::aws::secret;
 use crate::aws::stack;
 use crate::aws::Aws;
-use crate::cli::DestroyArgs;
 use crate::config;
+use crate::errors::NoSuchStack;
 use crate::regions::{forwarder_stack_name, RegionsSpec};
 use crate::term::output::Ui;
 use crate::term::prompt;
+
+/// `destroy`'s own flags (the stack and region are global).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DestroyArgs {
+    /// Also empty and delete the artifact bucket when no other stack uses it
+    #[arg(long)]
+    pub purge: bool,
+}
 
 /// What `destroy` reports. People follow it on stderr as it happens, so the
 /// text form is empty; `--json` gets the document.
@@ -76,9 +85,8 @@ pub async fn run(
     };
     let nothing = current.is_none() && existing_secret.is_none() && forwarders.is_empty();
     if nothing && org.is_none() && !args.purge {
-        ui.success(format!(
-            "No stack named {stack_name} in {region}: nothing to destroy."
-        ));
+        let fact = NoSuchStack::new(stack_name, &region).fact();
+        ui.success(format!("Nothing to destroy: {fact}."));
         return Ok(result);
     }
     if !forwarders.is_empty() {
@@ -113,7 +121,10 @@ pub async fn run(
         .and_then(|s| s.parameters.get("ArtifactBucket").cloned());
     match &current {
         Some(s) => result.stack_deleted = delete_stack(aws, ui, stack_name, s).await?,
-        None => ui.info(format!("No stack named {stack_name} in {region}.")),
+        None => ui.info(format!(
+            "Skipping the stack: {}.",
+            NoSuchStack::new(stack_name, &region).fact()
+        )),
     }
     if let Some(s) = &existing_secret {
         result.secret_deleted = delete_secret(aws, ui, stack_name, s).await?;
@@ -375,8 +386,7 @@ async fn confirm_held_alerts(
     if stack::phase(&info.status) == stack::Phase::InProgress {
         return Ok(()); // a review stack has no queues yet
     }
-    let region = aws.region().unwrap_or_default().to_string();
-    let Ok(queues) = queues::find_queues(aws, stack_name, &region).await else {
+    let Ok(queues) = queues::find_queues(aws, stack_name).await else {
         return Ok(()); // an older or half-created stack without both queues
     };
     let count = |(visible, in_flight): (usize, usize)| visible + in_flight;

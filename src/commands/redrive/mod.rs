@@ -14,6 +14,7 @@ mod send;
 use std::fmt;
 
 use anyhow::{bail, Result};
+use clap::Args;
 use serde::Serialize;
 
 use crate::aws::queues::{find_queues, message_counts, queue_name, Queues};
@@ -22,10 +23,20 @@ use queues::{release, Poller, VISIBILITY_TIMEOUT};
 use send::{move_batch, Moved};
 
 use crate::aws::Aws;
-use crate::cli::RedriveArgs;
 use crate::commands::Reported;
 use crate::term::output::{table, Ui};
 use crate::term::prompt;
+
+/// `redrive`'s own flags (the stack and region are global).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RedriveArgs {
+    /// List the alerts that would be sent (id and title) without moving anything
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Take at most N messages from the dead-letter queue (a failed invocation holding several alerts counts once)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: Option<u32>,
+}
 
 /// What `redrive` reports: the `--json` document; for people, the list of a
 /// dry run (the rest is told on stderr as it happens).
@@ -138,7 +149,7 @@ pub async fn run(
     args: &RedriveArgs,
 ) -> Result<Reported<RedriveResult>> {
     let region = aws.region().unwrap_or_default().to_string();
-    let queues = find_queues(aws, stack_name, &region).await?;
+    let queues = find_queues(aws, stack_name).await?;
     let target = Target {
         stack: stack_name,
         region,

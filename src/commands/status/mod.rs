@@ -2,9 +2,10 @@
 //! whether the notifier itself is healthy (dead letters, its alarms).
 
 mod organization;
+mod view;
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::ops::ControlFlow;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use self::organization::OrgStatus;
 use crate::aws::forwarder_stacks;
 use crate::aws::function_code::{self, function_name};
+use crate::aws::logs::{self, LogFilter};
 use crate::aws::ops::{self, Alarm, OpsSubscription};
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
@@ -20,7 +22,6 @@ use crate::config;
 use crate::errors::AwsResultExt;
 use crate::regions::{forwarder_stack_name, RegionsSpec};
 use crate::rules::Rule;
-use crate::term::output::table;
 
 /// The deployed function, as Lambda reports it.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -34,11 +35,7 @@ pub struct FunctionInfo {
 
 pub async fn run(aws: &Aws, stack_name: &str) -> Result<StatusResult> {
     let region = aws.region().unwrap_or_default().to_string();
-    let Some(info) = stack::describe(aws, stack_name).await? else {
-        anyhow::bail!(
-            "no stack named {stack_name} in {region}: run `dingtalk-notifier deploy` first (or pass --stack-name / --region)"
-        );
-    };
+    let info = stack::require(aws, stack_name).await?;
     let function = match function_name(aws, &info).await? {
         Some(name) => Some(function_info(aws, &name).await?),
         None => None,
@@ -67,43 +64,19 @@ const MAX_LOG_PAGES: usize = 50;
 /// Each robot's last 24 hours, from the function's outcome lines (a line
 /// without `robot`, from an older function, is robot `default`).
 async fn robot_activity(aws: &Aws, log_group: &str) -> Result<BTreeMap<String, Activity>> {
-    let start = chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000;
+    let filter = LogFilter {
+        group: log_group,
+        pattern: "\"outcome\"",
+        start_ms: chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000,
+        max_pages: MAX_LOG_PAGES,
+    };
     let mut lines: Vec<String> = Vec::new();
-    let mut next: Option<String> = None;
-    for _ in 0..MAX_LOG_PAGES {
-        let res = aws
-            .logs
-            .filter_log_events()
-            .log_group_name(log_group)
-            .filter_pattern("\"outcome\"")
-            .start_time(start)
-            .set_next_token(next.clone())
-            .send()
-            .await;
-        let page = match res {
-            Ok(p) => p,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                break
-            }
-            Err(e) => {
-                return Err(e).aws("logs:FilterLogEvents").with_context(|| {
-                    format!("reading the function's outcome lines in {log_group}")
-                })
-            }
-        };
-        lines.extend(
-            page.events()
-                .iter()
-                .filter_map(|e| e.message().map(str::to_string)),
-        );
-        next = page.next_token().map(str::to_string);
-        if next.is_none() {
-            break;
-        }
-    }
+    logs::each_line(aws, filter, |line| {
+        lines.push(line.to_string());
+        ControlFlow::<()>::Continue(())
+    })
+    .await
+    .with_context(|| format!("reading the function's outcome lines in {log_group}"))?;
     Ok(tally(lines.iter().map(String::as_str)))
 }
 
@@ -212,8 +185,8 @@ async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
     })
 }
 
-/// What `status` reports: the `--json` document, and the human view
-/// rendered from it, so both always say the same thing.
+/// What `status` reports: the `--json` document, and (`view.rs`) the human
+/// view rendered from the same fields, so both always say the same thing.
 #[derive(Debug, Serialize)]
 pub struct StatusResult {
     stack: String,
@@ -347,6 +320,7 @@ impl StatusResult {
         health: Health,
     ) -> StatusResult {
         let param = |k: &str| info.parameters.get(k).map(String::as_str);
+        let (robots, dropped_by) = routing_status(param("Routes"));
         StatusResult {
             stack: info.name.clone(),
             region: region.to_string(),
@@ -375,223 +349,10 @@ impl StatusResult {
             function: function.cloned(),
             forwarders: Vec::new(),
             organization: None,
-            robots: routing_status(param("Routes")).0,
-            dropped_by: routing_status(param("Routes")).1,
+            robots,
+            dropped_by,
         }
     }
-}
-
-impl fmt::Display for StatusResult {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let doc = serde_json::to_value(self).map_err(|_| fmt::Error)?;
-        f.write_str(&render_human(&doc))
-    }
-}
-
-/// The `--json` document as a value, for the tests.
-#[cfg(test)]
-pub fn status_json(
-    info: &StackInfo,
-    region: &str,
-    function: Option<&FunctionInfo>,
-    health: Health,
-) -> Value {
-    serde_json::to_value(StatusResult::new(info, region, function, health)).unwrap_or_default()
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".to_string(),
-        other => other.to_string(),
-    }
-}
-
-pub fn render_human(doc: &Value) -> String {
-    let mut rows: Vec<(String, String)> = vec![
-        ("Stack".into(), s(&doc["stack"])),
-        ("Region".into(), s(&doc["region"])),
-        ("Status".into(), s(&doc["status"])),
-    ];
-    if !doc["status_reason"].is_null() {
-        rows.push(("Reason".into(), s(&doc["status_reason"])));
-    }
-    rows.push(("Last updated".into(), s(&doc["last_updated"])));
-    let on: Vec<String> = Rule::ALL
-        .iter()
-        .filter(|r| doc["rules"][r.key()] == Value::Bool(true))
-        .map(|r| r.key().to_string())
-        .collect();
-    rows.push((
-        "Rules".into(),
-        if on.is_empty() {
-            "none".into()
-        } else {
-            on.join(", ")
-        },
-    ));
-    rows.push((
-        "LLM".into(),
-        if doc["llm"]["enabled"] == Value::Bool(true) {
-            format!(
-                "{} in {}",
-                s(&doc["llm"]["model_id"]),
-                s(&doc["llm"]["region"])
-            )
-        } else {
-            "off".into()
-        },
-    ));
-    rows.extend(health_rows(doc));
-    if let Some(f) = doc["function"].as_object() {
-        rows.push(("Function".into(), s(&f["name"])));
-        rows.push(("Architecture".into(), s(&f["architecture"])));
-        rows.push(("Code SHA-256".into(), s(&f["code_sha256"])));
-    }
-    let mut out = table(&rows);
-    if let Some(outputs) = doc["outputs"].as_object() {
-        if !outputs.is_empty() {
-            out.push_str("\nOutputs:\n");
-            let rows: Vec<(String, String)> = outputs
-                .iter()
-                .map(|(k, v)| (format!("  {k}"), s(v)))
-                .collect();
-            out.push_str(&table(&rows));
-        }
-    }
-    if let Some(forwarders) = doc["forwarders"].as_array() {
-        out.push_str(&format!("\nForwarders to {}:\n", s(&doc["region"])));
-        let rows: Vec<(String, String)> = forwarders
-            .iter()
-            .map(|f| {
-                (
-                    format!("  {}", s(&f["region"])),
-                    format!("{} {}", s(&f["stack"]), s(&f["status"])),
-                )
-            })
-            .collect();
-        out.push_str(&table(&rows));
-    }
-    if doc["organization"].is_object() {
-        out.push_str(&organization::render(&doc["organization"]));
-    }
-    out.push_str(&robot_rows(doc));
-    out
-}
-
-/// Each robot with its routes, then what the routes drop; nothing for an
-/// install without routes (every alert to `default`).
-fn robot_rows(doc: &Value) -> String {
-    let robots = doc["robots"].as_array().cloned().unwrap_or_default();
-    let no_routes = robots.len() <= 1
-        && robots
-            .first()
-            .is_none_or(|r| r["routes"].as_array().is_none_or(|l| l.len() <= 1))
-        && doc["dropped_by"].as_array().is_none_or(|d| d.is_empty());
-    if no_routes {
-        return String::new();
-    }
-    let mut rows: Vec<(String, String)> = Vec::new();
-    for r in doc["robots"].as_array().into_iter().flatten() {
-        let routes: Vec<String> = r["routes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(s)
-            .collect();
-        for (i, line) in routes.iter().enumerate() {
-            let name = if i == 0 {
-                s(&r["robot"])
-            } else {
-                String::new()
-            };
-            rows.push((format!("  {name}"), line.clone()));
-        }
-        if let Some(a) = r["last_24h"].as_object() {
-            rows.push((
-                "  ".to_string(),
-                format!(
-                    "last 24 h: {} delivered, {} throttled, {} failed",
-                    s(&a["delivered"]),
-                    s(&a["throttled"]),
-                    s(&a["failed"])
-                ),
-            ));
-        }
-    }
-    for (i, line) in doc["dropped_by"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let name = if i == 0 { "(dropped)" } else { "" };
-        rows.push((format!("  {name}"), s(line)));
-    }
-    if rows.is_empty() {
-        return String::new();
-    }
-    format!("\nRobots and routes:\n{}", table(&rows))
-}
-
-/// Dead letters, each alarm (name, state, console link) and where they mail.
-fn health_rows(doc: &Value) -> Vec<(String, String)> {
-    let dead_letters = match doc["dead_letters"].as_u64() {
-        Some(0) => "0".to_string(),
-        Some(n) => {
-            format!("{n} waiting: fix the cause, then run `dingtalk-notifier redrive`")
-        }
-        None => "-".to_string(),
-    };
-    let mut rows = vec![("Dead letters".to_string(), dead_letters)];
-    let alarms = doc["alarms"].as_array().cloned().unwrap_or_default();
-    for (i, a) in alarms.iter().enumerate() {
-        let state = match (a["state"].as_str(), a["unreadable"].as_str()) {
-            (_, Some(why)) => format!("unreadable ({why})"),
-            (Some(state), None) => state.to_string(),
-            (None, None) => "missing (deploy again)".to_string(),
-        };
-        rows.push((
-            if i == 0 { "Alarms" } else { "" }.to_string(),
-            format!("{}  {state}  {}", s(&a["name"]), s(&a["link"])),
-        ));
-    }
-    rows.push((
-        "Ops e-mail".into(),
-        doc["ops_email"].as_str().unwrap_or("none").to_string(),
-    ));
-    rows.extend(subscription_rows(&doc["ops_subscriptions"]));
-    rows
-}
-
-/// Who hears the ops alarms; a subscription still pending confirmation is
-/// flagged, as SNS sends it nothing.
-fn subscription_rows(subs: &Value) -> Vec<(String, String)> {
-    let Some(subs) = subs.as_array() else {
-        return Vec::new();
-    };
-    if subs.is_empty() {
-        return vec![(
-            "Ops topic".into(),
-            "none: nobody hears of the notifier's own failures (deploy --ops-email, or \
-             subscribe to the OpsTopicArn output)"
-                .into(),
-        )];
-    }
-    subs.iter()
-        .enumerate()
-        .map(|(i, sub)| {
-            let state = if sub["pending_confirmation"] == Value::Bool(true) {
-                "PENDING CONFIRMATION: open the link SNS mailed, or nothing arrives"
-            } else {
-                "confirmed"
-            };
-            (
-                if i == 0 { "Ops topic" } else { "" }.to_string(),
-                format!("{} {}  {state}", s(&sub["protocol"]), s(&sub["endpoint"])),
-            )
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -625,14 +386,8 @@ mod tests {
             ]
         );
         assert_eq!(dropped, vec!["route 2: event_type_code AWS_CLOUDSHELL_*"]);
-        let doc = json!({"robots": robots, "dropped_by": dropped});
-        assert_eq!(
-            robot_rows(&doc),
-            "\nRobots and routes:\n  default    route 3: accounts 111122223333\n             alerts no route takes\n  security   route 1: source aws.guardduty; min_severity high; mentions 1 people from high\n  (dropped)  route 2: event_type_code AWS_CLOUDSHELL_*\n"
-        );
         let (none, _) = routing_status(Some(""));
         assert_eq!(none[0].routes, vec!["alerts no route takes"]);
-        assert_eq!(robot_rows(&json!({"robots": none})), "");
     }
 
     #[test]
@@ -664,34 +419,6 @@ mod tests {
             }
         );
         assert_eq!(got.len(), 2);
-    }
-
-    #[test]
-    fn unreadable_alarms_say_why_and_the_rest_still_shows() {
-        let doc = json!({
-            "dead_letters": 0,
-            "alarms": [{"name": "a-dead-letters", "state": null, "link": "https://l", "unreadable": "not allowed cloudwatch:DescribeAlarms"}],
-            "ops_email": null,
-            "ops_subscriptions": []
-        });
-        assert_eq!(
-            health_rows(&doc),
-            [
-                ("Dead letters".to_string(), "0".to_string()),
-                (
-                    "Alarms".to_string(),
-                    "a-dead-letters  unreadable (not allowed cloudwatch:DescribeAlarms)  https://l"
-                        .to_string()
-                ),
-                ("Ops e-mail".to_string(), "none".to_string()),
-                (
-                    "Ops topic".to_string(),
-                    "none: nobody hears of the notifier's own failures (deploy --ops-email, or \
-                     subscribe to the OpsTopicArn output)"
-                        .to_string()
-                ),
-            ]
-        );
     }
 
     #[test]
@@ -748,7 +475,8 @@ mod tests {
                 "PendingConfirmation",
             )]),
         };
-        let doc = status_json(&info, "ap-southeast-1", Some(&f), health);
+        let result = StatusResult::new(&info, "ap-southeast-1", Some(&f), health);
+        let doc = serde_json::to_value(&result).unwrap();
         assert_eq!(
             doc,
             json!({
@@ -775,7 +503,7 @@ mod tests {
             })
         );
         assert_eq!(
-            render_human(&doc),
+            result.to_string(),
             "Stack         alerts\nRegion        ap-southeast-1\nStatus        UPDATE_COMPLETE\n\
              Last updated  2026-01-02T03:04:05Z\nRules         health, alarm\nLLM           off\n\
              Dead letters  2 waiting: fix the cause, then run `dingtalk-notifier redrive`\n\

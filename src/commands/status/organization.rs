@@ -3,10 +3,10 @@
 //! status and detailed status, with every instance that needs attention.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::aws::organization;
 use crate::aws::stack::StackInfo;
@@ -78,46 +78,40 @@ pub async fn fetch(aws: &Aws, stack: &StackInfo) -> Result<Option<OrgStatus>> {
     Ok(Some(summarise(&target.name, &set.status, &instances)))
 }
 
-fn counts(v: &Value) -> String {
-    let parts: Vec<String> = v
-        .as_object()
-        .map(|m| m.iter().map(|(k, n)| format!("{k} {n}")).collect())
-        .unwrap_or_default();
+/// `CURRENT 2, OUTDATED 1`, or `-` for none.
+fn counts(by: &BTreeMap<String, usize>) -> String {
+    let parts: Vec<String> = by.iter().map(|(k, n)| format!("{k} {n}")).collect();
     match parts.is_empty() {
         true => "-".to_string(),
         false => parts.join(", "),
     }
 }
 
-/// The human view of the `organization` document.
-pub fn render(doc: &Value) -> String {
-    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
-    let mut out = format!(
-        "\nOrganization forwarders (StackSet {}, {}): {} instance(s)\n",
-        text(&doc["stack_set"]),
-        text(&doc["status"]),
-        doc["instances"]
-    );
-    let mut rows = vec![
-        ("  By status".to_string(), counts(&doc["by_status"])),
-        (
-            "  By detail".to_string(),
-            counts(&doc["by_detailed_status"]),
-        ),
-    ];
-    for p in doc["problems"].as_array().into_iter().flatten() {
-        rows.push((
-            format!("  {}/{}", text(&p["account"]), text(&p["region"])),
-            format!(
-                "{} {}: {}",
-                text(&p["status"]),
-                text(&p["detailed_status"]),
-                p["reason"].as_str().unwrap_or("no reason given")
-            ),
-        ));
+/// The human view of the StackSet, below the home stack's rows.
+impl fmt::Display for OrgStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "\nOrganization forwarders (StackSet {}, {}): {} instance(s)",
+            self.stack_set, self.status, self.instances
+        )?;
+        let mut rows = vec![
+            ("  By status".to_string(), counts(&self.by_status)),
+            ("  By detail".to_string(), counts(&self.by_detailed_status)),
+        ];
+        for p in &self.problems {
+            rows.push((
+                format!("  {}/{}", p.account, p.region),
+                format!(
+                    "{} {}: {}",
+                    p.status,
+                    p.detailed_status,
+                    p.reason.as_deref().unwrap_or("no reason given")
+                ),
+            ));
+        }
+        f.write_str(&table(&rows))
     }
-    out.push_str(&table(&rows));
-    out
 }
 
 #[cfg(test)]
@@ -162,7 +156,7 @@ mod tests {
             })
         );
         assert_eq!(
-            render(&serde_json::to_value(&s).unwrap()),
+            s.to_string(),
             "\nOrganization forwarders (StackSet alerts-forwarders, ACTIVE): 4 instance(s)\n\
              \x20 By status               CURRENT 2, INOPERABLE 1, OUTDATED 1\n\
              \x20 By detail               FAILED 1, INOPERABLE 1, SUCCEEDED 2\n\
