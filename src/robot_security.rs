@@ -65,8 +65,11 @@ impl fmt::Display for RobotSecurity {
 
 impl TryFrom<String> for RobotSecurity {
     type Error = String;
+    /// Without the value: a webhook pasted on the wrong line of the toml
+    /// must not reach stderr.
     fn try_from(s: String) -> Result<Self, String> {
         s.parse()
+            .map_err(|_| "robot_security must be signature, keywords or ip-allow-list".to_string())
     }
 }
 

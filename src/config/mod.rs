@@ -263,8 +263,7 @@ mod tests {
         let err = parse("[deploy]\nrobot_security = \"ip-only\"\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "line 2, column 18: unknown robot security setting `ip-only`: use signature, \
-             keywords or ip-allow-list"
+            "line 2, column 18: robot_security must be signature, keywords or ip-allow-list"
         );
     }
 

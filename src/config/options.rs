@@ -44,8 +44,8 @@ pub struct DeployOptions {
     /// IANA time zone for times in messages
     #[arg(help_heading = "Alerts", long, env = "DINGTALK_NOTIFIER_TIME_ZONE")]
     pub time_zone: Option<String>,
-    /// Seconds an alert waits in the alert queue for DingTalk before SQS deletes it: at least
-    /// its tries' span (about 90 minutes; longer with a longer --timeout), at most 14 days
+    /// Seconds the alert queue keeps an alert DingTalk has not taken, from its arrival:
+    /// 86400 (1 day) to 604800 (7 days, so the dead-letter queue still keeps it a week)
     #[arg(
         help_heading = "Alerts",
         long,
@@ -74,7 +74,8 @@ pub struct DeployOptions {
     #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_MAX_TOKENS")]
     pub llm_max_tokens: Option<u32>,
     /// Sampling temperature 0..1
-    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_TEMPERATURE")]
+    #[arg(help_heading = "LLM", long, env = "DINGTALK_NOTIFIER_LLM_TEMPERATURE", value_parser = finite)]
+    #[serde(deserialize_with = "finite_in_file")]
     pub llm_temperature: Option<f64>,
 
     /// Function architecture: arm64 or x86_64
@@ -83,6 +84,7 @@ pub struct DeployOptions {
         long = "arch",
         env = "DINGTALK_NOTIFIER_ARCH"
     )]
+    #[serde(alias = "arch")]
     pub architecture: Option<String>,
     /// Function memory in MB
     #[arg(help_heading = "Function", long, env = "DINGTALK_NOTIFIER_MEMORY")]
@@ -201,6 +203,23 @@ pub const STACK_PARAMETERS: &[(&str, &str)] = &[
 
 fn parse_robot_security(s: &str) -> Result<RobotSecurity, String> {
     s.parse()
+}
+
+/// A number, not `nan` or `inf`: the merge through JSON would take either
+/// for "not given" and deploy another value.
+fn finite(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err("must be a number from 0 to 1".into()),
+    }
+}
+
+/// [`finite`] for the toml, which also spells `nan` and `inf`.
+fn finite_in_file<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(n) if !n.is_finite() => Err(serde::de::Error::custom("must be a number from 0 to 1")),
+        n => Ok(n),
+    }
 }
 
 impl DeployOptions {
@@ -611,6 +630,21 @@ mod tests {
             help("export_prefix"),
             "Prefix for stack export names (empty = the stack name)"
         );
+    }
+
+    #[test]
+    fn a_temperature_that_is_not_a_number_is_refused_not_dropped() {
+        assert_eq!(finite("0.3"), Ok(0.3));
+        for bad in ["nan", "inf", "-inf", "warm"] {
+            assert_eq!(finite(bad), Err("must be a number from 0 to 1".to_string()));
+        }
+        let err = crate::config::parse("[deploy]\nllm_temperature = nan\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 19: must be a number from 0 to 1"
+        );
+        let file = crate::config::parse("[deploy]\narch = \"x86_64\"\n").unwrap();
+        assert_eq!(file.deploy.architecture.as_deref(), Some("x86_64"));
     }
 
     #[test]

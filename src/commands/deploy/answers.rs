@@ -116,7 +116,8 @@ fn regions_note(home: &str, health: bool) -> Vec<String> {
 /// given on the command line is the user's own choice.
 pub fn options(args: &DeployArgs, cfg: &ConfigFile, cfg_path: &Path) -> Result<DeployOptions> {
     if args.options.llm_system_prompt_file.is_none() {
-        if let Some(p) = &cfg.deploy.llm_system_prompt_file {
+        let from_file = cfg.deploy.llm_system_prompt_file.as_ref();
+        if let Some(p) = from_file.filter(|p| !p.as_os_str().is_empty()) {
             config::prompt_file_in_config_dir(cfg_path, p)?;
         }
     }
@@ -236,7 +237,6 @@ pub fn resolve_settings(
         secret_routes: None,
     };
     check_parameters(&settings, region)?;
-    queue_timing::check_alert_retention(&settings)?;
     Ok(settings)
 }
 
@@ -331,7 +331,7 @@ fn resolve_llm(ui: &Ui, options: &mut DeployOptions, region: &str) -> Result<()>
     options.llm = Some(on);
     options.llm_region = Some(llm_region);
     if on && options.llm_system_prompt_file.is_none() && ui.interactive {
-        options.llm_system_prompt_file = ask_system_prompt_file()?;
+        options.llm_system_prompt_file = Some(ask_system_prompt_file()?);
     }
     Ok(())
 }
@@ -370,7 +370,8 @@ fn settle_llm_region(ui: &Ui, region: &str, chosen: &str) -> Result<(bool, Strin
     Ok((true, if used == region { String::new() } else { used }))
 }
 
-fn ask_system_prompt_file() -> Result<Option<PathBuf>> {
+/// An empty path is the built-in prompt, remembered so as not to be asked again.
+fn ask_system_prompt_file() -> Result<PathBuf> {
     let p = prompt::text(
         "File with a custom system prompt (empty = built-in prompt)",
         None,
@@ -382,11 +383,11 @@ fn ask_system_prompt_file() -> Result<Option<PathBuf>> {
             }
         },
     )?;
-    Ok((!p.is_empty()).then(|| PathBuf::from(p)))
+    Ok(PathBuf::from(p))
 }
 
 fn read_system_prompt(file: Option<&std::path::Path>) -> Result<String> {
-    let text = match file {
+    let text = match file.filter(|p| !p.as_os_str().is_empty()) {
         Some(p) => prompt::read_text_file(p, "the system prompt")?
             .trim()
             .to_string(),
@@ -682,7 +683,7 @@ mod tests {
             (
                 "AlertRetentionPeriod",
                 |a, v| a.alert_retention = v.parse().ok(),
-                &["1209600", "1209601"],
+                &["86399", "86400", "604800", "604801"],
             ),
         ];
         for (parameter, set, values) in probes {
@@ -737,38 +738,5 @@ mod tests {
             }),
             "invalid --arch sparc: must be one of arm64, x86_64"
         );
-    }
-
-    /// The alert queue keeps an alert at least as long as its tries take,
-    /// or SQS would delete it unsent instead of handing it to the
-    /// dead-letter queue.
-    #[test]
-    fn alert_retention_outlasts_the_tries() {
-        let with = |retention: u32, timeout: u32| {
-            resolved(
-                DeployOptions {
-                    alert_retention: Some(retention),
-                    timeout: Some(timeout),
-                    ..DeployOptions::default()
-                },
-                DeployOptions::default(),
-            )
-            .map(|s| s.options.alert_retention)
-            .map_err(|e| e.to_string())
-        };
-        // 60 s timeout: visibility 361 s, 15 tries, 5,415 s.
-        assert_eq!(with(5_415, 60), Ok(Some(5_415)));
-        assert_eq!(
-            with(3_600, 60),
-            Err(
-                "invalid --alert-retention 3600: an undelivered alert is tried for up to 5415 s \
-                 (15 tries, 361 s apart, with --timeout 60) before the dead-letter queue keeps \
-                 it; SQS would delete it unsent first: use at least 5415"
-                    .to_string()
-            )
-        );
-        // 900 s timeout: visibility 5,401 s, 3 tries.
-        assert!(with(86_400, 900).is_ok());
-        assert!(with(16_202, 900).is_err());
     }
 }

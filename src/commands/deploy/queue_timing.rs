@@ -11,7 +11,6 @@
 
 use anyhow::{Context, Result};
 
-use super::settings::Settings;
 use crate::template::constraints;
 
 /// 6 × `timeout` + `window`, all in seconds.
@@ -41,24 +40,6 @@ pub fn max_receive_count(visibility: u32) -> u32 {
     RETRY_SPAN_SECS
         .div_ceil(visibility.max(1))
         .clamp(MIN_RECEIVES, MAX_RECEIVES)
-}
-
-/// `--alert-retention` against the tries: SQS deletes an alert older than
-/// the queue's retention, delivered or not, so the alert queue must keep it
-/// until its last try has failed and the dead-letter queue has it.
-pub fn check_alert_retention(settings: &Settings) -> Result<()> {
-    let timeout = settings.timeout();
-    let visibility = visibility_timeout(timeout, settings.batch_window);
-    let tries = max_receive_count(visibility);
-    let span = tries * visibility;
-    match settings.options.alert_retention {
-        Some(retention) if retention < span => anyhow::bail!(
-            "invalid --alert-retention {retention}: an undelivered alert is tried for up to \
-             {span} s ({tries} tries, {visibility} s apart, with --timeout {timeout}) before the \
-             dead-letter queue keeps it; SQS would delete it unsent first: use at least {span}"
-        ),
-        _ => Ok(()),
-    }
 }
 
 /// A Number parameter's `Default`, `MinValue` or `MaxValue` in the embedded
@@ -133,6 +114,28 @@ mod tests {
     /// For every timeout and window: the tries span at least 90 minutes
     /// (each try holds the alert for one visibility timeout), there are at
     /// least three, and the count fits SQS's and the template's bounds.
+    /// SQS deletes an alert older than the queue's retention, delivered or
+    /// not, and counts from its arrival; the dead-letter queue keeps the
+    /// same arrival time. The template's `AlertRetentionPeriod` bounds keep
+    /// every alert until its last try has failed, with room for a backlog
+    /// before the first, and leave the dead-letter queue a week.
+    #[test]
+    fn alert_retention_outlasts_the_tries_and_leaves_the_dead_letters_a_week() {
+        let min = template_number("AlertRetentionPeriod", "MinValue").unwrap();
+        let max = template_number("AlertRetentionPeriod", "MaxValue").unwrap();
+        let longest = (template_number("Timeout", "MinValue").unwrap()
+            ..=template_number("Timeout", "MaxValue").unwrap())
+            .flat_map(|t| (1..=300).map(move |w| visibility_timeout(t, w)))
+            .map(|v| max_receive_count(v) * v + v)
+            .max()
+            .unwrap();
+        // 900 s timeout, 300 s window: 3 tries of 5,700 s, and one more wait.
+        assert_eq!(longest, 22_800);
+        assert!(min >= 3 * longest, "{min} s against {longest} s of tries");
+        const DEAD_LETTER_RETENTION: u32 = 1_209_600;
+        assert!(DEAD_LETTER_RETENTION - max >= 7 * 86_400);
+    }
+
     #[test]
     fn retries_span_ninety_minutes_for_every_timeout() {
         let max = template_number("MaxReceiveCount", "MaxValue").unwrap_or_else(|e| panic!("{e}"));

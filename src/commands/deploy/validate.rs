@@ -55,8 +55,8 @@ pub fn check_region_flags(
 /// them, real CloudFormation fails after the upload), naming the flag.
 pub fn check_against_template(parameters: &[(&'static str, String)]) -> Result<()> {
     for (parameter, value) in parameters {
-        let flag = crate::config::options::flag_of(parameter).unwrap_or(parameter.to_string());
         if let Err(why) = crate::template::constraints::check(parameter, value) {
+            let flag = crate::config::options::flag_of(parameter).unwrap_or(parameter.to_string());
             if value.chars().count() <= 40 && !value.contains('\n') {
                 bail!("invalid {flag} {value}: {why}");
             }
