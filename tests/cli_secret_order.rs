@@ -38,6 +38,46 @@ fn deploy(moto: &Moto, dir: &std::path::Path, webhook: &str, extra: &[&str]) -> 
     out
 }
 
+/// A secret of our name and tags, as an earlier deploy (or someone
+/// imitating one) left it; `None`: without a value.
+async fn our_tagged_secret(moto: &Moto, value: Option<&str>) -> aws_sdk_secretsmanager::Client {
+    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+    let tag = |k: &str, v: &str| {
+        aws_sdk_secretsmanager::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    };
+    sm.create_secret()
+        .name(SECRET)
+        .set_secret_string(value.map(str::to_string))
+        .tags(tag("app", "dingtalk-notifier"))
+        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
+        .send()
+        .await
+        .unwrap();
+    sm
+}
+
+/// `deploy` refuses the secret as not ours, in one line, and creates no stack.
+async fn refused_as_not_ours(moto: &Moto, dir: &std::path::Path) {
+    let out = deploy(moto, dir, NEW, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).lines().last().unwrap(),
+        format!("error: the secret {SECRET} has a resource policy that dingtalk-notifier did not write: \
+         it may let others read the webhook; remove it (aws secretsmanager delete-resource-policy --secret-id {SECRET}) \
+         or delete the secret")
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk_config().await);
+    assert!(cfn
+        .describe_stacks()
+        .stack_name("dingtalk-notifier")
+        .send()
+        .await
+        .is_err());
+}
+
 async fn stored_webhook(moto: &Moto) -> String {
     let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
     let v = sm
@@ -116,21 +156,7 @@ async fn only_the_function_roles_and_the_deployer_may_read_the_secret() {
 async fn a_secret_of_our_name_with_someone_elses_policy_is_not_adopted() {
     let moto = Moto::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
-    let tag = |k: &str, v: &str| {
-        aws_sdk_secretsmanager::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .build()
-    };
-    sm.create_secret()
-        .name(SECRET)
-        .secret_string(OLD)
-        .tags(tag("app", "dingtalk-notifier"))
-        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
-        .send()
-        .await
-        .unwrap();
+    let sm = our_tagged_secret(&moto, Some(OLD)).await;
     sm.put_resource_policy()
         .secret_id(SECRET)
         .resource_policy(
@@ -139,21 +165,7 @@ async fn a_secret_of_our_name_with_someone_elses_policy_is_not_adopted() {
         .send()
         .await
         .unwrap();
-    let out = deploy(&moto, dir.path(), NEW, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr).lines().last().unwrap(),
-        format!("error: the secret {SECRET} has a resource policy that dingtalk-notifier did not write: \
-         it may let others read the webhook; remove it (aws secretsmanager delete-resource-policy --secret-id {SECRET}) \
-         or delete the secret")
-    );
-    let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk_config().await);
-    assert!(cfn
-        .describe_stacks()
-        .stack_name("dingtalk-notifier")
-        .send()
-        .await
-        .is_err());
+    refused_as_not_ours(&moto, dir.path()).await;
 }
 
 /// A secret of our name whose policy has our Sid and our Deny but lets
@@ -162,21 +174,7 @@ async fn a_secret_of_our_name_with_someone_elses_policy_is_not_adopted() {
 async fn a_secret_of_our_sid_that_lets_everyone_read_is_not_adopted() {
     let moto = Moto::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
-    let tag = |k: &str, v: &str| {
-        aws_sdk_secretsmanager::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .build()
-    };
-    sm.create_secret()
-        .name(SECRET)
-        .secret_string(OLD)
-        .tags(tag("app", "dingtalk-notifier"))
-        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
-        .send()
-        .await
-        .unwrap();
+    let sm = our_tagged_secret(&moto, Some(OLD)).await;
     let everyone = serde_json::json!({"Version": "2012-10-17", "Statement": [{
         "Sid": "ReadOnlyByTheFunctionAndItsDeployers",
         "Effect": "Deny",
@@ -191,14 +189,7 @@ async fn a_secret_of_our_sid_that_lets_everyone_read_is_not_adopted() {
         .send()
         .await
         .unwrap();
-    let out = deploy(&moto, dir.path(), NEW, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stderr).lines().last().unwrap(),
-        format!("error: the secret {SECRET} has a resource policy that dingtalk-notifier did not write: \
-         it may let others read the webhook; remove it (aws secretsmanager delete-resource-policy --secret-id {SECRET}) \
-         or delete the secret")
-    );
+    refused_as_not_ours(&moto, dir.path()).await;
     let kept = sm
         .get_resource_policy()
         .secret_id(SECRET)
@@ -207,13 +198,6 @@ async fn a_secret_of_our_sid_that_lets_everyone_read_is_not_adopted() {
         .unwrap();
     let kept: serde_json::Value = serde_json::from_str(kept.resource_policy().unwrap()).unwrap();
     assert_eq!(kept, everyone);
-    let cfn = aws_sdk_cloudformation::Client::new(&moto.sdk_config().await);
-    assert!(cfn
-        .describe_stacks()
-        .stack_name("dingtalk-notifier")
-        .send()
-        .await
-        .is_err());
 }
 
 /// A new secret is created without its value; the webhook is written only
@@ -256,20 +240,7 @@ async fn a_new_secret_gets_its_value_only_after_its_policy() {
 async fn a_secret_left_without_a_value_gets_it_at_the_next_deploy() {
     let moto = Moto::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let sm = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
-    let tag = |k: &str, v: &str| {
-        aws_sdk_secretsmanager::types::Tag::builder()
-            .key(k)
-            .value(v)
-            .build()
-    };
-    sm.create_secret()
-        .name(SECRET)
-        .tags(tag("app", "dingtalk-notifier"))
-        .tags(tag("dingtalk-notifier:stack", "dingtalk-notifier"))
-        .send()
-        .await
-        .unwrap();
+    our_tagged_secret(&moto, None).await;
     let out = deploy(&moto, dir.path(), OLD, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(stored_webhook(&moto).await, OLD);

@@ -36,32 +36,7 @@ pub struct Uploaded {
 
 /// The account of the credentials: the only owner any S3 call accepts.
 pub async fn caller_account(aws: &Aws) -> Result<String> {
-    let identity = aws
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .aws("sts:GetCallerIdentity")
-        .context("finding the AWS account id")?;
-    identity
-        .account()
-        .map(str::to_string)
-        .context("sts:GetCallerIdentity returned no account id")
-}
-
-/// The caller's ARN as STS gives it (a user, the root or an assumed role).
-pub async fn caller_arn(aws: &Aws) -> Result<String> {
-    let identity = aws
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .aws("sts:GetCallerIdentity")
-        .context("finding who the caller is")?;
-    identity
-        .arn()
-        .map(str::to_string)
-        .context("sts:GetCallerIdentity returned no ARN")
+    Ok(aws.caller().await?.account.clone())
 }
 
 pub fn default_bucket_name(account: &str, region: &str) -> String {

@@ -3,7 +3,13 @@
 //! Every command gets the same `Aws` value, so region, profile, credentials and
 //! `AWS_ENDPOINT_URL` are resolved exactly once and identically everywhere.
 
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use tokio::sync::OnceCell;
+
+use crate::errors::AwsResultExt;
 
 /// Where to find credentials and which region to use, from the global flags.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +36,19 @@ pub struct Aws {
     pub organizations: aws_sdk_organizations::Client,
     /// The stack's state table (`test-send --direct` takes its slot there).
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Who the credentials are, asked of STS once per run and shared by every
+    /// region's clients (the bucket owner, the organization, the secret's
+    /// readers all need it).
+    caller: Arc<OnceCell<Caller>>,
+}
+
+/// The account and ARN of the credentials, as `sts:GetCallerIdentity` gives them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The only owner any S3 call accepts.
+    pub account: String,
+    /// A user, the root or an assumed role.
+    pub arn: String,
 }
 
 /// The SDK's HTTPS client on rustls with ring. The SDK's default client
@@ -58,6 +77,10 @@ impl Aws {
     }
 
     pub fn from_config(config: SdkConfig) -> Aws {
+        Aws::with_caller(config, Arc::default())
+    }
+
+    fn with_caller(config: SdkConfig, caller: Arc<OnceCell<Caller>>) -> Aws {
         // S3 path-style addressing keeps custom endpoints (moto, MinIO, VPC
         // endpoints) working without wildcard DNS; AWS itself accepts both.
         let s3_config = aws_sdk_s3::config::Builder::from(&config)
@@ -77,6 +100,7 @@ impl Aws {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             organizations: aws_sdk_organizations::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            caller,
             config,
         }
     }
@@ -85,12 +109,36 @@ impl Aws {
     /// The same credentials and endpoint in another region: forwarder
     /// stacks and test events live in other regions than the home stack.
     pub fn in_region(&self, region: &str) -> Aws {
-        Aws::from_config(
+        Aws::with_caller(
             self.config
                 .to_builder()
                 .region(Region::new(region.to_string()))
                 .build(),
+            self.caller.clone(),
         )
+    }
+
+    /// Who the credentials are; one `sts:GetCallerIdentity` per run.
+    pub async fn caller(&self) -> Result<&Caller> {
+        self.caller
+            .get_or_try_init(|| async {
+                let identity = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .aws("sts:GetCallerIdentity")
+                    .context("finding who the AWS credentials are")?;
+                let field = |v: Option<&str>, what: &str| {
+                    v.map(str::to_string)
+                        .with_context(|| format!("sts:GetCallerIdentity returned no {what}"))
+                };
+                Ok(Caller {
+                    account: field(identity.account(), "account id")?,
+                    arn: field(identity.arn(), "ARN")?,
+                })
+            })
+            .await
     }
 
     pub fn region(&self) -> Option<&str> {

@@ -39,16 +39,23 @@ pub fn hex_code_sha256(lambda_base64: &str) -> String {
     }
 }
 
-/// Fails unless the function `name` runs the zip with `hex_sha256`.
-pub async fn verify(aws: &Aws, name: &str, hex_sha256: &str) -> Result<()> {
-    let deployed = aws
-        .lambda
+/// The function's configuration (`status` shows it, `verify` checks its hash).
+pub async fn configuration(
+    aws: &Aws,
+    name: &str,
+) -> Result<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput> {
+    aws.lambda
         .get_function_configuration()
         .function_name(name)
         .send()
         .await
         .aws("lambda:GetFunctionConfiguration")
-        .with_context(|| format!("reading the function {name}"))?;
+        .with_context(|| format!("reading the function {name}"))
+}
+
+/// Fails unless the function `name` runs the zip with `hex_sha256`.
+pub async fn verify(aws: &Aws, name: &str, hex_sha256: &str) -> Result<()> {
+    let deployed = configuration(aws, name).await?;
     let deployed = deployed.code_sha256().unwrap_or_default();
     let expected = lambda_code_sha256(hex_sha256)?;
     if deployed != expected {

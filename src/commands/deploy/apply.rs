@@ -162,7 +162,7 @@ async fn ensure_secret(aws: &Aws, ui: &Ui, plan: &Plan) -> Result<StoredSecret> 
 /// for a moment. (An existing secret's new value waits for the stack update,
 /// `deploy_change_set`.)
 async fn limit_secret_readers(aws: &Aws, plan: &Plan, secret: &StoredSecret) -> Result<()> {
-    let caller = crate::aws::artifacts::caller_arn(aws).await?;
+    let caller = aws.caller().await?.arn.clone();
     let mut parts = caller.split(':');
     let (partition, account) = (parts.nth(1).unwrap_or("aws"), parts.nth(2).unwrap_or(""));
     crate::aws::secret_policy::apply(aws, &secret.arn, partition, account, &caller).await?;

@@ -19,7 +19,6 @@ use crate::aws::ops::{self, Alarm, OpsSubscription};
 use crate::aws::stack::{self, StackInfo};
 use crate::aws::Aws;
 use crate::config;
-use crate::errors::AwsResultExt;
 use crate::regions::{forwarder_stack_name, RegionsSpec};
 use crate::rules::Rule;
 
@@ -164,14 +163,7 @@ pub struct Health {
 }
 
 async fn function_info(aws: &Aws, name: &str) -> Result<FunctionInfo> {
-    let f = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(name)
-        .send()
-        .await
-        .aws("lambda:GetFunctionConfiguration")
-        .with_context(|| format!("reading the function {name}"))?;
+    let f = function_code::configuration(aws, name).await?;
     Ok(FunctionInfo {
         name: name.to_string(),
         architecture: f
